@@ -1,0 +1,40 @@
+"""Where the shared corpus lives, and helpers to read it.
+
+The corpus is third-party data that stays outside the repository: ``../shared/corpus`` next to the
+checkout, or the folder named by ``TRANSLATOR_CORPUS``.  Tests that need it skip when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("TRANSLATOR_CORPUS", ROOT.parent / "shared" / "corpus"))
+SEED = Path(os.environ.get("TRANSLATOR_SEED", CORPUS.parent / "seed"))
+
+SKIP_REASON = (
+    f"corpus not found at {CORPUS}: put the shared corpus there or set TRANSLATOR_CORPUS to its folder"
+)
+
+
+def corpus_files(sub: str, pattern: str = "*") -> list[Path]:
+    """The corpus files under ``sub`` (sorted), or [] when the corpus is absent."""
+    folder = CORPUS / sub
+    return sorted(folder.glob(pattern)) if folder.is_dir() else []
+
+
+def corpus_params(sub: str, pattern: str = "*") -> list[Any]:
+    """pytest params for every file in ``sub``; one skipped param when the corpus is absent."""
+    files = corpus_files(sub, pattern)
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON), id="no-corpus")]
+    return [pytest.param(path, id=path.stem) for path in files]
+
+
+def read_json(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())

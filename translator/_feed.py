@@ -1,0 +1,78 @@
+"""The input side every stream translator shares: dicts, SDK objects, raw SSE/JSONL bytes, ``DONE``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidChunkError, StreamStateError
+from .sse import DONE, Done, StreamDecoder
+
+__all__ = ["FeedBase", "as_payload"]
+
+
+def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
+    """A chunk or event as a plain dict: dicts pass through, SDK (pydantic) objects are dumped."""
+    if isinstance(item, dict):
+        return item
+    if item is DONE:
+        return DONE
+    to_dict = getattr(item, "to_dict", None)
+    if callable(to_dict):  # openai SDK models: JSON mode, unset fields left out, extras kept
+        result = to_dict()
+    else:
+        dump = getattr(item, "model_dump", None)
+        if not callable(dump):
+            raise InvalidChunkError(f"expected a dict, bytes or an SDK object, got {type(item).__name__}", index=index)
+        result = dump(mode="json", exclude_unset=True)
+    if not isinstance(result, dict):
+        raise InvalidChunkError(f"{type(item).__name__} did not dump to a dict", index=index)
+    return result
+
+
+class FeedBase:
+    """``feed(item) -> list[out]`` over any input form; subclasses implement ``_feed_payload``/``_finish``.
+
+    ``feed`` accepts one chunk/event as a dict or SDK object, the ``DONE`` sentinel, or ``bytes``/``str``
+    holding any part of an SSE or JSONL stream (split anywhere).  ``close`` flushes the byte decoder
+    and lets the subclass end the stream; it is idempotent.
+    """
+
+    def __init__(self) -> None:
+        self._decoder: StreamDecoder | None = None
+        self._index = 0  # number of payloads seen so far (names the chunk in errors)
+        self._closed = False
+
+    def feed(self, item: Any) -> list[dict[str, Any]]:
+        if self._closed:
+            raise StreamStateError("feed() after close()", index=self._index)
+        if isinstance(item, (bytes, bytearray, memoryview, str)):
+            if self._decoder is None:
+                self._decoder = StreamDecoder()
+            data = item.encode() if isinstance(item, str) else bytes(item)
+            out: list[dict[str, Any]] = []
+            for payload in self._decoder.feed(data):
+                out += self._take(payload)
+            return out
+        return self._take(as_payload(item, self._index))
+
+    def close(self) -> list[dict[str, Any]]:
+        if self._closed:
+            return []
+        out: list[dict[str, Any]] = []
+        if self._decoder is not None:
+            for payload in self._decoder.close():
+                out += self._take(payload)
+        self._closed = True
+        out += self._finish()
+        return out
+
+    def _take(self, payload: dict[str, Any] | Done) -> list[dict[str, Any]]:
+        index = self._index
+        self._index += 1
+        return self._feed_payload(payload, index)
+
+    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _finish(self) -> list[dict[str, Any]]:
+        raise NotImplementedError

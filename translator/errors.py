@@ -1,0 +1,88 @@
+"""The exceptions translator raises.
+
+::
+
+    TranslatorError
+    ├── SSEError                  bytes that are not a valid event stream (bad UTF-8, bad JSON in data:)
+    ├── StreamError               a chunk/event that cannot be translated; names the item number and field
+    │   ├── InvalidChunkError     wrong shape or type in one chunk or event
+    │   ├── UnsupportedStreamError  valid input the translator will not map (n>1 without choice=)
+    │   └── StreamStateError      the API was misused (feed after close)
+    └── ConversionError           a whole object/request that cannot be converted; names the path
+        └── UnsupportedParameterError  a request option with no equivalent on the other side
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConversionError",
+    "InvalidChunkError",
+    "SSEError",
+    "StreamError",
+    "StreamStateError",
+    "TranslatorError",
+    "UnsupportedParameterError",
+    "UnsupportedStreamError",
+]
+
+
+class TranslatorError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class SSEError(TranslatorError):
+    """The byte stream is not a valid server-sent event stream (or JSONL stream)."""
+
+    def __init__(self, reason: str, *, line: int | None = None) -> None:
+        self.reason = reason
+        self.line = line
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class StreamError(TranslatorError):
+    """A stream item could not be translated.
+
+    ``index`` is the 0-based number of the chunk (or event) in the input stream, ``field`` the dotted
+    path of the offending field inside it (``None`` when the whole item is wrong).
+    """
+
+    def __init__(self, reason: str, *, index: int | None = None, field: str | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        self.field = field
+        parts = []
+        if index is not None:
+            parts.append(f"chunk {index}")
+        if field is not None:
+            parts.append(f"field {field!r}")
+        where = ", ".join(parts)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class InvalidChunkError(StreamError):
+    """A chunk or event has the wrong shape: a missing field, a wrong type, unparsable JSON."""
+
+
+class UnsupportedStreamError(StreamError):
+    """A valid stream that this translator will not map without an explicit option."""
+
+
+class StreamStateError(StreamError):
+    """The translator was used out of order (for example ``feed()`` after ``close()``)."""
+
+
+class ConversionError(TranslatorError):
+    """A non-streaming object, request or transcript could not be converted.
+
+    ``path`` is the dotted/indexed location of the offending value (``messages[3].content[0]``).
+    """
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class UnsupportedParameterError(ConversionError):
+    """A request parameter has no equivalent in the target API (pass ``lenient=True`` to drop it)."""

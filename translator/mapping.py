@@ -1,0 +1,187 @@
+"""Field mappings shared by the stream translators, the accumulators and the object converters.
+
+Pure functions over plain dicts (see ``shared/docs/mapping.md`` §3 and §4 for the sources).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "FINISH_REASON_BY_INCOMPLETE_REASON",
+    "INCOMPLETE_REASON_BY_FINISH_REASON",
+    "RESPONSE_DEFAULTS",
+    "chat_logprob_to_responses",
+    "chat_usage_to_responses",
+    "finish_reason_for_response",
+    "response_shell",
+    "responses_logprob_to_chat",
+    "responses_usage_to_chat",
+]
+
+#: Chat ``finish_reason`` -> Responses ``incomplete_details.reason`` (absent: the response completed).
+INCOMPLETE_REASON_BY_FINISH_REASON: dict[str, str] = {
+    "length": "max_output_tokens",
+    "content_filter": "content_filter",
+}
+
+#: Responses ``incomplete_details.reason`` -> Chat ``finish_reason``.  ``max_messages`` and ``steered``
+#: have no Chat equivalent; ``length`` is the closest ("the model stopped before it was done").
+FINISH_REASON_BY_INCOMPLETE_REASON: dict[str, str] = {
+    "max_output_tokens": "length",
+    "content_filter": "content_filter",
+    "max_messages": "length",
+    "steered": "length",
+}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def chat_usage_to_responses(usage: dict[str, Any]) -> dict[str, Any]:
+    """Chat ``CompletionUsage`` -> Responses ``ResponseUsage``.
+
+    ``cache_write_tokens`` is always written (the SDK requires it); provider extras are dropped.
+    """
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    input_tokens = _int(usage.get("prompt_tokens"))
+    output_tokens = _int(usage.get("completion_tokens"))
+    total = usage.get("total_tokens")
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {
+            "cached_tokens": _int(prompt_details.get("cached_tokens")),
+            "cache_write_tokens": _int(
+                prompt_details.get("cache_write_tokens", usage.get("cache_creation_input_tokens"))
+            ),
+        },
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": _int(completion_details.get("reasoning_tokens"))},
+        "total_tokens": total if isinstance(total, int) else input_tokens + output_tokens,
+    }
+
+
+def responses_usage_to_chat(usage: dict[str, Any]) -> dict[str, Any]:
+    """Responses ``ResponseUsage`` -> Chat ``CompletionUsage`` (cached, cache-write and reasoning tokens kept)."""
+    input_details = usage.get("input_tokens_details") or {}
+    output_details = usage.get("output_tokens_details") or {}
+    input_tokens = _int(usage.get("input_tokens"))
+    output_tokens = _int(usage.get("output_tokens"))
+    total = usage.get("total_tokens")
+    prompt_details: dict[str, Any] = {"cached_tokens": _int(input_details.get("cached_tokens"))}
+    if "cache_write_tokens" in input_details:
+        prompt_details["cache_write_tokens"] = _int(input_details.get("cache_write_tokens"))
+    return {
+        "prompt_tokens": input_tokens,
+        "completion_tokens": output_tokens,
+        "total_tokens": total if isinstance(total, int) else input_tokens + output_tokens,
+        "prompt_tokens_details": prompt_details,
+        "completion_tokens_details": {"reasoning_tokens": _int(output_details.get("reasoning_tokens"))},
+    }
+
+
+def chat_logprob_to_responses(entry: dict[str, Any]) -> dict[str, Any]:
+    """One Chat ``ChatCompletionTokenLogprob`` -> Responses ``Logprob`` (``bytes: null`` becomes ``[]``)."""
+    return {
+        "token": entry.get("token", ""),
+        "logprob": entry.get("logprob", 0.0),
+        "bytes": entry.get("bytes") or [],
+        "top_logprobs": [
+            {"token": top.get("token", ""), "logprob": top.get("logprob", 0.0), "bytes": top.get("bytes") or []}
+            for top in entry.get("top_logprobs") or ()
+        ],
+    }
+
+
+def responses_logprob_to_chat(entry: dict[str, Any]) -> dict[str, Any]:
+    """One Responses ``Logprob`` -> Chat ``ChatCompletionTokenLogprob``."""
+    return {
+        "token": entry.get("token", ""),
+        "logprob": entry.get("logprob", 0.0),
+        "bytes": entry.get("bytes"),
+        "top_logprobs": [
+            {"token": top.get("token", ""), "logprob": top.get("logprob", 0.0), "bytes": top.get("bytes")}
+            for top in entry.get("top_logprobs") or ()
+        ],
+    }
+
+
+def finish_reason_for_response(response: dict[str, Any]) -> str:
+    """The Chat ``finish_reason`` a Responses ``Response`` corresponds to."""
+    if response.get("status") == "incomplete":
+        reason = (response.get("incomplete_details") or {}).get("reason")
+        return FINISH_REASON_BY_INCOMPLETE_REASON.get(reason or "", "length")
+    for item in response.get("output") or ():
+        if item.get("type") in ("function_call", "custom_tool_call"):
+            return "tool_calls"
+    return "stop"
+
+
+#: The ``Response`` fields (in OpenAI's order) that a synthesized response carries, with the values
+#: OpenAI uses when the request did not set them.
+RESPONSE_DEFAULTS: dict[str, Any] = {
+    "instructions": None,
+    "max_output_tokens": None,
+    "parallel_tool_calls": True,
+    "previous_response_id": None,
+    "reasoning": {"effort": None, "summary": None},
+    "service_tier": "auto",
+    "store": False,
+    "temperature": 1.0,
+    "text": {"format": {"type": "text"}},
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": 1.0,
+    "truncation": "disabled",
+    "user": None,
+    "metadata": {},
+}
+
+
+def response_shell(
+    *,
+    response_id: str,
+    created_at: int,
+    model: str,
+    status: str,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``Response`` object with empty output, echoing request ``params`` (Responses-shaped) over defaults.
+
+    The key order matches OpenAI's: id, object, created_at, status, error, incomplete_details,
+    instructions, max_output_tokens, model, output, parallel_tool_calls, ... usage, user, metadata.
+    """
+    p = params or {}
+
+    def pick(name: str) -> Any:
+        value = p.get(name)
+        return RESPONSE_DEFAULTS[name] if value is None else value
+
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": pick("instructions"),
+        "max_output_tokens": pick("max_output_tokens"),
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": pick("parallel_tool_calls"),
+        "previous_response_id": pick("previous_response_id"),
+        "reasoning": pick("reasoning"),
+        "service_tier": pick("service_tier"),
+        "store": pick("store"),
+        "temperature": pick("temperature"),
+        "text": pick("text"),
+        "tool_choice": pick("tool_choice"),
+        "tools": pick("tools"),
+        "top_p": pick("top_p"),
+        "truncation": pick("truncation"),
+        "usage": None,
+        "user": pick("user"),
+        "metadata": pick("metadata"),
+    }

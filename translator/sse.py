@@ -1,0 +1,289 @@
+"""Incremental server-sent-events (and JSONL) decoding and encoding, sans-I/O.
+
+``SSEDecoder.feed(data)`` takes bytes split anywhere (inside a line, between CR and LF, inside a
+multi-byte UTF-8 character) and returns the events completed so far; ``close()`` flushes an event
+whose final blank line never came.  Lines end in CR, LF or CRLF.  Comment lines (``: ...``) are
+skipped, ``event:`` may come before or after ``data:``, several ``data:`` lines join with ``\\n``.
+See https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+
+Splitting happens on bytes: CR and LF never occur inside a multi-byte UTF-8 sequence, so only
+complete lines are decoded.
+
+``iter_payloads`` / ``decode_payload`` turn events into what the translators consume: a JSON dict,
+or the ``DONE`` sentinel for ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from .errors import SSEError
+
+__all__ = [
+    "DONE",
+    "DONE_FRAME",
+    "Done",
+    "JSONLDecoder",
+    "SSEDecoder",
+    "SSEEvent",
+    "StreamDecoder",
+    "aiter_sse",
+    "decode_payload",
+    "encode_sse",
+    "iter_sse",
+]
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One dispatched server-sent event."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+
+class Done:
+    """The ``data: [DONE]`` sentinel that ends a Chat Completions stream."""
+
+    _instance: Done | None = None
+
+    def __new__(cls) -> Done:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DONE"
+
+
+DONE: Final = Done()
+DONE_FRAME: Final = b"data: [DONE]\n\n"
+
+
+class SSEDecoder:
+    """Incremental SSE decoder. ``feed(bytes) -> list[SSEEvent]``, ``close() -> list[SSEEvent]``."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._skip_lf = False  # the previous feed ended in CR: a leading LF belongs to it
+        self._line_no = 0
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+        self._retry: int | None = None
+        self._has_field = False
+
+    def feed(self, data: bytes) -> list[SSEEvent]:
+        if not data:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        events: list[SSEEvent] = []
+        buf = self._buffer
+        buf += data
+        start = 0
+        for match in _LINE_END.finditer(buf):
+            end = match.start()
+            if match.group() == b"\r" and match.end() == len(buf):
+                # a CR at the very end may be the first half of CRLF
+                self._skip_lf = True
+            event = self._line(bytes(buf[start:end]))
+            if event is not None:
+                events.append(event)
+            start = match.end()
+        if start:
+            del buf[:start]
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """End of input: a last line without its line end and an event without its blank line count."""
+        events: list[SSEEvent] = []
+        if self._buffer:
+            event = self._line(bytes(self._buffer))
+            self._buffer.clear()
+            if event is not None:
+                events.append(event)
+        event = self._dispatch()
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _line(self, raw: bytes) -> SSEEvent | None:
+        self._line_no += 1
+        if not raw:
+            return self._dispatch()
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SSEError(f"invalid UTF-8 at byte {exc.start}", line=self._line_no) from None
+        if line[0] == ":":
+            return None
+        name, sep, value = line.partition(":")
+        if sep and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._has_field = True
+        elif name == "event":
+            self._event = value or None
+            self._has_field = True
+        elif name == "id":
+            if "\0" not in value:
+                self._id = value
+        elif name == "retry":
+            if value.isdigit():
+                self._retry = int(value)
+        # other field names are ignored, as the spec says
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        if not self._has_field:
+            return None
+        event = None
+        if self._data or self._event is not None:
+            event = SSEEvent(data="\n".join(self._data), event=self._event, id=self._id, retry=self._retry)
+        self._data = []
+        self._event = None
+        self._retry = None
+        self._has_field = False
+        return event
+
+
+class JSONLDecoder:
+    """Incremental JSON-lines decoder: one JSON value per line; blank lines are skipped."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._line_no = 0
+
+    def feed(self, data: bytes) -> list[Any]:
+        self._buffer += data
+        out: list[Any] = []
+        *lines, rest = bytes(self._buffer).split(b"\n")
+        self._buffer = bytearray(rest)
+        for line in lines:
+            self._take(line, out)
+        return out
+
+    def close(self) -> list[Any]:
+        out: list[Any] = []
+        if self._buffer:
+            self._take(bytes(self._buffer), out)
+            self._buffer.clear()
+        return out
+
+    def _take(self, line: bytes, out: list[Any]) -> None:
+        self._line_no += 1
+        line = line.strip()
+        if not line:
+            return
+        if line == b"[DONE]":
+            out.append(DONE)
+            return
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise SSEError(f"invalid JSON: {exc}", line=self._line_no) from None
+
+
+def decode_payload(event: SSEEvent) -> dict[str, Any] | Done | None:
+    """The JSON object an event carries, ``DONE`` for ``[DONE]``, ``None`` for an empty data field.
+
+    An ``event:`` name that the JSON lacks as ``type`` is copied in (Responses streams sent with
+    event lines only); ``event: error`` data without a ``type`` keeps its ``error`` key, which the
+    translators treat as an upstream failure.
+    """
+    data = event.data
+    if not data:
+        return None
+    if data == "[DONE]":
+        return DONE
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise SSEError(f"invalid JSON in data field: {exc}: {data[:80]!r}") from None
+    if not isinstance(obj, dict):
+        raise SSEError(f"data field is JSON but not an object: {data[:80]!r}")
+    if event.event and "type" not in obj and event.event != "error":
+        obj["type"] = event.event
+    return obj
+
+
+class StreamDecoder:
+    """Bytes in, payloads out: SSE, or JSONL when the first non-blank byte is ``{`` or ``[``.
+
+    The format is sniffed once, on the first non-blank byte.
+    """
+
+    def __init__(self) -> None:
+        self._inner: SSEDecoder | JSONLDecoder | None = None
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> list[dict[str, Any] | Done]:
+        if self._inner is None:
+            self._pending += data
+            stripped = self._pending.lstrip()
+            if not stripped:
+                return []
+            self._inner = JSONLDecoder() if stripped[:1] in (b"{", b"[") else SSEDecoder()
+            data = bytes(self._pending)
+            self._pending.clear()
+        return self._payloads(self._inner.feed(data))
+
+    def close(self) -> list[dict[str, Any] | Done]:
+        if self._inner is None:
+            return []
+        return self._payloads(self._inner.close())
+
+    @staticmethod
+    def _payloads(items: list[Any]) -> list[dict[str, Any] | Done]:
+        out: list[dict[str, Any] | Done] = []
+        for item in items:
+            if isinstance(item, SSEEvent):
+                payload = decode_payload(item)
+                if payload is not None:
+                    out.append(payload)
+            elif isinstance(item, dict) or item is DONE:
+                out.append(item)
+            else:
+                raise SSEError(f"JSON line is not an object: {item!r:.80}")
+        return out
+
+
+def iter_sse(chunks: Iterable[bytes]) -> Iterator[dict[str, Any] | Done]:
+    """Payloads (dicts or ``DONE``) from an iterable of byte chunks (SSE or JSONL)."""
+    decoder = StreamDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
+
+
+async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any] | Done]:
+    """Async twin of :func:`iter_sse`."""
+    decoder = StreamDecoder()
+    async for chunk in chunks:
+        for payload in decoder.feed(chunk):
+            yield payload
+    for payload in decoder.close():
+        yield payload
+
+
+def encode_sse(payload: dict[str, Any] | Done, *, event: str | None = None) -> bytes:
+    """One SSE frame: ``event: <event>`` (when given), ``data: <compact JSON>``, blank line."""
+    if payload is DONE:
+        return DONE_FRAME
+    body = orjson.dumps(payload)
+    if event is None:
+        return b"data: " + body + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + body + b"\n\n"
