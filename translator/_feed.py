@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InvalidChunkError, StreamStateError
-from .sse import DONE, Done, StreamDecoder
+from .sse import Done, StreamDecoder
 
 __all__ = ["FeedBase", "as_payload"]
 
@@ -14,15 +14,17 @@ def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
     """A chunk or event as a plain dict: dicts pass through, SDK (pydantic) objects are dumped."""
     if isinstance(item, dict):
         return item
-    if item is DONE:
-        return DONE
+    if isinstance(item, Done):
+        return item
     to_dict = getattr(item, "to_dict", None)
     if callable(to_dict):  # openai SDK models: JSON mode, unset fields left out, extras kept
         result = to_dict()
     else:
         dump = getattr(item, "model_dump", None)
         if not callable(dump):
-            raise InvalidChunkError(f"expected a dict, bytes or an SDK object, got {type(item).__name__}", index=index)
+            raise InvalidChunkError(
+                f"expected a dict, bytes or an SDK object, got {type(item).__name__}", index=index
+            )
         result = dump(mode="json", exclude_unset=True)
     if not isinstance(result, dict):
         raise InvalidChunkError(f"{type(item).__name__} did not dump to a dict", index=index)

@@ -64,7 +64,7 @@ def chat_usage_to_responses(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 def responses_usage_to_chat(usage: dict[str, Any]) -> dict[str, Any]:
-    """Responses ``ResponseUsage`` -> Chat ``CompletionUsage`` (cached, cache-write and reasoning tokens kept)."""
+    """Responses ``ResponseUsage`` -> Chat ``CompletionUsage`` (cached, reasoning tokens kept)."""
     input_details = usage.get("input_tokens_details") or {}
     output_details = usage.get("output_tokens_details") or {}
     input_tokens = _int(usage.get("input_tokens"))
@@ -89,7 +89,11 @@ def chat_logprob_to_responses(entry: dict[str, Any]) -> dict[str, Any]:
         "logprob": entry.get("logprob", 0.0),
         "bytes": entry.get("bytes") or [],
         "top_logprobs": [
-            {"token": top.get("token", ""), "logprob": top.get("logprob", 0.0), "bytes": top.get("bytes") or []}
+            {
+                "token": top.get("token", ""),
+                "logprob": top.get("logprob", 0.0),
+                "bytes": top.get("bytes") or [],
+            }
             for top in entry.get("top_logprobs") or ()
         ],
     }

@@ -1,0 +1,46 @@
+"""Conformance helpers: check our output with the official openai SDK's types and stream accumulators.
+
+``openai`` is a dev dependency: only tests import this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai import omit
+from openai.lib.streaming.responses._responses import ResponseStreamState
+from openai.types.responses import Response, ResponseStreamEvent
+from pydantic import TypeAdapter
+
+_EVENT = TypeAdapter(ResponseStreamEvent)
+
+
+def validate_responses_events(events: list[dict[str, Any]]) -> list[Any]:
+    """Every event validates as a ResponseStreamEvent (strictly: no unknown type, required fields present)."""
+    parsed = []
+    for n, event in enumerate(events):
+        try:
+            parsed.append(_EVENT.validate_python(event))
+        except Exception as exc:  # pragma: no cover - the message is the point
+            raise AssertionError(f"event {n} ({event.get('type')}) does not validate: {exc}") from exc
+    return parsed
+
+
+def accumulate_with_sdk(events: list[dict[str, Any]]) -> Response | None:
+    """Feed the events to the SDK's ResponseStreamState; the final Response for a completed stream."""
+    state: ResponseStreamState[Any] = ResponseStreamState(input_tools=omit, text_format=omit)
+    final = None
+    for event in validate_responses_events(events):
+        for out in state.handle_event(event):
+            if out.type == "response.completed":
+                final = out.response
+    return final
+
+
+def without_parsed(value: Any) -> Any:
+    """The SDK's parsed models add ``parsed`` fields; drop them to compare with plain wire objects."""
+    if isinstance(value, dict):
+        return {k: without_parsed(v) for k, v in value.items() if k not in ("parsed", "parsed_arguments")}
+    if isinstance(value, list):
+        return [without_parsed(v) for v in value]
+    return value

@@ -1,0 +1,886 @@
+"""Chat Completions chunk stream -> Responses API event stream, sans-I/O.
+
+``ChatToResponses().feed(chunk)`` returns the Responses events that chunk produces, at once: every
+delta leaves on the chunk that carried it.  ``close()`` ends the stream; over a whole stream exactly
+one terminal event (``response.completed`` / ``response.incomplete`` / ``response.failed``) is
+emitted, whatever the input did (finished, errored, or was cut).
+
+Output items are sequential, as OpenAI streams them: an item's ``output_item.done`` goes out before
+the next item's ``output_item.added``.  The one exception to "no buffering" is a provider that
+interleaves the fragments of parallel tool calls: a later call's fragments wait until the open
+call's arguments are complete JSON (or the choice finishes), then go out in order.
+
+Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
+
+* ``delta.reasoning_content`` (DeepSeek, Qwen, xAI, Z.ai) -> reasoning item ``summary`` (summary_text)
+* ``delta.reasoning`` (OpenRouter, Groq gpt-oss) -> reasoning item ``content`` (reasoning_text)
+* ``delta.reasoning_details`` (OpenRouter, Snowflake): ``reasoning.text`` / ``reasoning.summary``
+  text when no plain field carried it, ``reasoning.encrypted`` data and signatures -> ``encrypted_content``
+* Mistral ``content: [{"type": "thinking", ...}]`` arrays -> reasoning ``content``
+* ``<think>...</think>`` inside ``content`` -> reasoning ``content`` (opt-in: ``think_tags=True``)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from ._feed import FeedBase
+from .errors import InvalidChunkError, UnsupportedStreamError
+from .ids import Clock, IdSource, random_id, system_clock
+from .mapping import INCOMPLETE_REASON_BY_FINISH_REASON, chat_logprob_to_responses, chat_usage_to_responses
+from .mapping import response_shell as _response_shell
+from .sse import Done, encode_sse
+from .think_tags import ThinkTagSplitter
+
+__all__ = [
+    "ChatToResponses",
+    "atranslate_chat_stream",
+    "chat_stream_to_responses_sse",
+    "translate_chat_stream",
+]
+
+_TEXT = "output_text"
+_REFUSAL = "refusal"
+
+#: ``response.failed`` needs an error code from the SDK's ``ResponseError.code`` list; a provider's own
+#: code is kept on the ``error`` event and in ``response.error.type``.
+_FAILED_CODES = {
+    "rate_limit_exceeded": "rate_limit_exceeded",
+    "429": "rate_limit_exceeded",
+    "invalid_prompt": "invalid_prompt",
+}
+
+
+_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
+
+
+class _Part:
+    """One content part of an open message item (output_text or refusal)."""
+
+    __slots__ = ("annotations", "chunks", "index", "kind", "logprobs")
+
+    def __init__(self, kind: str, index: int) -> None:
+        self.kind = kind
+        self.index = index
+        self.chunks: list[str] = []
+        self.logprobs: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+
+    def final(self) -> dict[str, Any]:
+        text = "".join(self.chunks)
+        if self.kind == _REFUSAL:
+            return {"type": "refusal", "refusal": text}
+        part: dict[str, Any] = {"type": "output_text", "annotations": self.annotations, "text": text}
+        if self.logprobs:
+            part["logprobs"] = self.logprobs
+        return part
+
+
+class _Item:
+    """The item currently open in the output (message, reasoning or function_call)."""
+
+    __slots__ = (
+        "call",
+        "content",
+        "done_parts",
+        "encrypted",
+        "id",
+        "kind",
+        "mode",
+        "output_index",
+        "part",
+        "summary",
+    )
+
+    def __init__(self, kind: str, item_id: str, output_index: int) -> None:
+        self.kind = kind
+        self.id = item_id
+        self.output_index = output_index
+        self.part: _Part | None = None  # message: the open content part
+        self.done_parts: list[dict[str, Any]] = []
+        self.mode = ""  # reasoning: "summary" or "content"
+        self.summary: list[str] = []  # reasoning: text chunks of the open part
+        self.content: list[str] = []
+        self.encrypted: list[str] = []
+        self.call: _Call | None = None
+
+
+class _Call:
+    """A Chat tool call (by its delta ``index``) on its way to becoming a function_call item."""
+
+    __slots__ = ("arguments", "call_id", "closed", "key", "name", "opened", "pending")
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        self.call_id: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+        self.pending: list[str] = []  # fragments received before the item could open
+        self.opened = False
+        self.closed = False
+
+
+class ChatToResponses(FeedBase):
+    """Translate one Chat Completions stream into Responses events.
+
+    :param request: the Chat create params of the call, if known: created/in_progress/terminal events
+        then echo its model, instructions (leading system/developer messages), tools, tool_choice,
+        temperature, max tokens and so on, as the Responses API echoes its request.
+    :param ids: id source ``(prefix) -> str`` for ``resp``/``msg``/``fc``/``rs``/``call`` ids.
+    :param clock: Unix-seconds clock, used when a chunk carries no ``created``.
+    :param think_tags: split ``<think>...</think>`` out of ``content`` into a reasoning item.
+    :param choice: with ``n>1`` streams, the choice index to translate (others are ignored);
+        by default a choice other than 0 raises :class:`UnsupportedStreamError`.
+    :param response_fields: ``Response`` fields to set over the echoed/default ones
+        (for example ``{"truncation": "auto"}``).
+    """
+
+    def __init__(
+        self,
+        *,
+        request: dict[str, Any] | None = None,
+        ids: IdSource = random_id,
+        clock: Clock = system_clock,
+        think_tags: bool = False,
+        choice: int | None = None,
+        response_fields: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self._ids = ids
+        self._clock = clock
+        self._choice = 0 if choice is None else choice
+        self._choice_given = choice is not None
+        self._think = ThinkTagSplitter() if think_tags else None
+        self._params = _echo_params(request) if request else {}
+        if response_fields:
+            self._params.update(response_fields)
+        self._model_hint = (request or {}).get("model")
+        self._seq = 0
+        self._response: dict[str, Any] | None = None
+        self._output: list[dict[str, Any]] = []  # finished items, by output_index
+        self._item: _Item | None = None
+        self._calls: dict[object, _Call] = {}
+        self._queue: list[_Call] = []  # calls waiting for the open call's arguments to complete
+        self._finish_reason: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._service_tier: str | None = None
+        self._audio: dict[str, list[str]] | None = None
+        self._terminal_sent = False
+        self._saw_done = False
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
+        if isinstance(payload, Done):
+            self._saw_done = True
+            return self._end(index) if not self._terminal_sent else []
+        if self._terminal_sent:
+            return []
+        out: list[dict[str, Any]] = []
+        if self._response is None:
+            out += self._start(payload)
+        tier = payload.get("service_tier")
+        if tier in _SERVICE_TIERS:
+            self._service_tier = tier
+        usage = payload.get("usage")
+        if usage is not None:
+            if not isinstance(usage, dict):
+                raise InvalidChunkError("usage must be an object", index=index, field="usage")
+            self._usage = usage
+        choices = payload.get("choices")
+        if choices is None:
+            choices = []
+        elif not isinstance(choices, list):
+            raise InvalidChunkError("choices must be a list", index=index, field="choices")
+        for pos, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                raise InvalidChunkError("choice must be an object", index=index, field=f"choices[{pos}]")
+            if choice.get("index", 0) != self._choice:
+                if not self._choice_given:
+                    raise UnsupportedStreamError(
+                        f"stream has more than one choice (index {choice.get('index')!r});"
+                        " Responses has no n>1: pass choice=<index> to translate one of them",
+                        index=index,
+                        field=f"choices[{pos}].index",
+                    )
+                continue
+            delta = choice.get("delta")
+            if delta:
+                if not isinstance(delta, dict):
+                    raise InvalidChunkError(
+                        "delta must be an object", index=index, field=f"choices[{pos}].delta"
+                    )
+                out += self._delta(delta, choice, index, pos)
+            finish = choice.get("finish_reason")
+            if finish and self._finish_reason is None:
+                out += self._on_finish_reason(str(finish))
+        error = payload.get("error")
+        if error:
+            out += self._fail(error)
+        elif not choices and usage is not None and self._finish_reason is not None:
+            out += self._terminal()  # the include_usage chunk after finish_reason: nothing else will come
+        return out
+
+    def _delta(
+        self, delta: dict[str, Any], choice: dict[str, Any], index: int, pos: int
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        plain_reasoning = False
+        text = delta.get("reasoning_content")
+        if text and isinstance(text, str):
+            out += self._reasoning(text, "summary")
+            plain_reasoning = True
+        text = delta.get("reasoning")
+        if text and isinstance(text, str):
+            out += self._reasoning(text, "content")
+            plain_reasoning = True
+        details = delta.get("reasoning_details")
+        if details and isinstance(details, list):
+            out += self._reasoning_details(details, plain_reasoning)
+        content = delta.get("content")
+        if content:
+            if isinstance(content, str):
+                if self._think is None:
+                    out += self._text(content, choice)
+                else:
+                    for is_reasoning, piece in self._think.feed(content):
+                        out += (
+                            self._reasoning(piece, "content") if is_reasoning else self._text(piece, choice)
+                        )
+            elif isinstance(content, list):
+                out += self._content_parts(content, choice, index, pos)
+            else:
+                raise InvalidChunkError(
+                    "content must be a string or a list of parts",
+                    index=index,
+                    field=f"choices[{pos}].delta.content",
+                )
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
+            out += self._message_piece(_REFUSAL, refusal, None)
+        calls = delta.get("tool_calls")
+        if calls:
+            if not isinstance(calls, list):
+                raise InvalidChunkError(
+                    "tool_calls must be a list", index=index, field=f"choices[{pos}].delta.tool_calls"
+                )
+            for n, call in enumerate(calls):
+                out += self._tool_call(call, index, f"choices[{pos}].delta.tool_calls[{n}]")
+        legacy = delta.get("function_call")
+        if legacy:
+            out += self._tool_call(
+                {"index": "function_call", **legacy}, index, f"choices[{pos}].delta.function_call"
+            )
+        annotations = delta.get("annotations")
+        if annotations and isinstance(annotations, list):
+            out += self._annotations(annotations)
+        audio = delta.get("audio")
+        if audio and isinstance(audio, dict):
+            out += self._audio_delta(audio)
+        return out
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _ev(self, event: dict[str, Any]) -> dict[str, Any]:
+        event["sequence_number"] = self._seq
+        self._seq += 1
+        return event
+
+    def _start(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+        created = chunk.get("created")
+        model = chunk.get("model") or self._model_hint or ""
+        self._response = _response_shell(
+            response_id=self._ids("resp"),
+            created_at=created if isinstance(created, int) and created > 0 else self._clock(),
+            model=model,
+            status="in_progress",
+            params=self._params,
+        )
+        return [
+            self._ev({"type": "response.created", "response": _snapshot(self._response)}),
+            self._ev({"type": "response.in_progress", "response": _snapshot(self._response)}),
+        ]
+
+    def _on_finish_reason(self, reason: str) -> list[dict[str, Any]]:
+        self._finish_reason = reason
+        status = "incomplete" if reason in INCOMPLETE_REASON_BY_FINISH_REASON else "completed"
+        return self._close_all(status)
+
+    def _end(self, index: int) -> list[dict[str, Any]]:
+        """``[DONE]`` or close(): finish what is open and send the terminal event."""
+        out: list[dict[str, Any]] = []
+        if self._response is None:  # nothing at all arrived: still a well-formed (empty) response stream
+            out += self._start({})
+        if self._finish_reason is None and not self._saw_done:
+            cut = f"upstream chat stream ended after {index} chunk(s) without a finish_reason or [DONE]"
+            return out + self._fail({"message": cut, "type": "stream_cut", "code": "stream_cut"})
+        if self._finish_reason is None:
+            out += self._close_all("completed")  # [DONE] without finish_reason (Snowflake): treat as stop
+        return out + self._terminal()
+
+    def _finish(self) -> list[dict[str, Any]]:
+        """close(): the input is over (``[DONE]`` or not)."""
+        return self._end(self._index) if not self._terminal_sent else []
+
+    def _fail(self, error: Any) -> list[dict[str, Any]]:
+        if not isinstance(error, dict):
+            error = {"message": str(error)}
+        message = str(error.get("message") or "upstream error")
+        raw_code = error.get("code")
+        code = None if raw_code is None else str(raw_code)
+        out = self._close_all("incomplete")
+        out.append(
+            self._ev(
+                {
+                    "type": "error",
+                    "code": code,
+                    "message": message,
+                    "param": error.get("param"),
+                }
+            )
+        )
+        failure = {
+            "code": _FAILED_CODES.get(code or "", "server_error"),
+            "message": message,
+            "param": error.get("param"),
+            "type": error.get("type") if isinstance(error.get("type"), str) else code,
+        }
+        return out + self._terminal(failed=failure)
+
+    def _terminal(self, failed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if self._terminal_sent:
+            return []
+        self._flush_think()
+        out = self._close_all("incomplete" if failed else "completed")
+        assert self._response is not None
+        response = dict(self._response)
+        response["output"] = self._output
+        if self._usage is not None:
+            response["usage"] = chat_usage_to_responses(self._usage)
+        if self._service_tier is not None:
+            response["service_tier"] = self._service_tier
+        if failed is not None:
+            response["status"] = "failed"
+            response["error"] = failed
+            kind = "response.failed"
+        elif self._finish_reason in INCOMPLETE_REASON_BY_FINISH_REASON:
+            response["status"] = "incomplete"
+            response["incomplete_details"] = {
+                "reason": INCOMPLETE_REASON_BY_FINISH_REASON[self._finish_reason]
+            }
+            kind = "response.incomplete"
+        else:
+            response["status"] = "completed"
+            kind = "response.completed"
+        self._terminal_sent = True
+        out.append(self._ev({"type": kind, "response": response}))
+        return out
+
+    def _flush_think(self) -> None:
+        if self._think is not None:
+            for is_reasoning, piece in self._think.flush():
+                # held-back text that never became a tag: it is what it looked like
+                if is_reasoning:
+                    self._reasoning(piece, "content")
+
+    # -- items ---------------------------------------------------------------------------------
+
+    def _open(self, kind: str, prefix: str, item: dict[str, Any]) -> tuple[_Item, dict[str, Any]]:
+        opened = _Item(kind, self._ids(prefix), len(self._output))
+        item["id"] = opened.id
+        self._item = opened
+        return opened, self._ev(
+            {
+                "type": "response.output_item.added",
+                "output_index": opened.output_index,
+                "item": {"id": opened.id, **item},
+            }
+        )
+
+    def _close_item(self, status: str) -> list[dict[str, Any]]:
+        item = self._item
+        if item is None:
+            return []
+        self._item = None
+        out: list[dict[str, Any]] = []
+        if item.kind == "message":
+            out += self._close_part(item)
+            final: dict[str, Any] = {
+                "id": item.id,
+                "type": "message",
+                "status": status,
+                "content": item.done_parts,
+                "role": "assistant",
+            }
+        elif item.kind == "function_call":
+            call = item.call
+            assert call is not None
+            arguments = "".join(call.arguments)
+            call.closed = True
+            out.append(
+                self._ev(
+                    {
+                        "type": "response.function_call_arguments.done",
+                        "item_id": item.id,
+                        "output_index": item.output_index,
+                        "arguments": arguments,
+                    }
+                )
+            )
+            final = {
+                "id": item.id,
+                "type": "function_call",
+                "status": status,
+                "arguments": arguments,
+                "call_id": call.call_id,
+                "name": call.name,
+            }
+        else:
+            out += self._close_reasoning_part(item)
+            final = {"id": item.id, "type": "reasoning", "summary": item.done_parts}
+            if item.mode == "content" or item.content:
+                final["content"] = [{"type": "reasoning_text", "text": "".join(item.content)}]
+            if item.encrypted:
+                final["encrypted_content"] = "".join(item.encrypted)
+        self._output.append(final)
+        out.append(
+            self._ev({"type": "response.output_item.done", "output_index": item.output_index, "item": final})
+        )
+        return out
+
+    def _close_all(self, status: str) -> list[dict[str, Any]]:
+        out = self._close_item(status)
+        while self._queue:
+            out += self._open_call(self._queue.pop(0))
+            out += self._close_item(status)
+        return out
+
+    # message items
+
+    def _text(self, text: str, choice: dict[str, Any]) -> list[dict[str, Any]]:
+        logprobs = choice.get("logprobs")
+        entries = logprobs.get("content") if isinstance(logprobs, dict) else None
+        return self._message_piece(_TEXT, text, entries)
+
+    def _message_piece(
+        self, kind: str, text: str, logprobs: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        out, item, part = self._ensure_part(kind)
+        part.chunks.append(text)
+        if kind == _TEXT:
+            converted = [chat_logprob_to_responses(e) for e in logprobs] if logprobs else []
+            part.logprobs += converted
+            event = {
+                "type": "response.output_text.delta",
+                "item_id": item.id,
+                "output_index": item.output_index,
+                "content_index": part.index,
+                "delta": text,
+                "logprobs": converted,
+            }
+        else:
+            event = {
+                "type": "response.refusal.delta",
+                "item_id": item.id,
+                "output_index": item.output_index,
+                "content_index": part.index,
+                "delta": text,
+            }
+        out.append(self._ev(event))
+        return out
+
+    def _ensure_part(self, kind: str) -> tuple[list[dict[str, Any]], _Item, _Part]:
+        """Open (if needed) a message item and a part of ``kind`` in it; the events that took."""
+        out: list[dict[str, Any]] = []
+        item = self._item
+        if item is None or item.kind != "message":
+            out += self._close_all("completed")
+            item, added = self._open(
+                "message",
+                "msg",
+                {"type": "message", "status": "in_progress", "content": [], "role": "assistant"},
+            )
+            out.append(added)
+        part = item.part
+        if part is None or part.kind != kind:
+            out += self._close_part(item)
+            part = item.part = _Part(kind, len(item.done_parts))
+            empty: dict[str, Any] = (
+                {"type": "refusal", "refusal": ""}
+                if kind == _REFUSAL
+                else {"type": "output_text", "annotations": [], "text": ""}
+            )
+            out.append(
+                self._ev(
+                    {
+                        "type": "response.content_part.added",
+                        "item_id": item.id,
+                        "output_index": item.output_index,
+                        "content_index": part.index,
+                        "part": empty,
+                    }
+                )
+            )
+        return out, item, part
+
+    def _close_part(self, item: _Item) -> list[dict[str, Any]]:
+        part = item.part
+        if part is None:
+            return []
+        item.part = None
+        final = part.final()
+        item.done_parts.append(final)
+        where = {"item_id": item.id, "output_index": item.output_index, "content_index": part.index}
+        if part.kind == _REFUSAL:
+            done = {"type": "response.refusal.done", **where, "refusal": final["refusal"]}
+        else:
+            done = {
+                "type": "response.output_text.done",
+                **where,
+                "text": final["text"],
+                "logprobs": part.logprobs,
+            }
+        return [self._ev(done), self._ev({"type": "response.content_part.done", **where, "part": final})]
+
+    def _annotations(self, annotations: list[Any]) -> list[dict[str, Any]]:
+        out, item, part = self._ensure_part(_TEXT)
+        for raw in annotations:
+            if not isinstance(raw, dict):
+                continue
+            annotation = _flat_annotation(raw)
+            out.append(
+                self._ev(
+                    {
+                        "type": "response.output_text.annotation.added",
+                        "item_id": item.id,
+                        "output_index": item.output_index,
+                        "content_index": part.index,
+                        "annotation_index": len(part.annotations),
+                        "annotation": annotation,
+                    }
+                )
+            )
+            part.annotations.append(annotation)
+        return out
+
+    def _content_parts(
+        self, parts: list[Any], choice: dict[str, Any], index: int, pos: int
+    ) -> list[dict[str, Any]]:
+        """Mistral-style content arrays: ``text`` parts and ``thinking`` parts."""
+        out: list[dict[str, Any]] = []
+        for n, part in enumerate(parts):
+            if not isinstance(part, dict):
+                raise InvalidChunkError(
+                    "content part must be an object", index=index, field=f"choices[{pos}].delta.content[{n}]"
+                )
+            kind = part.get("type")
+            if kind == "text" and part.get("text"):
+                out += self._text(str(part["text"]), choice)
+            elif kind == "thinking":
+                inner = part.get("thinking")
+                pieces = inner if isinstance(inner, list) else [{"text": inner}]
+                for piece in pieces:
+                    text = piece.get("text") if isinstance(piece, dict) else None
+                    if text:
+                        out += self._reasoning(str(text), "content")
+        return out
+
+    # reasoning items
+
+    def _reasoning(self, text: str, mode: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        item = self._item
+        if item is None or item.kind != "reasoning" or (item.mode and item.mode != mode):
+            out += self._close_all("completed")
+            body: dict[str, Any] = {"type": "reasoning", "summary": []}
+            if mode == "content":
+                body["content"] = []
+            item, added = self._open("reasoning", "rs", body)
+            out.append(added)
+        if not item.mode:
+            item.mode = mode
+            where = {"item_id": item.id, "output_index": item.output_index}
+            if mode == "summary":
+                out.append(
+                    self._ev(
+                        {
+                            "type": "response.reasoning_summary_part.added",
+                            **where,
+                            "summary_index": 0,
+                            "part": {"type": "summary_text", "text": ""},
+                        }
+                    )
+                )
+            else:
+                out.append(
+                    self._ev(
+                        {
+                            "type": "response.content_part.added",
+                            **where,
+                            "content_index": 0,
+                            "part": {"type": "reasoning_text", "text": ""},
+                        }
+                    )
+                )
+        where = {"item_id": item.id, "output_index": item.output_index}
+        if mode == "summary":
+            item.summary.append(text)
+            out.append(
+                self._ev(
+                    {
+                        "type": "response.reasoning_summary_text.delta",
+                        **where,
+                        "summary_index": 0,
+                        "delta": text,
+                    }
+                )
+            )
+        else:
+            item.content.append(text)
+            out.append(
+                self._ev(
+                    {"type": "response.reasoning_text.delta", **where, "content_index": 0, "delta": text}
+                )
+            )
+        return out
+
+    def _close_reasoning_part(self, item: _Item) -> list[dict[str, Any]]:
+        where = {"item_id": item.id, "output_index": item.output_index}
+        if item.mode == "summary":
+            text = "".join(item.summary)
+            part = {"type": "summary_text", "text": text}
+            item.done_parts.append(part)
+            return [
+                self._ev(
+                    {
+                        "type": "response.reasoning_summary_text.done",
+                        **where,
+                        "summary_index": 0,
+                        "text": text,
+                    }
+                ),
+                self._ev(
+                    {
+                        "type": "response.reasoning_summary_part.done",
+                        **where,
+                        "summary_index": 0,
+                        "part": part,
+                    }
+                ),
+            ]
+        if item.mode == "content":
+            text = "".join(item.content)
+            return [
+                self._ev({"type": "response.reasoning_text.done", **where, "content_index": 0, "text": text}),
+                self._ev(
+                    {
+                        "type": "response.content_part.done",
+                        **where,
+                        "content_index": 0,
+                        "part": {"type": "reasoning_text", "text": text},
+                    }
+                ),
+            ]
+        return []
+
+    def _reasoning_details(self, details: list[Any], text_carried: bool) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for detail in details:
+            if not isinstance(detail, dict):
+                continue
+            kind = detail.get("type")
+            if kind == "reasoning.text" and not text_carried and detail.get("text"):
+                out += self._reasoning(str(detail["text"]), "content")
+            elif kind == "reasoning.summary" and not text_carried and detail.get("summary"):
+                out += self._reasoning(str(detail["summary"]), "summary")
+            secret = detail.get("data") if kind == "reasoning.encrypted" else detail.get("signature")
+            if secret and isinstance(secret, str):
+                item = self._item
+                if item is None or item.kind != "reasoning":
+                    out += self._close_all("completed")
+                    item, added = self._open("reasoning", "rs", {"type": "reasoning", "summary": []})
+                    out.append(added)
+                item.encrypted.append(secret)
+        return out
+
+    # function_call items
+
+    def _tool_call(self, raw: Any, index: int, field: str) -> list[dict[str, Any]]:
+        if not isinstance(raw, dict):
+            raise InvalidChunkError("tool call delta must be an object", index=index, field=field)
+        function = raw.get("function") if "function" in raw else raw  # legacy function_call is flat
+        if function is None:
+            function = {}
+        if not isinstance(function, dict):
+            raise InvalidChunkError("function must be an object", index=index, field=f"{field}.function")
+        key = raw.get("index")
+        call_id = raw.get("id") or None
+        if key is None:  # no index: a new id starts a new call, otherwise continue the last one
+            if (call_id and all(c.call_id != call_id for c in self._calls.values())) or not self._calls:
+                key = ("auto", len(self._calls))
+            else:
+                key = next(reversed(self._calls))
+        name = function.get("name") or None
+        arguments = function.get("arguments")
+        if arguments is not None and not isinstance(arguments, str):
+            arguments = orjson.dumps(arguments).decode()  # some providers send parsed JSON
+        call = self._calls.get(key)
+        if call is None:
+            call = self._calls[key] = _Call(key)
+        if call_id and call.call_id is None and not call.opened:
+            call.call_id = str(call_id)
+        if name and call.name is None:
+            call.name = str(name)
+        out: list[dict[str, Any]] = []
+        if call.closed:
+            if arguments and arguments.strip():
+                raise InvalidChunkError(
+                    f"arguments for tool call {key!r} arrived after its item was closed",
+                    index=index,
+                    field=f"{field}.function.arguments",
+                )
+            return out
+        if not call.opened:
+            if arguments:
+                call.pending.append(arguments)
+            if call.name is not None and call not in self._queue:
+                current = self._item
+                if current is not None and current.kind == "function_call" and not _complete(current):
+                    self._queue.append(call)  # interleaved calls: wait for the open one
+                else:
+                    out += self._open_call(call)
+            return out
+        if arguments:
+            out += self._arguments(call, arguments)
+        current = self._item
+        if self._queue and current is not None and current.call is call and _complete(current):
+            while self._queue:
+                out += self._open_call(self._queue.pop(0))
+                if self._queue and not (self._item is not None and _complete(self._item)):
+                    break
+        return out
+
+    def _open_call(self, call: _Call) -> list[dict[str, Any]]:
+        out = self._close_item("completed")
+        if call.call_id is None:
+            call.call_id = self._ids("call")
+        if call.name is None:
+            call.name = ""
+        item, added = self._open(
+            "function_call",
+            "fc",
+            {
+                "type": "function_call",
+                "status": "in_progress",
+                "arguments": "",
+                "call_id": call.call_id,
+                "name": call.name,
+            },
+        )
+        item.call = call
+        call.opened = True
+        out.append(added)
+        pending, call.pending = call.pending, []
+        for fragment in pending:
+            out += self._arguments(call, fragment)
+        return out
+
+    def _arguments(self, call: _Call, fragment: str) -> list[dict[str, Any]]:
+        item = self._item
+        assert item is not None and item.call is call
+        call.arguments.append(fragment)
+        return [
+            self._ev(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    "item_id": item.id,
+                    "output_index": item.output_index,
+                    "delta": fragment,
+                }
+            )
+        ]
+
+    # audio (Chat audio output -> Responses audio events; no output item carries it)
+
+    def _audio_delta(self, audio: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._audio is None:
+            self._audio = {"data": [], "transcript": []}
+        out: list[dict[str, Any]] = []
+        if audio.get("data"):
+            out.append(self._ev({"type": "response.audio.delta", "delta": str(audio["data"])}))
+        if audio.get("transcript"):
+            out.append(
+                self._ev({"type": "response.audio.transcript.delta", "delta": str(audio["transcript"])})
+            )
+        return out
+
+
+def _complete(item: _Item) -> bool:
+    """Whether an open function call's arguments are already a complete JSON value."""
+    call = item.call
+    if call is None or call.pending:
+        return True
+    text = "".join(call.arguments)
+    if not text.strip():
+        return False
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _flat_annotation(raw: dict[str, Any]) -> dict[str, Any]:
+    """Chat ``{type: url_citation, url_citation: {...}}`` -> the flat Responses annotation."""
+    if raw.get("type") == "url_citation" and isinstance(raw.get("url_citation"), dict):
+        inner = raw["url_citation"]
+        return {
+            "type": "url_citation",
+            "start_index": inner.get("start_index", 0),
+            "end_index": inner.get("end_index", 0),
+            "title": inner.get("title") or "",
+            "url": inner.get("url") or "",
+        }
+    return dict(raw)
+
+
+def _snapshot(response: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "output": []}
+
+
+def _echo_params(request: dict[str, Any]) -> dict[str, Any]:
+    """The Responses-shaped settings a Chat request corresponds to (lenient mode)."""
+    from .requests import chat_request_to_responses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        params = chat_request_to_responses(request, lenient=True, hoist_instructions=True)
+    return params
+
+
+def translate_chat_stream(chunks: Iterable[Any], **options: Any) -> Iterator[dict[str, Any]]:
+    """Responses events for an iterable of Chat chunks (dicts, SDK objects, or SSE/JSONL bytes)."""
+    translator = ChatToResponses(**options)
+    for chunk in chunks:
+        yield from translator.feed(chunk)
+    yield from translator.close()
+
+
+async def atranslate_chat_stream(chunks: AsyncIterable[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
+    """Async twin of :func:`translate_chat_stream`."""
+    translator = ChatToResponses(**options)
+    async for chunk in chunks:
+        for event in translator.feed(chunk):
+            yield event
+    for event in translator.close():
+        yield event
+
+
+def chat_stream_to_responses_sse(chunks: Iterable[Any], **options: Any) -> Iterator[bytes]:
+    """Like :func:`translate_chat_stream`, as SSE frames (``event: <type>`` + ``data: <json>``)."""
+    for event in translate_chat_stream(chunks, **options):
+        yield encode_sse(event, event=event["type"])
