@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_BOM: Final = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,11 @@ class SSEDecoder:
                 data = data[1:]
         events: list[SSEEvent] = []
         buf = self._buffer
+        # the kept partial line holds no CR or LF (a trailing CR was consumed above): scan only new bytes
+        scan_from = len(buf)
         buf += data
         start = 0
-        for match in _LINE_END.finditer(buf):
+        for match in _LINE_END.finditer(buf, scan_from):
             end = match.start()
             if match.group() == b"\r" and match.end() == len(buf):
                 # a CR at the very end may be the first half of CRLF
@@ -121,6 +124,8 @@ class SSEDecoder:
 
     def _line(self, raw: bytes) -> SSEEvent | None:
         self._line_no += 1
+        if self._line_no == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]  # the UTF-8 decode step of the spec strips one leading BOM
         if not raw:
             return self._dispatch()
         try:
@@ -141,9 +146,8 @@ class SSEDecoder:
         elif name == "id":
             if "\0" not in value:
                 self._id = value
-        elif name == "retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit():  # ASCII only: int("²") raises
+            self._retry = int(value)
         # other field names are ignored, as the spec says
         return None
 
@@ -170,6 +174,8 @@ class JSONLDecoder:
     def feed(self, data: bytes) -> list[Any]:
         self._buffer += data
         out: list[Any] = []
+        if b"\n" not in data:
+            return out  # no new line end: do not copy the growing partial line again
         *lines, rest = bytes(self._buffer).split(b"\n")
         self._buffer = bytearray(rest)
         for line in lines:
@@ -236,7 +242,7 @@ class StreamDecoder:
             stripped = self._pending.lstrip()
             if not stripped:
                 return []
-            self._inner = JSONLDecoder() if stripped[:1] in (b"{", b"[") else SSEDecoder()
+            self._inner = JSONLDecoder() if stripped.startswith((b"{", b"[")) else SSEDecoder()
             data = bytes(self._pending)
             self._pending.clear()
         return self._payloads(self._inner.feed(data))
@@ -280,10 +286,14 @@ async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any
 
 
 def encode_sse(payload: dict[str, Any] | Done, *, event: str | None = None) -> bytes:
-    """One SSE frame: ``event: <event>`` (when given), ``data: <compact JSON>``, blank line."""
+    """One SSE frame: ``event: <event>`` (when given), ``data: <compact JSON>``, blank line.
+
+    CR and LF are removed from ``event`` so a name cannot end the line early and inject fields.
+    """
     if payload is DONE:
         return DONE_FRAME
     body = orjson.dumps(payload)
     if event is None:
         return b"data: " + body + b"\n\n"
-    return b"event: " + event.encode() + b"\ndata: " + body + b"\n\n"
+    name = event.replace("\r", "").replace("\n", "").encode()
+    return b"event: " + name + b"\ndata: " + body + b"\n\n"
