@@ -550,3 +550,27 @@ def test_random_splits_and_interleavings_give_the_same_final_output(
     cuts = sorted(data.draw(st.sets(st.integers(1, len(wire) - 1), max_size=8)))
     bounds = [0, *cuts, len(wire)]
     assert run([wire[a:b] for a, b in pairwise(bounds)]) == events
+
+
+def test_text_held_back_as_a_possible_tag_is_delivered_at_the_end() -> None:
+    events = run([chunk({"content": "a <th"}), chunk({}, "stop"), DONE], think_tags=True)
+    assert final(events)["output"][0]["content"][0]["text"] == "a <th"
+
+
+def test_audio_deltas_become_audio_events() -> None:
+    events = run(
+        [
+            chunk({"audio": {"id": "a1", "data": "AAAA", "transcript": "Hi"}}),
+            chunk({"audio": {"data": "BBBB"}}),
+            chunk({}, "stop"),
+            DONE,
+        ]
+    )
+    audio = [(e["type"], e.get("delta")) for e in events if e["type"].startswith("response.audio")]
+    assert audio == [
+        ("response.audio.delta", "AAAA"),
+        ("response.audio.transcript.delta", "Hi"),
+        ("response.audio.delta", "BBBB"),
+        ("response.audio.done", None),
+        ("response.audio.transcript.done", None),
+    ]

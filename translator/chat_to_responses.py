@@ -308,7 +308,7 @@ class ChatToResponses(FeedBase):
     def _on_finish_reason(self, reason: str) -> list[dict[str, Any]]:
         self._finish_reason = reason
         status = "incomplete" if reason in INCOMPLETE_REASON_BY_FINISH_REASON else "completed"
-        return self._close_all(status)
+        return self._flush_think() + self._close_all(status)
 
     def _end(self, index: int) -> list[dict[str, Any]]:
         """``[DONE]`` or close(): finish what is open and send the terminal event."""
@@ -354,8 +354,14 @@ class ChatToResponses(FeedBase):
     def _terminal(self, failed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         if self._terminal_sent:
             return []
-        self._flush_think()
-        out = self._close_all("incomplete" if failed else "completed")
+        out = self._flush_think()
+        out += self._close_all("incomplete" if failed else "completed")
+        if self._audio is not None:
+            if self._audio["data"]:
+                out.append(self._ev({"type": "response.audio.done"}))
+            if self._audio["transcript"]:
+                out.append(self._ev({"type": "response.audio.transcript.done"}))
+            self._audio = None
         assert self._response is not None
         response = dict(self._response)
         response["output"] = self._output
@@ -380,12 +386,13 @@ class ChatToResponses(FeedBase):
         out.append(self._ev({"type": kind, "response": response}))
         return out
 
-    def _flush_think(self) -> None:
+    def _flush_think(self) -> list[dict[str, Any]]:
+        """Text held back as a possible ``<think>`` tag start: at the end it is what it looked like."""
+        out: list[dict[str, Any]] = []
         if self._think is not None:
             for is_reasoning, piece in self._think.flush():
-                # held-back text that never became a tag: it is what it looked like
-                if is_reasoning:
-                    self._reasoning(piece, "content")
+                out += self._reasoning(piece, "content") if is_reasoning else self._text(piece, {})
+        return out
 
     # -- items ---------------------------------------------------------------------------------
 
@@ -811,8 +818,10 @@ class ChatToResponses(FeedBase):
             self._audio = {"data": [], "transcript": []}
         out: list[dict[str, Any]] = []
         if audio.get("data"):
+            self._audio["data"].append("")  # only whether any arrived matters for the .done events
             out.append(self._ev({"type": "response.audio.delta", "delta": str(audio["data"])}))
         if audio.get("transcript"):
+            self._audio["transcript"].append("")
             out.append(
                 self._ev({"type": "response.audio.transcript.delta", "delta": str(audio["transcript"])})
             )
