@@ -52,8 +52,11 @@ class FeedBase:
                 self._decoder = StreamDecoder()
             data = item.encode() if isinstance(item, str) else bytes(item)
             out: list[dict[str, Any]] = []
+            handle = self._feed_payload
             for payload in self._decoder.feed(data):
-                out += self._take(payload)
+                index = self._index
+                self._index = index + 1
+                out += handle(payload, index)
             return out
         return self._take(as_payload(item, self._index))
 

@@ -175,50 +175,51 @@ class ChatToResponses(FeedBase):
     # -- input ---------------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
-        if isinstance(payload, Done):
+        if payload.__class__ is not dict:  # DONE
             self._saw_done = True
             return self._end(index) if not self._terminal_sent else []
+        assert isinstance(payload, dict)
         if self._terminal_sent:
             return []
-        out: list[dict[str, Any]] = []
-        if self._response is None:
-            out += self._start(payload)
-        tier = payload.get("service_tier")
-        if tier in _SERVICE_TIERS:
+        out: list[dict[str, Any]] = self._start(payload) if self._response is None else []
+        get = payload.get
+        tier = get("service_tier")
+        if tier is not None and tier in _SERVICE_TIERS:
             self._service_tier = tier
-        usage = payload.get("usage")
+        usage = get("usage")
         if usage is not None:
-            if not isinstance(usage, dict):
+            if usage.__class__ is not dict:
                 raise InvalidChunkError("usage must be an object", index=index, field="usage")
             self._usage = usage
-        choices = payload.get("choices")
-        if choices is None:
-            choices = []
-        elif not isinstance(choices, list):
+        choices = get("choices")
+        if choices:
+            if choices.__class__ is not list:
+                raise InvalidChunkError("choices must be a list", index=index, field="choices")
+            for pos, choice in enumerate(choices):
+                if choice.__class__ is not dict:
+                    raise InvalidChunkError("choice must be an object", index=index, field=f"choices[{pos}]")
+                if choice.get("index", 0) != self._choice:
+                    if not self._choice_given:
+                        raise UnsupportedStreamError(
+                            f"stream has more than one choice (index {choice.get('index')!r});"
+                            " Responses has no n>1: pass choice=<index> to translate one of them",
+                            index=index,
+                            field=f"choices[{pos}].index",
+                        )
+                    continue
+                delta = choice.get("delta")
+                if delta:
+                    if delta.__class__ is not dict:
+                        raise InvalidChunkError(
+                            "delta must be an object", index=index, field=f"choices[{pos}].delta"
+                        )
+                    out += self._delta(delta, choice, index, pos)
+                finish = choice.get("finish_reason")
+                if finish and self._finish_reason is None:
+                    out += self._on_finish_reason(str(finish))
+        elif choices is not None and choices.__class__ is not list:
             raise InvalidChunkError("choices must be a list", index=index, field="choices")
-        for pos, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                raise InvalidChunkError("choice must be an object", index=index, field=f"choices[{pos}]")
-            if choice.get("index", 0) != self._choice:
-                if not self._choice_given:
-                    raise UnsupportedStreamError(
-                        f"stream has more than one choice (index {choice.get('index')!r});"
-                        " Responses has no n>1: pass choice=<index> to translate one of them",
-                        index=index,
-                        field=f"choices[{pos}].index",
-                    )
-                continue
-            delta = choice.get("delta")
-            if delta:
-                if not isinstance(delta, dict):
-                    raise InvalidChunkError(
-                        "delta must be an object", index=index, field=f"choices[{pos}].delta"
-                    )
-                out += self._delta(delta, choice, index, pos)
-            finish = choice.get("finish_reason")
-            if finish and self._finish_reason is None:
-                out += self._on_finish_reason(str(finish))
-        error = payload.get("error")
+        error = get("error")
         if error:
             out += self._fail(error)
         elif not choices and usage is not None and self._finish_reason is not None:
@@ -228,6 +229,11 @@ class ChatToResponses(FeedBase):
     def _delta(
         self, delta: dict[str, Any], choice: dict[str, Any], index: int, pos: int
     ) -> list[dict[str, Any]]:
+        # hot path: a plain text delta ({"content": "..."}, perhaps with the role)
+        if len(delta) == 1 or (len(delta) == 2 and "role" in delta):
+            content = delta.get("content")
+            if content.__class__ is str and self._think is None:
+                return self._text(content, choice) if content else []
         out: list[dict[str, Any]] = []
         plain_reasoning = False
         text = delta.get("reasoning_content")
@@ -470,8 +476,27 @@ class ChatToResponses(FeedBase):
 
     def _text(self, text: str, choice: dict[str, Any]) -> list[dict[str, Any]]:
         logprobs = choice.get("logprobs")
-        entries = logprobs.get("content") if isinstance(logprobs, dict) else None
-        return self._message_piece(_TEXT, text, entries)
+        entries = logprobs.get("content") if logprobs and isinstance(logprobs, dict) else None
+        item = self._item
+        part = item.part if item is not None else None
+        if part is None or part.kind != _TEXT or entries:
+            return self._message_piece(_TEXT, text, entries)
+        # hot path: more text for the open output_text part
+        assert item is not None
+        part.chunks.append(text)
+        seq = self._seq
+        self._seq = seq + 1
+        return [
+            {
+                "type": "response.output_text.delta",
+                "item_id": item.id,
+                "output_index": item.output_index,
+                "content_index": part.index,
+                "delta": text,
+                "logprobs": [],
+                "sequence_number": seq,
+            }
+        ]
 
     def _message_piece(
         self, kind: str, text: str, logprobs: list[dict[str, Any]] | None

@@ -92,6 +92,18 @@ class SSEDecoder:
                 data = data[1:]
         events: list[SSEEvent] = []
         buf = self._buffer
+        if b"\r" not in data:  # fast path (nearly every real stream): LF-only line ends
+            if b"\n" not in data:
+                buf += data
+                return events
+            lines = (bytes(buf) + data if buf else data).split(b"\n")
+            self._buffer = bytearray(lines.pop())
+            line = self._line
+            for raw in lines:
+                event = line(raw)
+                if event is not None:
+                    events.append(event)
+            return events
         # the kept partial line holds no CR or LF (a trailing CR was consumed above): scan only new bytes
         scan_from = len(buf)
         buf += data
@@ -124,6 +136,13 @@ class SSEDecoder:
 
     def _line(self, raw: bytes) -> SSEEvent | None:
         self._line_no += 1
+        if raw[:6] == b"data: " and self._line_no > 1:  # hot path
+            try:
+                self._data.append(raw[6:].decode())
+            except UnicodeDecodeError as exc:
+                raise SSEError(f"invalid UTF-8 at byte {exc.start + 6}", line=self._line_no) from None
+            self._has_field = True
+            return None
         if self._line_no == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]  # the UTF-8 decode step of the spec strips one leading BOM
         if not raw:
@@ -245,7 +264,51 @@ class StreamDecoder:
             self._inner = JSONLDecoder() if stripped.startswith((b"{", b"[")) else SSEDecoder()
             data = bytes(self._pending)
             self._pending.clear()
+        if self._inner.__class__ is SSEDecoder:
+            return self._feed_sse(self._inner, data)
         return self._payloads(self._inner.feed(data))
+
+    def _feed_sse(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+        """SSE with a fast path for the common frame ``data: <json>\\n\\n`` (LF line ends, one line).
+
+        Any other frame (comments, ``event:`` lines, several data lines, CR line ends, a frame cut
+        by the read) goes through the full decoder, which also produces the exact error messages.
+        """
+        if b"\r" in data or decoder._skip_lf:
+            return self._payloads(decoder.feed(data))
+        out: list[dict[str, Any] | Done] = []
+        if decoder._buffer or decoder._has_field or decoder._line_no == 0:
+            cut = data.find(b"\n\n")
+            if cut < 0:
+                return self._payloads(decoder.feed(data))
+            out += self._payloads(decoder.feed(data[: cut + 2]))
+            data = data[cut + 2 :]
+            if decoder._buffer or decoder._has_field:
+                return out + self._payloads(decoder.feed(data))
+        blocks = data.split(b"\n\n")
+        rest = blocks.pop()
+        for block in blocks:
+            if block[:6] == b"data: " and b"\n" not in block:
+                body = block[6:]
+                if body == b"[DONE]":
+                    decoder._line_no += 2
+                    out.append(DONE)
+                    continue
+                try:
+                    payload = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    payload = None
+                if payload.__class__ is dict:
+                    decoder._line_no += 2
+                    out.append(payload)
+                    continue
+            if block:
+                out += self._payloads(decoder.feed(block + b"\n\n"))
+            else:
+                decoder._line_no += 1  # an extra blank line
+        if rest:
+            out += self._payloads(decoder.feed(rest))
+        return out
 
     def close(self) -> list[dict[str, Any] | Done]:
         if self._inner is None:
@@ -295,5 +358,13 @@ def encode_sse(payload: dict[str, Any] | Done, *, event: str | None = None) -> b
     body = orjson.dumps(payload)
     if event is None:
         return b"data: " + body + b"\n\n"
-    name = event.replace("\r", "").replace("\n", "").encode()
-    return b"event: " + name + b"\ndata: " + body + b"\n\n"
+    head = _EVENT_HEADS.get(event)
+    if head is None:
+        name = event.replace("\r", "").replace("\n", "").encode()
+        head = b"event: " + name + b"\ndata: "
+        if len(_EVENT_HEADS) < 256:
+            _EVENT_HEADS[event] = head
+    return head + body + b"\n\n"
+
+
+_EVENT_HEADS: dict[str, bytes] = {}
