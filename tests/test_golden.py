@@ -66,4 +66,4 @@ def test_seed_streams_are_reproduced_from_equivalent_chat_streams(seed_file: str
 @pytest.mark.parametrize("path", corpus_params("chat", "*.sse"))
 def test_corpus_chat_stream_golden(path: Path, sse_snapshot: Any) -> None:
     events = translate(chat_payloads(path), **options_for(path))
-    assert events == sse_snapshot(name=path.stem)
+    assert events == sse_snapshot
