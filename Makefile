@@ -24,7 +24,7 @@ example: install
 	$(PY) -m translator translate --from chat --to responses examples/chat_text_and_tool_calls.sse
 
 golden: install
-	$(PY) -m pytest -q tests/test_golden.py --snapshot-update
+	$(PY) -m pytest -q tests/test_golden.py tests/test_responses_to_chat_corpus.py -k golden --snapshot-update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

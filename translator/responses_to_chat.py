@@ -1,0 +1,692 @@
+"""Responses API event stream -> Chat Completions ``chat.completion.chunk`` stream (sans-I/O).
+
+Theory of operation
+-------------------
+``ResponsesToChat.feed(event) -> list[chunk]`` takes one Responses event (a dict, an openai SDK
+event object, ``DONE``, or any slice of SSE/JSONL bytes, see :class:`~translator._feed.FeedBase`)
+and returns the Chat chunks it completes.  ``close()`` ends the stream.  Phases::
+
+    START --(any event carrying ``response``)--> STREAMING --(completed/incomplete)--> DONE
+      \\                                            \\--(error / response.failed)--------> FAILED
+       \\--------------------(close() before a terminal event: "stream cut")----------> FAILED
+
+Bookkeeping is keyed on ``output_index`` (``item_id`` only as a fallback: GitHub Copilot rotates
+item ids between the added/delta/done events of one item).  Every text-like thing the client is
+sent is a *segment* keyed ``(output_index, kind, sub_index)``; a segment remembers what was sent.
+``*.done`` events, ``content_part.done``, ``output_item.done`` and finally the terminal
+``response.output`` are *snapshots*: when a snapshot extends what was sent, only the missing
+suffix is sent ("catch-up"), so text or arguments that arrive only in a ``.done`` event are still
+delivered and nothing is ever sent twice.  A snapshot that contradicts what was sent is ignored
+(clients append; a correction cannot be expressed).
+
+Output conventions (documented in the README section of this module):
+
+* one chunk id (``ids("chatcmpl")``), ``created = int(response.created_at)``, ``model`` from the
+  response; ``choices[0].index`` is always 0.
+* The first chunk carries ``role: "assistant"``; it is sent when the first output arrives so it can
+  take OpenAI's shape (``content: ""`` before text; ``content: null`` and the first tool call merged
+  in before a tool call; ``refusal: ""`` before a refusal).
+* Several message items (``phase`` commentary + final answer) become one Chat message: segments of
+  one field are joined with ``separator`` (``"\\n"``, as openai-agents does).  The same holds for
+  reasoning summary parts and reasoning items.
+* ``url_citation`` annotations go out on the non-standard ``delta.annotations`` (OpenRouter's shape)
+  with an ``index`` key so the SDK's ``accumulate_delta`` merges them into ``message.annotations``;
+  offsets are shifted to the joined content.  Other annotation types have no Chat form: dropped.
+* Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, custom tool
+  calls, ...) are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
+  verbatim plus an ``index``, on the non-standard ``delta.hosted_tool_calls``.
+* Failure (``error`` event, ``response.failed``, or a stream cut) ends the stream with one chunk
+  ``{"error": {"message", "type", "code", "param"}}``: the openai SDK raises ``APIError`` on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._feed import FeedBase
+from .errors import InvalidChunkError
+from .ids import Clock, IdSource, random_id, system_clock
+from .mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
+from .sse import DONE_FRAME, Done, encode_sse
+
+__all__ = [
+    "Phase",
+    "ResponsesToChat",
+    "aresponses_stream_to_chat_sse",
+    "atranslate_responses_stream",
+    "responses_stream_to_chat_sse",
+    "translate_responses_stream",
+]
+
+#: ``service_tier`` values a ``ChatCompletionChunk`` accepts; others (``fast``...) are left out.
+_CHAT_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
+
+#: Output item types Chat can carry; every other type is a "hosted" item (skipped or surfaced).
+_CHAT_ITEM_TYPES = frozenset({"message", "function_call", "reasoning"})
+
+# Segment kinds: which delta field a segment feeds.
+_TEXT, _REFUSAL, _REASONING, _ARGS = "content", "refusal", "reasoning", "arguments"
+
+#: Sub-index offset of raw ``reasoning_text`` parts, so they never share a key with the summary
+#: parts (``summary_index``) of the same reasoning item: both feed the reasoning field.
+_RAW = 1 << 20
+
+
+class Phase(enum.Enum):
+    """Where a :class:`ResponsesToChat` is in its stream (``translator.phase``)."""
+
+    START = "start"  #: nothing seen yet
+    STREAMING = "streaming"  #: a response object was seen; translating
+    DONE = "done"  #: completed / incomplete handled; later events are ignored
+    FAILED = "failed"  #: an error chunk was sent; later events are ignored
+
+
+@dataclass(slots=True)
+class _Segment:
+    """What was sent for one text part, summary part, refusal or argument string."""
+
+    pieces: list[str] = field(default_factory=list)  #: invariant: "".join(pieces) == text sent
+    logprobs: int = 0  #: logprob entries sent
+    annotations: int = 0  #: annotations seen (sent or dropped), by ``annotation_index``
+    offset: int = 0  #: where this segment starts in the joined ``content`` (annotation offsets)
+
+    def sent(self) -> str:
+        if len(self.pieces) > 1:
+            self.pieces[:] = ["".join(self.pieces)]
+        return self.pieces[0] if self.pieces else ""
+
+
+@dataclass(slots=True)
+class _Call:
+    """A function_call item turned into ``tool_calls[index]``."""
+
+    index: int = -1  #: position in ``message.tool_calls``, given when the call opens
+    call_id: str | None = None
+    name: str | None = None
+    opened: bool = False  #: the first delta (id, type, name) was sent
+    pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was known
+
+
+class ResponsesToChat(FeedBase):
+    """Translate one Responses event stream into Chat Completions chunks.
+
+    Args:
+        include_usage: send the final ``{"choices": [], "usage": ...}`` chunk (and ``usage: null``
+            on every other chunk), as Chat does with ``stream_options.include_usage``.
+        reasoning_field: delta field for reasoning summaries and reasoning text (``"reasoning"``
+            for OpenRouter/Groq-style clients); ``None`` drops reasoning.
+        surface_hosted_tools: send items Chat cannot carry on ``delta.hosted_tool_calls``.
+        separator: joins consecutive message items (and reasoning parts) into one Chat message.
+        ids: id source; the chunk id is ``ids("chatcmpl")``.
+        clock: used for ``created`` only when the stream carries no ``response`` object.
+    """
+
+    def __init__(
+        self,
+        *,
+        include_usage: bool = True,
+        reasoning_field: str | None = "reasoning_content",
+        surface_hosted_tools: bool = False,
+        separator: str = "\n",
+        ids: IdSource = random_id,
+        clock: Clock = system_clock,
+    ) -> None:
+        super().__init__()
+        self.include_usage = include_usage
+        self.reasoning_field = reasoning_field
+        self.surface_hosted_tools = surface_hosted_tools
+        self.separator = separator
+        self._ids = ids
+        self._clock = clock
+        self.phase = Phase.START
+        self._base: dict[str, Any] | None = None  #: id/object/created/model(/service_tier) of every chunk
+        self._started = False  #: the role chunk was sent
+        self._segments: dict[tuple[int, str, int], _Segment] = {}
+        self._last: dict[str, tuple[int, str, int]] = {}  #: field -> last segment that sent text into it
+        self._content_len = 0  #: characters of ``content`` sent (annotation offsets)
+        self._calls: dict[int, _Call] = {}  #: output_index -> function call
+        self._opened_calls = 0  #: function calls sent so far (the next ``tool_calls[].index``)
+        self._oi_by_item_id: dict[str, int] = {}
+        self._seen: dict[int, str | None] = {}  #: output_index -> item type (None: not known yet)
+        self._hosted_sent: set[int] = set()  #: output indexes surfaced as hosted items
+        self._annotation_count = 0  #: entries in the client's ``message.annotations``
+        self._shown_call = False  #: a tool call (function or surfaced custom) was shown to the client
+        self._last_type = "<none>"
+
+    # -- FeedBase hooks ---------------------------------------------------------------------------
+
+    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
+        if self.phase in (Phase.DONE, Phase.FAILED):
+            return []  # after the terminal event: trailing [DONE] or stray events
+        if isinstance(payload, Done):
+            return self._fail_cut("[DONE] arrived before response.completed")
+        kind = payload.get("type")
+        if kind is None and "error" in payload:  # `event: error` data without a type
+            kind = "error"
+        if not isinstance(kind, str):
+            raise InvalidChunkError("event has no string 'type'", index=index, field="type")
+        self._last_type = kind
+        response = payload.get("response")
+        if isinstance(response, dict) and self._base is None:
+            self._start(response)
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            return []  # hosted-tool progress, audio, shell... and event types newer than this code
+        if self._base is None:
+            self._start({})
+        return handler(self, payload, index)
+
+    def _finish(self) -> list[dict[str, Any]]:
+        if self.phase in (Phase.DONE, Phase.FAILED):
+            return []
+        return self._fail_cut(f"stream ended before response.completed (last event: {self._last_type})")
+
+    # -- chunk builders ---------------------------------------------------------------------------
+
+    def _start(self, response: dict[str, Any]) -> None:
+        self.phase = Phase.STREAMING
+        created = response.get("created_at")
+        model = response.get("model")
+        base: dict[str, Any] = {
+            "id": self._ids("chatcmpl"),
+            "object": "chat.completion.chunk",
+            "created": int(created) if isinstance(created, (int, float)) else self._clock(),
+            "model": model if isinstance(model, str) else "",
+        }
+        tier = response.get("service_tier")
+        if tier in _CHAT_SERVICE_TIERS:
+            base["service_tier"] = tier
+        self._base = base
+
+    def _chunk(
+        self, delta: dict[str, Any], finish_reason: str | None = None, logprobs: Any = None
+    ) -> dict[str, Any]:
+        assert self._base is not None
+        chunk = dict(self._base)
+        choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
+        chunk["choices"] = [choice]
+        if self.include_usage:
+            chunk["usage"] = None
+        return chunk
+
+    def _open(self, first: str, out: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Send the role chunk before the first output of kind ``first``.
+
+        Returns the role delta when the caller should merge its delta into it (tool calls), else None.
+        """
+        if self._started:
+            return None
+        self._started = True
+        delta: dict[str, Any] = {
+            "role": "assistant",
+            "content": "" if first == _TEXT else None,
+            "refusal": "" if first == _REFUSAL else None,
+        }
+        if first == _ARGS:
+            return delta
+        out.append(self._chunk(delta))
+        return None
+
+    def _send_text(
+        self,
+        key: tuple[int, str, int],
+        text: str,
+        out: list[dict[str, Any]],
+        logprobs: list[Any] | None = None,
+    ) -> None:
+        """Send ``text`` for the segment ``key`` (content, refusal or reasoning)."""
+        kind = key[1]
+        name = self.reasoning_field if kind == _REASONING else kind
+        if name is None or not (text or logprobs):
+            return
+        segment = self._segment(key)
+        payload = text
+        if text:
+            if not segment.pieces and self._last.get(kind) not in (None, key):
+                payload = self.separator + text  # a new segment of a field that already has text
+            if kind == _TEXT and not segment.pieces:
+                segment.offset = self._content_len + len(payload) - len(text)
+            segment.pieces.append(text)
+            self._last[kind] = key
+        self._open(kind, out)
+        lp = None
+        if logprobs:
+            segment.logprobs += len(logprobs)
+            lp = {"content": [responses_logprob_to_chat(entry) for entry in logprobs], "refusal": None}
+        if kind == _TEXT:
+            self._content_len += len(payload)
+        out.append(self._chunk({name: payload}, logprobs=lp))
+
+    def _segment(self, key: tuple[int, str, int]) -> _Segment:
+        segment = self._segments.get(key)
+        if segment is None:
+            segment = self._segments[key] = _Segment()
+        return segment
+
+    def _catch_up(
+        self, key: tuple[int, str, int], full: Any, out: list[dict[str, Any]], logprobs: Any = None
+    ) -> None:
+        """A snapshot of segment ``key``: send what it has beyond what was sent, if consistent."""
+        if not isinstance(full, str):
+            return
+        segment = self._segments.get(key)
+        sent = segment.sent() if segment is not None else ""
+        rest_lp = logprobs[segment.logprobs if segment else 0 :] if isinstance(logprobs, list) else None
+        if len(full) > len(sent) and full.startswith(sent):
+            self._send_text(key, full[len(sent) :], out, rest_lp)
+
+    # -- output index / item bookkeeping ----------------------------------------------------------
+
+    def _oi(self, event: dict[str, Any], index: int) -> int:
+        oi = event.get("output_index")
+        if isinstance(oi, int):
+            self._seen.setdefault(oi, None)
+            item_id = event.get("item_id")
+            if isinstance(item_id, str):
+                self._oi_by_item_id.setdefault(item_id, oi)
+            return oi
+        item_id = event.get("item_id")
+        found = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
+        if found is None:
+            reason = "event has neither an output_index nor a known item_id"
+            raise InvalidChunkError(reason, index=index, field="output_index")
+        return found
+
+    def _item(self, event: dict[str, Any], index: int) -> tuple[int, dict[str, Any]]:
+        item = event.get("item")
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise InvalidChunkError("item must be an object with a string type", index=index, field="item")
+        oi = self._oi(event, index)
+        if isinstance(item.get("id"), str):
+            self._oi_by_item_id[item["id"]] = oi
+        self._seen[oi] = item["type"]
+        return oi, item
+
+    def _terminal_oi(self, position: int, item: dict[str, Any]) -> int:
+        """Where an item of the terminal ``response.output`` was streamed.
+
+        By item id first: ``output_index`` may skip numbers (C:openai__phase_two_messages.sse), so the
+        position in ``output`` is not always the streamed index.  By position when the id is unknown
+        (GitHub Copilot rotates ids) and that index held an item of the same type or nothing; else a
+        fresh index, so an item never lands on another item's text.
+        """
+        item_id = item.get("id")
+        known = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
+        if known is not None:
+            return known
+        if self._seen.get(position, item["type"]) in (None, item["type"]):
+            oi = position
+        else:
+            oi = max(self._seen) + 1
+        self._seen[oi] = item["type"]
+        return oi
+
+    # -- function calls -----------------------------------------------------------------------------
+
+    def _call(self, oi: int) -> _Call:
+        call = self._calls.get(oi)
+        if call is None:
+            call = self._calls[oi] = _Call()
+        return call
+
+    def _open_call(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """Send the call's first delta (id, type, name, and whatever arguments are known)."""
+        call = self._call(oi)
+        if call.opened:
+            return
+        call_id = item.get("call_id")
+        call.call_id = call_id if isinstance(call_id, str) else item.get("id")
+        call.name = item.get("name") if isinstance(item.get("name"), str) else ""
+        if call.call_id is None:  # not enough to open it yet; arguments wait in ``pending``
+            return
+        call.opened = True
+        call.index = self._opened_calls
+        self._opened_calls += 1
+        self._shown_call = True
+        arguments = "".join(call.pending)
+        call.pending.clear()
+        snapshot = item.get("arguments")
+        if isinstance(snapshot, str) and snapshot.startswith(arguments):
+            arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
+        self._segment((oi, _ARGS, 0)).pieces.append(arguments)
+        tool = {
+            "index": call.index,
+            "id": call.call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": arguments},
+        }
+        role = self._open(_ARGS, out)
+        delta = {**role, "tool_calls": [tool]} if role is not None else {"tool_calls": [tool]}
+        out.append(self._chunk(delta))
+
+    def _send_args(self, oi: int, text: str, out: list[dict[str, Any]]) -> None:
+        if not text:
+            return
+        call = self._call(oi)
+        if not call.opened:
+            call.pending.append(text)
+            return
+        self._segment((oi, _ARGS, 0)).pieces.append(text)
+        out.append(self._chunk({"tool_calls": [{"index": call.index, "function": {"arguments": text}}]}))
+
+    def _catch_up_args(self, oi: int, full: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(full, str):
+            return
+        call = self._call(oi)
+        if not call.opened:
+            sent = "".join(call.pending)
+            if len(full) > len(sent) and full.startswith(sent):
+                call.pending[:] = [full]
+            return
+        segment = self._segment((oi, _ARGS, 0))
+        sent = segment.sent()
+        if len(full) > len(sent) and full.startswith(sent):
+            self._send_args(oi, full[len(sent) :], out)
+
+    # -- whole-item snapshots ------------------------------------------------------------------------
+
+    def _snapshot_item(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """Catch up everything a finished item (``output_item.done`` or ``response.output``) holds."""
+        kind = item.get("type")
+        if kind == "message":
+            for ci, part in enumerate(item.get("content") or ()):
+                if isinstance(part, dict):
+                    self._snapshot_part(oi, ci, part, out)
+        elif kind == "function_call":
+            self._open_call(oi, item, out)
+            self._catch_up_args(oi, item.get("arguments"), out)
+        elif kind == "reasoning":
+            for si, part in enumerate(item.get("summary") or ()):
+                if isinstance(part, dict):
+                    self._catch_up((oi, _REASONING, si), part.get("text"), out)
+            for ci, part in enumerate(item.get("content") or ()):
+                if isinstance(part, dict) and part.get("type") == "reasoning_text":
+                    self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
+        elif self.surface_hosted_tools and oi not in self._hosted_sent:
+            self._hosted_sent.add(oi)
+            if kind == "custom_tool_call":
+                self._shown_call = True
+            self._open("hosted", out)
+            entry = {"index": len(self._hosted_sent) - 1, **item}
+            out.append(self._chunk({"hosted_tool_calls": [entry]}))
+
+    def _snapshot_part(self, oi: int, ci: int, part: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        kind = part.get("type")
+        if kind == "output_text":
+            self._catch_up((oi, _TEXT, ci), part.get("text"), out, part.get("logprobs"))
+            annotations = part.get("annotations")
+            if isinstance(annotations, list):
+                segment = self._segment((oi, _TEXT, ci))
+                for ai in range(segment.annotations, len(annotations)):
+                    self._annotation(segment, ai, annotations[ai], out)
+        elif kind == "refusal":
+            self._catch_up((oi, _REFUSAL, ci), part.get("refusal"), out)
+
+    def _annotation(self, segment: _Segment, ai: int, annotation: Any, out: list[dict[str, Any]]) -> None:
+        """Annotation ``ai`` of a text segment; url_citation goes out, other kinds are dropped."""
+        segment.annotations = max(segment.annotations, ai + 1)
+        if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
+            return
+        citation = {
+            "url": annotation.get("url") or "",
+            "title": annotation.get("title") or "",
+            "start_index": segment.offset + (annotation.get("start_index") or 0),
+            "end_index": segment.offset + (annotation.get("end_index") or 0),
+        }
+        entry = {"index": self._annotation_count, "type": "url_citation", "url_citation": citation}
+        self._annotation_count += 1
+        self._open(_TEXT, out)
+        out.append(self._chunk({"annotations": [entry]}))
+
+    # -- event handlers -------------------------------------------------------------------------------
+
+    def _on_item_added(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        oi, item = self._item(event, index)
+        out: list[dict[str, Any]] = []
+        if item["type"] == "function_call":
+            self._open_call(oi, item, out)
+            self._catch_up_args(oi, item.get("arguments"), out)
+        return out
+
+    def _on_item_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        oi, item = self._item(event, index)
+        out: list[dict[str, Any]] = []
+        self._snapshot_item(oi, item, out)
+        return out
+
+    def _on_part_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        oi = self._oi(event, index)
+        part = event.get("part")
+        ci = event.get("content_index", 0)
+        out: list[dict[str, Any]] = []
+        if isinstance(part, dict) and isinstance(ci, int):
+            if part.get("type") == "reasoning_text":
+                self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
+            else:
+                self._snapshot_part(oi, ci, part, out)
+        return out
+
+    def _on_text_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        logprobs = event.get("logprobs")
+        self._send_text(
+            (self._oi(event, index), _TEXT, _int(event, "content_index", index)),
+            _str(event, "delta", index),
+            out,
+            logprobs if isinstance(logprobs, list) else None,
+        )
+        return out
+
+    def _on_text_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _TEXT, _int(event, "content_index", index))
+        self._catch_up(key, event.get("text"), out, event.get("logprobs"))
+        return out
+
+    def _on_annotation(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        segment = self._segment((self._oi(event, index), _TEXT, _int(event, "content_index", index)))
+        ai = event.get("annotation_index")
+        ai = ai if isinstance(ai, int) else segment.annotations
+        self._annotation(segment, ai, event.get("annotation"), out)
+        return out
+
+    def _on_refusal_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
+        self._send_text(key, _str(event, "delta", index), out)
+        return out
+
+    def _on_refusal_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
+        self._catch_up(key, event.get("refusal"), out)
+        return out
+
+    def _on_summary_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
+        self._send_text(key, _str(event, "delta", index), out)
+        return out
+
+    def _on_summary_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
+        text = event.get("text")
+        if text is None and isinstance(event.get("part"), dict):  # reasoning_summary_part.done
+            text = event["part"].get("text")
+        self._catch_up(key, text, out)
+        return out
+
+    def _on_reasoning_text_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
+        self._send_text(key, _str(event, "delta", index), out)
+        return out
+
+    def _on_reasoning_text_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
+        self._catch_up(key, event.get("text"), out)
+        return out
+
+    def _on_args_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        self._send_args(self._oi(event, index), _str(event, "delta", index), out)
+        return out
+
+    def _on_args_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        self._catch_up_args(self._oi(event, index), event.get("arguments"), out)
+        return out
+
+    def _on_terminal(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        response = event.get("response")
+        if not isinstance(response, dict):
+            raise InvalidChunkError("terminal event without a response object", index=index, field="response")
+        out: list[dict[str, Any]] = []
+        # items whose events went missing (no output_item.done: C:openai__mcp_list_tools_three_servers...)
+        for position, item in enumerate(response.get("output") or ()):
+            if isinstance(item, dict) and isinstance(item.get("type"), str):
+                self._snapshot_item(self._terminal_oi(position, item), item, out)
+        self._open(_TEXT, out)  # an empty response still gets its role chunk
+        if response.get("status") == "incomplete":
+            finish = finish_reason_for_response(response)
+        else:
+            finish = "tool_calls" if self._shown_call else "stop"
+        out.append(self._chunk({}, finish_reason=finish))
+        usage = response.get("usage")
+        if self.include_usage and isinstance(usage, dict):
+            assert self._base is not None
+            last = dict(self._base)
+            last["choices"] = []
+            last["usage"] = responses_usage_to_chat(usage)
+            out.append(last)
+        self.phase = Phase.DONE
+        return out
+
+    def _on_error(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
+        # ResponseErrorEvent has them at the top level.  Accept both.
+        inner = event.get("error")
+        source = inner if isinstance(inner, dict) else event
+        return self._fail(
+            source.get("message") or "the upstream response failed",
+            source.get("type") or source.get("code") or "server_error",
+            source.get("code"),
+            source.get("param"),
+        )
+
+    def _on_failed(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        response = event.get("response")
+        error = response.get("error") if isinstance(response, dict) else None
+        error = error if isinstance(error, dict) else {}
+        return self._fail(
+            error.get("message") or "the upstream response failed",
+            error.get("type") or error.get("code") or "server_error",
+            error.get("code"),
+            error.get("param"),
+        )
+
+    def _fail(self, message: Any, kind: Any, code: Any, param: Any) -> list[dict[str, Any]]:
+        self.phase = Phase.FAILED
+        return [{"error": {"message": str(message), "type": kind, "code": code, "param": param}}]
+
+    def _fail_cut(self, reason: str) -> list[dict[str, Any]]:
+        return self._fail(reason, "stream_error", "stream_incomplete", None)
+
+    def _ignore(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        return []
+
+
+def _str(event: dict[str, Any], name: str, index: int) -> str:
+    value = event.get(name)
+    if not isinstance(value, str):
+        reason = f"{name} must be a string, got {type(value).__name__}"
+        raise InvalidChunkError(reason, index=index, field=name)
+    return value
+
+
+def _int(event: dict[str, Any], name: str, index: int) -> int:
+    value = event.get(name, 0)
+    if not isinstance(value, int) or isinstance(value, bool):
+        reason = f"{name} must be an integer, got {type(value).__name__}"
+        raise InvalidChunkError(reason, index=index, field=name)
+    return value
+
+
+_Handler = Callable[[ResponsesToChat, dict[str, Any], int], list[dict[str, Any]]]
+
+#: Wire ``type`` -> handler.  Types not listed (lifecycle, content_part.added, hosted-tool progress,
+#: audio, shell, types newer than this table) produce nothing.
+_HANDLERS: dict[str, _Handler] = {
+    "response.output_item.added": ResponsesToChat._on_item_added,
+    "response.output_item.done": ResponsesToChat._on_item_done,
+    "response.content_part.done": ResponsesToChat._on_part_done,
+    "response.output_text.delta": ResponsesToChat._on_text_delta,
+    "response.output_text.done": ResponsesToChat._on_text_done,
+    "response.output_text.annotation.added": ResponsesToChat._on_annotation,
+    "response.refusal.delta": ResponsesToChat._on_refusal_delta,
+    "response.refusal.done": ResponsesToChat._on_refusal_done,
+    "response.reasoning_summary_text.delta": ResponsesToChat._on_summary_delta,
+    "response.reasoning_summary_text.done": ResponsesToChat._on_summary_done,
+    "response.reasoning_summary_part.done": ResponsesToChat._on_summary_done,
+    "response.reasoning_text.delta": ResponsesToChat._on_reasoning_text_delta,
+    "response.reasoning_text.done": ResponsesToChat._on_reasoning_text_done,
+    "response.function_call_arguments.delta": ResponsesToChat._on_args_delta,
+    "response.function_call_arguments.done": ResponsesToChat._on_args_done,
+    "response.completed": ResponsesToChat._on_terminal,
+    "response.incomplete": ResponsesToChat._on_terminal,
+    "response.failed": ResponsesToChat._on_failed,
+    "error": ResponsesToChat._on_error,
+}
+
+
+# -- shells ----------------------------------------------------------------------------------------
+
+
+def translate_responses_stream(events: Iterable[Any], **options: Any) -> Iterator[dict[str, Any]]:
+    """Chat chunks for an iterable of Responses events (dicts, SDK objects or byte slices)."""
+    translator = ResponsesToChat(**options)
+    for event in events:
+        yield from translator.feed(event)
+    yield from translator.close()
+
+
+async def atranslate_responses_stream(
+    events: AsyncIterable[Any], **options: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """Async twin of :func:`translate_responses_stream`."""
+    translator = ResponsesToChat(**options)
+    async for event in events:
+        for chunk in translator.feed(event):
+            yield chunk
+    for chunk in translator.close():
+        yield chunk
+
+
+def responses_stream_to_chat_sse(events: Iterable[Any], **options: Any) -> Iterator[bytes]:
+    """Chat SSE frames, ending with ``data: [DONE]``.
+
+    An error chunk is written as ``event: error`` (as Groq does) and ends the stream *without*
+    ``[DONE]``: the SDK raises on it, and a bare client must not mistake the end for success.
+    """
+    for chunk in translate_responses_stream(events, **options):
+        if "error" in chunk:
+            yield encode_sse(chunk, event="error")
+            return
+        yield encode_sse(chunk)
+    yield DONE_FRAME
+
+
+async def aresponses_stream_to_chat_sse(events: AsyncIterable[Any], **options: Any) -> AsyncIterator[bytes]:
+    """Async twin of :func:`responses_stream_to_chat_sse`."""
+    async for chunk in atranslate_responses_stream(events, **options):
+        if "error" in chunk:
+            yield encode_sse(chunk, event="error")
+            return
+        yield encode_sse(chunk)
+    yield DONE_FRAME
