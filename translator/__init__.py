@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from .chat_to_responses import (
+    ChatToResponses,
+    atranslate_chat_stream,
+    chat_stream_to_responses_sse,
+    translate_chat_stream,
+)
 from .errors import (
     ConversionError,
     InvalidChunkError,
@@ -13,12 +19,22 @@ from .errors import (
     UnsupportedStreamError,
 )
 from .ids import SequentialIds, fixed_clock, random_id, system_clock
+from .normalize import normalize, normalize_stream
+from .responses_to_chat import (
+    ResponsesToChat,
+    atranslate_responses_stream,
+    responses_stream_to_chat_sse,
+    translate_responses_stream,
+)
 from .sse import DONE, SSEDecoder, StreamDecoder, encode_sse, iter_sse
+from .validate import Violation, validate_chat_stream, validate_responses_stream, validate_sse_bytes
 
 __all__ = [
     "DONE",
+    "ChatToResponses",
     "ConversionError",
     "InvalidChunkError",
+    "ResponsesToChat",
     "SSEDecoder",
     "SSEError",
     "SequentialIds",
@@ -28,9 +44,21 @@ __all__ = [
     "TranslatorError",
     "UnsupportedParameterError",
     "UnsupportedStreamError",
+    "Violation",
+    "atranslate_chat_stream",
+    "atranslate_responses_stream",
+    "chat_stream_to_responses_sse",
     "encode_sse",
     "fixed_clock",
     "iter_sse",
+    "normalize",
+    "normalize_stream",
     "random_id",
+    "responses_stream_to_chat_sse",
     "system_clock",
+    "translate_chat_stream",
+    "translate_responses_stream",
+    "validate_chat_stream",
+    "validate_responses_stream",
+    "validate_sse_bytes",
 ]

@@ -1,0 +1,33 @@
+"""Every top-level name is re-exported from a submodule's ``__all__``, and the package imports without the dev extras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import translator
+
+
+def test_top_level_names_come_from_submodules() -> None:
+    package = Path(translator.__file__).parent
+    exported: set[str] = set()
+    for path in package.glob("*.py"):
+        if path.stem in ("__init__", "__main__", "snapshot", "pytest_plugin", "cli"):
+            continue
+        module = __import__(f"translator.{path.stem}", fromlist=["__all__"])
+        exported |= set(getattr(module, "__all__", ()))
+    assert set(translator.__all__) <= exported
+    for name in translator.__all__:
+        assert getattr(translator, name) is not None
+
+
+def test_runtime_import_needs_no_dev_dependency() -> None:
+    """openai, agents and syrupy are test tools: importing translator must not pull them in."""
+    code = (
+        "import sys, translator, translator.chat_to_responses, translator.responses_to_chat;"
+        "bad = [m for m in ('openai', 'agents', 'syrupy', 'hypothesis') if m in sys.modules];"
+        "print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
