@@ -1,4 +1,4 @@
-"""Every top-level name is re-exported from a submodule's ``__all__``, and the package imports without the dev extras."""
+"""Top-level names come from submodules; the package imports without the dev extras."""
 
 from __future__ import annotations
 
