@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from .errors import InvalidChunkError, StreamStateError
 from .sse import Done, StreamDecoder
 
-__all__ = ["FeedBase", "as_payload"]
+__all__ = ["FeedBase", "adrive", "as_payload", "drive"]
 
 
 def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
@@ -81,3 +82,19 @@ class FeedBase:
 
     def _finish(self) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+
+def drive(translator: FeedBase, items: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Everything ``translator`` emits for ``items``, then what ``close()`` emits (the sync wrapper)."""
+    for item in items:
+        yield from translator.feed(item)
+    yield from translator.close()
+
+
+async def adrive(translator: FeedBase, items: AsyncIterable[Any]) -> AsyncIterator[dict[str, Any]]:
+    """Async twin of :func:`drive`: the core is sans-I/O, only the iteration awaits."""
+    async for item in items:
+        for out in translator.feed(item):
+            yield out
+    for out in translator.close():
+        yield out

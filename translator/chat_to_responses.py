@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from ._feed import FeedBase
+from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError, UnsupportedStreamError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import INCOMPLETE_REASON_BY_FINISH_REASON, chat_logprob_to_responses, chat_usage_to_responses
@@ -898,20 +898,12 @@ def _echo_params(request: dict[str, Any]) -> dict[str, Any]:
 
 def translate_chat_stream(chunks: Iterable[Any], **options: Any) -> Iterator[dict[str, Any]]:
     """Responses events for an iterable of Chat chunks (dicts, SDK objects, or SSE/JSONL bytes)."""
-    translator = ChatToResponses(**options)
-    for chunk in chunks:
-        yield from translator.feed(chunk)
-    yield from translator.close()
+    return drive(ChatToResponses(**options), chunks)
 
 
-async def atranslate_chat_stream(chunks: AsyncIterable[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
+def atranslate_chat_stream(chunks: AsyncIterable[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`translate_chat_stream`."""
-    translator = ChatToResponses(**options)
-    async for chunk in chunks:
-        for event in translator.feed(chunk):
-            yield event
-    for event in translator.close():
-        yield event
+    return adrive(ChatToResponses(**options), chunks)
 
 
 def chat_stream_to_responses_sse(chunks: Iterable[Any], **options: Any) -> Iterator[bytes]:

@@ -46,7 +46,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._feed import FeedBase
+from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
@@ -650,22 +650,12 @@ _HANDLERS: dict[str, _Handler] = {
 
 def translate_responses_stream(events: Iterable[Any], **options: Any) -> Iterator[dict[str, Any]]:
     """Chat chunks for an iterable of Responses events (dicts, SDK objects or byte slices)."""
-    translator = ResponsesToChat(**options)
-    for event in events:
-        yield from translator.feed(event)
-    yield from translator.close()
+    return drive(ResponsesToChat(**options), events)
 
 
-async def atranslate_responses_stream(
-    events: AsyncIterable[Any], **options: Any
-) -> AsyncIterator[dict[str, Any]]:
+def atranslate_responses_stream(events: AsyncIterable[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`translate_responses_stream`."""
-    translator = ResponsesToChat(**options)
-    async for event in events:
-        for chunk in translator.feed(event):
-            yield chunk
-    for chunk in translator.close():
-        yield chunk
+    return adrive(ResponsesToChat(**options), events)
 
 
 def responses_stream_to_chat_sse(events: Iterable[Any], **options: Any) -> Iterator[bytes]:
