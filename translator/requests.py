@@ -1,0 +1,592 @@
+"""Request parameters: Chat ``CompletionCreateParams`` <-> Responses ``ResponseCreateParams``.
+
+Theory of operation
+-------------------
+Each direction is a table ``parameter name -> handler``.  A handler reads one request parameter and
+writes what it maps to into the output request; a parameter missing from the table has no
+equivalent.  Null values count as absent, and so do values that equal the API default (``n: 1``,
+penalties ``0``, ``logprobs: false``...), since dropping them changes nothing.
+
+A parameter with no equivalent raises :class:`UnsupportedParameterError` naming its path
+(``request.seed``, ``request.include[1]``), or with ``lenient=True`` is dropped with a
+:class:`DroppedParameterWarning`.  Defaults that differ between the APIs are written out
+(``mapping.md`` §1): a Chat function tool without ``strict`` becomes ``strict: false`` (Responses
+would otherwise make it strict), a Chat request without ``store`` becomes ``store: false``
+(Responses stores by default), and a streamed Responses request asks Chat for
+``stream_options.include_usage`` (Responses always reports usage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConversionError
+from .ids import IdSource, random_id
+from .transcripts import (
+    DroppedParameterWarning,
+    Policy,
+    check_keys,
+    expect_dict,
+    expect_list,
+    expect_str,
+    input_to_messages,
+    messages_to_input,
+)
+
+__all__ = [
+    "LOGPROBS_INCLUDE",
+    "DroppedParameterWarning",
+    "chat_request_to_responses",
+    "responses_request_to_chat",
+]
+
+#: The Responses ``include`` value that asks for output-text logprobs (Chat ``logprobs: true``).
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
+
+#: Parameters that exist, with the same meaning and shape, in both APIs.
+_SHARED = (
+    "model",
+    "metadata",
+    "moderation",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "safety_identifier",
+    "service_tier",
+    "stream",
+    "temperature",
+    "top_p",
+    "user",
+    "store",
+)
+
+#: Chat parameters with no Responses equivalent, and the value that means "not used".
+_CHAT_NO_OP_VALUES: dict[str, Any] = {
+    "n": 1,
+    "frequency_penalty": 0,
+    "presence_penalty": 0,
+    "logit_bias": {},
+    "stop": [],
+    "modalities": ["text"],
+    "seed": None,
+    "audio": None,
+    "prediction": None,
+}
+
+#: Responses parameters with no Chat equivalent, and the value that means "not used".
+_RESPONSES_NO_OP_VALUES: dict[str, Any] = {
+    "truncation": "disabled",
+    "background": False,
+    "previous_response_id": None,
+    "conversation": None,
+    "prompt": None,
+    "max_tool_calls": None,
+    "context_management": None,
+    "background_options": None,
+    "access_programs": None,
+    "image": None,
+}
+
+_EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+@dataclass(slots=True)
+class _Conversion:
+    """One request being converted: the output so far and the drop policy."""
+
+    request: dict[str, Any]
+    policy: Policy
+    ids: IdSource = random_id
+    out: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def sub(self, key: str) -> dict[str, Any]:
+        """The nested output object ``out[key]``, created on first use."""
+        value: dict[str, Any] = self.out.setdefault(key, {})
+        return value
+
+    def unsupported(self, name: str, value: Any, defaults: dict[str, Any]) -> None:
+        if name in defaults and value == defaults[name]:
+            return
+        self.policy.drop(f"request.{name}", f"{name!r} has no equivalent in the target API")
+
+
+Handler = Callable[[_Conversion, Any, str], None]
+
+
+def _run(conv: _Conversion, table: dict[str, Handler], defaults: dict[str, Any]) -> dict[str, Any]:
+    for name, value in conv.request.items():
+        if value is None:
+            continue
+        handler = table.get(name)
+        if handler is None:
+            conv.unsupported(name, value, defaults)
+        else:
+            handler(conv, value, f"request.{name}")
+    return conv.out
+
+
+def _leading(out: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``out`` with ``keys`` (when present) moved to the front, for requests that read top-down."""
+    return {**{k: out[k] for k in keys if k in out}, **out}
+
+
+def _copy(conv: _Conversion, value: Any, path: str) -> None:
+    conv.out[path.removeprefix("request.")] = value
+
+
+def _flatten_named(ref: Any, path: str) -> dict[str, Any]:
+    """``{type: function|custom, function|custom: {name}}`` -> ``{type, name}``."""
+    ref = expect_dict(ref, path)
+    kind = ref.get("type")
+    if kind not in ("function", "custom"):
+        raise ConversionError(f"unknown tool reference type {kind!r}", path=f"{path}.type")
+    inner = expect_dict(ref.get(kind), f"{path}.{kind}")
+    return {"type": kind, "name": expect_str(inner.get("name"), f"{path}.{kind}.name")}
+
+
+def _nest_named(ref: Any, path: str, policy: Policy) -> dict[str, Any] | None:
+    """``{type: function|custom, name}`` -> ``{type, function|custom: {name}}``; hosted tools have none."""
+    ref = expect_dict(ref, path)
+    kind = ref.get("type")
+    if kind not in ("function", "custom"):
+        policy.drop(f"{path}.type", f"tool choice {kind!r} has no Chat equivalent")
+        return None
+    return {"type": kind, kind: {"name": expect_str(ref.get("name"), f"{path}.name")}}
+
+
+# --------------------------------------------------------------------------- Chat -> Responses
+
+
+def _chat_messages(conv: _Conversion, value: Any, path: str) -> None:
+    messages = expect_list(value, path)
+    lead = 0
+    if conv.options.get("hoist_instructions"):
+        while lead < len(messages) and _is_instruction(messages[lead]):
+            lead += 1
+    items = messages_to_input(
+        messages,
+        lenient=conv.policy.lenient,
+        carry_reasoning=conv.options["carry_reasoning"],
+        ids=conv.ids,
+        path=path,
+    )
+    # system/developer messages map one-to-one onto message items: the first ``lead`` items are theirs
+    if lead:
+        conv.out["instructions"] = "\n\n".join(_item_text(item) for item in items[:lead])
+    conv.out["input"] = items[lead:]
+
+
+def _is_instruction(message: Any) -> bool:
+    return isinstance(message, dict) and message.get("role") in ("system", "developer")
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    content = item["content"]
+    return content if isinstance(content, str) else "".join(part["text"] for part in content)
+
+
+def _chat_tool(tool: Any, path: str, policy: Policy) -> dict[str, Any] | None:
+    tool = expect_dict(tool, path)
+    kind = tool.get("type")
+    if kind == "function":
+        fn = expect_dict(tool.get("function"), f"{path}.function")
+        check_keys(fn, ("name", "description", "parameters", "strict"), f"{path}.function", policy)
+        return _function_tool(fn, f"{path}.function")
+    if kind == "custom":
+        custom = expect_dict(tool.get("custom"), f"{path}.custom")
+        out: dict[str, Any] = {
+            "type": "custom",
+            "name": expect_str(custom.get("name"), f"{path}.custom.name"),
+        }
+        if custom.get("description") is not None:
+            out["description"] = custom["description"]
+        fmt = custom.get("format")
+        if fmt is not None:
+            fmt = expect_dict(fmt, f"{path}.custom.format")
+            if fmt.get("type") == "grammar":
+                grammar = expect_dict(fmt.get("grammar"), f"{path}.custom.format.grammar")
+                fmt = {
+                    "type": "grammar",
+                    "definition": grammar.get("definition"),
+                    "syntax": grammar.get("syntax"),
+                }
+            out["format"] = fmt
+        return out
+    policy.drop(f"{path}.type", f"tool type {kind!r} has no Responses equivalent")
+    return None
+
+
+def _function_tool(fn: dict[str, Any], path: str) -> dict[str, Any]:
+    """A Chat function definition as a flat Responses function tool, ``strict`` made explicit."""
+    out: dict[str, Any] = {"type": "function", "name": expect_str(fn.get("name"), f"{path}.name")}
+    if fn.get("description") is not None:
+        out["description"] = fn["description"]
+    out["parameters"] = fn.get("parameters") if fn.get("parameters") is not None else dict(_EMPTY_PARAMETERS)
+    out["strict"] = (
+        fn.get("strict") is True
+    )  # Chat: omitted means non-strict; Responses: omitted means strict
+    return out
+
+
+def _chat_tools(conv: _Conversion, value: Any, path: str) -> None:
+    tools = [_chat_tool(t, f"{path}[{i}]", conv.policy) for i, t in enumerate(expect_list(value, path))]
+    conv.out.setdefault("tools", []).extend(t for t in tools if t is not None)
+
+
+def _chat_functions(conv: _Conversion, value: Any, path: str) -> None:
+    for i, fn in enumerate(expect_list(value, path)):
+        fn = expect_dict(fn, f"{path}[{i}]")
+        check_keys(fn, ("name", "description", "parameters"), f"{path}[{i}]", conv.policy)
+        conv.out.setdefault("tools", []).append(_function_tool(fn, f"{path}[{i}]"))
+
+
+def _chat_tool_choice(conv: _Conversion, value: Any, path: str) -> None:
+    if isinstance(value, str):
+        conv.out["tool_choice"] = value
+        return
+    choice = expect_dict(value, path)
+    if choice.get("type") == "allowed_tools":
+        allowed = expect_dict(choice.get("allowed_tools"), f"{path}.allowed_tools")
+        tools = expect_list(allowed.get("tools"), f"{path}.allowed_tools.tools")
+        conv.out["tool_choice"] = {
+            "type": "allowed_tools",
+            "mode": allowed.get("mode"),
+            "tools": [_flatten_named(t, f"{path}.allowed_tools.tools[{i}]") for i, t in enumerate(tools)],
+        }
+    else:
+        conv.out["tool_choice"] = _flatten_named(choice, path)
+
+
+def _chat_function_call(conv: _Conversion, value: Any, path: str) -> None:
+    if isinstance(value, str):
+        conv.out["tool_choice"] = value
+    else:
+        name = expect_dict(value, path).get("name")
+        conv.out["tool_choice"] = {"type": "function", "name": expect_str(name, f"{path}.name")}
+
+
+def _chat_response_format(conv: _Conversion, value: Any, path: str) -> None:
+    fmt = expect_dict(value, path)
+    if fmt.get("type") == "json_schema":
+        schema = expect_dict(fmt.get("json_schema"), f"{path}.json_schema")
+        check_keys(schema, ("name", "description", "schema", "strict"), f"{path}.json_schema", conv.policy)
+        flat: dict[str, Any] = {
+            "type": "json_schema",
+            "name": expect_str(schema.get("name"), f"{path}.json_schema.name"),
+        }
+        if schema.get("description") is not None:
+            flat["description"] = schema["description"]
+        flat["schema"] = schema.get("schema") if schema.get("schema") is not None else {}
+        if schema.get("strict") is not None:
+            flat["strict"] = schema["strict"]
+        fmt = flat
+    elif fmt.get("type") not in ("text", "json_object"):
+        raise ConversionError(f"unknown response_format type {fmt.get('type')!r}", path=f"{path}.type")
+    conv.sub("text")["format"] = fmt
+
+
+def _chat_max_tokens(conv: _Conversion, value: Any, path: str) -> None:
+    # max_completion_tokens wins over the deprecated max_tokens when both are set.
+    if path.endswith("max_completion_tokens") or "max_output_tokens" not in conv.out:
+        conv.out["max_output_tokens"] = value
+
+
+def _chat_logprobs(conv: _Conversion, value: Any, path: str) -> None:
+    if value is True:
+        conv.out.setdefault("include", []).append(LOGPROBS_INCLUDE)
+
+
+def _chat_stream_options(conv: _Conversion, value: Any, path: str) -> None:
+    options = expect_dict(value, path)
+    # include_usage: Responses always reports usage in its terminal event, so it needs no flag.
+    check_keys(options, ("include_usage", "include_obfuscation"), path, conv.policy)
+    if options.get("include_obfuscation") is not None:
+        conv.sub("stream_options")["include_obfuscation"] = options["include_obfuscation"]
+
+
+def _chat_web_search(conv: _Conversion, value: Any, path: str) -> None:
+    """``web_search_options`` becomes a ``web_search`` tool the model may call (lossy, ``mapping.md`` §1)."""
+    options = expect_dict(value, path)
+    check_keys(options, ("search_context_size", "user_location"), path, conv.policy)
+    tool: dict[str, Any] = {"type": "web_search"}
+    if options.get("search_context_size") is not None:
+        tool["search_context_size"] = options["search_context_size"]
+    location = options.get("user_location")
+    if location is not None:
+        approx = expect_dict(
+            expect_dict(location, f"{path}.user_location").get("approximate"),
+            f"{path}.user_location.approximate",
+        )
+        tool["user_location"] = {"type": "approximate", **{k: v for k, v in approx.items() if v is not None}}
+    conv.out.setdefault("tools", []).append(tool)
+
+
+_CHAT_TO_RESPONSES: dict[str, Handler] = {
+    **dict.fromkeys(_SHARED, _copy),
+    "prompt_cache_options": _copy,
+    "top_logprobs": _copy,
+    "messages": _chat_messages,
+    "tools": _chat_tools,
+    "functions": _chat_functions,
+    "tool_choice": _chat_tool_choice,
+    "function_call": _chat_function_call,
+    "parallel_tool_calls": _copy,
+    "response_format": _chat_response_format,
+    "verbosity": lambda conv, value, path: conv.sub("text").__setitem__("verbosity", value),
+    "max_completion_tokens": _chat_max_tokens,
+    "max_tokens": _chat_max_tokens,
+    "reasoning_effort": lambda conv, value, path: conv.sub("reasoning").__setitem__("effort", value),
+    "logprobs": _chat_logprobs,
+    "stream_options": _chat_stream_options,
+    "web_search_options": _chat_web_search,
+}
+
+
+def chat_request_to_responses(
+    request: dict[str, Any],
+    *,
+    lenient: bool = False,
+    hoist_instructions: bool = False,
+    carry_reasoning: bool = True,
+    ids: IdSource = random_id,
+) -> dict[str, Any]:
+    """Chat ``CompletionCreateParams`` -> Responses ``ResponseCreateParams`` (``mapping.md`` §1).
+
+    Args:
+        request: a Chat Completions request body.
+        lenient: drop parameters with no equivalent (``n``, ``stop``, ``seed``, penalties, audio,
+            provider extras...) with a :class:`DroppedParameterWarning` instead of raising
+            :class:`UnsupportedParameterError`.
+        hoist_instructions: move the leading ``system``/``developer`` messages into ``instructions``
+            (joined with a blank line) instead of keeping them as input items.  Lossy: the role,
+            the message boundaries and their position are not kept.
+        carry_reasoning: keep third-party reasoning fields of assistant messages as reasoning items.
+        ids: id source for items that need one (``rs_``, ``msg_``, legacy ``call_``).
+
+    Raises:
+        ConversionError: malformed input; ``path`` names the offending value.
+        UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``.
+    """
+    request = expect_dict(request, "request")
+    conv = _Conversion(
+        request,
+        Policy(lenient),
+        ids,
+        options={
+            "hoist_instructions": hoist_instructions,
+            "carry_reasoning": carry_reasoning,
+        },
+    )
+    out = _run(conv, _CHAT_TO_RESPONSES, _CHAT_NO_OP_VALUES)
+    if "tools" not in out:
+        out.pop("parallel_tool_calls", None)  # Chat rejects it without tools; keep the pair consistent
+    out.setdefault("store", False)  # Responses stores by default, Chat does not (mapping.md §1)
+    return _leading(out, ("model", "instructions", "input"))
+
+
+# --------------------------------------------------------------------------- Responses -> Chat
+
+
+def _responses_input(conv: _Conversion, value: Any, path: str) -> None:
+    instructions = conv.request.get("instructions")
+    conv.out["messages"] = input_to_messages(
+        value,
+        instructions=None if instructions is None else expect_str(instructions, "request.instructions"),
+        lenient=conv.policy.lenient,
+        reasoning_field=conv.options["reasoning_field"],
+        path=path,
+    )
+
+
+def _responses_tool(tool: Any, path: str, policy: Policy) -> dict[str, Any] | None:
+    tool = expect_dict(tool, path)
+    kind = tool.get("type")
+    if kind == "function":
+        check_keys(tool, ("type", "name", "description", "parameters", "strict"), path, policy)
+        fn: dict[str, Any] = {"name": expect_str(tool.get("name"), f"{path}.name")}
+        if tool.get("description") is not None:
+            fn["description"] = tool["description"]
+        if tool.get("parameters") is not None:
+            fn["parameters"] = tool["parameters"]
+        if tool.get("strict") is not None:
+            fn["strict"] = tool["strict"]
+        return {"type": "function", "function": fn}
+    if kind == "custom":
+        check_keys(tool, ("type", "name", "description", "format"), path, policy)
+        custom: dict[str, Any] = {"name": expect_str(tool.get("name"), f"{path}.name")}
+        if tool.get("description") is not None:
+            custom["description"] = tool["description"]
+        fmt = tool.get("format")
+        if fmt is not None:
+            fmt = expect_dict(fmt, f"{path}.format")
+            if fmt.get("type") == "grammar":
+                fmt = {
+                    "type": "grammar",
+                    "grammar": {"definition": fmt.get("definition"), "syntax": fmt.get("syntax")},
+                }
+            custom["format"] = fmt
+        return {"type": "custom", "custom": custom}
+    policy.drop(f"{path}.type", f"tool type {kind!r} has no Chat equivalent")
+    return None
+
+
+def _web_search_options(tool: dict[str, Any], path: str, policy: Policy) -> dict[str, Any]:
+    check_keys(tool, ("type", "search_context_size", "user_location"), path, policy)
+    options: dict[str, Any] = {}
+    if tool.get("search_context_size") is not None:
+        options["search_context_size"] = tool["search_context_size"]
+    location = tool.get("user_location")
+    if location is not None:
+        approx = {k: v for k, v in expect_dict(location, f"{path}.user_location").items() if k != "type"}
+        options["user_location"] = {"type": "approximate", "approximate": approx}
+    return options
+
+
+def _responses_tools(conv: _Conversion, value: Any, path: str) -> None:
+    tools: list[dict[str, Any]] = []
+    for i, tool in enumerate(expect_list(value, path)):
+        if isinstance(tool, dict) and tool.get("type") in ("web_search", "web_search_preview"):
+            conv.out["web_search_options"] = _web_search_options(tool, f"{path}[{i}]", conv.policy)
+            continue
+        converted = _responses_tool(tool, f"{path}[{i}]", conv.policy)
+        if converted is not None:
+            tools.append(converted)
+    if tools:
+        conv.out["tools"] = tools
+
+
+def _responses_tool_choice(conv: _Conversion, value: Any, path: str) -> None:
+    if isinstance(value, str):
+        conv.out["tool_choice"] = value
+        return
+    choice = expect_dict(value, path)
+    if choice.get("type") == "allowed_tools":
+        refs = [
+            _nest_named(t, f"{path}.tools[{i}]", conv.policy)
+            for i, t in enumerate(expect_list(choice.get("tools"), f"{path}.tools"))
+        ]
+        conv.out["tool_choice"] = {
+            "type": "allowed_tools",
+            "allowed_tools": {"mode": choice.get("mode"), "tools": [r for r in refs if r is not None]},
+        }
+        return
+    nested = _nest_named(choice, path, conv.policy)
+    if nested is not None:
+        conv.out["tool_choice"] = nested
+
+
+def _responses_text(conv: _Conversion, value: Any, path: str) -> None:
+    text = expect_dict(value, path)
+    check_keys(text, ("format", "verbosity"), path, conv.policy)
+    if text.get("verbosity") is not None:
+        conv.out["verbosity"] = text["verbosity"]
+    fmt = text.get("format")
+    if fmt is None:
+        return
+    fmt = expect_dict(fmt, f"{path}.format")
+    if fmt.get("type") == "json_schema":
+        nested = {k: fmt[k] for k in ("name", "description", "schema", "strict") if fmt.get(k) is not None}
+        conv.out["response_format"] = {"type": "json_schema", "json_schema": nested}
+    elif fmt.get("type") in ("text", "json_object"):
+        conv.out["response_format"] = {"type": fmt["type"]}
+    else:
+        raise ConversionError(f"unknown text.format type {fmt.get('type')!r}", path=f"{path}.format.type")
+
+
+def _responses_reasoning(conv: _Conversion, value: Any, path: str) -> None:
+    reasoning = expect_dict(value, path)
+    check_keys(reasoning, ("effort",), path, conv.policy)
+    if reasoning.get("effort") is not None:
+        conv.out["reasoning_effort"] = reasoning["effort"]
+
+
+def _responses_include(conv: _Conversion, value: Any, path: str) -> None:
+    for i, entry in enumerate(expect_list(value, path)):
+        if entry == LOGPROBS_INCLUDE:
+            conv.out["logprobs"] = True
+        else:
+            conv.policy.drop(f"{path}[{i}]", f"include {entry!r} has no Chat equivalent")
+
+
+def _responses_top_logprobs(conv: _Conversion, value: Any, path: str) -> None:
+    conv.out["top_logprobs"] = value
+    conv.out["logprobs"] = True  # Chat rejects top_logprobs without logprobs
+
+
+def _responses_stream_options(conv: _Conversion, value: Any, path: str) -> None:
+    options = expect_dict(value, path)
+    check_keys(options, ("include_obfuscation",), path, conv.policy)
+    if options.get("include_obfuscation") is not None:
+        conv.sub("stream_options")["include_obfuscation"] = options["include_obfuscation"]
+
+
+def _responses_service_tier(conv: _Conversion, value: Any, path: str) -> None:
+    if value == "ultrafast":
+        conv.policy.drop(path, "service tier 'ultrafast' is Responses-only")
+    else:
+        conv.out["service_tier"] = value
+
+
+def _responses_cache_options(conv: _Conversion, value: Any, path: str) -> None:
+    options = dict(expect_dict(value, path))
+    check_keys(options, ("mode", "ttl"), path, conv.policy)
+    if options.get("ttl") not in (None, "30m"):
+        conv.policy.drop(f"{path}.ttl", f"ttl {options['ttl']!r} is Responses-only (Chat allows 30m)")
+    conv.out["prompt_cache_options"] = {
+        k: v for k, v in options.items() if k == "mode" or (k == "ttl" and v == "30m")
+    }
+
+
+_RESPONSES_TO_CHAT: dict[str, Handler] = {
+    **dict.fromkeys(_SHARED, _copy),
+    "service_tier": _responses_service_tier,
+    "prompt_cache_options": _responses_cache_options,
+    "input": _responses_input,
+    "instructions": lambda conv, value, path: None,  # read together with ``input``
+    "tools": _responses_tools,
+    "tool_choice": _responses_tool_choice,
+    "parallel_tool_calls": _copy,
+    "text": _responses_text,
+    "max_output_tokens": lambda conv, value, path: conv.out.__setitem__("max_completion_tokens", value),
+    "reasoning": _responses_reasoning,
+    "include": _responses_include,
+    "top_logprobs": _responses_top_logprobs,
+    "stream_options": _responses_stream_options,
+}
+
+
+def responses_request_to_chat(
+    request: dict[str, Any],
+    *,
+    lenient: bool = False,
+    reasoning_field: str | None = "reasoning_content",
+) -> dict[str, Any]:
+    """Responses ``ResponseCreateParams`` -> Chat ``CompletionCreateParams`` (``mapping.md`` §1).
+
+    Args:
+        request: a Responses request body.
+        lenient: drop parameters with no Chat equivalent (``previous_response_id``, hosted tools,
+            most ``include`` values, ``reasoning.summary``...) with a :class:`DroppedParameterWarning`
+            instead of raising :class:`UnsupportedParameterError`.
+        reasoning_field: where reasoning items of the input go on assistant messages (``None``: drop).
+
+    Raises:
+        ConversionError: malformed input; ``path`` names the offending value.
+        UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``.
+    """
+    request = expect_dict(request, "request")
+    conv = _Conversion(request, Policy(lenient), options={"reasoning_field": reasoning_field})
+    out = _run(conv, _RESPONSES_TO_CHAT, _RESPONSES_NO_OP_VALUES)
+    if "messages" not in out:
+        if request.get("instructions") is None:
+            raise ConversionError(
+                "a Chat request needs messages: give input or instructions", path="request.input"
+            )
+        _responses_input(conv, [], "request.input")
+    if "tools" not in out:
+        out.pop("parallel_tool_calls", None)  # Chat rejects parallel_tool_calls without tools
+    if out.get("stream") is True:
+        conv.sub("stream_options")["include_usage"] = True  # Responses always reports usage
+    return _leading(out, ("model", "messages"))

@@ -1,0 +1,614 @@
+"""Transcripts: Chat ``messages`` <-> Responses ``input`` items, both ways (``mapping.md`` §2).
+
+Theory of operation
+-------------------
+Chat is built on messages, Responses on items.  One assistant message becomes up to three kinds of
+item, in this order: a ``reasoning`` item (only for the third-party ``reasoning_content`` /
+``reasoning`` fields), one ``message`` item, then one ``function_call`` / ``custom_tool_call`` item per
+tool call.  A ``tool`` message becomes a ``function_call_output`` (``custom_tool_call_output`` when
+its call was a custom tool).  On the way back, every run of assistant-side items (reasoning,
+messages, calls) is merged into **one** assistant message, because Chat rejects an assistant message
+with ``tool_calls`` that is directly followed by another assistant message.
+
+Choices made where the SDK types leave room (each is documented in the README's lossy table):
+
+* Assistant text travels as an EasyInputMessage with *string* content (``{"type": "message",
+  "role": "assistant", "content": "..."}``): valid for the SDK, accepted by the API, and it carries
+  no ``msg_`` id (ids that point at missing reasoning items are a known cause of 400 errors).
+  Only a refusal needs the output-message form, whose ``id`` the SDK marks Required: it gets a
+  synthesized ``msg_`` id.
+* Reasoning: ``reasoning_content`` (DeepSeek/xAI/Qwen) <-> ``summary[summary_text]``;
+  ``reasoning`` (OpenRouter/Groq/gpt-oss) and Mistral ``thinking`` parts <-> ``content[reasoning_text]``.
+  The item gets a synthesized ``rs_`` id.  On the way back all reasoning text of a turn (summary
+  parts, then raw reasoning parts) lands in one field, ``reasoning_field`` (default
+  ``reasoning_content``).
+* Several assistant text segments merged into one Chat message (message items, parts, reasoning
+  parts) are joined with :data:`SEPARATOR` (``"\\n"``), as the stream translator and
+  openai-agents do.
+* Something with no equivalent raises :class:`UnsupportedParameterError` naming its path, or with
+  ``lenient=True`` is dropped with a :class:`DroppedParameterWarning`.  Output-only metadata
+  (item ids and status, annotations, logprobs, ``phase``, ``encrypted_content``) is dropped quietly:
+  Chat history has no place for it and it is not an instruction to the model.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConversionError, UnsupportedParameterError
+from .ids import IdSource, random_id
+
+__all__ = [
+    "SEPARATOR",
+    "DroppedParameterWarning",
+    "input_to_messages",
+    "messages_to_input",
+]
+
+
+#: Joins the text segments (message items, parts, reasoning parts) merged into one Chat field, as the
+#: stream translator and openai-agents do.
+SEPARATOR = "\n"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class DroppedParameterWarning(UserWarning):
+    """A field with no equivalent in the target API was dropped (only in ``lenient=True`` mode)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What to do with a value that has no equivalent: raise (strict) or warn and drop (lenient)."""
+
+    lenient: bool
+
+    def drop(self, path: str, reason: str) -> None:
+        """Raise :class:`UnsupportedParameterError`, or warn when lenient (the caller then drops it)."""
+        if not self.lenient:
+            raise UnsupportedParameterError(reason, path=path)
+        warnings.warn(
+            f"{path}: {reason} (dropped)", DroppedParameterWarning, stacklevel=_outside_stacklevel()
+        )
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside this package."""
+    level = 2  # 1 would be Policy.drop itself
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def expect_dict(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConversionError(f"expected an object, got {type(value).__name__}", path=path)
+    return value
+
+
+def expect_str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ConversionError(f"expected a string, got {type(value).__name__}", path=path)
+    return value
+
+
+def expect_list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise ConversionError(f"expected a list, got {type(value).__name__}", path=path)
+    return list(value)
+
+
+def check_keys(obj: dict[str, Any], allowed: Iterable[str], path: str, policy: Policy) -> None:
+    """Every key of ``obj`` outside ``allowed`` whose value is not null has no equivalent."""
+    known = set(allowed)
+    for key, value in obj.items():
+        if key not in known and value is not None:
+            policy.drop(f"{path}.{key}", f"{key!r} has no equivalent in the target API")
+
+
+def _with_breakpoint(out: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    if part.get("prompt_cache_breakpoint") is not None:
+        out["prompt_cache_breakpoint"] = part["prompt_cache_breakpoint"]
+    return out
+
+
+# --------------------------------------------------------------------------- Chat -> Responses
+
+
+_TEXT_PART_KEYS = ("type", "text", "prompt_cache_breakpoint")
+_SIMPLE_ROLES = ("system", "developer", "user")
+
+
+def _chat_part_to_input(part: Any, path: str, policy: Policy, *, text_only: bool) -> dict[str, Any] | None:
+    part = expect_dict(part, path)
+    kind = part.get("type")
+    if kind == "text":
+        check_keys(part, _TEXT_PART_KEYS, path, policy)
+        return _with_breakpoint(
+            {"type": "input_text", "text": expect_str(part.get("text"), f"{path}.text")}, part
+        )
+    if text_only:
+        policy.drop(f"{path}.type", f"a {kind!r} part is not allowed here (text only)")
+        return None
+    if kind == "image_url":
+        check_keys(part, ("type", "image_url", "prompt_cache_breakpoint"), path, policy)
+        image = expect_dict(part.get("image_url"), f"{path}.image_url")
+        check_keys(image, ("url", "detail"), f"{path}.image_url", policy)
+        out = {
+            "type": "input_image",
+            "image_url": expect_str(image.get("url"), f"{path}.image_url.url"),
+            "detail": image.get("detail") or "auto",
+        }
+        return _with_breakpoint(out, part)
+    if kind == "file":
+        check_keys(part, ("type", "file", "prompt_cache_breakpoint"), path, policy)
+        file = expect_dict(part.get("file"), f"{path}.file")
+        check_keys(file, ("file_data", "file_id", "filename"), f"{path}.file", policy)
+        out = {"type": "input_file"}
+        out.update({k: file[k] for k in ("file_data", "file_id", "filename") if file.get(k) is not None})
+        return _with_breakpoint(out, part)
+    if kind == "input_audio":
+        policy.drop(f"{path}.type", "audio input parts have no Responses equivalent")
+        return None
+    policy.drop(f"{path}.type", f"unknown content part type {kind!r}")
+    return None
+
+
+def _chat_content_to_input(
+    content: Any, path: str, policy: Policy, *, text_only: bool
+) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts = expect_list(content, path)
+    out = [_chat_part_to_input(p, f"{path}[{i}]", policy, text_only=text_only) for i, p in enumerate(parts)]
+    return [p for p in out if p is not None]
+
+
+def _tool_output(content: Any, path: str, policy: Policy) -> str | list[dict[str, Any]]:
+    return _chat_content_to_input(content, path, policy, text_only=True)
+
+
+@dataclass(slots=True)
+class _ChatReader:
+    """State of one Chat -> Responses pass: pairing legacy ``function`` messages and custom calls."""
+
+    policy: Policy
+    ids: IdSource
+    carry_reasoning: bool
+    custom_call_ids: set[str] = field(default_factory=set)
+    #: legacy ``function_call`` (name, synthesized call_id) waiting for their ``role: function`` output
+    pending_legacy: list[tuple[str, str]] = field(default_factory=list)
+
+    def message(self, msg: Any, path: str) -> list[dict[str, Any]]:
+        msg = expect_dict(msg, path)
+        role = msg.get("role")
+        if role in _SIMPLE_ROLES:
+            return [self._simple(msg, role, path)]
+        if role == "assistant":
+            return self._assistant(msg, path)
+        if role == "tool":
+            return [self._tool(msg, path)]
+        if role == "function":
+            return [self._function(msg, path)]
+        raise ConversionError(f"unknown message role {role!r}", path=f"{path}.role")
+
+    def _simple(self, msg: dict[str, Any], role: str, path: str) -> dict[str, Any]:
+        check_keys(msg, ("role", "content"), path, self.policy)
+        if "content" not in msg:
+            raise ConversionError("a message needs content", path=f"{path}.content")
+        content = _chat_content_to_input(
+            msg["content"], f"{path}.content", self.policy, text_only=role != "user"
+        )
+        return {"type": "message", "role": role, "content": content}
+
+    def _reasoning(self, msg: dict[str, Any], thinking: list[str], path: str) -> list[dict[str, Any]]:
+        summary = msg.get("reasoning_content")
+        raw = msg.get("reasoning")
+        texts = [expect_str(raw, f"{path}.reasoning")] if raw is not None else []
+        texts += thinking
+        if not self.carry_reasoning or (summary is None and not texts):
+            return []
+        item: dict[str, Any] = {"type": "reasoning", "id": self.ids("rs"), "summary": []}
+        if summary is not None:
+            text = expect_str(summary, f"{path}.reasoning_content")
+            item["summary"] = [{"type": "summary_text", "text": text}]
+        if texts:
+            item["content"] = [{"type": "reasoning_text", "text": t} for t in texts]
+        return [item]
+
+    def _assistant(self, msg: dict[str, Any], path: str) -> list[dict[str, Any]]:
+        allowed = (
+            "role",
+            "content",
+            "refusal",
+            "tool_calls",
+            "function_call",
+            "reasoning_content",
+            "reasoning",
+        )
+        check_keys(msg, allowed, path, self.policy)
+        texts, refusals, thinking = self._assistant_content(msg.get("content"), f"{path}.content")
+        if msg.get("refusal") is not None:
+            refusals.append(expect_str(msg["refusal"], f"{path}.refusal"))
+        items = self._reasoning(msg, thinking, path)
+        calls = self._tool_calls(msg, path)
+        content = msg.get("content")
+        if refusals:
+            parts: list[dict[str, Any]] = []
+            if texts:
+                parts.append({"type": "output_text", "text": "".join(texts), "annotations": []})
+            parts += [{"type": "refusal", "refusal": r} for r in refusals]
+            items.append(
+                {
+                    "id": self.ids("msg"),
+                    "type": "message",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": parts,
+                }
+            )
+        elif texts or (isinstance(content, str) and not calls):
+            items.append({"type": "message", "role": "assistant", "content": "".join(texts)})
+        return items + calls
+
+    def _assistant_content(self, content: Any, path: str) -> tuple[list[str], list[str], list[str]]:
+        """(text pieces, refusals, Mistral ``thinking`` texts) of an assistant ``content``."""
+        if content is None:
+            return [], [], []
+        if isinstance(content, str):
+            return ([content] if content else []), [], []
+        texts: list[str] = []
+        refusals: list[str] = []
+        thinking: list[str] = []
+        for i, part in enumerate(expect_list(content, path)):
+            p = expect_dict(part, f"{path}[{i}]")
+            kind = p.get("type")
+            if kind == "text":
+                check_keys(p, _TEXT_PART_KEYS, f"{path}[{i}]", self.policy)
+                texts.append(expect_str(p.get("text"), f"{path}[{i}].text"))
+            elif kind == "refusal":
+                refusals.append(expect_str(p.get("refusal"), f"{path}[{i}].refusal"))
+            elif kind == "thinking":
+                # Mistral Magistral: {"type": "thinking", "thinking": [{"type": "text", "text": ...}]}
+                # (corpus requests/mistral__magistral_content_array.request.json)
+                for j, chunk in enumerate(expect_list(p.get("thinking"), f"{path}[{i}].thinking")):
+                    thinking.append(
+                        expect_str(
+                            expect_dict(chunk, f"{path}[{i}].thinking[{j}]").get("text"),
+                            f"{path}[{i}].thinking[{j}].text",
+                        )
+                    )
+            else:
+                self.policy.drop(f"{path}[{i}].type", f"unknown assistant content part type {kind!r}")
+        return texts, refusals, thinking
+
+    def _tool_calls(self, msg: dict[str, Any], path: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for i, call in enumerate(expect_list(msg.get("tool_calls") or [], f"{path}.tool_calls")):
+            cpath = f"{path}.tool_calls[{i}]"
+            call = expect_dict(call, cpath)
+            call_id = expect_str(call.get("id"), f"{cpath}.id")
+            kind = call.get("type", "function")
+            if kind == "function":
+                fn = expect_dict(call.get("function"), f"{cpath}.function")
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": call_id,
+                        "name": expect_str(fn.get("name"), f"{cpath}.function.name"),
+                        "arguments": expect_str(fn.get("arguments", ""), f"{cpath}.function.arguments"),
+                    }
+                )
+            elif kind == "custom":
+                custom = expect_dict(call.get("custom"), f"{cpath}.custom")
+                self.custom_call_ids.add(call_id)
+                items.append(
+                    {
+                        "type": "custom_tool_call",
+                        "call_id": call_id,
+                        "name": expect_str(custom.get("name"), f"{cpath}.custom.name"),
+                        "input": expect_str(custom.get("input", ""), f"{cpath}.custom.input"),
+                    }
+                )
+            else:
+                raise ConversionError(f"unknown tool call type {kind!r}", path=f"{cpath}.type")
+        legacy = msg.get("function_call")
+        if legacy is not None:
+            fn = expect_dict(legacy, f"{path}.function_call")
+            name = expect_str(fn.get("name"), f"{path}.function_call.name")
+            call_id = self.ids("call")
+            self.pending_legacy.append((name, call_id))
+            arguments = expect_str(fn.get("arguments", ""), f"{path}.function_call.arguments")
+            items.append({"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments})
+        return items
+
+    def _tool(self, msg: dict[str, Any], path: str) -> dict[str, Any]:
+        check_keys(msg, ("role", "content", "tool_call_id"), path, self.policy)
+        call_id = expect_str(msg.get("tool_call_id"), f"{path}.tool_call_id")
+        kind = "custom_tool_call_output" if call_id in self.custom_call_ids else "function_call_output"
+        return {
+            "type": kind,
+            "call_id": call_id,
+            "output": _tool_output(msg.get("content"), f"{path}.content", self.policy),
+        }
+
+    def _function(self, msg: dict[str, Any], path: str) -> dict[str, Any]:
+        """Legacy ``{role: function, name, content}``: pair with the oldest pending call of that name."""
+        check_keys(msg, ("role", "content", "name"), path, self.policy)
+        name = expect_str(msg.get("name"), f"{path}.name")
+        for i, (pending_name, pending_id) in enumerate(self.pending_legacy):
+            if pending_name == name:
+                call_id = pending_id
+                del self.pending_legacy[i]
+                break
+        else:
+            raise ConversionError(
+                f"no earlier function_call named {name!r} to pair with", path=f"{path}.name"
+            )
+        content = msg.get("content")
+        output = "" if content is None else expect_str(content, f"{path}.content")
+        return {"type": "function_call_output", "call_id": call_id, "output": output}
+
+
+def messages_to_input(
+    messages: Sequence[Any],
+    *,
+    lenient: bool = False,
+    carry_reasoning: bool = True,
+    ids: IdSource = random_id,
+    path: str = "messages",
+) -> list[dict[str, Any]]:
+    """Chat ``messages`` -> Responses ``input`` items (``mapping.md`` §2a, §2b).
+
+    Args:
+        messages: Chat message dicts (``ChatCompletionMessageParam`` shaped).
+        lenient: drop values with no Responses equivalent (``name``, audio parts, ...) with a
+            :class:`DroppedParameterWarning` instead of raising :class:`UnsupportedParameterError`.
+        carry_reasoning: turn third-party reasoning fields into ``reasoning`` items (else drop them).
+        ids: id source for the ``rs_``/``msg_`` ids and the ``call_`` ids of legacy function calls.
+        path: the name of the list in error paths.
+    """
+    reader = _ChatReader(Policy(lenient), ids, carry_reasoning)
+    items: list[dict[str, Any]] = []
+    for i, msg in enumerate(expect_list(messages, path)):
+        items += reader.message(msg, f"{path}[{i}]")
+    return items
+
+
+# --------------------------------------------------------------------------- Responses -> Chat
+
+
+#: Item types with no Chat equivalent (hosted tools, server state): dropped or rejected.
+_SERVER_ITEMS = frozenset(
+    {
+        "item_reference",
+        "compaction",
+        "additional_tools",
+        "web_search_call",
+        "file_search_call",
+        "computer_call",
+        "computer_call_output",
+        "code_interpreter_call",
+        "image_generation_call",
+        "local_shell_call",
+        "local_shell_call_output",
+        "shell_call",
+        "shell_call_output",
+        "apply_patch_call",
+        "apply_patch_call_output",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "mcp_approval_response",
+        "mcp_call",
+        "tool_search_call",
+        "tool_search_output",
+        "program",
+        "program_output",
+    }
+)
+
+
+def _input_part_to_chat(part: Any, path: str, policy: Policy, *, text_only: bool) -> dict[str, Any] | None:
+    part = expect_dict(part, path)
+    kind = part.get("type")
+    if kind in ("input_text", "output_text"):
+        return _with_breakpoint({"type": "text", "text": expect_str(part.get("text"), f"{path}.text")}, part)
+    if text_only:
+        policy.drop(f"{path}.type", f"a {kind!r} part has no equivalent here (Chat allows text only)")
+        return None
+    if kind == "input_image":
+        url = part.get("image_url")
+        if url is None:
+            policy.drop(f"{path}.file_id", "Chat images need an image_url (file_id is Responses-only)")
+            return None
+        image: dict[str, Any] = {"url": expect_str(url, f"{path}.image_url")}
+        if part.get("detail") is not None:
+            image["detail"] = part["detail"]
+        return _with_breakpoint({"type": "image_url", "image_url": image}, part)
+    if kind == "input_file":
+        file = {k: part[k] for k in ("file_data", "file_id", "filename") if part.get(k) is not None}
+        if part.get("file_url") is not None:
+            policy.drop(f"{path}.file_url", "file_url is Responses-only")
+        if part.get("detail") is not None:
+            policy.drop(f"{path}.detail", "file detail is Responses-only")
+        if "file_data" not in file and "file_id" not in file:
+            return None
+        return _with_breakpoint({"type": "file", "file": file}, part)
+    policy.drop(f"{path}.type", f"content part type {kind!r} has no Chat equivalent")
+    return None
+
+
+def _input_content_to_chat(
+    content: Any, path: str, policy: Policy, *, text_only: bool
+) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts = expect_list(content, path)
+    out = [_input_part_to_chat(p, f"{path}[{i}]", policy, text_only=text_only) for i, p in enumerate(parts)]
+    return [p for p in out if p is not None]
+
+
+@dataclass(slots=True)
+class _ItemReader:
+    """State of one Responses -> Chat pass: the assistant message that calls and text merge into."""
+
+    policy: Policy
+    reasoning_field: str | None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    assistant: dict[str, Any] | None = None
+    reasoning: list[str] = field(default_factory=list)
+
+    def item(self, item: Any, path: str) -> None:
+        item = expect_dict(item, path)
+        kind = item.get("type", "message" if "role" in item else None)
+        handler = _ITEM_HANDLERS.get(kind or "")
+        if handler is not None:
+            handler(self, item, path)
+        elif kind in _SERVER_ITEMS:
+            self.policy.drop(f"{path}.type", f"{kind!r} items have no Chat equivalent")
+        else:
+            raise ConversionError(f"unknown input item type {kind!r}", path=f"{path}.type")
+
+    def _open_assistant(self) -> dict[str, Any]:
+        if self.assistant is None:
+            self.assistant = {"role": "assistant", "content": None}
+            self.messages.append(self.assistant)
+        if self.reasoning and self.reasoning_field is not None:
+            previous = self.assistant.get(self.reasoning_field)
+            self.assistant[self.reasoning_field] = "\n\n".join(
+                ([previous] if previous else []) + self.reasoning
+            )
+        self.reasoning = []
+        return self.assistant
+
+    def _close_assistant(self) -> None:
+        self.assistant = None
+
+    def _message(self, item: dict[str, Any], path: str) -> None:
+        role = item.get("role")
+        if role == "assistant":
+            self._assistant_message(item, path)
+            return
+        if role not in _SIMPLE_ROLES:
+            raise ConversionError(f"unknown message role {role!r}", path=f"{path}.role")
+        self._close_assistant()
+        content = _input_content_to_chat(
+            item.get("content"), f"{path}.content", self.policy, text_only=role != "user"
+        )
+        self.messages.append({"role": role, "content": content})
+
+    def _assistant_message(self, item: dict[str, Any], path: str) -> None:
+        content = item.get("content")
+        texts: list[str] = []
+        refusals: list[str] = []
+        if isinstance(content, str):
+            texts.append(content)
+        else:
+            for i, part in enumerate(expect_list(content, f"{path}.content")):
+                p = expect_dict(part, f"{path}.content[{i}]")
+                kind = p.get("type")
+                if kind in ("output_text", "input_text"):
+                    texts.append(expect_str(p.get("text"), f"{path}.content[{i}].text"))
+                elif kind == "refusal":
+                    refusals.append(expect_str(p.get("refusal"), f"{path}.content[{i}].refusal"))
+                else:
+                    self.policy.drop(
+                        f"{path}.content[{i}].type", f"assistant part {kind!r} has no Chat equivalent"
+                    )
+        message = self._open_assistant()
+        texts = [t for t in texts if t] or texts[:1]
+        if texts:
+            text = SEPARATOR.join(texts)
+            message["content"] = (
+                text if message["content"] is None else f"{message['content']}{SEPARATOR}{text}"
+            )
+        if refusals:
+            joined = "".join(refusals)
+            message["refusal"] = joined if message.get("refusal") is None else message["refusal"] + joined
+
+    def _call(self, item: dict[str, Any], path: str) -> None:
+        call_id = expect_str(item.get("call_id"), f"{path}.call_id")
+        name = expect_str(item.get("name"), f"{path}.name")
+        if item.get("type") == "custom_tool_call":
+            call = {
+                "id": call_id,
+                "type": "custom",
+                "custom": {"name": name, "input": expect_str(item.get("input", ""), f"{path}.input")},
+            }
+        else:
+            arguments = expect_str(item.get("arguments", ""), f"{path}.arguments") or "{}"
+            call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        self._open_assistant().setdefault("tool_calls", []).append(call)
+
+    def _output(self, item: dict[str, Any], path: str) -> None:
+        self._close_assistant()
+        call_id = item.get("call_id")
+        if call_id is None:
+            raise ConversionError(
+                "a tool output without call_id cannot be paired in Chat", path=f"{path}.call_id"
+            )
+        output = item.get("output")
+        content = _input_content_to_chat(output, f"{path}.output", self.policy, text_only=True)
+        self.messages.append(
+            {"role": "tool", "tool_call_id": expect_str(call_id, f"{path}.call_id"), "content": content}
+        )
+
+    def _reasoning(self, item: dict[str, Any], path: str) -> None:
+        parts = [("summary", i, s) for i, s in enumerate(item.get("summary") or [])]
+        parts += [("content", i, c) for i, c in enumerate(item.get("content") or [])]
+        texts = [
+            expect_str(expect_dict(part, f"{path}.{where}[{i}]").get("text"), f"{path}.{where}[{i}].text")
+            for where, i, part in parts
+        ]
+        text = SEPARATOR.join(t for t in texts if t)
+        if text:
+            self.reasoning.append(text)
+            if self.assistant is not None and self.reasoning_field is not None:
+                self._open_assistant()
+
+
+_ITEM_HANDLERS = {
+    "message": _ItemReader._message,
+    "function_call": _ItemReader._call,
+    "custom_tool_call": _ItemReader._call,
+    "function_call_output": _ItemReader._output,
+    "custom_tool_call_output": _ItemReader._output,
+    "reasoning": _ItemReader._reasoning,
+}
+
+
+def input_to_messages(
+    input: str | Sequence[Any],
+    *,
+    instructions: str | None = None,
+    lenient: bool = False,
+    reasoning_field: str | None = "reasoning_content",
+    path: str = "input",
+) -> list[dict[str, Any]]:
+    """Responses ``input`` (a string or items) -> Chat ``messages`` (``mapping.md`` §2a, §2b).
+
+    Args:
+        input: the ``input`` of a Responses request, or a stored list of items.
+        instructions: becomes a leading ``system`` message (the openai-agents convention).
+        lenient: drop items and parts with no Chat equivalent (hosted tool calls, ``item_reference``,
+            images by ``file_id``, ...) with a :class:`DroppedParameterWarning` instead of raising.
+        reasoning_field: the assistant-message field that receives reasoning text (summary, else
+            raw reasoning text), or ``None`` to drop reasoning.
+        path: the name of the list in error paths.
+    """
+    messages: list[dict[str, Any]] = []
+    if instructions is not None:
+        messages.append({"role": "system", "content": expect_str(instructions, "instructions")})
+    if isinstance(input, str):
+        return [*messages, {"role": "user", "content": input}]
+    reader = _ItemReader(Policy(lenient), reasoning_field, messages)
+    for i, item in enumerate(expect_list(input, path)):
+        reader.item(item, f"{path}[{i}]")
+    return reader.messages
