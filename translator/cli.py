@@ -1,0 +1,574 @@
+"""The ``translator`` command line: streams, objects, requests and transcripts, both ways.
+
+Every subcommand reads a file or ``-`` (stdin).  Streams are SSE or JSON lines, sniffed from the first
+non-blank byte.  Streaming subcommands (``translate``, ``normalize``) write each output frame as soon
+as the input that produced it has been read, and flush after every read: piping a live stream through
+``translator translate`` adds no buffering.
+
+Exit codes::
+
+    0  success
+    1  validate found violations
+    2  usage error (bad arguments)
+    3  input error: the input cannot be read as a stream/object or cannot be translated
+       (the message names the chunk or field, as :mod:`translator.errors` does)
+    4  file not found, or another I/O error
+    5  the subcommand's module is not available in this installation
+
+A closed stdout (``translator ... | head``) ends the command quietly with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import orjson
+
+from .errors import SSEError, TranslatorError
+from .ids import Clock, IdSource, SequentialIds, fixed_clock, random_id, system_clock
+from .sse import DONE_FRAME, Done, StreamDecoder, encode_sse
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_IO = 4
+EXIT_UNAVAILABLE = 5
+
+_READ_SIZE = 1 << 16
+_PROG = "translator"
+#: ``--deterministic`` clock value: used only where the input carries no timestamp.
+_FIXED_TIME = 0
+
+Payload = dict[str, Any] | Done
+
+
+class _Unavailable(Exception):
+    """A module or function this subcommand needs is missing (a partial installation)."""
+
+
+class _InputError(Exception):
+    """Input the CLI itself rejects (not JSON, wrong protocol); reported like a TranslatorError."""
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _open_binary(name: str) -> Iterator[IO[bytes]]:
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    with open(name, "rb") as handle:
+        yield handle
+
+
+def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    """What is available, up to 64 KiB at a time: ``read1`` returns without waiting for a full block."""
+    read: Callable[[int], bytes] = getattr(handle, "read1", handle.read)
+    while data := read(_READ_SIZE):
+        yield data
+
+
+class _Source:
+    """Decoded payloads of one stream (SSE or JSONL); ``jsonl`` tells which, once known.
+
+    Input is fed to the decoder a line at a time, so a payload that fails to decode raises only after
+    every payload before it was handed out, and the error names its position (``chunk N``).
+    """
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._decoder = StreamDecoder()
+        self._count = 0  # payloads decoded so far: the number of the next chunk
+        self.jsonl: bool | None = None
+
+    def reads(self) -> Iterator[Iterator[Payload]]:
+        """One iterator per read (the payloads that read completed), then one for the end of input."""
+        for data in _read_chunks(self._handle):
+            if self.jsonl is None:
+                stripped = data.lstrip()
+                if stripped:
+                    self.jsonl = stripped.startswith((b"{", b"["))
+            yield self._decode(data.splitlines(keepends=True))
+        yield self._decode(None)
+
+    def payloads(self) -> Iterator[Payload]:
+        for batch in self.reads():
+            yield from batch
+
+    def _decode(self, lines: list[bytes] | None) -> Iterator[Payload]:
+        try:
+            if lines is None:
+                yield from self._counted(self._decoder.close())
+            else:
+                for line in lines:
+                    yield from self._counted(self._decoder.feed(line))
+        except SSEError as exc:  # name the chunk the way StreamError does
+            raise SSEError(f"chunk {self._count}: {exc}") from None
+
+    def _counted(self, payloads: list[Payload]) -> list[Payload]:
+        self._count += len(payloads)
+        return payloads
+
+
+def _read_json(name: str) -> Any:
+    with _open_binary(name) as handle:
+        data = handle.read()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise _InputError(f"{_display(name)}: invalid JSON: {exc}") from None
+
+
+def _read_json_object(name: str) -> dict[str, Any]:
+    value = _read_json(name)
+    if not isinstance(value, dict):
+        raise _InputError(f"{_display(name)}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _display(name: str) -> str:
+    return "<stdin>" if name == "-" else name
+
+
+def _is_responses_payload(payload: dict[str, Any]) -> bool:
+    kind = payload.get("type")
+    return isinstance(kind, str) and (kind.startswith("response.") or kind == "error")
+
+
+def _detect_protocol(payload: Payload) -> str:
+    if isinstance(payload, Done):
+        return "chat"
+    return "responses" if _is_responses_payload(payload) else "chat"
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def _stdout() -> IO[bytes]:
+    return sys.stdout.buffer
+
+
+def _write_json(value: Any) -> None:
+    out = _stdout()
+    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+    out.flush()
+
+
+def _frame(payload: Payload, *, protocol: str, jsonl: bool) -> bytes:
+    """One stream item in the output format: SSE (``event:`` lines for Responses) or a JSON line."""
+    if jsonl:
+        return b"[DONE]\n" if isinstance(payload, Done) else orjson.dumps(payload) + b"\n"
+    if isinstance(payload, Done):
+        return DONE_FRAME
+    if protocol == "responses" and _is_responses_payload(payload):
+        return encode_sse(payload, event=payload["type"])
+    if protocol == "chat" and "error" in payload and "choices" not in payload:
+        return encode_sse(payload, event="error")
+    return encode_sse(payload)
+
+
+# -- subcommands ---------------------------------------------------------------------------------
+
+
+def _require(module: str, *names: str) -> list[Any]:
+    """Functions from a translator module, or :class:`_Unavailable` naming what is missing."""
+    try:
+        mod = __import__(f"translator.{module}", fromlist=list(names))
+    except ImportError as exc:
+        raise _Unavailable(f"translator.{module} cannot be imported ({exc})") from None
+    missing = [name for name in names if not hasattr(mod, name)]
+    if missing:
+        raise _Unavailable(f"translator.{module} has no {', '.join(missing)}")
+    return [getattr(mod, name) for name in names]
+
+
+def _ids_and_clock(args: argparse.Namespace) -> tuple[IdSource, Clock]:
+    if args.deterministic:
+        return SequentialIds(), fixed_clock(_FIXED_TIME)
+    return random_id, system_clock
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    source_protocol: str = args.source
+    target: str = args.target or ("chat" if source_protocol == "responses" else "responses")
+    if target == source_protocol:
+        raise _UsageError(f"--from and --to are both {target!r}: nothing to translate")
+    _check_translate_options(args)
+    ids, clock = _ids_and_clock(args)
+    translator: Any
+    if source_protocol == "chat":
+        from .chat_to_responses import ChatToResponses
+
+        request = _read_json_object(args.request) if args.request else None
+        translator = ChatToResponses(
+            request=request, ids=ids, clock=clock, think_tags=args.think_tags, choice=args.choice
+        )
+    else:
+        (responses_to_chat,) = _require("responses_to_chat", "ResponsesToChat")
+        translator = responses_to_chat(
+            include_usage=not args.no_usage,
+            reasoning_field=None if args.reasoning_field == "none" else args.reasoning_field,
+            surface_hosted_tools=args.surface_hosted_tools,
+            ids=ids,
+            clock=clock,
+        )
+    jsonl = args.format == "jsonl"
+    out = _stdout()
+    checked = False
+    with _open_binary(args.file) as handle, _flushing(out):
+        source = _Source(handle)
+        for batch in source.reads():
+            for payload in batch:
+                if not checked:
+                    checked = True
+                    _check_protocol(payload, source_protocol)
+                out.write(_translated(translator.feed(payload), target, jsonl))
+            out.flush()  # everything this read produced is out before the next read waits
+        out.write(_translated(translator.close(), target, jsonl))
+        if target == "chat" and not jsonl and not _ended_in_error(translator):
+            out.write(DONE_FRAME)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _flushing(out: IO[bytes]) -> Iterator[None]:
+    """Flush on the way out, also on an error: the frames before the bad chunk are part of the output."""
+    try:
+        yield
+    finally:
+        out.flush()
+
+
+def _check_translate_options(args: argparse.Namespace) -> None:
+    if args.source == "chat":
+        given = [
+            flag
+            for flag, value in (
+                ("--reasoning-field", args.reasoning_field != "reasoning_content"),
+                ("--no-usage", args.no_usage),
+                ("--surface-hosted-tools", args.surface_hosted_tools),
+            )
+            if value
+        ]
+    else:
+        given = [
+            flag
+            for flag, value in (
+                ("--request", args.request is not None),
+                ("--think-tags", args.think_tags),
+                ("--choice", args.choice is not None),
+            )
+            if value
+        ]
+    if given:
+        raise _UsageError(f"{', '.join(given)} cannot be used with --from {args.source}")
+
+
+def _translated(items: list[dict[str, Any]], target: str, jsonl: bool) -> bytes:
+    return b"".join([_frame(item, protocol=target, jsonl=jsonl) for item in items])
+
+
+def _ended_in_error(translator: Any) -> bool:
+    """A Chat stream that ended in an error chunk gets no ``[DONE]`` (the SDK raises on the error)."""
+    phase = getattr(translator, "phase", None)
+    return getattr(phase, "value", None) == "failed"
+
+
+def _check_protocol(payload: Payload, expected: str) -> None:
+    found = _detect_protocol(payload)
+    if isinstance(payload, dict) and found != expected:
+        name = "a Responses" if found == "responses" else "a Chat Completions"
+        raise _InputError(f"chunk 0: the input looks like {name} stream; use --from {found}")
+
+
+def _stream_protocol(args: argparse.Namespace, items: list[Payload]) -> str:
+    if args.protocol:
+        protocol: str = args.protocol
+        return protocol
+    first = next((item for item in items if isinstance(item, dict)), None)
+    return "chat" if first is None else _detect_protocol(first)
+
+
+def _read_stream(name: str) -> tuple[list[Payload], bool]:
+    with _open_binary(name) as handle:
+        source = _Source(handle)
+        items = list(source.payloads())
+    return items, bool(source.jsonl)
+
+
+def _cmd_accumulate(args: argparse.Namespace) -> int:
+    with _open_binary(args.file) as handle:
+        payloads = _Source(handle).payloads()
+        first = next(payloads, None)  # the protocol, when not given, is the first payload's
+        protocol: str = args.protocol or ("chat" if first is None else _detect_protocol(first))
+        (accumulate,) = _require("accumulate", f"accumulate_{protocol}")
+        result = accumulate(payloads if first is None else itertools.chain([first], payloads))
+    _write_json(result)
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import validate_chat_stream, validate_responses_stream
+
+    items, jsonl = _read_stream(args.file)
+    protocol = _stream_protocol(args, items)
+    if protocol == "chat":
+        # JSON-lines recordings (and several providers) leave out [DONE]
+        violations = validate_chat_stream(items, require_done=not (jsonl or args.no_require_done))
+    else:
+        violations = validate_responses_stream(
+            items, require_sequence_numbers=not args.no_sequence_numbers, resumed=args.resumed
+        )
+    lines = [f"{'end' if v.index is None else v.index}\t{v.rule}\t{v.reason}\n" for v in violations]
+    out = _stdout()
+    out.write("".join(lines).encode())
+    out.flush()
+    return EXIT_VIOLATIONS if violations else EXIT_OK
+
+
+def _cmd_normalize(args: argparse.Namespace) -> int:
+    from .normalize import Normalizer
+
+    normalizer = Normalizer(drop=args.drop or ())
+    out = _stdout()
+    protocol: str | None = args.protocol
+    with _open_binary(args.file) as handle, _flushing(out):
+        source = _Source(handle)
+        for batch in source.reads():
+            for payload in batch:
+                if protocol is None:
+                    protocol = _detect_protocol(payload)
+                out.write(_frame(normalizer(payload), protocol=protocol, jsonl=bool(source.jsonl)))
+            out.flush()
+    return EXIT_OK
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    obj = _read_json_object(args.file)
+    ids, clock = _ids_and_clock(args)
+    if args.target == "responses":
+        (convert,) = _require("objects", "chat_completion_to_response")
+        request = _read_json_object(args.request) if args.request else None
+        result = convert(obj, request=request, ids=ids, clock=clock, choice=args.choice, lenient=args.lenient)
+    else:
+        if args.request or args.choice is not None or args.lenient:
+            raise _UsageError("--request, --choice and --lenient apply to --to responses only")
+        (convert,) = _require("objects", "response_to_chat_completion")
+        result = convert(obj, ids=ids)
+    _write_json(result)
+    return EXIT_OK
+
+
+def _cmd_convert_request(args: argparse.Namespace) -> int:
+    from .requests import chat_request_to_responses, responses_request_to_chat
+
+    params = _read_json_object(args.file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if args.target == "responses":
+            result = chat_request_to_responses(
+                params, lenient=args.lenient, hoist_instructions=args.hoist_instructions
+            )
+        else:
+            if args.hoist_instructions:
+                raise _UsageError("--hoist-instructions applies to --to responses only")
+            result = responses_request_to_chat(params, lenient=args.lenient)
+    for warning in caught:
+        print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)
+    _write_json(result)
+    return EXIT_OK
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    src = Path(args.src)
+    if not src.is_file():
+        raise FileNotFoundError(2, "No such file or directory", str(src))
+    (migrate_file,) = _require("migrate", "migrate_file")
+    report = migrate_file(
+        src,
+        Path(args.dst),
+        direction=args.direction,
+        rejects=Path(args.rejects) if args.rejects else None,
+        lenient=args.lenient,
+        progress=args.progress,
+    )
+    out = _stdout()
+    out.write(f"read\t{report.read}\nwritten\t{report.written}\nrejected\t{report.rejected}\n".encode())
+    out.flush()
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
+class _UsageError(Exception):
+    """Arguments argparse accepts but that do not go together; exit 2 like argparse's own errors."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _file_arg(parser: argparse.ArgumentParser, what: str = "stream") -> None:
+    parser.add_argument(
+        "file", nargs="?", default="-", metavar="FILE", help=f"input {what} (default: - for stdin)"
+    )
+
+
+def _protocol_arg(parser: argparse.ArgumentParser, *, detect: bool) -> None:
+    extra = " (default: detected from the first event)" if detect else ""
+    parser.add_argument(
+        "--protocol", choices=("chat", "responses"), required=not detect, help=f"input protocol{extra}"
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=_PROG,
+        description="Translate between OpenAI Chat Completions and Responses: streams, objects, requests.",
+        epilog="exit codes: 0 ok, 1 violations found (validate), 2 usage error, 3 input error, "
+        "4 file not found / I/O error, 5 subcommand not available in this installation",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("translate", help="translate a stream (SSE or JSONL) chunk by chunk")
+    p.add_argument("--from", dest="source", choices=("chat", "responses"), required=True)
+    p.add_argument("--to", dest="target", choices=("responses", "chat"), help="default: the other one")
+    _file_arg(p)
+    p.add_argument("--format", choices=("sse", "jsonl"), default="sse", help="output format (default: sse)")
+    p.add_argument("--deterministic", action="store_true", help="sequential ids and a fixed clock")
+    chat = p.add_argument_group("--from chat")
+    chat.add_argument("--request", metavar="REQUEST.json", help="the Chat request, echoed on the Response")
+    chat.add_argument("--think-tags", action="store_true", help="split <think>...</think> into reasoning")
+    chat.add_argument("--choice", type=int, metavar="N", help="translate choice N of an n>1 stream")
+    resp = p.add_argument_group("--from responses")
+    resp.add_argument(
+        "--reasoning-field",
+        default="reasoning_content",
+        metavar="NAME",
+        help="delta field for reasoning (default: reasoning_content; 'none' drops reasoning)",
+    )
+    resp.add_argument("--no-usage", action="store_true", help="leave out the final usage chunk")
+    resp.add_argument(
+        "--surface-hosted-tools",
+        action="store_true",
+        help="send hosted tool items on delta.hosted_tool_calls",
+    )
+    p.set_defaults(run=_cmd_translate)
+
+    p = sub.add_parser("accumulate", help="print the final ChatCompletion / Response of a stream")
+    _protocol_arg(p, detect=True)
+    _file_arg(p)
+    p.set_defaults(run=_cmd_accumulate)
+
+    p = sub.add_parser("validate", help="check a stream's invariants; one line per violation")
+    _protocol_arg(p, detect=True)
+    _file_arg(p)
+    p.add_argument("--no-require-done", action="store_true", help="chat: allow a stream without [DONE]")
+    p.add_argument(
+        "--no-sequence-numbers", action="store_true", help="responses: allow events without sequence_number"
+    )
+    p.add_argument("--resumed", action="store_true", help="responses: resumed with starting_after")
+    p.set_defaults(run=_cmd_validate)
+
+    p = sub.add_parser("normalize", help="rewrite ids, timestamps and ciphertext; same format out")
+    _protocol_arg(p, detect=True)
+    _file_arg(p)
+    p.add_argument("--drop", action="append", metavar="KEY", help="also remove KEY at any depth (repeatable)")
+    p.set_defaults(run=_cmd_normalize)
+
+    p = sub.add_parser("convert", help="convert a ChatCompletion <-> Response object")
+    p.add_argument("--to", dest="target", choices=("responses", "chat"), required=True)
+    _file_arg(p, "JSON object")
+    p.add_argument("--request", metavar="REQUEST.json", help="--to responses: the Chat request to echo")
+    p.add_argument("--choice", type=int, metavar="N", help="--to responses: the choice to convert")
+    p.add_argument("--lenient", action="store_true", help="--to responses: drop what has no equivalent")
+    p.add_argument("--deterministic", action="store_true", help="sequential ids and a fixed clock")
+    p.set_defaults(run=_cmd_convert)
+
+    p = sub.add_parser("convert-request", help="convert request params (Chat <-> Responses)")
+    p.add_argument("--to", dest="target", choices=("responses", "chat"), required=True)
+    _file_arg(p, "request JSON")
+    p.add_argument("--lenient", action="store_true", help="drop parameters with no equivalent (warns)")
+    p.add_argument(
+        "--hoist-instructions", action="store_true", help="--to responses: system messages -> instructions"
+    )
+    p.set_defaults(run=_cmd_convert_request)
+
+    p = sub.add_parser("migrate", help="convert a JSONL file of stored transcripts")
+    p.add_argument("--direction", choices=("chat-to-responses", "responses-to-chat"), required=True)
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    p.add_argument(
+        "--rejects", metavar="FILE", help="where unconvertible records go (default: DST.rejects.jsonl)"
+    )
+    p.add_argument("--lenient", action="store_true", help="drop what has no equivalent instead of rejecting")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    p.set_defaults(run=_cmd_migrate)
+    return parser
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"{_PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # not a real file descriptor (tests capture stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    except _UsageError as exc:
+        print(f"{_PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (TranslatorError, _InputError) as exc:
+        return _fail(EXIT_INPUT, str(exc))
+    except _Unavailable as exc:
+        return _fail(EXIT_UNAVAILABLE, f"{args.command} is not available: {exc}")
+    except OSError as exc:
+        return _fail(EXIT_IO, _os_error(exc))
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
