@@ -46,6 +46,10 @@ class FeedBase:
         self._closed = False
 
     def feed(self, item: Any) -> list[dict[str, Any]]:
+        if item.__class__ is dict and not self._closed:  # hot path
+            index = self._index
+            self._index = index + 1
+            return self._feed_payload(item, index)
         if self._closed:
             raise StreamStateError("feed() after close()", index=self._index)
         if isinstance(item, (bytes, bytearray, memoryview, str)):

@@ -55,6 +55,9 @@ _FAILED_CODES = {
 }
 
 
+#: Delta fields that carry nothing to translate (Groq's gpt-oss ``channel``; TGI/Together ``token_id``).
+_PASSIVE_DELTA_KEYS = frozenset({"role", "channel", "token_id"})
+
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
 
 
@@ -183,14 +186,12 @@ class ChatToResponses(FeedBase):
             return []
         out: list[dict[str, Any]] = self._start(payload) if self._response is None else []
         get = payload.get
-        tier = get("service_tier")
-        if tier is not None and tier in _SERVICE_TIERS:
-            self._service_tier = tier
         usage = get("usage")
         if usage is not None:
             if usage.__class__ is not dict:
                 raise InvalidChunkError("usage must be an object", index=index, field="usage")
             self._usage = usage
+            self._note_service_tier(payload)
         choices = get("choices")
         if choices:
             if choices.__class__ is not list:
@@ -216,6 +217,7 @@ class ChatToResponses(FeedBase):
                     out += self._delta(delta, choice, index, pos)
                 finish = choice.get("finish_reason")
                 if finish and self._finish_reason is None:
+                    self._note_service_tier(payload)
                     out += self._on_finish_reason(str(finish))
         elif choices is not None and choices.__class__ is not list:
             raise InvalidChunkError("choices must be a list", index=index, field="choices")
@@ -226,14 +228,42 @@ class ChatToResponses(FeedBase):
             out += self._terminal()  # the include_usage chunk after finish_reason: nothing else will come
         return out
 
+    def _note_service_tier(self, chunk: dict[str, Any]) -> None:
+        """The tier that served the request: read from the first, finishing and usage chunks."""
+        tier = chunk.get("service_tier")
+        if tier is not None and tier in _SERVICE_TIERS:
+            self._service_tier = tier
+
     def _delta(
         self, delta: dict[str, Any], choice: dict[str, Any], index: int, pos: int
     ) -> list[dict[str, Any]]:
-        # hot path: a plain text delta ({"content": "..."}, perhaps with the role)
-        if len(delta) == 1 or (len(delta) == 2 and "role" in delta):
-            content = delta.get("content")
-            if content.__class__ is str and self._think is None:
-                return self._text(content, choice) if content else []
+        # Hot path: nearly every delta carries one thing (text, reasoning, or one argument fragment).
+        only = None
+        for key, value in delta.items():
+            if value and key not in _PASSIVE_DELTA_KEYS:
+                if only is not None:
+                    return self._delta_in_order(delta, choice, index, pos)
+                only = key
+        if only is None:
+            return []
+        value = delta[only]
+        if value.__class__ is str:
+            if only == "content" and self._think is None:
+                return self._text(value, choice)
+            if only == "reasoning_content":
+                return self._reasoning(value, "summary")
+            if only == "reasoning":
+                return self._reasoning(value, "content")
+        elif only == "tool_calls" and value.__class__ is list and len(value) == 1:
+            fast = self._more_arguments(value[0])
+            if fast is not None:
+                return fast
+        return self._delta_in_order(delta, choice, index, pos)
+
+    def _delta_in_order(
+        self, delta: dict[str, Any], choice: dict[str, Any], index: int, pos: int
+    ) -> list[dict[str, Any]]:
+        """Every field of a delta, in a fixed order: reasoning, content, refusal, tool calls, extras."""
         out: list[dict[str, Any]] = []
         plain_reasoning = False
         text = delta.get("reasoning_content")
@@ -297,6 +327,7 @@ class ChatToResponses(FeedBase):
         return event
 
     def _start(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+        self._note_service_tier(chunk)
         created = chunk.get("created")
         model = chunk.get("model") or self._model_hint or ""
         self._response = _response_shell(
@@ -624,8 +655,27 @@ class ChatToResponses(FeedBase):
     # reasoning items
 
     def _reasoning(self, text: str, mode: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
         item = self._item
+        if item is not None and item.mode == mode and item.kind == "reasoning":  # hot path: more of the same
+            seq = self._seq
+            self._seq = seq + 1
+            if mode == "summary":
+                item.summary.append(text)
+                kind, position = "response.reasoning_summary_text.delta", "summary_index"
+            else:
+                item.content.append(text)
+                kind, position = "response.reasoning_text.delta", "content_index"
+            return [
+                {
+                    "type": kind,
+                    "item_id": item.id,
+                    "output_index": item.output_index,
+                    position: 0,
+                    "delta": text,
+                    "sequence_number": seq,
+                }
+            ]
+        out: list[dict[str, Any]] = []
         if item is None or item.kind != "reasoning" or (item.mode and item.mode != mode):
             out += self._close_all("completed")
             body: dict[str, Any] = {"type": "reasoning", "summary": []}
@@ -795,6 +845,33 @@ class ChatToResponses(FeedBase):
                 if self._queue and not (self._item is not None and _complete(self._item)):
                     break
         return out
+
+    def _more_arguments(self, raw: Any) -> list[dict[str, Any]] | None:
+        """Hot path: one more argument fragment for the open call; ``None`` when it is anything else."""
+        item = self._item
+        if item is None or item.call is None or self._queue or raw.__class__ is not dict or raw.get("id"):
+            return None
+        function = raw.get("function")
+        if function.__class__ is not dict or function.get("name"):
+            return None
+        fragment = function.get("arguments")
+        key = raw.get("index")
+        if fragment.__class__ is not str or key is None or self._calls.get(key) is not item.call:
+            return None
+        if not fragment:
+            return []
+        item.call.arguments.append(fragment)
+        seq = self._seq
+        self._seq = seq + 1
+        return [
+            {
+                "type": "response.function_call_arguments.delta",
+                "item_id": item.id,
+                "output_index": item.output_index,
+                "delta": fragment,
+                "sequence_number": seq,
+            }
+        ]
 
     def _open_call(self, call: _Call) -> list[dict[str, Any]]:
         out = self._close_item("completed")

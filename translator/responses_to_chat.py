@@ -159,6 +159,11 @@ class ResponsesToChat(FeedBase):
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
+        if payload.__class__ is dict and self.phase is Phase.STREAMING:
+            assert isinstance(payload, dict)
+            hot = self._continuation(payload)
+            if hot is not None:
+                return hot
         if self.phase in (Phase.DONE, Phase.FAILED):
             return []  # after the terminal event: trailing [DONE] or stray events
         if isinstance(payload, Done):
@@ -178,6 +183,48 @@ class ResponsesToChat(FeedBase):
         if self._base is None:
             self._start({})
         return handler(self, payload, index)
+
+    def _continuation(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Hot path: one more text, reasoning or argument delta for the segment being streamed.
+
+        Returns ``None`` for anything else (a first delta, logprobs, a new segment, odd input), which
+        then takes the full path.
+        """
+        kind = event.get("type")
+        text = event.get("delta")
+        oi = event.get("output_index")
+        if text.__class__ is not str or not text or oi.__class__ is not int:
+            return None
+        if kind == "response.output_text.delta":
+            if event.get("logprobs"):
+                return None
+            field, key = _TEXT, (oi, _TEXT, event.get("content_index", 0))
+        elif kind == "response.function_call_arguments.delta":
+            call = self._calls.get(oi)
+            if call is None or not call.opened:
+                return None
+            segment = self._segments.get((oi, _ARGS, 0))
+            if segment is None:
+                return None
+            segment.pieces.append(text)
+            self._last_type = kind
+            tool = {"index": call.index, "function": {"arguments": text}}
+            return [self._chunk({"tool_calls": [tool]})]
+        elif kind == "response.reasoning_summary_text.delta":
+            field, key = _REASONING, (oi, _REASONING, event.get("summary_index", 0))
+        elif kind == "response.reasoning_text.delta":
+            field, key = _REASONING, (oi, _REASONING, _RAW + event.get("content_index", 0))
+        else:
+            return None
+        name = self.reasoning_field if field == _REASONING else field
+        segment = self._segments.get(key)
+        if name is None or self._last.get(field) != key or segment is None or not segment.pieces:
+            return None
+        segment.pieces.append(text)
+        if field == _TEXT:
+            self._content_len += len(text)
+        self._last_type = kind
+        return [self._chunk({name: text})]
 
     def _finish(self) -> list[dict[str, Any]]:
         if self.phase in (Phase.DONE, Phase.FAILED):

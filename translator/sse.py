@@ -269,7 +269,9 @@ class StreamDecoder:
         return self._payloads(self._inner.feed(data))
 
     def _feed_sse(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
-        """SSE with a fast path for the common frame ``data: <json>\\n\\n`` (LF line ends, one line).
+        """SSE with a fast path for the two common frames, LF line ends only.
+
+        The frames are ``data: <json>\\n\\n`` and ``event: <name>\\ndata: <json>\\n\\n``.
 
         Any other frame (comments, ``event:`` lines, several data lines, CR line ends, a frame cut
         by the read) goes through the full decoder, which also produces the exact error messages.
@@ -288,9 +290,18 @@ class StreamDecoder:
         blocks = data.split(b"\n\n")
         rest = blocks.pop()
         for block in blocks:
-            if block[:6] == b"data: " and b"\n" not in block:
-                body = block[6:]
-                if body == b"[DONE]":
+            name = None
+            if block[:7] == b"event: ":  # Responses frames: "event: <type>\ndata: <json>"
+                cut = block.find(b"\ndata: ")
+                if cut > 0:
+                    name = block[7:cut]
+                    body = block[cut + 7 :]
+                else:
+                    body = block
+            else:
+                body = block[6:] if block[:6] == b"data: " else block
+            if body is not block and b"\n" not in body:
+                if body == b"[DONE]" and name is None:
                     decoder._line_no += 2
                     out.append(DONE)
                     continue
@@ -298,7 +309,11 @@ class StreamDecoder:
                     payload = orjson.loads(body)
                 except orjson.JSONDecodeError:
                     payload = None
-                if payload.__class__ is dict:
+                if payload.__class__ is dict and (name is None or b"\n" not in name):
+                    if name is not None:
+                        decoder._line_no += 1
+                        if "type" not in payload and name != b"error" and name:
+                            payload["type"] = name.decode()
                     decoder._line_no += 2
                     out.append(payload)
                     continue
