@@ -290,29 +290,30 @@ class StreamDecoder:
         blocks = data.split(b"\n\n")
         rest = blocks.pop()
         for block in blocks:
+            # A raw LF inside JSON is only possible between tokens, and the next line would start with
+            # a field name or a colon: not JSON.  So when the body parses, the frame was this shape.
             name = None
-            if block[:7] == b"event: ":  # Responses frames: "event: <type>\ndata: <json>"
-                cut = block.find(b"\ndata: ")
-                if cut > 0:
-                    name = block[7:cut]
-                    body = block[cut + 7 :]
-                else:
-                    body = block
-            else:
-                body = block[6:] if block[:6] == b"data: " else block
-            if body is not block and b"\n" not in body:
-                if body == b"[DONE]" and name is None:
+            if block[:6] == b"data: ":
+                body = block[6:]
+                if body == b"[DONE]":
                     decoder._line_no += 2
                     out.append(DONE)
                     continue
+            elif block[:7] == b"event: ":  # Responses frames: "event: <type>\ndata: <json>"
+                cut = block.find(b"\ndata: ")
+                name = block[7:cut]
+                body = block[cut + 7 :] if cut > 0 and b"\n" not in name else b""
+            else:
+                body = b""
+            if body:
                 try:
                     payload = orjson.loads(body)
                 except orjson.JSONDecodeError:
                     payload = None
-                if payload.__class__ is dict and (name is None or b"\n" not in name):
+                if payload.__class__ is dict:
                     if name is not None:
                         decoder._line_no += 1
-                        if "type" not in payload and name != b"error" and name:
+                        if name and name != b"error" and "type" not in payload:
                             payload["type"] = name.decode()
                     decoder._line_no += 2
                     out.append(payload)
