@@ -381,15 +381,6 @@ def test_migrate(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> 
     assert dst.exists() and rejects.exists()
 
 
-def test_missing_module_exits_5(
-    capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "translator.accumulate", None)  # makes the import fail
-    code, out, err = run(capsysbinary, "accumulate", str(EXAMPLE))
-    assert (code, out) == (5, b"")
-    assert err.startswith("translator: error: accumulate is not available: translator.accumulate")
-
-
 # -- processes -------------------------------------------------------------------------------------
 
 

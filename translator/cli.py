@@ -13,7 +13,6 @@ Exit codes::
     3  input error: the input cannot be read as a stream/object or cannot be translated
        (the message names the chunk or field, as :mod:`translator.errors` does)
     4  file not found, or another I/O error
-    5  the subcommand's module is not available in this installation
 
 A closed stdout (``translator ... | head``) ends the command quietly with status 0.
 """
@@ -43,7 +42,6 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_IO = 4
-EXIT_UNAVAILABLE = 5
 
 _READ_SIZE = 1 << 16
 _PROG = "translator"
@@ -51,10 +49,6 @@ _PROG = "translator"
 _FIXED_TIME = 0
 
 Payload = dict[str, Any] | Done
-
-
-class _Unavailable(Exception):
-    """A module or function this subcommand needs is missing (a partial installation)."""
 
 
 class _InputError(Exception):
@@ -182,18 +176,6 @@ def _frame(payload: Payload, *, protocol: str, jsonl: bool) -> bytes:
 # -- subcommands ---------------------------------------------------------------------------------
 
 
-def _require(module: str, *names: str) -> list[Any]:
-    """Functions from a translator module, or :class:`_Unavailable` naming what is missing."""
-    try:
-        mod = __import__(f"translator.{module}", fromlist=list(names))
-    except ImportError as exc:
-        raise _Unavailable(f"translator.{module} cannot be imported ({exc})") from None
-    missing = [name for name in names if not hasattr(mod, name)]
-    if missing:
-        raise _Unavailable(f"translator.{module} has no {', '.join(missing)}")
-    return [getattr(mod, name) for name in names]
-
-
 def _ids_and_clock(args: argparse.Namespace) -> tuple[IdSource, Clock]:
     if args.deterministic:
         return SequentialIds(), fixed_clock(_FIXED_TIME)
@@ -216,8 +198,9 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             request=request, ids=ids, clock=clock, think_tags=args.think_tags, choice=args.choice
         )
     else:
-        (responses_to_chat,) = _require("responses_to_chat", "ResponsesToChat")
-        translator = responses_to_chat(
+        from .responses_to_chat import ResponsesToChat
+
+        translator = ResponsesToChat(
             include_usage=not args.no_usage,
             reasoning_field=None if args.reasoning_field == "none" else args.reasoning_field,
             surface_hosted_tools=args.surface_hosted_tools,
@@ -313,7 +296,9 @@ def _cmd_accumulate(args: argparse.Namespace) -> int:
         payloads = _Source(handle).payloads()
         first = next(payloads, None)  # the protocol, when not given, is the first payload's
         protocol: str = args.protocol or ("chat" if first is None else _detect_protocol(first))
-        (accumulate,) = _require("accumulate", f"accumulate_{protocol}")
+        from .accumulate import accumulate_chat, accumulate_responses
+
+        accumulate = accumulate_chat if protocol == "chat" else accumulate_responses
         result = accumulate(payloads if first is None else itertools.chain([first], payloads))
     _write_json(result)
     return EXIT_OK
@@ -359,14 +344,18 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     obj = _read_json_object(args.file)
     ids, clock = _ids_and_clock(args)
     if args.target == "responses":
-        (convert,) = _require("objects", "chat_completion_to_response")
+        from .objects import chat_completion_to_response
+
         request = _read_json_object(args.request) if args.request else None
-        result = convert(obj, request=request, ids=ids, clock=clock, choice=args.choice, lenient=args.lenient)
+        result = chat_completion_to_response(
+            obj, request=request, ids=ids, clock=clock, choice=args.choice, lenient=args.lenient
+        )
     else:
         if args.request or args.choice is not None or args.lenient:
             raise _UsageError("--request, --choice and --lenient apply to --to responses only")
-        (convert,) = _require("objects", "response_to_chat_completion")
-        result = convert(obj, ids=ids)
+        from .objects import response_to_chat_completion
+
+        result = response_to_chat_completion(obj, ids=ids)
     _write_json(result)
     return EXIT_OK
 
@@ -395,7 +384,8 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     src = Path(args.src)
     if not src.is_file():
         raise FileNotFoundError(2, "No such file or directory", str(src))
-    (migrate_file,) = _require("migrate", "migrate_file")
+    from .migrate import migrate_file
+
     report = migrate_file(
         src,
         Path(args.dst),
@@ -441,7 +431,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog=_PROG,
         description="Translate between OpenAI Chat Completions and Responses: streams, objects, requests.",
         epilog="exit codes: 0 ok, 1 violations found (validate), 2 usage error, 3 input error, "
-        "4 file not found / I/O error, 5 subcommand not available in this installation",
+        "4 file not found / I/O error",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
@@ -561,8 +551,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except (TranslatorError, _InputError) as exc:
         return _fail(EXIT_INPUT, str(exc))
-    except _Unavailable as exc:
-        return _fail(EXIT_UNAVAILABLE, f"{args.command} is not available: {exc}")
     except OSError as exc:
         return _fail(EXIT_IO, _os_error(exc))
 
@@ -571,4 +559,3 @@ def _os_error(exc: OSError) -> str:
     if exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc)
-
