@@ -21,7 +21,7 @@ bench: install
 	$(PY) benchmarks/bench.py
 
 example: install
-	$(PY) -m translator translate --from chat --to responses examples/chat_text_and_tool_calls.sse
+	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse
 
 golden: install
 	$(PY) -m pytest -q tests/test_golden.py tests/test_responses_to_chat_corpus.py -k golden --snapshot-update

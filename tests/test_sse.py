@@ -678,3 +678,41 @@ def test_long_line_in_small_pieces(kind: str) -> None:
     assert len(out) == 1
     payload = out[0].data if kind == "sse" else orjson.dumps(out[0]).decode()
     assert payload == body.decode()
+
+
+# --------------------------------------------------------------------------------------------------
+# StreamDecoder's fast paths agree with the reference decoder (SSEDecoder + decode_payload)
+
+MIXED_DATA_STREAMS = [
+    b'data: {"a":1}\n\ndata: {"b":2}\n\ndata: [DONE]\n\n',
+    b'data: {"a":1}\n\n: keep-alive\n\ndata: {"b":2}\n\n',
+    b'data: {"a":1}\n\n\n\ndata: {"b":2}\n\n',
+    b'data: {"a":1}\n\nevent: error\ndata: {"error":{"message":"x"}}\n\ndata: {"c":3}\n\n',
+    b'data: {"a":1}\n\ndata: {"b":\ndata: 2}\n\n',
+    b'data: {"a":1}\n\ndata: {"b":2}\nid: 7\n\ndata: {"c":3}',
+    b'data: {"a":1}\n\nevent: response.x\ndata: {"b":2}\n\nevent: y\nid: 1\ndata: {"c":3}\n\n',
+]
+
+
+def reference_payloads(raw: bytes) -> list[Any]:
+    decoder = SSEDecoder()
+    events = decoder.feed(raw) + decoder.close()
+    return [p for p in (decode_payload(e) for e in events) if p is not None]
+
+
+@pytest.mark.parametrize("raw", MIXED_DATA_STREAMS)
+@pytest.mark.parametrize("size", [1, 3, 16, 1 << 20])
+def test_fast_paths_agree_with_the_reference_decoder(raw: bytes, size: int) -> None:
+    try:
+        expected: Any = reference_payloads(raw)
+    except SSEError as exc:
+        expected = type(exc)
+    decoder = StreamDecoder()
+    try:
+        got: Any = []
+        for start in range(0, len(raw), size):
+            got += decoder.feed(raw[start : start + size])
+        got += decoder.close()
+    except SSEError as exc:
+        got = type(exc)
+    assert got == expected

@@ -178,21 +178,37 @@ class ChatToResponses(FeedBase):
     # -- input ---------------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
-        if payload.__class__ is not dict:  # DONE
+        if isinstance(payload, Done):
             self._saw_done = True
             return self._end(index) if not self._terminal_sent else []
-        assert isinstance(payload, dict)
+        get = payload.get
+        choices = get("choices")
+        if (  # hot path: one choice, mid-stream, nothing else in the chunk
+            choices.__class__ is list
+            and len(choices) == 1
+            and self._response is not None
+            and not self._terminal_sent
+            and get("usage") is None
+            and not get("error")
+        ):
+            choice = choices[0]
+            if (
+                choice.__class__ is dict
+                and not choice.get("finish_reason")
+                and choice.get("index", 0) == self._choice
+            ):
+                delta = choice.get("delta")
+                if delta.__class__ is dict:
+                    return self._delta(delta, choice, index, 0)
         if self._terminal_sent:
             return []
         out: list[dict[str, Any]] = self._start(payload) if self._response is None else []
-        get = payload.get
         usage = get("usage")
         if usage is not None:
             if usage.__class__ is not dict:
                 raise InvalidChunkError("usage must be an object", index=index, field="usage")
             self._usage = usage
             self._note_service_tier(payload)
-        choices = get("choices")
         if choices:
             if choices.__class__ is not list:
                 raise InvalidChunkError("choices must be a list", index=index, field="choices")

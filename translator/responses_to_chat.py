@@ -159,8 +159,7 @@ class ResponsesToChat(FeedBase):
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
-        if payload.__class__ is dict and self.phase is Phase.STREAMING:
-            assert isinstance(payload, dict)
+        if self.phase is Phase.STREAMING and not isinstance(payload, Done):
             hot = self._continuation(payload)
             if hot is not None:
                 return hot
