@@ -191,3 +191,29 @@ def test_corpus_transcripts_migrate_both_ways(tmp_path: Path) -> None:
     assert report.reconciles and report.written == len(items)
     for record in read_jsonl(tmp_path / "chat_out.jsonl"):
         CHAT_MESSAGES.validate_python(record)
+
+
+def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    """Streaming: migrating 4x more records must not take (anywhere near) 4x the peak memory."""
+    import tracemalloc
+
+    record = orjson.dumps(
+        {"messages": [{"role": "user", "content": "hi " * 20}, {"role": "assistant", "content": "ok " * 20}]}
+    )
+
+    def peak(records: int) -> int:
+        src = tmp_path / f"in_{records}.jsonl"
+        src.write_bytes((record + b"\n") * records)
+        tracemalloc.start()
+        try:
+            report = migrate_file(
+                src, tmp_path / f"out_{records}.jsonl", direction="chat-to-responses", progress=False
+            )
+            used = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert report.read == report.written == records
+        return used
+
+    small, large = peak(1_000), peak(4_000)
+    assert large < 1.5 * small, (small, large)
