@@ -27,12 +27,12 @@ def validate_responses_events(events: list[dict[str, Any]]) -> list[Any]:
 
 
 def accumulate_with_sdk(events: list[dict[str, Any]]) -> Response | None:
-    """Feed the events to the SDK's ResponseStreamState; the final Response for a completed stream."""
+    """Feed the events to the SDK's ResponseStreamState; the Response of its terminal event (or None)."""
     state: ResponseStreamState[Any] = ResponseStreamState(input_tools=omit, text_format=omit)
     final = None
     for event in validate_responses_events(events):
         for out in state.handle_event(event):
-            if out.type == "response.completed":
+            if out.type in ("response.completed", "response.incomplete", "response.failed"):
                 final = out.response
     return final
 
