@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -247,7 +247,7 @@ class ChatToResponses(FeedBase):
     def _note_service_tier(self, chunk: dict[str, Any]) -> None:
         """The tier that served the request: read from the first, finishing and usage chunks."""
         tier = chunk.get("service_tier")
-        if tier is not None and tier in _SERVICE_TIERS:
+        if tier.__class__ is str and tier in _SERVICE_TIERS:
             self._service_tier = tier
 
     def _delta(
@@ -281,18 +281,21 @@ class ChatToResponses(FeedBase):
     ) -> list[dict[str, Any]]:
         """Every field of a delta, in a fixed order: reasoning, content, refusal, tool calls, extras."""
         out: list[dict[str, Any]] = []
+        where = f"choices[{pos}].delta"
         plain_reasoning = False
         text = delta.get("reasoning_content")
-        if text and isinstance(text, str):
-            out += self._reasoning(text, "summary")
+        if text:
+            out += self._reasoning(_expect(text, str, index, f"{where}.reasoning_content"), "summary")
             plain_reasoning = True
         text = delta.get("reasoning")
-        if text and isinstance(text, str):
-            out += self._reasoning(text, "content")
+        if text:
+            out += self._reasoning(_expect(text, str, index, f"{where}.reasoning"), "content")
             plain_reasoning = True
         details = delta.get("reasoning_details")
-        if details and isinstance(details, list):
-            out += self._reasoning_details(details, plain_reasoning)
+        if details:
+            out += self._reasoning_details(
+                _expect(details, list, index, f"{where}.reasoning_details"), plain_reasoning
+            )
         content = delta.get("content")
         if content:
             if isinstance(content, str):
@@ -307,32 +310,25 @@ class ChatToResponses(FeedBase):
                 out += self._content_parts(content, choice, index, pos)
             else:
                 raise InvalidChunkError(
-                    "content must be a string or a list of parts",
-                    index=index,
-                    field=f"choices[{pos}].delta.content",
+                    "content must be a string or a list of parts", index=index, field=f"{where}.content"
                 )
         refusal = delta.get("refusal")
-        if refusal and isinstance(refusal, str):
-            out += self._message_piece(_REFUSAL, refusal, None)
+        if refusal:
+            out += self._message_piece(_REFUSAL, _expect(refusal, str, index, f"{where}.refusal"), None)
         calls = delta.get("tool_calls")
         if calls:
-            if not isinstance(calls, list):
-                raise InvalidChunkError(
-                    "tool_calls must be a list", index=index, field=f"choices[{pos}].delta.tool_calls"
-                )
-            for n, call in enumerate(calls):
-                out += self._tool_call(call, index, f"choices[{pos}].delta.tool_calls[{n}]")
+            for n, call in enumerate(_expect(calls, list, index, f"{where}.tool_calls")):
+                out += self._tool_call(call, index, f"{where}.tool_calls[{n}]")
         legacy = delta.get("function_call")
         if legacy:
-            out += self._tool_call(
-                {"index": "function_call", **legacy}, index, f"choices[{pos}].delta.function_call"
-            )
+            legacy = _expect(legacy, dict, index, f"{where}.function_call")
+            out += self._tool_call({"index": "function_call", **legacy}, index, f"{where}.function_call")
         annotations = delta.get("annotations")
-        if annotations and isinstance(annotations, list):
-            out += self._annotations(annotations)
+        if annotations:
+            out += self._annotations(_expect(annotations, list, index, f"{where}.annotations"))
         audio = delta.get("audio")
-        if audio and isinstance(audio, dict):
-            out += self._audio_delta(audio)
+        if audio:
+            out += self._audio_delta(_expect(audio, dict, index, f"{where}.audio"))
         return out
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -345,7 +341,9 @@ class ChatToResponses(FeedBase):
     def _start(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         self._note_service_tier(chunk)
         created = chunk.get("created")
-        model = chunk.get("model") or self._model_hint or ""
+        model = chunk.get("model")
+        if not model or model.__class__ is not str:
+            model = self._model_hint if isinstance(self._model_hint, str) else ""
         self._response = _response_shell(
             response_id=self._ids("resp"),
             created_at=created if isinstance(created, int) and created > 0 else self._clock(),
@@ -944,6 +942,19 @@ class ChatToResponses(FeedBase):
                 self._ev({"type": "response.audio.transcript.delta", "delta": str(audio["transcript"])})
             )
         return out
+
+
+_T = TypeVar("_T")
+_KIND: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+
+
+def _expect(value: Any, kind: type[_T], index: int, field: str) -> _T:
+    """``value`` if it is a ``kind``, else the typed error naming the chunk and field."""
+    if value.__class__ is not kind:
+        raise InvalidChunkError(
+            f"must be {_KIND.get(kind, kind.__name__)}, got {type(value).__name__}", index=index, field=field
+        )
+    return value
 
 
 def _complete(item: _Item) -> bool:
