@@ -325,7 +325,8 @@ class ChatToResponses(FeedBase):
             out += self._tool_call({"index": "function_call", **legacy}, index, f"{where}.function_call")
         annotations = delta.get("annotations")
         if annotations:
-            out += self._annotations(_expect(annotations, list, index, f"{where}.annotations"))
+            annotations = _expect(annotations, list, index, f"{where}.annotations")
+            out += self._annotations(annotations, index, f"{where}.annotations")
         audio = delta.get("audio")
         if audio:
             out += self._audio_delta(_expect(audio, dict, index, f"{where}.audio"))
@@ -623,12 +624,14 @@ class ChatToResponses(FeedBase):
             }
         return [self._ev(done), self._ev({"type": "response.content_part.done", **where, "part": final})]
 
-    def _annotations(self, annotations: list[Any]) -> list[dict[str, Any]]:
+    def _annotations(self, annotations: list[Any], index: int, field: str) -> list[dict[str, Any]]:
+        """OpenRouter-style ``delta.annotations``: url_citations become annotation.added events."""
+        flat = [_flat_annotation(raw, index, f"{field}[{n}]") for n, raw in enumerate(annotations)]
+        kept = [annotation for annotation in flat if annotation is not None]
+        if not kept:
+            return []
         out, item, part = self._ensure_part(_TEXT)
-        for raw in annotations:
-            if not isinstance(raw, dict):
-                continue
-            annotation = _flat_annotation(raw)
+        for annotation in kept:
             out.append(
                 self._ev(
                     {
@@ -972,18 +975,29 @@ def _complete(item: _Item) -> bool:
     return True
 
 
-def _flat_annotation(raw: dict[str, Any]) -> dict[str, Any]:
-    """Chat ``{type: url_citation, url_citation: {...}}`` -> the flat Responses annotation."""
-    if raw.get("type") == "url_citation" and isinstance(raw.get("url_citation"), dict):
-        inner = raw["url_citation"]
-        return {
-            "type": "url_citation",
-            "start_index": inner.get("start_index", 0),
-            "end_index": inner.get("end_index", 0),
-            "title": inner.get("title") or "",
-            "url": inner.get("url") or "",
-        }
-    return dict(raw)
+def _flat_annotation(raw: Any, index: int, field: str) -> dict[str, Any] | None:
+    """Chat ``{type: url_citation, url_citation: {...}}`` -> the flat Responses annotation.
+
+    A url_citation already flat is kept; other annotation types have no Responses form here and are
+    dropped (``None``).  A malformed url_citation is an :class:`InvalidChunkError`.
+    """
+    if not isinstance(raw, dict) or raw.get("type") != "url_citation":
+        return None
+    inner = raw.get("url_citation", raw)
+    if not isinstance(inner, dict):
+        raise InvalidChunkError("url_citation must be an object", index=index, field=f"{field}.url_citation")
+    start, end = inner.get("start_index", 0), inner.get("end_index", 0)
+    url, title = inner.get("url"), inner.get("title") or ""
+    if (
+        start.__class__ is not int
+        or end.__class__ is not int
+        or url.__class__ is not str
+        or title.__class__ is not str
+    ):
+        raise InvalidChunkError(
+            "url_citation needs integer start_index/end_index and string url/title", index=index, field=field
+        )
+    return {"type": "url_citation", "start_index": start, "end_index": end, "title": title, "url": url}
 
 
 def _snapshot(response: dict[str, Any]) -> dict[str, Any]:
