@@ -26,9 +26,9 @@ def client_for(body: bytes) -> openai.OpenAI:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
-    return openai.OpenAI(
-        api_key="test", base_url="http://test/v1", http_client=httpx.Client(transport=httpx.MockTransport(handler))
-    )
+    transport = httpx.MockTransport(handler)
+    http_client = httpx.Client(transport=transport)
+    return openai.OpenAI(api_key="test", base_url="http://test/v1", http_client=http_client)
 
 
 def deterministic(**options: Any) -> dict[str, Any]:
