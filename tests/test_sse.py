@@ -691,6 +691,11 @@ MIXED_DATA_STREAMS = [
     b'data: {"a":1}\n\ndata: {"b":\ndata: 2}\n\n',
     b'data: {"a":1}\n\ndata: {"b":2}\nid: 7\n\ndata: {"c":3}',
     b'data: {"a":1}\n\nevent: response.x\ndata: {"b":2}\n\nevent: y\nid: 1\ndata: {"c":3}\n\n',
+    b'event: a\ndata: {"x":1}\n\nevent: b\ndata: {"type":"t"}\n\nevent: error\ndata: {"error":{}}\n\n',
+    b'event: a\ndata: {"x":1}\n\n: comment\n\nevent: b\ndata: {"y":2}\n\ndata: [DONE]\n\n',
+    b'event: a\ndata: {"x":1}\n\nevent: \ndata: {"y":2}\n\nevent: c\ndata: {"z":\ndata: 3}\n\n',
+    b'event: a\nid: 9\ndata: {"x":1}\n\nevent: b\ndata: [1]\n\n',
+    b'event: a\ndata: {"x":1}\n\n\n\nevent: b\ndata: {"y":2}',
 ]
 
 

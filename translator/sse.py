@@ -289,6 +289,8 @@ class StreamDecoder:
                 return out + self._payloads(decoder.feed(data))
         if data[:6] == b"data: ":
             return out + self._data_frames(decoder, data)
+        if data[:7] == b"event: ":
+            return out + self._event_frames(decoder, data)
         return out + self._frames(decoder, data)
 
     def _data_frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
@@ -319,6 +321,45 @@ class StreamDecoder:
             decoder._line_no += lines
             lines = 0
             out += self._frames(decoder, b"data: " + body + b"\n\n")
+        decoder._line_no += lines
+        if last:
+            out += self._payloads(decoder.feed(last))
+        return out
+
+    def _event_frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+        """Responses streams: split on ``\\n\\nevent: ``; each piece is ``<name>\\ndata: <json>``.
+
+        Pieces of any other shape are handed back to :meth:`_frames` as the bytes they were.
+        """
+        out: list[dict[str, Any] | Done] = []
+        pieces = data[7:].split(b"\n\nevent: ")
+        last = pieces.pop()
+        if last.endswith(b"\n\n"):
+            pieces.append(last[:-2])
+            last = b""
+        else:
+            last = b"event: " + last
+        loads = orjson.loads
+        lines = 0
+        for piece in pieces:
+            cut = piece.find(b"\n")  # the name line ends here; the data line must start here
+            payload: Any = None
+            if cut > 0 and piece[cut : cut + 7] == b"\ndata: ":
+                try:  # noqa: SIM105 - a context manager per frame costs more than the parse
+                    payload = loads(piece[cut + 7 :])
+                except orjson.JSONDecodeError:
+                    pass
+            if payload.__class__ is dict:
+                if "type" not in payload:
+                    name = piece[:cut]
+                    if name and name != b"error":
+                        payload["type"] = name.decode()
+                lines += 3
+                out.append(payload)
+                continue
+            decoder._line_no += lines
+            lines = 0
+            out += self._frames(decoder, b"event: " + piece + b"\n\n")
         decoder._line_no += lines
         if last:
             out += self._payloads(decoder.feed(last))
