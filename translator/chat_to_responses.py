@@ -173,6 +173,7 @@ class ChatToResponses(FeedBase):
         self._service_tier: str | None = None
         self._audio: dict[str, list[str]] | None = None
         self._terminal_sent = False
+        self._streaming = False  # started and not ended: the hot path's one check
         self._saw_done = False
 
     # -- input ---------------------------------------------------------------------------------
@@ -184,10 +185,9 @@ class ChatToResponses(FeedBase):
         get = payload.get
         choices = get("choices")
         if (  # hot path: one choice, mid-stream, nothing else in the chunk
-            choices.__class__ is list
+            self._streaming
+            and choices.__class__ is list
             and len(choices) == 1
-            and self._response is not None
-            and not self._terminal_sent
             and get("usage") is None
             and not get("error")
         ):
@@ -345,6 +345,7 @@ class ChatToResponses(FeedBase):
         model = chunk.get("model")
         if not model or model.__class__ is not str:
             model = self._model_hint if isinstance(self._model_hint, str) else ""
+        self._streaming = True
         self._response = _response_shell(
             response_id=self._ids("resp"),
             created_at=created if isinstance(created, int) and created > 0 else self._clock(),
@@ -435,6 +436,7 @@ class ChatToResponses(FeedBase):
             response["status"] = "completed"
             kind = "response.completed"
         self._terminal_sent = True
+        self._streaming = False
         out.append(self._ev({"type": kind, "response": response}))
         return out
 
