@@ -574,3 +574,12 @@ def test_audio_deltas_become_audio_events() -> None:
         ("response.audio.done", None),
         ("response.audio.transcript.done", None),
     ]
+
+
+def test_a_preamble_chunk_without_model_does_not_start_the_response() -> None:
+    """Azure sends prompt_filter_results first (model "", created 0): the next chunk starts the response."""
+    preamble = {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": []}
+    translator = new()
+    assert translator.feed(preamble) == []
+    events = translator.feed(chunk({"content": "hi"}))
+    assert events[0]["response"]["model"] == "gpt-x" and events[0]["response"]["created_at"] == 1700000000

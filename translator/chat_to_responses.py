@@ -202,7 +202,12 @@ class ChatToResponses(FeedBase):
                     return self._delta(delta, choice, index, 0)
         if self._terminal_sent:
             return []
-        out: list[dict[str, Any]] = self._start(payload) if self._response is None else []
+        if self._response is None:
+            if not (get("model") or choices or get("usage") is not None or get("error")):
+                return []  # a preamble with nothing to translate (Azure's prompt_filter_results chunk)
+            out: list[dict[str, Any]] = self._start(payload)
+        else:
+            out = []
         usage = get("usage")
         if usage is not None:
             if usage.__class__ is not dict:
