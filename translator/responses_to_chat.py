@@ -644,9 +644,6 @@ class ResponsesToChat(FeedBase):
     def _fail_cut(self, reason: str) -> list[dict[str, Any]]:
         return self._fail(reason, "stream_error", "stream_incomplete", None)
 
-    def _ignore(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        return []
-
 
 def _str(event: dict[str, Any], name: str, index: int) -> str:
     value = event.get(name)
