@@ -583,3 +583,14 @@ def test_a_preamble_chunk_without_model_does_not_start_the_response() -> None:
     assert translator.feed(preamble) == []
     events = translator.feed(chunk({"content": "hi"}))
     assert events[0]["response"]["model"] == "gpt-x" and events[0]["response"]["created_at"] == 1700000000
+
+
+def test_errors_raised_deep_inside_still_name_the_chunk() -> None:
+    bad = chunk({"content": "x"})
+    bad["choices"][0]["logprobs"] = {"content": [None]}
+    translator = new()
+    translator.feed(chunk({"content": "ok"}))
+    with pytest.raises(InvalidChunkError) as info:
+        translator.feed(bad)
+    assert info.value.index == 1 and info.value.field == "logprobs"
+    assert str(info.value).startswith("chunk 1, field 'logprobs': each logprob must be an object")

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from corpus import corpus_params
+from corpus import SKIP_REASON, corpus_params
 from sdk import accumulate_with_sdk, validate_responses_events, without_parsed
 
 from translator.chat_to_responses import ChatToResponses
@@ -142,7 +142,7 @@ def test_corpus_bytes_split_anywhere_give_the_same_events() -> None:
     params = corpus_params("chat", "openai__tool_calls_parallel_two_functions.sse")
     path = params[0].values[0]
     if path is None:
-        pytest.skip("corpus absent")
+        pytest.skip(SKIP_REASON)
     data = path.read_bytes()
     whole = translate([data])
     pieces = [data[i : i + 5] for i in range(0, len(data), 5)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from corpus import corpus_files, read_json
+from corpus import SKIP_REASON, corpus_files, read_json
 from openai.types.chat import ChatCompletionMessageParam, CompletionCreateParams
 from openai.types.responses import ResponseCreateParams, ResponseInputParam
 from pydantic import TypeAdapter
@@ -164,7 +164,7 @@ def test_progress_shows_only_on_a_terminal_unless_forced(tmp_path: Path) -> None
 def test_corpus_transcripts_migrate_both_ways(tmp_path: Path) -> None:
     requests = [read_json(p) for p in corpus_files("requests", "*.request.json")]
     if not requests:
-        pytest.skip("corpus not found: set TRANSLATOR_CORPUS")
+        pytest.skip(SKIP_REASON)
     chats = [{"messages": r["messages"]} for r in requests if "messages" in r]
     items = [r["input"] for r in requests if isinstance(r.get("input"), list)]
     chat_source = write_jsonl(tmp_path / "chat.jsonl", chats)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import orjson
 import pytest
-from corpus import corpus_files, corpus_params
+from corpus import SKIP_REASON, corpus_files, corpus_params
 
 from translator.errors import UnsupportedStreamError
 from translator.sse import DONE
@@ -467,7 +467,7 @@ def test_corpus_recording_violates_exactly_the_pinned_rules(path: Path) -> None:
 def test_pinned_table_names_only_corpus_files() -> None:
     stems = {p.stem for p in corpus_files("chat", "*.sse") + corpus_files("responses", "*.sse")}
     if not stems:
-        pytest.skip("corpus not found")
+        pytest.skip(SKIP_REASON)
     assert set(CORPUS_VIOLATIONS) <= stems
 
 

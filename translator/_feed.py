@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from .errors import InvalidChunkError, StreamStateError
+from .errors import InvalidChunkError, StreamError, StreamStateError
 from .sse import Done, StreamDecoder
 
 __all__ = ["FeedBase", "adrive", "as_payload", "drive"]
@@ -49,7 +49,10 @@ class FeedBase:
         if item.__class__ is dict and not self._closed:  # hot path
             index = self._index
             self._index = index + 1
-            return self._feed_payload(item, index)
+            try:
+                return self._feed_payload(item, index)
+            except StreamError as exc:
+                raise exc.at(index) from exc.__cause__
         if self._closed:
             raise StreamStateError("feed() after close()", index=self._index)
         if isinstance(item, (bytes, bytearray, memoryview, str)):
@@ -61,7 +64,10 @@ class FeedBase:
             for payload in self._decoder.feed(data):
                 index = self._index
                 self._index = index + 1
-                out += handle(payload, index)
+                try:
+                    out += handle(payload, index)
+                except StreamError as exc:
+                    raise exc.at(index) from exc.__cause__
             return out
         return self._take(as_payload(item, self._index))
 
@@ -79,7 +85,10 @@ class FeedBase:
     def _take(self, payload: dict[str, Any] | Done) -> list[dict[str, Any]]:
         index = self._index
         self._index += 1
-        return self._feed_payload(payload, index)
+        try:
+            return self._feed_payload(payload, index)
+        except StreamError as exc:
+            raise exc.at(index) from exc.__cause__
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
         raise NotImplementedError

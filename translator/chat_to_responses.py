@@ -530,6 +530,8 @@ class ChatToResponses(FeedBase):
     def _text(self, text: str, choice: dict[str, Any]) -> list[dict[str, Any]]:
         logprobs = choice.get("logprobs")
         entries = logprobs.get("content") if logprobs and isinstance(logprobs, dict) else None
+        if entries is not None and entries.__class__ is not list:
+            raise InvalidChunkError("must be a list", field="choices[0].logprobs.content")
         item = self._item
         part = item.part if item is not None else None
         if part is None or part.kind != _TEXT or entries:
@@ -824,6 +826,10 @@ class ChatToResponses(FeedBase):
         if not isinstance(function, dict):
             raise InvalidChunkError("function must be an object", index=index, field=f"{field}.function")
         key = raw.get("index")
+        if key is not None and key.__class__ is not int and key != "function_call":
+            raise InvalidChunkError(
+                f"must be an integer, got {type(key).__name__}", index=index, field=f"{field}.index"
+            )
         call_id = raw.get("id") or None
         if key is None:  # no index: a new id starts a new call, otherwise continue the last one
             if (call_id and all(c.call_id != call_id for c in self._calls.values())) or not self._calls:
@@ -880,7 +886,7 @@ class ChatToResponses(FeedBase):
             return None
         fragment = function.get("arguments")
         key = raw.get("index")
-        if fragment.__class__ is not str or key is None or self._calls.get(key) is not item.call:
+        if fragment.__class__ is not str or key.__class__ is not int or self._calls.get(key) is not item.call:
             return None
         if not fragment:
             return []

@@ -60,6 +60,15 @@ class StreamError(TranslatorError):
         super().__init__(f"{where}: {reason}" if where else reason)
 
 
+    def at(self, index: int) -> StreamError:
+        """This error with the chunk number filled in (for errors raised where it was unknown)."""
+        if self.index is not None:
+            return self
+        located = type(self)(self.reason, index=index, field=self.field)
+        located.__cause__ = self.__cause__
+        return located
+
+
 class InvalidChunkError(StreamError):
     """A chunk or event has the wrong shape: a missing field, a wrong type, unparsable JSON."""
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import InvalidChunkError
+
 __all__ = [
     "FINISH_REASON_BY_INCOMPLETE_REASON",
     "INCOMPLETE_REASON_BY_FINISH_REASON",
@@ -82,8 +84,25 @@ def responses_usage_to_chat(usage: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def chat_logprob_to_responses(entry: dict[str, Any]) -> dict[str, Any]:
+def _checked_logprob(entry: Any) -> dict[str, Any]:
+    """A logprob entry (and its ``top_logprobs``) of the right shape, or :class:`InvalidChunkError`."""
+    if (
+        entry.__class__ is not dict
+        or entry.get("token", "").__class__ is not str
+        or not isinstance(entry.get("logprob", 0.0), (int, float))
+        or not all(top.__class__ is dict for top in entry.get("top_logprobs") or ())
+    ):
+        raise InvalidChunkError(
+            "each logprob must be an object with a string 'token', a number 'logprob' and object"
+            " 'top_logprobs'",
+            field="logprobs",
+        )
+    return entry
+
+
+def chat_logprob_to_responses(entry: Any) -> dict[str, Any]:
     """One Chat ``ChatCompletionTokenLogprob`` -> Responses ``Logprob`` (``bytes: null`` becomes ``[]``)."""
+    entry = _checked_logprob(entry)
     return {
         "token": entry.get("token", ""),
         "logprob": entry.get("logprob", 0.0),
@@ -99,8 +118,9 @@ def chat_logprob_to_responses(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def responses_logprob_to_chat(entry: dict[str, Any]) -> dict[str, Any]:
+def responses_logprob_to_chat(entry: Any) -> dict[str, Any]:
     """One Responses ``Logprob`` -> Chat ``ChatCompletionTokenLogprob``."""
+    entry = _checked_logprob(entry)
     return {
         "token": entry.get("token", ""),
         "logprob": entry.get("logprob", 0.0),
@@ -115,10 +135,12 @@ def responses_logprob_to_chat(entry: dict[str, Any]) -> dict[str, Any]:
 def finish_reason_for_response(response: dict[str, Any]) -> str:
     """The Chat ``finish_reason`` a Responses ``Response`` corresponds to."""
     if response.get("status") == "incomplete":
-        reason = (response.get("incomplete_details") or {}).get("reason")
-        return FINISH_REASON_BY_INCOMPLETE_REASON.get(reason or "", "length")
-    for item in response.get("output") or ():
-        if item.get("type") in ("function_call", "custom_tool_call"):
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return FINISH_REASON_BY_INCOMPLETE_REASON.get(reason if isinstance(reason, str) else "", "length")
+    output = response.get("output")
+    for item in output if isinstance(output, list) else ():
+        if isinstance(item, dict) and item.get("type") in ("function_call", "custom_tool_call"):
             return "tool_calls"
     return "stop"
 

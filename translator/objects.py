@@ -236,7 +236,7 @@ def chat_completion_to_response(
         choice: which ``choices[].index`` to convert; required when there are several (``n > 1``).
         lenient: drop ``message.audio`` with a warning instead of raising.
         ids: id source for ``resp_``/``msg_``/``fc_``/``rs_`` ids.
-        clock: gives ``completed_at``.
+        clock: gives ``created_at`` when the completion has no ``created``.
 
     Raises:
         ConversionError: an error body, several choices without ``choice=``, or malformed input.
@@ -271,7 +271,8 @@ def chat_completion_to_response(
     for key, value in shell.items():
         response[key] = value
         if key == "created_at" and status == "completed":
-            response["completed_at"] = clock()
+            # Chat says only when the completion was created; it was complete by the time it was stored
+            response["completed_at"] = value
     if incomplete_reason:
         response["incomplete_details"] = {"reason": incomplete_reason}
     response["output"] = output
@@ -407,7 +408,8 @@ def response_to_chat_completion(
     if status not in ("completed", "incomplete", None):
         error = response.get("error") or {}
         detail = f": {error.get('message')}" if isinstance(error, dict) and error.get("message") else ""
-        raise ConversionError(f"a {status!r} response has no Chat Completions form{detail}", path="status")
+        reason = f"a response with status {status!r} has no Chat Completions form{detail}"
+        raise ConversionError(reason, path="status")
     builder = _ChatMessageBuilder(separator)
     for i, item in enumerate(expect_list(response.get("output"), "output")):
         builder.add(expect_dict(item, f"output[{i}]"), f"output[{i}]")

@@ -212,9 +212,14 @@ class ResponsesToChat(FeedBase):
         elif kind == "response.reasoning_summary_text.delta":
             field, key = _REASONING, (oi, _REASONING, event.get("summary_index", 0))
         elif kind == "response.reasoning_text.delta":
-            field, key = _REASONING, (oi, _REASONING, _RAW + event.get("content_index", 0))
+            ci = event.get("content_index", 0)
+            if ci.__class__ is not int:
+                return None
+            field, key = _REASONING, (oi, _REASONING, _RAW + ci)
         else:
             return None
+        if key[2].__class__ is not int:
+            return None  # the full path names the bad field
         name = self.reasoning_field if field == _REASONING else field
         segment = self._segments.get(key)
         if name is None or self._last.get(field) != key or segment is None or not segment.pieces:
@@ -595,7 +600,10 @@ class ResponsesToChat(FeedBase):
             raise InvalidChunkError("terminal event without a response object", index=index, field="response")
         out: list[dict[str, Any]] = []
         # items whose events went missing (no output_item.done: C:openai__mcp_list_tools_three_servers...)
-        for position, item in enumerate(response.get("output") or ()):
+        output = response.get("output") or []
+        if not isinstance(output, list):
+            raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
+        for position, item in enumerate(output):
             if isinstance(item, dict) and isinstance(item.get("type"), str):
                 self._snapshot_item(self._terminal_oi(position, item), item, out)
         self._open(_TEXT, out)  # an empty response still gets its role chunk
