@@ -361,9 +361,7 @@ def test_convert_objects(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: P
 def test_migrate(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> None:
     pytest.importorskip("translator.migrate")
     src = tmp_path / "chats.jsonl"
-    src.write_bytes(
-        orjson.dumps({"messages": [{"role": "user", "content": "hi"}]}) + b"\n" + b"{broken\n"
-    )
+    src.write_bytes(orjson.dumps({"messages": [{"role": "user", "content": "hi"}]}) + b"\n" + b"{broken\n")
     dst, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
     code, out, _ = run(
         capsysbinary,
@@ -439,3 +437,25 @@ def test_corpus_responses_to_chat(capsysbinary: pytest.CaptureFixture[bytes], pa
     else:  # a failed or cut stream ends in one error chunk, written as `event: error`, and no [DONE]
         assert set(last) == {"error"}
         assert frames(out)[-1].startswith(b"event: error\n")
+
+
+def test_migrate_lenient_warns_per_record_with_its_line(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    src = tmp_path / "in.jsonl"
+    record = {"messages": [{"role": "user", "content": "hi"}], "seed": 1}
+    src.write_bytes(orjson.dumps(record) + b"\n" + orjson.dumps(record) + b"\n")
+    code, out, err = run(
+        capsysbinary,
+        "migrate",
+        "--direction",
+        "chat-to-responses",
+        "--lenient",
+        str(src),
+        str(tmp_path / "o"),
+    )
+    assert code == 0 and b"written\t2" in out
+    assert err.splitlines() == [
+        "translator: warning: line 1: request.seed: 'seed' has no equivalent in the target API (dropped)",
+        "translator: warning: line 2: request.seed: 'seed' has no equivalent in the target API (dropped)",
+    ]

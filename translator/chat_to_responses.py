@@ -224,7 +224,8 @@ class ChatToResponses(FeedBase):
                     if not self._choice_given:
                         raise UnsupportedStreamError(
                             f"stream has more than one choice (index {choice.get('index')!r});"
-                            " Responses has no n>1: pass choice=<index> to translate one of them",
+                            " Responses has no n>1: pass choice=<index> (CLI: --choice N)"
+                            " to translate one of them",
                             index=index,
                             field=f"choices[{pos}].index",
                         )

@@ -380,20 +380,29 @@ def _cmd_convert_request(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *_: Any, **__: Any
+) -> None:
+    print(f"{_PROG}: warning: {message}", file=sys.stderr)
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     src = Path(args.src)
     if not src.is_file():
         raise FileNotFoundError(2, "No such file or directory", str(src))
     from .migrate import migrate_file
 
-    report = migrate_file(
-        src,
-        Path(args.dst),
-        direction=args.direction,
-        rejects=Path(args.rejects) if args.rejects else None,
-        lenient=args.lenient,
-        progress=args.progress,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _print_warning  # as they happen: a huge file must not pile them up
+        report = migrate_file(
+            src,
+            Path(args.dst),
+            direction=args.direction,
+            rejects=Path(args.rejects) if args.rejects else None,
+            lenient=args.lenient,
+            progress=args.progress,
+        )
     out = _stdout()
     out.write(f"read\t{report.read}\nwritten\t{report.written}\nrejected\t{report.rejected}\n".encode())
     out.flush()

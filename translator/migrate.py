@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,13 @@ def migrate_lines(
         if not raw.strip():
             continue
         try:
-            converted = convert_record(orjson.loads(raw), direction, lenient=lenient, ids=ids)
+            with warnings.catch_warnings(record=True) as dropped:
+                warnings.simplefilter("always")
+                converted = convert_record(orjson.loads(raw), direction, lenient=lenient, ids=ids)
+            for warning in dropped:  # say which record each dropped value came from
+                warnings.warn_explicit(
+                    f"line {number}: {warning.message}", warning.category, warning.filename, warning.lineno
+                )
         except orjson.JSONDecodeError as exc:
             yield RecordResult(number, reason=f"invalid JSON: {exc}", record=raw)
         except TranslatorError as exc:
