@@ -300,13 +300,7 @@ class StreamDecoder:
         frame, ``[DONE]``) is handed back to :meth:`_frames` as the bytes it was.
         """
         out: list[dict[str, Any] | Done] = []
-        pieces = data[6:].split(b"\n\ndata: ")
-        last = pieces.pop()
-        if last.endswith(b"\n\n"):
-            pieces.append(last[:-2])
-            last = b""
-        else:
-            last = b"data: " + last
+        pieces, last = _split_frames(data, b"data: ")
         loads = orjson.loads
         lines = 0
         for body in pieces:
@@ -332,13 +326,7 @@ class StreamDecoder:
         Pieces of any other shape are handed back to :meth:`_frames` as the bytes they were.
         """
         out: list[dict[str, Any] | Done] = []
-        pieces = data[7:].split(b"\n\nevent: ")
-        last = pieces.pop()
-        if last.endswith(b"\n\n"):
-            pieces.append(last[:-2])
-            last = b""
-        else:
-            last = b"event: " + last
+        pieces, last = _split_frames(data, b"event: ")
         loads = orjson.loads
         lines = 0
         for piece in pieces:
@@ -425,6 +413,20 @@ class StreamDecoder:
             else:
                 raise SSEError(f"JSON line is not an object: {item!r:.80}")
         return out
+
+
+def _split_frames(data: bytes, head: bytes) -> tuple[list[bytes], bytes]:
+    """``data`` (starting with ``head``) cut at every frame that starts with ``head``.
+
+    The pieces lack ``head`` and the blank line; the second value is the unfinished last frame
+    (with its ``head``), ``b""`` when ``data`` ended on a blank line.
+    """
+    pieces = data[len(head) :].split(b"\n\n" + head)
+    last = pieces.pop()
+    if last.endswith(b"\n\n"):
+        pieces.append(last[:-2])
+        return pieces, b""
+    return pieces, head + last
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[dict[str, Any] | Done]:
