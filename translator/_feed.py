@@ -17,8 +17,12 @@ def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
         return item
     if isinstance(item, Done):
         return item
-    to_dict = getattr(item, "to_dict", None)
-    if callable(to_dict):  # openai SDK models: JSON mode, unset fields left out, extras kept
+    serializer = getattr(type(item), "__pydantic_serializer__", None)
+    if serializer is not None:
+        # pydantic v2 models (the openai SDK's): what ``to_dict()`` gives (JSON mode, API names, unset
+        # fields left out, extras kept), without its Python-level argument handling
+        result = serializer.to_python(item, mode="json", by_alias=True, exclude_unset=True)
+    elif callable(to_dict := getattr(item, "to_dict", None)):
         result = to_dict()
     else:
         dump = getattr(item, "model_dump", None)
