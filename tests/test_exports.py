@@ -31,3 +31,13 @@ def test_runtime_import_needs_no_dev_dependency() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_distribution_name_is_free_of_the_pypi_clash() -> None:
+    """PyPI's ``translator`` is another project: ours installs as ``chat-responses-translator``."""
+    from importlib.metadata import distribution
+
+    dist = distribution("chat-responses-translator")
+    assert dist.metadata["Name"] == "chat-responses-translator"
+    scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
+    assert scripts["translator"] == "translator.cli:main"
