@@ -1,4 +1,4 @@
-"""The gateway end to end: a real uvicorn server on loopback, a real fake upstream, the official SDK as client.
+"""The gateway end to end: a real uvicorn server on loopback, a real fake upstream, the SDK as client.
 
 What the client receives is compared with what the core translators produce offline for the same
 recording (ids and timestamps normalized), every event/chunk is validated against the SDK's types and
@@ -362,7 +362,8 @@ def test_upstream_error_answers_keep_their_status_and_message(chat_gateway: Runn
     assert "maximum context length" in raised.value.message
     with pytest.raises(openai.RateLimitError) as limited:
         client.responses.create(
-            model='status:429:={"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}',
+            model="status:429:="
+            + '{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}',
             input="x",
         )
     assert limited.value.response.headers["retry-after"] == "7"
@@ -457,7 +458,8 @@ def test_client_disconnect_closes_the_upstream_request_within_a_second(
 
 def test_bad_client_input(gateway_from: Any) -> None:
     gateway = gateway_from(
-        '[server]\nmax_body_bytes = 2000\n[upstreams.u]\nbase_url = "{upstream}"\n[models.known]\nupstream = "u"\n'
+        '[server]\nmax_body_bytes = 2000\n[upstreams.u]\nbase_url = "{upstream}"\n'
+        '[models.known]\nupstream = "u"\n'
     )
     url = f"{gateway.url}/v1/responses"
     not_json = httpx.post(url, content=b"{nope", headers={"content-type": "application/json"})
@@ -516,7 +518,8 @@ def test_health_and_models(chat_gateway: RunningGateway, gateway_from: Any) -> N
     assert httpx.get(f"{chat_gateway.url}/health").json() == {"status": "ok"}
     assert [m.id for m in sdk(chat_gateway).models.list()] == ["fake-model"]  # the upstream's own list
     routed = gateway_from(
-        '[upstreams.u]\nbase_url = "{upstream}"\n[models.fast]\nupstream = "u"\nmodel = "llama3:8b"\n[models.big]\nupstream = "u"\n'
+        '[upstreams.u]\nbase_url = "{upstream}"\n[models.fast]\nupstream = "u"\nmodel = "llama3:8b"\n'
+        '[models.big]\nupstream = "u"\n'
     )
     assert sorted(m.id for m in sdk(routed).models.list()) == ["big", "fast"]
 
