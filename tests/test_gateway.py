@@ -340,13 +340,12 @@ def test_non_streaming_upstream_is_replayed_as_a_stream(gateway_from: Any, path:
     validate_responses_events(events)
     final = accumulate_with_sdk(events)
     assert final is not None
-    try:
-        expected = chat_completion_to_response(completion, lenient=True)
-    except TranslatorError:
-        pytest.skip("the object converter has no Response for this completion")
+    # n>1 has no Responses form: the replay, like the object converter with choice=0, keeps choice 0
+    choice = 0 if len(completion["choices"]) > 1 else None
+    expected = chat_completion_to_response(completion, lenient=True, choice=choice)
     got = events[-1]["response"]
     for key in ("output", "status", "incomplete_details", "usage"):
-        assert normalize(got[key]) == normalize(expected[key]), key
+        assert normalize({key: got[key]}) == normalize({key: expected[key]})
 
 
 # -- errors -------------------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ from .errors import ConversionError
 
 __all__ = ["completion_as_chunks", "response_as_events"]
 
-#: Assistant message fields that stream as one delta of their own, in the order a provider sends them.
-_DELTA_FIELDS = ("reasoning_content", "reasoning", "reasoning_details", "content", "refusal", "audio")
+#: Assistant message fields replayed as one delta each, in the order a provider sends them; the
+#: reasoning fields travel together (``reasoning_details`` text counts only when no plain field has it).
+_DELTA_FIELDS = (("reasoning_content", "reasoning", "reasoning_details"), ("content",), ("refusal",), ("audio",))
 _TERMINAL_EVENT = {
     "completed": "response.completed",
     "incomplete": "response.incomplete",
@@ -61,16 +62,17 @@ def completion_as_chunks(completion: dict[str, Any], *, choice: int = 0) -> list
         if not isinstance(message, dict):
             raise ConversionError("expected an object", path=f"completion.choices[{choice}].message")
         out.append(chunk({"role": "assistant"}))
-        for name in _DELTA_FIELDS:
-            value = message.get(name)
-            if value:
-                extra: dict[str, Any] = {}
-                if name == "content" and picked.get("logprobs"):
+        for names in _DELTA_FIELDS:
+            delta = {name: message[name] for name in names if message.get(name)}
+            if not delta:
+                continue
+            extra: dict[str, Any] = {}
+            if "content" in delta:
+                if picked.get("logprobs"):
                     extra["logprobs"] = picked["logprobs"]
-                delta = {name: value}
-                if name == "content" and message.get("annotations"):
+                if message.get("annotations"):
                     delta["annotations"] = message["annotations"]
-                out.append(chunk(delta, **extra))
+            out.append(chunk(delta, **extra))
         calls = message.get("tool_calls") or []
         if not isinstance(calls, list):
             raise ConversionError("expected a list", path=f"completion.choices[{choice}].message.tool_calls")

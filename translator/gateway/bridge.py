@@ -75,7 +75,7 @@ def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[byt
     if last["type"] in ("response.completed", "response.incomplete", "response.failed"):
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
-            exchange.error = (last["response"].get("error") or {}).get("code")
+            exchange.error = exchange.error or (last["response"].get("error") or {}).get("code")
     return b"".join([encode_sse(event, event=event["type"]) for event in events]), False
 
 
@@ -83,15 +83,20 @@ def _final_response(events: list[dict[str, Any]], exchange: Exchange) -> tuple[i
     _write_events(events, exchange)
     response = events[-1]["response"]
     if events[-1]["type"] == "response.failed":
-        error = response.get("error") or {}
-        code = error.get("code") or "server_error"
-        raise GatewayError(
-            _STATUS_BY_CODE.get(code, 502),
-            str(error.get("message") or "the upstream failed"),
-            type="upstream_error",
-            code=code,
-        )
+        raise _upstream_failure(response.get("error") or {}, exchange)
     return 200, json_bytes(response)
+
+
+def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError:
+    """A failed exchange as the HTTP error a non-streaming client gets.
+
+    The transport failure (``upstream_timeout``...), when there was one, names it better than the
+    code the translator put in the failed response or error chunk.
+    """
+    code = exchange.error or error.get("code") or "server_error"
+    exchange.error = code
+    message = str(error.get("message") or "the upstream failed")
+    return GatewayError(_STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code)
 
 
 _RESPONSES_OVER_CHAT = _Direction(
@@ -121,7 +126,7 @@ def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[byt
     frames = []
     for chunk in chunks:
         if "error" in chunk:
-            exchange.error = chunk["error"].get("code") or chunk["error"].get("type")
+            exchange.error = exchange.error or chunk["error"].get("code") or chunk["error"].get("type")
             frames.append(encode_sse(chunk, event="error"))
             return b"".join(frames), True  # an error chunk ends the stream, without [DONE]
         if chunk.get("usage"):
@@ -134,14 +139,7 @@ def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple
     accumulator = ChatAccumulator()
     for chunk in chunks:
         if "error" in chunk:
-            error = chunk["error"]
-            exchange.error = code = error.get("code") or "server_error"
-            raise GatewayError(
-                _STATUS_BY_CODE.get(code, 502),
-                str(error.get("message") or "the upstream failed"),
-                type="upstream_error",
-                code=code,
-            )
+            raise _upstream_failure(chunk["error"], exchange)
         if chunk.get("usage"):
             exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
         accumulator.feed(chunk)
@@ -207,7 +205,7 @@ async def run_bridge(
         exchange.status = 200
         return
     try:
-        out = await _collect(direction, translator, source)
+        out = await _collect(direction, translator, source, exchange)
     finally:
         await response.aclose()
     status, payload = direction.finish(out, exchange)
@@ -257,6 +255,7 @@ async def _feed_all(
     translator: FeedBase,
     source: AsyncIterator[Any],
     emit: Callable[[list[dict[str, Any]]], Awaitable[bool]],
+    exchange: Exchange,
 ) -> list[dict[str, Any]]:
     """Feed the upstream through ``translator``, handing each read's output to ``emit``.
 
@@ -276,6 +275,7 @@ async def _feed_all(
         failure = (exc.message, exc.code or "bad_upstream")
     tail: list[dict[str, Any]] = []
     if failure is not None:
+        exchange.error = failure[1]
         with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
             tail += translator.feed(direction.error_payload(*failure))
     return tail + translator.close()
@@ -301,7 +301,7 @@ async def _pump(
 
     await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
     try:
-        tail = await _feed_all(direction, translator, source, emit)
+        tail = await _feed_all(direction, translator, source, emit, exchange)
     finally:
         await response.aclose()
     last = b""
@@ -313,7 +313,7 @@ async def _pump(
 
 
 async def _collect(
-    direction: _Direction, translator: FeedBase, source: AsyncIterator[Any]
+    direction: _Direction, translator: FeedBase, source: AsyncIterator[Any], exchange: Exchange
 ) -> list[dict[str, Any]]:
     collected: list[dict[str, Any]] = []
 
@@ -321,5 +321,5 @@ async def _collect(
         collected.extend(out)
         return False
 
-    collected += await _feed_all(direction, translator, source, keep)
+    collected += await _feed_all(direction, translator, source, keep, exchange)
     return collected
