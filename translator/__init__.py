@@ -11,6 +11,7 @@ from .chat_to_responses import (
 from .dropped import Dropped, DroppedParameterWarning
 from .errors import (
     ConversionError,
+    EncodeError,
     InvalidChunkError,
     ProfileError,
     SSEError,
@@ -39,6 +40,7 @@ __all__ = [
     "ConversionError",
     "Dropped",
     "DroppedParameterWarning",
+    "EncodeError",
     "InvalidChunkError",
     "ProfileError",
     "RequestConversion",
