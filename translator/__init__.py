@@ -10,6 +10,7 @@ from .chat_to_responses import (
 )
 from .errors import (
     ConversionError,
+    EncodeError,
     InvalidChunkError,
     SSEError,
     StreamError,
@@ -33,6 +34,7 @@ __all__ = [
     "DONE",
     "ChatToResponses",
     "ConversionError",
+    "EncodeError",
     "InvalidChunkError",
     "ResponsesToChat",
     "SSEDecoder",

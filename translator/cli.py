@@ -29,11 +29,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-import orjson
-
 from .errors import SSEError, TranslatorError
 from .ids import Clock, IdSource, SequentialIds, fixed_clock, random_id, system_clock
-from .sse import DONE_FRAME, Done, StreamDecoder, encode_sse
+from .sse import DONE_FRAME, Done, StreamDecoder, dump_json, encode_sse, load_json
 
 __all__ = ["main"]
 
@@ -120,8 +118,8 @@ def _read_json(name: str) -> Any:
     with _open_binary(name) as handle:
         data = handle.read()
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return load_json(data)
+    except ValueError as exc:
         raise _InputError(f"{_display(name)}: invalid JSON: {exc}") from None
 
 
@@ -156,14 +154,14 @@ def _stdout() -> IO[bytes]:
 
 def _write_json(value: Any) -> None:
     out = _stdout()
-    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+    out.write(dump_json(value, indent=True) + b"\n")
     out.flush()
 
 
 def _frame(payload: Payload, *, protocol: str, jsonl: bool) -> bytes:
     """One stream item in the output format: SSE (``event:`` lines for Responses) or a JSON line."""
     if jsonl:
-        return b"[DONE]\n" if isinstance(payload, Done) else orjson.dumps(payload) + b"\n"
+        return b"[DONE]\n" if isinstance(payload, Done) else dump_json(payload) + b"\n"
     if isinstance(payload, Done):
         return DONE_FRAME
     if protocol == "responses" and _is_responses_payload(payload):

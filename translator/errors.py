@@ -4,6 +4,7 @@
 
     TranslatorError
     ├── SSEError                  bytes that are not a valid event stream (bad UTF-8, bad JSON in data:)
+    ├── EncodeError               a value that cannot be written as JSON (a non-string key, a set...)
     ├── StreamError               a chunk/event that cannot be translated; names the item number and field
     │   ├── InvalidChunkError     wrong shape or type in one chunk or event
     │   ├── UnsupportedStreamError  valid input the translator will not map (n>1 without choice=)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConversionError",
+    "EncodeError",
     "InvalidChunkError",
     "SSEError",
     "StreamError",
@@ -38,6 +40,19 @@ class SSEError(TranslatorError):
         self.line = line
         where = f"line {line}: " if line is not None else ""
         super().__init__(f"{where}{reason}")
+
+
+class EncodeError(TranslatorError):
+    """A value cannot be written as JSON: an object key that is not a string, a type JSON lacks.
+
+    ``path`` is where it sits (``$.choices[0].delta``).  Text is never the cause: lone surrogates are
+    replaced when written (see :func:`translator.sse.dump_json`).
+    """
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)
 
 
 class StreamError(TranslatorError):
