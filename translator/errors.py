@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ConversionError",
     "EncodeError",
@@ -33,11 +35,16 @@ class TranslatorError(Exception):
 
 
 class SSEError(TranslatorError):
-    """The byte stream is not a valid server-sent event stream (or JSONL stream)."""
+    """The byte stream is not a valid server-sent event stream (or JSONL stream).
+
+    ``partial`` holds what the same ``feed()`` call decoded before the bad frame (events, values or
+    payloads, by decoder), so that nothing before the error is lost.
+    """
 
     def __init__(self, reason: str, *, line: int | None = None) -> None:
         self.reason = reason
         self.line = line
+        self.partial: list[Any] = []
         where = f"line {line}: " if line is not None else ""
         super().__init__(f"{where}{reason}")
 
@@ -66,6 +73,7 @@ class StreamError(TranslatorError):
         self.reason = reason
         self.index = index
         self.field = field
+        self.partial: list[Any] = []  # output produced for the item before the error (see FeedBase)
         parts = []
         if index is not None:
             parts.append(f"chunk {index}")
@@ -81,6 +89,7 @@ class StreamError(TranslatorError):
             return self
         located = type(self)(self.reason, index=index, field=self.field)
         located.__cause__ = self.__cause__
+        located.partial = self.partial
         return located
 
 
