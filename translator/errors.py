@@ -9,8 +9,9 @@
     │   ├── InvalidChunkError     wrong shape or type in one chunk or event
     │   ├── UnsupportedStreamError  valid input the translator will not map (n>1 without choice=)
     │   └── StreamStateError      the API was misused (feed after close)
-    └── ConversionError           a whole object/request that cannot be converted; names the path
-        └── UnsupportedParameterError  a request option with no equivalent on the other side
+    ├── ConversionError           a whole object/request that cannot be converted; names the path
+    │   └── UnsupportedParameterError  a request option with no equivalent on the other side
+    └── ProfileError              an upstream capability profile with a bad value; names the key
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "ConversionError",
     "EncodeError",
     "InvalidChunkError",
+    "ProfileError",
     "SSEError",
     "StreamError",
     "StreamStateError",
@@ -119,3 +121,12 @@ class ConversionError(TranslatorError):
 
 class UnsupportedParameterError(ConversionError):
     """A request parameter has no equivalent in the target API (pass ``lenient=True`` to drop it)."""
+
+
+class ProfileError(TranslatorError, ValueError):
+    """An upstream capability profile has an unknown or wrong-typed value; ``key`` names it."""
+
+    def __init__(self, reason: str, *, key: str) -> None:
+        self.reason = reason
+        self.key = key
+        super().__init__(f"{key}: {reason}")
