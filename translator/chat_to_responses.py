@@ -78,7 +78,12 @@ class _Part:
         text = "".join(self.chunks)
         if self.kind == _REFUSAL:
             return {"type": "refusal", "refusal": text}
-        return {"type": "output_text", "annotations": self.annotations, "logprobs": self.logprobs, "text": text}
+        return {
+            "type": "output_text",
+            "annotations": self.annotations,
+            "logprobs": self.logprobs,
+            "text": text,
+        }
 
 
 class _Item:

@@ -22,7 +22,12 @@ __all__ = ["completion_as_chunks", "response_as_events"]
 
 #: Assistant message fields replayed as one delta each, in the order a provider sends them; the
 #: reasoning fields travel together (``reasoning_details`` text counts only when no plain field has it).
-_DELTA_FIELDS = (("reasoning_content", "reasoning", "reasoning_details"), ("content",), ("refusal",), ("audio",))
+_DELTA_FIELDS = (
+    ("reasoning_content", "reasoning", "reasoning_details"),
+    ("content",),
+    ("refusal",),
+    ("audio",),
+)
 _TERMINAL_EVENT = {
     "completed": "response.completed",
     "incomplete": "response.incomplete",
