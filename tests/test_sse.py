@@ -19,7 +19,7 @@ from corpus import corpus_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translator.errors import SSEError, TranslatorError
+from translator.errors import EncodeError, SSEError, TranslatorError
 from translator.sse import (
     DONE,
     DONE_FRAME,
@@ -30,6 +30,7 @@ from translator.sse import (
     StreamDecoder,
     aiter_sse,
     decode_payload,
+    dump_json,
     encode_sse,
     iter_sse,
 )
@@ -575,6 +576,53 @@ def test_encode_decode_round_trip(with_event: bool) -> None:
     assert payloads([stream]) == ROUND_TRIP
     assert payloads(pieces_of(stream, 3)) == ROUND_TRIP
     assert list(iter_sse([stream])) == ROUND_TRIP
+
+
+# Lone UTF-16 surrogates: what json.loads gives for "\\ud83d" when an upstream (a JavaScript server
+# slicing by UTF-16 units) splits an emoji between two deltas.  orjson cannot write them.
+HIGH, LOW = "\ud83d", "\ude00"  # the two halves of U+1F600
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        pytest.param("a" + HIGH, "a\ufffd", id="lone-high-at-end"),
+        pytest.param(LOW + "b", "\ufffdb", id="lone-low-at-start"),
+        pytest.param(HIGH + LOW, "\U0001f600", id="pair-rejoined"),
+        pytest.param(LOW + HIGH, "\ufffd\ufffd", id="pair-in-wrong-order"),
+        pytest.param("ok " + HIGH + "🎉", "ok \ufffd🎉", id="lone-next-to-a-real-emoji"),
+    ],
+)
+def test_lone_surrogates_are_written_as_valid_utf8(text: str, written: str) -> None:
+    payload = {"choices": [{"delta": {"content": text}}], "n": [text, {"k": text}]}
+    for frame in (encode_sse(payload), encode_sse(payload, event="e"), b"data: " + dump_json(payload)):
+        body = frame.split(b"data: ", 1)[1]
+        decoded = orjson.loads(body)  # orjson accepts only valid UTF-8 without lone surrogates
+        assert decoded == {"choices": [{"delta": {"content": written}}], "n": [written, {"k": written}]}
+    assert payload["n"] == [text, {"k": text}]  # the caller's object is not changed
+
+
+def test_dump_json_writes_what_orjson_cannot_or_names_the_culprit() -> None:
+    assert dump_json({"big": 2**70, "t": HIGH}) == b'{"big":1180591620717411303424,"t":"\xef\xbf\xbd"}'
+    assert dump_json({"x": [float("inf"), HIGH]}) == b'{"x":[null,"\xef\xbf\xbd"]}'
+    assert dump_json({"a": [HIGH]}, indent=True) == '{\n  "a": [\n    "\ufffd"\n  ]\n}'.encode()
+    with pytest.raises(EncodeError) as info:
+        encode_sse({"choices": [{"delta": {1: HIGH}}]})
+    assert info.value.path == "$.choices[0].delta" and "not a string" in str(info.value)
+    with pytest.raises(EncodeError, match="set"):
+        encode_sse({"t": HIGH, "s": {1, 2}})
+    assert issubclass(EncodeError, TranslatorError)
+
+
+def test_lone_surrogate_escapes_are_decoded_not_rejected() -> None:
+    frames = b'data: {"delta":"a\\ud83d"}\n\ndata: {"delta":"\\ude00b"}\n\n'
+    assert payloads([frames]) == [{"delta": "a" + HIGH}, {"delta": LOW + "b"}]
+    assert payloads(pieces_of(frames, 5)) == [{"delta": "a" + HIGH}, {"delta": LOW + "b"}]
+    events = b'event: x\ndata: {"type":"x","delta":"\\ud83d"}\n\n'
+    assert payloads([events]) == [{"type": "x", "delta": HIGH}]
+    assert payloads([b'{"delta":"\\ud83d"}\n']) == [{"delta": HIGH}]  # JSON lines
+    with pytest.raises(SSEError, match="NaN"):
+        payloads([b'data: {"x":NaN,"d":"\\ud83d"}\n\n'])  # the fallback parser stays strict
 
 
 def test_encoded_event_name_is_decoded_as_event() -> None:

@@ -29,11 +29,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-import orjson
-
 from .errors import SSEError, TranslatorError
 from .ids import Clock, IdSource, SequentialIds, fixed_clock, random_id, system_clock
-from .sse import DONE_FRAME, Done, StreamDecoder, encode_sse
+from .sse import DONE_FRAME, Done, StreamDecoder, dump_json, encode_sse, load_json
 
 __all__ = ["main"]
 
@@ -97,6 +95,11 @@ class _Source:
             yield self._decode(data.splitlines(keepends=True))
         yield self._decode(None)
 
+    @property
+    def cut(self) -> bool:
+        """The input ended inside a frame, which was discarded (see ``StreamDecoder.cut``)."""
+        return self._decoder.cut
+
     def payloads(self) -> Iterator[Payload]:
         for batch in self.reads():
             yield from batch
@@ -120,8 +123,8 @@ def _read_json(name: str) -> Any:
     with _open_binary(name) as handle:
         data = handle.read()
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return load_json(data)
+    except ValueError as exc:
         raise _InputError(f"{_display(name)}: invalid JSON: {exc}") from None
 
 
@@ -156,14 +159,14 @@ def _stdout() -> IO[bytes]:
 
 def _write_json(value: Any) -> None:
     out = _stdout()
-    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+    out.write(dump_json(value, indent=True) + b"\n")
     out.flush()
 
 
 def _frame(payload: Payload, *, protocol: str, jsonl: bool) -> bytes:
     """One stream item in the output format: SSE (``event:`` lines for Responses) or a JSON line."""
     if jsonl:
-        return b"[DONE]\n" if isinstance(payload, Done) else orjson.dumps(payload) + b"\n"
+        return b"[DONE]\n" if isinstance(payload, Done) else dump_json(payload) + b"\n"
     if isinstance(payload, Done):
         return DONE_FRAME
     if protocol == "responses" and _is_responses_payload(payload):
@@ -212,16 +215,25 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     checked = False
     with _open_binary(args.file) as handle, _flushing(out):
         source = _Source(handle)
-        for batch in source.reads():
-            for payload in batch:
-                if not checked:
-                    checked = True
-                    _check_protocol(payload, source_protocol)
-                out.write(_translated(translator.feed(payload), target, jsonl))
-            out.flush()  # everything this read produced is out before the next read waits
+        try:
+            for batch in source.reads():
+                for payload in batch:
+                    if not checked:
+                        checked = True
+                        _check_protocol(payload, source_protocol)
+                    out.write(_translated(translator.feed(payload), target, jsonl))
+                out.flush()  # everything this read produced is out before the next read waits
+        except TranslatorError as exc:
+            # a bad chunk stops the run, but the output still ends properly: what the translator holds
+            # and its terminal event (which names the error), then exit 3 with the message
+            translator.stop(exc)
+            out.write(_translated(translator.close(), target, jsonl))
+            raise
         out.write(_translated(translator.close(), target, jsonl))
         if target == "chat" and not jsonl and not _ended_in_error(translator):
             out.write(DONE_FRAME)
+    if source.cut:
+        print(f"{_PROG}: warning: the input ended inside a frame; that frame was discarded", file=sys.stderr)
     return EXIT_OK
 
 

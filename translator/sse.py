@@ -10,11 +10,16 @@ Splitting happens on bytes: CR and LF never occur inside a multi-byte UTF-8 sequ
 complete lines are decoded.
 
 ``iter_payloads`` / ``decode_payload`` turn events into what the translators consume: a JSON dict,
-or the ``DONE`` sentinel for ``data: [DONE]``.
+or the ``DONE`` sentinel for ``data: [DONE]``.  JSON holding a lone UTF-16 surrogate escape
+(``"\\ud83d"``: an upstream that split an emoji between two deltas) is accepted.
+
+``encode_sse`` / ``dump_json`` write JSON as valid UTF-8 whatever the strings hold (see ``dump_json``).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ from typing import Any, Final
 
 import orjson
 
-from .errors import SSEError
+from .errors import EncodeError, SSEError
 
 __all__ = [
     "DONE",
@@ -34,8 +39,10 @@ __all__ = [
     "StreamDecoder",
     "aiter_sse",
     "decode_payload",
+    "dump_json",
     "encode_sse",
     "iter_sse",
+    "load_json",
 ]
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -99,10 +106,14 @@ class SSEDecoder:
             lines = (bytes(buf) + data if buf else data).split(b"\n")
             self._buffer = bytearray(lines.pop())
             line = self._line
-            for raw in lines:
-                event = line(raw)
-                if event is not None:
-                    events.append(event)
+            try:
+                for raw in lines:
+                    event = line(raw)
+                    if event is not None:
+                        events.append(event)
+            except SSEError as exc:
+                exc.partial = events
+                raise
             return events
         # the kept partial line holds no CR or LF (a trailing CR was consumed above): scan only new bytes
         scan_from = len(buf)
@@ -113,7 +124,11 @@ class SSEDecoder:
             if match.group() == b"\r" and match.end() == len(buf):
                 # a CR at the very end may be the first half of CRLF
                 self._skip_lf = True
-            event = self._line(bytes(buf[start:end]))
+            try:
+                event = self._line(bytes(buf[start:end]))
+            except SSEError as exc:
+                exc.partial = events
+                raise
             if event is not None:
                 events.append(event)
             start = match.end()
@@ -162,12 +177,16 @@ class SSEDecoder:
         elif name == "event":
             self._event = value or None
             self._has_field = True
+        elif name == "error":  # llama.cpp's server writes ``error: {json}`` (not a spec field) on failure
+            self._data.append(value)
+            self._event = "error"
+            self._has_field = True
         elif name == "id":
             if "\0" not in value:
                 self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():  # ASCII only: int("²") raises
             self._retry = int(value)
-        # other field names are ignored, as the spec says
+        # other field names are ignored, as the spec says (``error`` above is the one exception)
         return None
 
     def _dispatch(self) -> SSEEvent | None:
@@ -197,8 +216,12 @@ class JSONLDecoder:
             return out  # no new line end: do not copy the growing partial line again
         *lines, rest = bytes(self._buffer).split(b"\n")
         self._buffer = bytearray(rest)
-        for line in lines:
-            self._take(line, out)
+        try:
+            for line in lines:
+                self._take(line, out)
+        except SSEError as exc:
+            exc.partial = out
+            raise
         return out
 
     def close(self) -> list[Any]:
@@ -217,8 +240,8 @@ class JSONLDecoder:
             out.append(DONE)
             return
         try:
-            out.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
+            out.append(load_json(line))
+        except ValueError as exc:
             raise SSEError(f"invalid JSON: {exc}", line=self._line_no) from None
 
 
@@ -226,8 +249,9 @@ def decode_payload(event: SSEEvent) -> dict[str, Any] | Done | None:
     """The JSON object an event carries, ``DONE`` for ``[DONE]``, ``None`` for an empty data field.
 
     An ``event:`` name that the JSON lacks as ``type`` is copied in (Responses streams sent with
-    event lines only); ``event: error`` data without a ``type`` keeps its ``error`` key, which the
-    translators treat as an upstream failure.
+    event lines only).  ``event: error`` data without a ``type`` is an upstream failure: a body with an
+    ``error`` key is kept as it is, a flat one (``{"message", "code"}``; llama.cpp's ``error:`` line) is
+    wrapped as ``{"error": body}``, the shape both translators treat as a failure.
     """
     data = event.data
     if not data:
@@ -235,25 +259,42 @@ def decode_payload(event: SSEEvent) -> dict[str, Any] | Done | None:
     if data == "[DONE]":
         return DONE
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        obj = load_json(data)
+    except ValueError as exc:
         raise SSEError(f"invalid JSON in data field: {exc}: {data[:80]!r}") from None
     if not isinstance(obj, dict):
         raise SSEError(f"data field is JSON but not an object: {data[:80]!r}")
-    if event.event and "type" not in obj and event.event != "error":
+    if event.event == "error":
+        return _error_body(obj)
+    if event.event and "type" not in obj:
         obj["type"] = event.event
     return obj
+
+
+def _error_body(obj: dict[str, Any]) -> dict[str, Any]:
+    """The data of an ``event: error`` frame: a Responses ``error`` event or ``{"error": {...}}`` as it is,
+    a flat body (``{"message", "code", "type": "server_error"}``) wrapped as ``{"error": body}``."""
+    return obj if "error" in obj or obj.get("type") == "error" else {"error": obj}
 
 
 class StreamDecoder:
     """Bytes in, payloads out: SSE, or JSONL when the first non-blank byte is ``{`` or ``[``.
 
     The format is sniffed once, on the first non-blank byte.
+
+    A bad frame raises :class:`~translator.errors.SSEError` whose ``partial`` holds the payloads that
+    the same ``feed()`` decoded before it, in order, so a consumer loses none of them.
+
+    End of input (``close()``): a last frame that never got its blank line (or a last JSON line without
+    its line end) is used when it decodes; one cut inside (incomplete JSON, an unfinished UTF-8
+    character) is discarded, as the SSE spec discards an incomplete event at end of input, and ``cut``
+    is then true.
     """
 
     def __init__(self) -> None:
         self._inner: SSEDecoder | JSONLDecoder | None = None
         self._pending = bytearray()
+        self.cut = False  #: close() discarded a last frame that the end of input had cut
 
     def feed(self, data: bytes) -> list[dict[str, Any] | Done]:
         if self._inner is None:
@@ -264,11 +305,29 @@ class StreamDecoder:
             self._inner = JSONLDecoder() if stripped.startswith((b"{", b"[")) else SSEDecoder()
             data = bytes(self._pending)
             self._pending.clear()
-        if self._inner.__class__ is SSEDecoder:
-            return self._feed_sse(self._inner, data)
-        return self._payloads(self._inner.feed(data))
+        out: list[dict[str, Any] | Done] = []
+        try:
+            if self._inner.__class__ is SSEDecoder:
+                self._feed_sse(self._inner, data, out)
+            else:
+                self._decode(self._inner, data, out)
+        except SSEError as exc:
+            exc.partial = out
+            raise
+        return out
 
-    def _feed_sse(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _decode(
+        self, decoder: SSEDecoder | JSONLDecoder, data: bytes, out: list[dict[str, Any] | Done]
+    ) -> None:
+        """The full decoder over ``data``; its payloads go to ``out`` (also those before an error)."""
+        try:
+            items: list[Any] = decoder.feed(data)
+        except SSEError as exc:
+            self._payloads(exc.partial, out)
+            raise
+        self._payloads(items, out)
+
+    def _feed_sse(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """SSE with a fast path for the two common frames, LF line ends only.
 
         The frames are ``data: <json>\\n\\n`` and ``event: <name>\\ndata: <json>\\n\\n``.
@@ -277,29 +336,31 @@ class StreamDecoder:
         by the read) goes through the full decoder, which also produces the exact error messages.
         """
         if b"\r" in data or decoder._skip_lf:
-            return self._payloads(decoder.feed(data))
-        out: list[dict[str, Any] | Done] = []
+            self._decode(decoder, data, out)
+            return
         if decoder._buffer or decoder._has_field or decoder._line_no == 0:
             cut = data.find(b"\n\n")
             if cut < 0:
-                return self._payloads(decoder.feed(data))
-            out += self._payloads(decoder.feed(data[: cut + 2]))
+                self._decode(decoder, data, out)
+                return
+            self._decode(decoder, data[: cut + 2], out)
             data = data[cut + 2 :]
             if decoder._buffer or decoder._has_field:
-                return out + self._payloads(decoder.feed(data))
+                self._decode(decoder, data, out)
+                return
         if data[:6] == b"data: ":
-            return out + self._data_frames(decoder, data)
-        if data[:7] == b"event: ":
-            return out + self._event_frames(decoder, data)
-        return out + self._frames(decoder, data)
+            self._data_frames(decoder, data, out)
+        elif data[:7] == b"event: ":
+            self._event_frames(decoder, data, out)
+        else:
+            self._frames(decoder, data, out)
 
-    def _data_frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _data_frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Data-only streams (Chat): split on ``\\n\\ndata: ``, so each piece is a JSON body already.
 
         A piece that is not one JSON object (a comment or ``event:`` frame follows it, a multi-line
         frame, ``[DONE]``) is handed back to :meth:`_frames` as the bytes it was.
         """
-        out: list[dict[str, Any] | Done] = []
         pieces, last = _split_frames(data, b"data: ")
         loads = orjson.loads
         lines = 0
@@ -314,18 +375,16 @@ class StreamDecoder:
                 continue
             decoder._line_no += lines
             lines = 0
-            out += self._frames(decoder, b"data: " + body + b"\n\n")
+            self._frames(decoder, b"data: " + body + b"\n\n", out)
         decoder._line_no += lines
         if last:
-            out += self._payloads(decoder.feed(last))
-        return out
+            self._decode(decoder, last, out)
 
-    def _event_frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _event_frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Responses streams: split on ``\\n\\nevent: ``; each piece is ``<name>\\ndata: <json>``.
 
         Pieces of any other shape are handed back to :meth:`_frames` as the bytes they were.
         """
-        out: list[dict[str, Any] | Done] = []
         pieces, last = _split_frames(data, b"event: ")
         loads = orjson.loads
         lines = 0
@@ -338,24 +397,22 @@ class StreamDecoder:
                 except orjson.JSONDecodeError:
                     pass
             if payload.__class__ is dict:
-                if "type" not in payload:
-                    name = piece[:cut]
-                    if name and name != b"error":
-                        payload["type"] = name.decode()
+                if piece.startswith(b"error\n"):
+                    payload = _error_body(payload)
+                elif "type" not in payload and cut:
+                    payload["type"] = piece[:cut].decode()
                 lines += 3
                 out.append(payload)
                 continue
             decoder._line_no += lines
             lines = 0
-            out += self._frames(decoder, b"event: " + piece + b"\n\n")
+            self._frames(decoder, b"event: " + piece + b"\n\n", out)
         decoder._line_no += lines
         if last:
-            out += self._payloads(decoder.feed(last))
-        return out
+            self._decode(decoder, last, out)
 
-    def _frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Whole frames (and perhaps a partial last one); ``data:`` and ``event:``+``data:`` frames fast."""
-        out: list[dict[str, Any] | Done] = []
         blocks = data.split(b"\n\n")
         rest = blocks.pop()
         for block in blocks:
@@ -382,27 +439,33 @@ class StreamDecoder:
                 if payload.__class__ is dict:
                     if name is not None:
                         decoder._line_no += 1
-                        if name and name != b"error" and "type" not in payload:
+                        if name == b"error":
+                            payload = _error_body(payload)
+                        elif name and "type" not in payload:
                             payload["type"] = name.decode()
                     decoder._line_no += 2
                     out.append(payload)
                     continue
             if block:
-                out += self._payloads(decoder.feed(block + b"\n\n"))
+                self._decode(decoder, block + b"\n\n", out)
             else:
                 decoder._line_no += 1  # an extra blank line
         if rest:
-            out += self._payloads(decoder.feed(rest))
-        return out
+            self._decode(decoder, rest, out)
 
     def close(self) -> list[dict[str, Any] | Done]:
         if self._inner is None:
             return []
-        return self._payloads(self._inner.close())
+        out: list[dict[str, Any] | Done] = []
+        try:
+            self._payloads(self._inner.close(), out)
+        except SSEError:
+            self.cut = True  # the last frame was cut by the end of input: discarded
+            return []
+        return out
 
     @staticmethod
-    def _payloads(items: list[Any]) -> list[dict[str, Any] | Done]:
-        out: list[dict[str, Any] | Done] = []
+    def _payloads(items: list[Any], out: list[dict[str, Any] | Done]) -> None:
         for item in items:
             if isinstance(item, SSEEvent):
                 payload = decode_payload(item)
@@ -412,7 +475,6 @@ class StreamDecoder:
                 out.append(item)
             else:
                 raise SSEError(f"JSON line is not an object: {item!r:.80}")
-        return out
 
 
 def _split_frames(data: bytes, head: bytes) -> tuple[list[bytes], bytes]:
@@ -447,14 +509,101 @@ async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any
         yield payload
 
 
+def load_json(data: bytes | str) -> Any:
+    """Parse one JSON value: orjson, or the standard library for lone surrogate escapes.
+
+    orjson rejects ``"\\ud83d"`` without its low half, which an upstream that cuts text by UTF-16
+    units sends when an emoji is split between two deltas; the standard library keeps it as a lone
+    surrogate (``dump_json`` writes it back as valid UTF-8).  ``NaN``/``Infinity`` stay rejected.
+    Raises ``ValueError`` (orjson's ``JSONDecodeError`` is one) for anything else that is not JSON.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if b"\\u" not in (data.encode() if isinstance(data, str) else data):
+            raise
+    return json.loads(data, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def dump_json(value: Any, *, indent: bool = False) -> bytes:
+    """``value`` as compact (or two-space indented) JSON, always valid UTF-8.
+
+    The hot path is one ``orjson.dumps``.  Only when that fails: strings holding UTF-16 surrogates
+    (a pair split across two deltas and joined again is rejoined into its character; a lone half
+    becomes U+FFFD, as a UTF-8 decoder would show it) are repaired, non-finite floats become
+    ``null`` (as orjson writes them) and integers beyond 64 bits are written by the standard library.
+    A non-string object key or a value JSON has no form for raises :class:`EncodeError` naming it.
+    """
+    option = orjson.OPT_INDENT_2 if indent else 0
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError:
+        pass
+    wide: list[bool] = []
+    clean = _json_safe(value, "$", wide)
+    if not wide:
+        try:
+            return orjson.dumps(clean, option=option)
+        except TypeError as exc:
+            raise EncodeError(str(exc)) from None
+    try:
+        text = json.dumps(
+            clean,
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=2 if indent else None,
+            separators=(",", ": ") if indent else (",", ":"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise EncodeError(str(exc)) from None
+    return text.encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what orjson writes
+
+
+def _json_safe(value: Any, path: str, wide: list[bool]) -> Any:
+    """A copy of ``value`` that JSON can hold (see :func:`dump_json`); ``wide`` notes a big integer."""
+    cls = value.__class__
+    if cls is str:
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if cls is dict or isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EncodeError(f"object key {key!r} is not a string", path=path)
+            out[_json_safe(key, path, wide)] = _json_safe(item, f"{path}.{key}", wide)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item, f"{path}[{i}]", wide) for i, item in enumerate(value)]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
+        wide.append(True)
+    elif isinstance(value, str):
+        return _json_safe(str(value), path, wide)
+    return value  # None, bool, int, and whatever orjson itself writes (or names in its error)
+
+
 def encode_sse(payload: dict[str, Any] | Done, *, event: str | None = None) -> bytes:
     """One SSE frame: ``event: <event>`` (when given), ``data: <compact JSON>``, blank line.
 
     CR and LF are removed from ``event`` so a name cannot end the line early and inject fields.
+    The JSON is always valid UTF-8 (lone surrogates replaced, see :func:`dump_json`).
     """
     if payload is DONE:
         return DONE_FRAME
-    body = orjson.dumps(payload)
+    try:
+        body = orjson.dumps(payload)
+    except TypeError:
+        body = dump_json(payload)
     if event is None:
         return b"data: " + body + b"\n\n"
     head = _EVENT_HEADS.get(event)
