@@ -22,7 +22,7 @@ Figures, per subject:
 * CPU seconds per 1,000 relayed chunks: user+system time of the server's processes over the window
   (psutil), divided by the chunks relayed;
 * resident memory per open stream: 200 slow streams (``paced``) held open at once, (RSS with them
-  open - RSS before) / 200;
+  open - RSS before) / 200, on a server that has only served the TTFE streams so far;
 * errors: a stream that did not end with its terminal event, a non-200 answer, a wrong number of
   deltas, a broken connection;
 * ``--workers 2``: the translator's and LiteLLM's throughput at 200 streams with two workers.
@@ -44,6 +44,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class Counter:
 
     def __init__(self) -> None:
         self.deltas = 0
+        self.flowing = 0  # connections that have received a delta
         self.completed = 0
         self.errors = 0
         self.error_kinds: dict[str, int] = {}
@@ -102,6 +104,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.future: asyncio.Future[Result] | None = None
         self.lost = False
+        self.flowing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -146,6 +149,9 @@ class _Connection(asyncio.Protocol):
         found = window.count(self.marker)
         result.deltas += found
         self.counter.deltas += found
+        if found and not self.flowing:
+            self.flowing = True
+            self.counter.flowing += 1
         if self.end_marker in window:
             result.done = True
         self.tail = window[-self.keep :]
@@ -296,6 +302,11 @@ async def measure_throughput(
                 counter.error(result.error.split(" (")[0])
 
     tasks = [asyncio.ensure_future(client()) for _ in range(concurrency)]
+    # A slow server may take seconds to start 200 streams: the window opens once every client has
+    # received a delta (waiting at most 30 s), and after the warm-up.
+    deadline = time.perf_counter() + 30
+    while counter.flowing < concurrency and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
     await asyncio.sleep(warmup)
     chunks0, completed0, cpu0 = counter.deltas, counter.completed, subject.cpu_seconds()
     window_open = True
@@ -326,27 +337,33 @@ async def measure_throughput(
 
 
 async def measure_memory(subject: Subject, streams: int) -> tuple[float, int]:
-    """RSS added per open stream (bytes), with ``streams`` slow streams open at once; and errors."""
+    """RSS added per open stream (bytes), with ``streams`` slow streams open at once; and errors.
+
+    Measured on a server that has only served the TTFE streams, so that earlier peaks of the
+    throughput runs do not hide what the open streams take.
+    """
+    loop = asyncio.get_running_loop()
     await asyncio.sleep(0.5)
     before = subject.rss()
     counter = Counter()
-    chunks, pace = 60, 100  # 6 s per stream
-    tasks = [
-        asyncio.ensure_future(_stream_once(subject, counter, None, f"paced-{chunks}-{pace}", chunks))
-        for _ in range(streams)
-    ]
-    await asyncio.sleep(2.5)  # all opened and streaming
+    marker, end = MARKERS[subject.protocol]
+    connections = []
+    for _ in range(streams):
+        _, connection = await loop.create_connection(
+            lambda: _Connection(counter, marker, end), "127.0.0.1", subject.port
+        )
+        connection.request(_request("127.0.0.1", subject.port, subject.path, subject.body("paced-600-100")))
+        connections.append(connection)
+    deadline = time.perf_counter() + 30  # every stream delivering (30 s at most), then 1 s more
+    while counter.flowing < streams and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
     during = subject.rss()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    errors = 0
-    for item in results:
-        if isinstance(item, BaseException):
-            errors += 1
-            continue
-        result, connection = item
-        errors += result.error is not None
+    errors = streams - counter.flowing + sum(c.lost for c in connections)
+    for connection in connections:
         if connection.transport is not None:
             connection.transport.close()
+    await asyncio.sleep(1.0)
     return (during - before) / streams, errors
 
 
@@ -373,9 +390,14 @@ def wait_http(port: int, path: str, process: subprocess.Popen[bytes], timeout: f
 
 
 class Servers:
+    """The subjects' server processes; all are stopped when the run ends, however it ends."""
+
+    started: list[Servers] = []
+
     def __init__(self, logs: Path) -> None:
         self.logs = logs
         self.processes: list[subprocess.Popen[bytes]] = []
+        Servers.started.append(self)
 
     def start(self, name: str, command: list[str], port: int, health: str, **kwargs: Any) -> int:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
@@ -503,6 +525,11 @@ async def run(args: argparse.Namespace) -> None:
             for subject in subjects:
                 report["ttfe"][subject.name] = await measure_ttfe(subject, args.ttfe_count, 20)
                 print(f"  ttfe {subject.name}: p50 {statistics.median(report['ttfe'][subject.name]):.2f} ms")
+                if subject is not direct:
+                    report["memory"][subject.name] = await measure_memory(subject, args.memory_streams)
+                    print(
+                        f"  memory {subject.name}: {report['memory'][subject.name][0] / 1024:.1f} KB/stream"
+                    )
             for subject in subjects:
                 for concurrency in concurrencies:
                     point = await measure_throughput(
@@ -513,9 +540,6 @@ async def run(args: argparse.Namespace) -> None:
                         f"  {subject.name} x{concurrency}: {point.chunks_per_s:,.0f} chunks/s,"
                         f" {point.errors} errors"
                     )
-            for subject in subjects[1:]:
-                report["memory"][subject.name] = await measure_memory(subject, args.memory_streams)
-                print(f"  memory {subject.name}: {report['memory'][subject.name][0] / 1024:.1f} KB/stream")
             if args.workers2:
                 top = max(concurrencies)
                 for subject in subjects[1:]:
@@ -576,10 +600,12 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
             f"{point.requests_per_s:>9,.1f}{point.cpu_per_1k:>17.3f}{point.errors:>8}"
             + (f"  {point.error_kinds}" if point.error_kinds else "")
         )
+    lines.append("(CPU of direct: the fake upstream's own, producing the chunks)")
     lines += ["", "resident memory per open stream"]
     for name, (per_stream, errors) in report["memory"].items():
         lines.append(
-            f"{name:<12}{per_stream / 1024:>8.1f} KB  ({args.memory_streams} streams, {errors} errors)"
+            f"{name:<12}{per_stream / 1024:>8.1f} KB  ({args.memory_streams} streams open,"
+            f" {errors} not yet streaming when measured)"
         )
     points = {(p.subject, p.workers, p.concurrency): p for p in report["points"]}
     lines += ["", "targets"]
@@ -648,7 +674,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     right.set_yscale("log")
     right.set_xlabel("concurrent streams")
     right.set_ylabel("relayed chunks/s (log scale)")
-    right.set_title("Throughput, one worker process")
+    right.set_title("Throughput (one worker process unless marked)")
     right.legend()
     right.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
@@ -661,18 +687,22 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,50,200")
     parser.add_argument("--window", type=float, default=4.0, help="seconds measured per point")
     parser.add_argument("--warmup", type=float, default=1.5, help="seconds before each window")
-    parser.add_argument("--ttfe-count", type=int, default=300)
+    parser.add_argument("--ttfe-count", type=int, default=200)
     parser.add_argument("--memory-streams", type=int, default=200)
     parser.add_argument("--no-workers2", dest="workers2", action="store_false")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         import uvloop
 
         uvloop.run(run(args))
     except ImportError:
         asyncio.run(run(args))
+    finally:
+        for servers in Servers.started:
+            servers.stop_all()
 
 
 if __name__ == "__main__":

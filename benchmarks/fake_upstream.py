@@ -23,9 +23,9 @@ model                   answer (HTTP/1.1 chunked, ``text/event-stream``)
 ======================  =========================================================================
 
 Anything else is answered like ``fast-8``.  ``GET /stats`` answers the counters (requests started,
-streams finished, streams the client closed before their end, open connections, body bytes
-written); ``GET /v1/models`` a one-model list.  :func:`chat_frames` builds the exact bytes a
-``fast``/``paced``/``stall`` stream sends, so a test can translate them offline and compare.
+streams finished, streams the client closed before their end, open connections, streams open now
+and at most, body bytes written); ``GET /v1/models`` a one-model list.  :func:`chat_frames` builds
+the exact bytes a ``fast``/``paced``/``stall`` stream sends, so a test can translate them offline.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ class Stats:
     finished: int = 0
     closed_early: int = 0
     open_connections: int = 0
+    open_streams: int = 0
+    peak_streams: int = 0
     bytes_written: int = 0
 
 
@@ -151,7 +153,13 @@ class _Connection(asyncio.Protocol):
             elif method == "POST" and path.endswith("/chat/completions"):
                 self.stats.requests += 1
                 model = str(json.loads(body or b"{}").get("model", ""))
-                await self._stream(model)
+                stats = self.stats
+                stats.open_streams += 1
+                stats.peak_streams = max(stats.peak_streams, stats.open_streams)
+                try:
+                    await self._stream(model)
+                finally:
+                    stats.open_streams -= 1
             else:
                 self._json(404, b'{"error":{"message":"not found","type":"invalid_request_error"}}')
         finally:

@@ -1,28 +1,21 @@
-"""Calls to one upstream over HTTP (aiohttp), with the gateway's timeouts and error mapping.
+"""Calls to one upstream over HTTP (httpx), with the gateway's timeouts and error mapping.
 
-Three clocks bound every call: ``connect_timeout`` (TCP/TLS connect, and the wait for a free pooled
-connection), ``first_byte_timeout`` (until the response headers: a local server may load a model first)
-and ``read_timeout`` (the longest silence inside a stream).  Failures before the answer starts become a
-:class:`GatewayError` (502 unreachable, 504 timeout, 503 when every pooled connection is busy, the
-upstream's own status for its error answers); failures while a stream is being read become
-:class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal failure.
-
-aiohttp rather than httpx: under load httpx (httpcore's pool bookkeeping and h11's pure-Python
-parsing of every HTTP chunk) took more than half of the gateway's CPU time; aiohttp parses in C.
-Its reader also stops reading the socket while its buffer is full (about 64 KiB), so a slow client,
-which holds back the pump, holds back the upstream too (see the README's "Why this stack").
+Three clocks bound every call: ``connect_timeout`` (TCP/TLS connect), ``first_byte_timeout`` (until the
+response headers: a local server may load a model first) and ``read_timeout`` (the longest silence
+inside a stream).  Failures before the answer starts become a :class:`GatewayError` (502 unreachable,
+504 timeout, the upstream's own status for its error answers); failures while a stream is being read
+become :class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal
+failure.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
+import httpx
 import orjson
-from yarl import URL
 
 from ..provider_errors import classify_error
 from .config import UpstreamConfig
@@ -64,7 +57,7 @@ class UpstreamReadError(Exception):
 class UpstreamResponse:
     """An upstream answer whose headers have arrived (2xx); read it as a stream or as one JSON object."""
 
-    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, upstream: Upstream, response: httpx.Response) -> None:
         self._upstream = upstream
         self._response = response
 
@@ -74,35 +67,27 @@ class UpstreamResponse:
 
     def is_event_stream(self) -> bool:
         """Whether the answer is a stream (SSE or JSON lines) rather than one JSON object."""
-        return _content_type(self._response) in _STREAM_TYPES
+        kind = self._response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return kind in _STREAM_TYPES
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives.  Raises :class:`UpstreamReadError` on silence or a broken connection."""
         name = self._upstream.name
-        content = self._response.content
         try:
-            while True:
-                data = await content.readany()
-                if not data:
-                    return
+            async for data in self._response.aiter_bytes():
                 yield data
-        except aiohttp.ServerTimeoutError:
+        except httpx.ReadTimeout:
             seconds = self._upstream.config.read_timeout
             raise UpstreamReadError(
                 f"upstream {name!r} sent nothing for {seconds:g} s (read timeout)", "upstream_timeout"
             ) from None
-        except aiohttp.ClientPayloadError as exc:
-            reason = _reason(exc.__cause__ or exc)
-            if "decompress" in reason.lower() or "encoding" in reason.lower():
-                raise UpstreamReadError(
-                    f"upstream {name!r} sent an undecodable body ({reason})", "bad_upstream"
-                ) from None
-            raise UpstreamReadError(
-                f"upstream {name!r} broke the connection mid-stream ({reason})", "upstream_disconnected"
-            ) from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise UpstreamReadError(
                 f"upstream {name!r} broke the connection mid-stream ({_reason(exc)})", "upstream_disconnected"
+            ) from None
+        except httpx.DecodingError as exc:
+            raise UpstreamReadError(
+                f"upstream {name!r} sent an undecodable body ({_reason(exc)})", "bad_upstream"
             ) from None
 
     async def json(self) -> Any:
@@ -127,59 +112,37 @@ class UpstreamResponse:
             ) from None
 
     async def aclose(self) -> None:
-        """Done with the answer: a fully read one gives its connection back, an unfinished one closes it."""
-        response = self._response
-        if response.content.is_eof():
-            response.release()
-        else:
-            response.close()  # the upstream sees the request closed at once
+        await self._response.aclose()
 
 
 class Upstream:
-    """One configured upstream and its connection pool (created in the event loop, on first use)."""
+    """One configured upstream and its connection pool."""
 
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
         self.name = config.name
-        self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, URL] = {}
+        self._client = httpx.AsyncClient(
+            base_url=config.base_url,
+            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=100),
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout,
+                read=config.first_byte_timeout,
+                write=config.read_timeout,
+                pool=config.connect_timeout,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            config = self.config
-            connector = aiohttp.TCPConnector(
-                limit=config.max_connections, limit_per_host=0, keepalive_timeout=30, ttl_dns_cache=60
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=config.connect_timeout,  # a free pooled connection, then the TCP/TLS connect
-                    sock_connect=config.connect_timeout,
-                    sock_read=config.first_byte_timeout,  # until the headers; read_timeout after them
-                ),
-                trust_env=False,
-                json_serialize=lambda value: orjson.dumps(value).decode(),
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     @property
     def open_connections(self) -> int:
-        """Connections the pool holds (busy or idle): for the load tests and the logs."""
-        if self._session is None or self._session.closed:
-            return 0
-        connector = self._session.connector
-        if connector is None:
-            return 0
-        busy = len(connector._acquired)
-        idle = sum(len(conns) for conns in connector._conns.values())
-        return busy + idle
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Connections the pool holds, busy or idle (httpcore's own list): for the load tests."""
+        transport = self._client._transport
+        pool = getattr(transport, "_pool", None)
+        return len(pool.connections) if pool is not None else 0
 
     def headers(self, client_authorization: str | None, *, stream: bool) -> dict[str, str]:
         """Request headers: the configured key, else the client's own ``Authorization`` when allowed."""
@@ -194,90 +157,77 @@ class Upstream:
             headers["authorization"] = client_authorization
         return headers
 
-    def _url(self, path: str) -> URL:
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = URL(self.config.base_url + path)
-        return url
-
     async def post(
         self, path: str, body: dict[str, Any], *, authorization: str | None, stream: bool
     ) -> UpstreamResponse:
         """POST ``body`` and wait for a 2xx answer's headers; errors as :class:`GatewayError`."""
-        headers = self.headers(authorization, stream=stream)
-        return await self._send("POST", path, headers, orjson.dumps(body))
+        request = self._client.build_request(
+            "POST", path, content=orjson.dumps(body), headers=self.headers(authorization, stream=stream)
+        )
+        return await self._send(request)
 
     async def get(self, path: str, *, authorization: str | None) -> UpstreamResponse:
-        return await self._send("GET", path, self.headers(authorization, stream=False), None)
+        request = self._client.build_request("GET", path, headers=self.headers(authorization, stream=False))
+        return await self._send(request)
 
-    async def _send(
-        self, method: str, path: str, headers: dict[str, str], data: bytes | None
-    ) -> UpstreamResponse:
+    async def _send(self, request: httpx.Request) -> UpstreamResponse:
         config = self.config
-        session = self._client()
         try:
-            response = await session.request(
-                method, self._url(path), data=data, headers=headers, allow_redirects=False
-            )
-        except aiohttp.ConnectionTimeoutError:
-            if self.open_connections >= config.max_connections:
-                raise GatewayError(
-                    503,
-                    f"upstream {self.name!r}: all {config.max_connections} connections are busy",
-                    type="upstream_error",
-                    code="upstream_busy",
-                ) from None
+            response = await self._client.send(request, stream=True)
+        except httpx.ConnectTimeout:
             raise GatewayError.timeout(
                 self.name, "did not accept the connection", config.connect_timeout
             ) from None
-        except aiohttp.ServerTimeoutError:
+        except httpx.PoolTimeout:
+            raise GatewayError(
+                503,
+                f"upstream {self.name!r}: all {config.max_connections} connections are busy",
+                type="upstream_error",
+                code="upstream_busy",
+            ) from None
+        except httpx.ReadTimeout:
             raise GatewayError.timeout(
                 self.name, "sent no response headers", config.first_byte_timeout
             ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise GatewayError.unreachable(self.name, _reason(exc.os_error)) from None
-        except asyncio.TimeoutError as exc:
+        except httpx.ConnectError as exc:
+            raise GatewayError.unreachable(self.name, _reason(exc)) from None
+        except httpx.TimeoutException as exc:
             raise GatewayError.timeout(
                 self.name, f"timed out ({type(exc).__name__})", config.connect_timeout
             ) from None
-        except aiohttp.ClientResponseError as exc:  # not HTTP: a malformed status line or headers
-            raise GatewayError.bad_upstream(
-                self.name, f"answered with malformed HTTP ({exc.message})"
-            ) from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except httpx.TransportError as exc:
             raise GatewayError.bad_upstream(
                 self.name, f"closed the connection before answering ({_reason(exc)})"
             ) from None
-        if response.status >= 300:
+        if response.status_code >= 300:
             raise await self._error(response)
-        kind = _content_type(response)
+        # From here on, a read waits at most read_timeout (httpcore reads the request's timeout table
+        # on every body read, so the first-byte allowance ends with the headers).
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in _STREAM_TYPES and kind not in _JSON_TYPES:
             preview = await _preview(response)
             raise GatewayError.bad_upstream(
                 self.name,
-                f"answered HTTP {response.status} with {kind!r}, not JSON or an event stream: {preview!r}",
+                f"answered HTTP {response.status_code} with {kind!r},"
+                f" not JSON or an event stream: {preview!r}",
             )
-        # From here on, a read waits at most read_timeout: the first-byte allowance ends with the headers.
-        connection = response.connection
-        if connection is not None and connection.protocol is not None:
-            connection.protocol.read_timeout = config.read_timeout
-            if not response.content.is_eof():  # (at the end of the body aiohttp stops the clock itself)
-                connection.protocol.start_timeout()  # it restarts now, with the stream's allowance
+        timeouts = response.request.extensions.get("timeout")
+        if isinstance(timeouts, dict):
+            timeouts["read"] = config.read_timeout
         return UpstreamResponse(self, response)
 
-    async def _error(self, response: aiohttp.ClientResponse) -> GatewayError:
+    async def _error(self, response: httpx.Response) -> GatewayError:
         body = bytearray()
         try:
-            while len(body) < _ERROR_BODY_LIMIT:
-                data = await response.content.readany()
-                if not data:
-                    break
+            async for data in response.aiter_bytes():
                 body += data
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                if len(body) >= _ERROR_BODY_LIMIT:
+                    break
+        except httpx.HTTPError:
             pass
         finally:
-            response.close()
-        status = response.status
+            await response.aclose()
+        status = response.status_code
         error = classify_error(None, status=status, body=bytes(body[:_ERROR_BODY_LIMIT]))
         key = self.config.api_key()
         if key and key in error.message:  # some providers quote the key they were given
@@ -292,21 +242,18 @@ class Upstream:
         return GatewayError.from_provider(status, error, passed)
 
 
-def _content_type(response: aiohttp.ClientResponse) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def _preview(response: aiohttp.ClientResponse) -> str:
+async def _preview(response: httpx.Response) -> str:
     """The start of an unexpected answer, for the error message (the connection is then closed)."""
     try:
-        data = await response.content.read(160)
-        return data.decode("utf-8", "replace")
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-        return ""
+        async for data in response.aiter_bytes():
+            return data[:160].decode("utf-8", "replace")
+    except httpx.HTTPError:
+        pass
     finally:
-        response.close()
+        await response.aclose()
+    return ""
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__
