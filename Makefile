@@ -40,6 +40,7 @@ $(BENCH_VENV)/.installed: Makefile
 	touch $@
 
 bench-gateway: install $(BENCH_VENV)/.installed
+	$(PY) benchmarks/bench_upstream_client.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_gateway.py $(ARGS)
 
 # Longer runs of the gateway's load and fault tests (tests/test_gateway_load.py, marked soak).
