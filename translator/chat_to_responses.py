@@ -59,6 +59,18 @@ _FAILED_CODES = {
 #: Delta fields that carry nothing to translate (Groq's gpt-oss ``channel``; TGI/Together ``token_id``).
 _PASSIVE_DELTA_KEYS = frozenset({"role", "channel", "token_id"})
 
+_NO_CHOICE: dict[str, Any] = {}  # the choice of a delta read from an SDK object without logprobs
+
+#: ``ChoiceDelta`` fields the object hot path reads itself; any other field of the class, when set,
+#: sends the chunk down the dict path.
+_READ_DELTA_FIELDS = frozenset({"content", "function_call", "refusal", "role", "tool_calls"})
+_OTHER_DELTA_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _other_fields(cls: type) -> tuple[str, ...]:
+    fields = getattr(cls, "model_fields", None) or {}
+    return tuple(name for name in fields if name not in _READ_DELTA_FIELDS)
+
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
 
 
@@ -205,6 +217,80 @@ class ChatToResponses(FeedBase):
         self._saw_done = False
 
     # -- input ---------------------------------------------------------------------------------
+
+    def _accepts_model(self, cls: type) -> bool:
+        fields = getattr(cls, "model_fields", None)
+        return isinstance(fields, dict) and "choices" in fields and "usage" in fields
+
+    def _feed_model(self, item: Any, index: int) -> list[dict[str, Any]] | None:
+        """Hot path for ``ChatCompletionChunk`` objects: read the attributes of a mid-stream chunk with
+        one thing in it (text, reasoning, one argument fragment) instead of dumping it to a dict.
+
+        ``None`` for anything else, which then takes the dict path (dumped as ``to_dict()`` would).
+        """
+        if not self._streaming:
+            return None
+        try:
+            choices = item.choices
+            if len(choices) != 1 or item.usage is not None:
+                return None
+            extra = item.__pydantic_extra__
+            if extra and "error" in extra:
+                return None
+            choice = choices[0]
+            if choice.finish_reason or choice.index != self._choice or choice.logprobs is not None:
+                return None
+            delta = choice.delta
+            if delta.function_call is not None or delta.refusal:
+                return None
+            other = _OTHER_DELTA_FIELDS.get(delta.__class__)
+            if other is None:
+                other = _OTHER_DELTA_FIELDS[delta.__class__] = _other_fields(delta.__class__)
+            for name in other:  # fields newer SDKs added (audio...): the dict path knows them
+                if getattr(delta, name):
+                    return None
+            content = delta.content
+            calls = delta.tool_calls
+            extra = delta.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
+            only = None
+            if extra:
+                for key, value in extra.items():
+                    if value and key not in _PASSIVE_DELTA_KEYS:
+                        if only is not None:
+                            return None
+                        only = key
+            if calls is None:
+                if only is None:
+                    if content.__class__ is str and self._think is None:
+                        return self._text(content, _NO_CHOICE) if content else []
+                    return None if content else []
+                value = extra[only]
+                if content or value.__class__ is not str:
+                    return None
+                if only == "reasoning_content":
+                    return self._reasoning(value, "summary")
+                if only == "reasoning":
+                    return self._reasoning(value, "content")
+                return None
+            if content or only is not None or len(calls) != 1:
+                return None
+            call = calls[0]
+            function = call.function
+            item_open = self._item
+            if (
+                item_open is None
+                or item_open.call is None
+                or self._waiting
+                or call.id
+                or function is None
+                or function.name
+                or function.arguments.__class__ is not str
+                or self._call_at.get(call.index) is not item_open.call
+            ):
+                return None
+            return self._fragment(item_open, function.arguments)
+        except AttributeError:  # not shaped like the SDK's chunk after all
+            return None
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
         if isinstance(payload, Done):
@@ -1038,9 +1124,14 @@ class ChatToResponses(FeedBase):
             return None
         if self._call_at.get(key) is not item.call:
             return None
+        return self._fragment(item, fragment)
+
+    def _fragment(self, item: _Item, fragment: str) -> list[dict[str, Any]]:
+        """One more argument fragment for the open call ``item`` (hot path)."""
         if not fragment:
             return []
         call = item.call
+        assert call is not None
         call.arguments.append(fragment)
         if call.json is not None:
             call.json.feed(fragment)
