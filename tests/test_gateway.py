@@ -547,7 +547,8 @@ def test_routes_rename_the_model_for_the_upstream(gateway_from: Any, upstream: F
         ),
         ("[upstreams.u]\n", "upstreams.u.base_url"),
         (
-            '[upstreams.u]\nbase_url = "http://x"\n[upstreams.u.capabilities]\nreasoning_field = "thoughts"\n',
+            '[upstreams.u]\nbase_url = "http://x"\n'
+            '[upstreams.u.capabilities]\nreasoning_field = "thoughts"\n',
             "upstreams.u.capabilities.reasoning_field",
         ),
         (

@@ -26,8 +26,8 @@ from ..provider_errors import classify_error
 from ..replay import completion_as_chunks, response_as_events
 from ..requests import RequestConversion, convert_chat_request, convert_responses_request
 from ..responses_to_chat import ResponsesToChat
-from ..upstream import UpstreamProfile
 from ..sse import DONE_FRAME, encode_sse
+from ..upstream import UpstreamProfile
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
 from .errors import GatewayError
 from .exchange import Exchange
