@@ -23,7 +23,7 @@ Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -31,11 +31,12 @@ import orjson
 from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError, StreamError, UnsupportedStreamError
 from .ids import Clock, IdSource, random_id, system_clock
-from .json_stream import JsonCompleteness
+from .json_stream import JsonCompleteness, JsonStringField, fallback_string
 from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
 from .sse import Done, encode_sse
 from .think_tags import ThinkTagSplitter
+from .tool_names import CUSTOM_INPUT
 
 __all__ = [
     "ChatToResponses",
@@ -134,7 +135,21 @@ class _Call:
     ``given_id`` is the provider's id, ``call_id`` the unique one the item carries.
     """
 
-    __slots__ = ("arguments", "call_id", "closed", "given_id", "index", "json", "name", "opened", "pending")
+    __slots__ = (
+        "arguments",
+        "call_id",
+        "closed",
+        "form",
+        "given_id",
+        "index",
+        "json",
+        "name",
+        "namespace",
+        "opened",
+        "pending",
+        "tool_name",
+        "unwrap",
+    )
 
     def __init__(self, index: object, given_id: str | None) -> None:
         self.index = index
@@ -146,6 +161,12 @@ class _Call:
         self.json: JsonCompleteness | None = None  # made when completeness is first asked
         self.opened = False
         self.closed = False
+        # the Responses identity (from tool_map): form None is a function_call (tool_name, namespace),
+        # "custom" a custom_tool_call whose input ``unwrap`` reads, "tool_search" a tool_search_call
+        self.form: str | None = None
+        self.tool_name = ""
+        self.namespace: str | None = None
+        self.unwrap: JsonStringField | None = None
 
     def complete(self) -> bool:
         """Whether the arguments so far are one complete JSON value (linear over the whole call)."""
@@ -175,6 +196,11 @@ class ChatToResponses(FeedBase):
         by default a choice other than 0 raises :class:`UnsupportedStreamError`.
     :param response_fields: ``Response`` fields to set over the echoed/default ones
         (for example ``{"truncation": "auto"}``).
+    :param tool_map: Chat function name (as the upstream model sees it) -> the Responses identity of
+        the tool: ``{"type": "function", "name", "namespace"}`` gives a ``function_call`` with that name
+        and namespace; ``{"type": "custom", "name"}`` a ``custom_tool_call`` whose ``input`` is the string
+        of the Chat arguments ``{"input": "..."}``, streamed as it arrives; ``{"type": "tool_search"}`` a
+        client ``tool_search_call`` with the parsed arguments.  Names not in the map stay functions.
     """
 
     def __init__(
@@ -186,8 +212,10 @@ class ChatToResponses(FeedBase):
         think_tags: bool = False,
         choice: int | None = None,
         response_fields: dict[str, Any] | None = None,
+        tool_map: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         super().__init__()
+        self._tool_map = {str(name): dict(entry) for name, entry in (tool_map or {}).items()}
         self._ids = ids
         self._clock = clock
         self._choice = 0 if choice is None else choice
@@ -635,6 +663,8 @@ class ChatToResponses(FeedBase):
                 "content": item.done_parts,
                 "role": "assistant",
             }
+        elif item.kind == "function_call" and item.call is not None and item.call.form is not None:
+            final = self._close_tool(item, item.call, status, out)
         elif item.kind == "function_call":
             call = item.call
             assert call is not None
@@ -656,8 +686,10 @@ class ChatToResponses(FeedBase):
                 "status": status,
                 "arguments": arguments,
                 "call_id": call.call_id,
-                "name": call.name,
+                "name": call.tool_name,
             }
+            if call.namespace is not None:
+                final["namespace"] = call.namespace
         else:
             out += self._close_reasoning_part(item)
             final = {"id": item.id, "type": "reasoning", "summary": item.done_parts}
@@ -674,6 +706,39 @@ class ChatToResponses(FeedBase):
             holder.encrypted, self._secrets = self._secrets, []
             out += [added, *self._close_item(status)]
         return out
+
+    def _close_tool(self, item: _Item, call: _Call, status: str, out: list[dict[str, Any]]) -> dict[str, Any]:
+        """The done events and final item of a custom tool call or a tool search call."""
+        arguments = "".join(call.arguments)
+        call.closed = True
+        if call.unwrap is None:  # tool_search: the arguments as a JSON object (the text when not JSON)
+            try:
+                parsed: Any = orjson.loads(arguments) if arguments.strip() else {}
+            except orjson.JSONDecodeError:
+                parsed = arguments
+            return {
+                "id": item.id,
+                "type": "tool_search_call",
+                "call_id": call.call_id,
+                "execution": "client",
+                "status": status,
+                "arguments": parsed,
+            }
+        where = {"item_id": item.id, "output_index": item.output_index}
+        if call.unwrap.streaming:
+            text = call.unwrap.value
+        else:  # not {"input": "..."}: what the arguments mean, in one delta now
+            text = fallback_string(arguments, CUSTOM_INPUT)
+            if text:
+                delta = {"type": "response.custom_tool_call_input.delta", **where, "delta": text}
+                out.append(self._ev(delta))
+        out.append(self._ev({"type": "response.custom_tool_call_input.done", **where, "input": text}))
+        final: dict[str, Any] = {"id": item.id, "type": "custom_tool_call", "call_id": call.call_id}
+        final["name"] = call.tool_name
+        if call.namespace is not None:
+            final["namespace"] = call.namespace
+        final["input"] = text
+        return final
 
     def _close_all(self, status: str) -> list[dict[str, Any]]:
         """The choice is over: what waits goes out in order, calls never opened open, all close."""
@@ -1134,6 +1199,8 @@ class ChatToResponses(FeedBase):
             return []
         call = item.call
         assert call is not None
+        if call.form is not None:
+            return self._tool_input(item, call, fragment)
         call.arguments.append(fragment)
         if call.json is not None:
             call.json.feed(fragment)
@@ -1154,17 +1221,37 @@ class ChatToResponses(FeedBase):
         call.call_id = self._unique_call_id(call.given_id)
         if call.name is None:
             call.name = ""
-        item, added = self._open(
-            "function_call",
-            "fc",
-            {
+        entry = self._tool_map.get(call.name) if self._tool_map else None
+        kind = entry.get("type") if entry else None
+        call.tool_name = str(entry.get("name") or call.name) if entry else call.name
+        namespace = entry.get("namespace") if entry else None
+        call.namespace = str(namespace) if namespace else None
+        body: dict[str, Any]
+        if kind == "custom":
+            call.form, call.unwrap = "custom", JsonStringField(CUSTOM_INPUT)
+            prefix = "ctc"
+            body = {"type": "custom_tool_call", "call_id": call.call_id, "name": call.tool_name, "input": ""}
+        elif kind == "tool_search":
+            call.form, prefix = "tool_search", "tsc"
+            body = {
+                "type": "tool_search_call",
+                "call_id": call.call_id,
+                "execution": "client",
+                "status": "in_progress",
+                "arguments": {},
+            }
+        else:
+            prefix = "fc"
+            body = {
                 "type": "function_call",
                 "status": "in_progress",
                 "arguments": "",
                 "call_id": call.call_id,
-                "name": call.name,
-            },
-        )
+                "name": call.tool_name,
+            }
+        if call.namespace is not None and kind != "tool_search":
+            body["namespace"] = call.namespace
+        item, added = self._open("function_call", prefix, body)
         item.call = call
         call.opened = True
         out.append(added)
@@ -1172,6 +1259,19 @@ class ChatToResponses(FeedBase):
         for fragment in pending:
             out += self._arguments(call, fragment)
         return out
+
+    def _tool_input(self, item: _Item, call: _Call, fragment: str) -> list[dict[str, Any]]:
+        """A fragment of a custom tool's or tool search's arguments: custom input deltas at once."""
+        if not fragment:
+            return []
+        call.add(fragment)
+        if call.unwrap is None:
+            return []  # tool_search: the arguments object goes out on output_item.done
+        text = call.unwrap.feed(fragment)
+        if not text:
+            return []
+        where = {"item_id": item.id, "output_index": item.output_index}
+        return [self._ev({"type": "response.custom_tool_call_input.delta", **where, "delta": text})]
 
     def _unique_call_id(self, given: str | None) -> str:
         """The provider's id, or ``<id>_2``, ``<id>_3``... when another call of this response has it
@@ -1187,6 +1287,8 @@ class ChatToResponses(FeedBase):
     def _arguments(self, call: _Call, fragment: str) -> list[dict[str, Any]]:
         item = self._item
         assert item is not None and item.call is call
+        if call.form is not None:
+            return self._tool_input(item, call, fragment)
         call.add(fragment)
         return [
             self._ev(
