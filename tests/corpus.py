@@ -38,3 +38,16 @@ def corpus_params(sub: str, pattern: str = "*") -> list[Any]:
 
 def read_json(path: Path) -> Any:
     return orjson.loads(path.read_bytes())
+
+
+#: The request bodies the real Codex CLI sent (``shared/codex``), next to the corpus.
+CODEX = Path(os.environ.get("TRANSLATOR_CODEX", CORPUS.parent / "codex"))
+
+
+def codex_params() -> list[Any]:
+    """pytest params for every captured Codex request body; one skipped param when they are absent."""
+    files = sorted(CODEX.glob("request_*.json")) if CODEX.is_dir() else []
+    if not files:
+        reason = f"Codex bodies not found at {CODEX}: put shared/codex there or set TRANSLATOR_CODEX"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-codex")]
+    return [pytest.param(path, id=path.stem) for path in files]

@@ -5,14 +5,34 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from openai import omit
 from openai.lib.streaming.responses._responses import ResponseStreamState
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.chat import CompletionCreateParams
+from openai.types.chat.completion_create_params import CompletionCreateParamsBase
+from openai.types.responses import Response, ResponseCreateParams, ResponseStreamEvent
+from openai.types.responses.response_create_params import ResponseCreateParamsBase
 from pydantic import TypeAdapter
 
 _EVENT = TypeAdapter(ResponseStreamEvent)
+RESPONSES_PARAMS: TypeAdapter[Any] = TypeAdapter(ResponseCreateParams)
+CHAT_PARAMS: TypeAdapter[Any] = TypeAdapter(CompletionCreateParams)
+RESPONSES_KEYS = set(typing.get_type_hints(ResponseCreateParamsBase)) | {"stream"}
+CHAT_KEYS = set(typing.get_type_hints(CompletionCreateParamsBase)) | {"stream"}
+
+
+def valid_responses(request: dict[str, Any]) -> None:
+    """Valid ``ResponseCreateParams``, and no key the TypedDict lacks (pydantic would ignore it)."""
+    RESPONSES_PARAMS.validate_python(request)
+    assert set(request) <= RESPONSES_KEYS, set(request) - RESPONSES_KEYS
+
+
+def valid_chat(request: dict[str, Any]) -> None:
+    """Valid ``CompletionCreateParams``, and no key the TypedDict lacks."""
+    CHAT_PARAMS.validate_python(request)
+    assert set(request) <= CHAT_KEYS, set(request) - CHAT_KEYS
 
 
 def validate_responses_events(events: list[dict[str, Any]]) -> list[Any]:

@@ -5,6 +5,9 @@
    normalizing ids and timestamps and removing what the 2025 recording predates (see SEED_PREDATES).
 2. Our Responses output for every corpus chat stream is kept as a readable ``.sse`` golden file under
    ``golden/test_golden/`` (the ``sse_snapshot`` fixture of our pytest plugin); ``make golden`` rewrites them.
+   The translator runs with its default random ids, as a user's would: the fixture renames those
+   (``resp_1``, ``msg_1``) and keeps every id the recording gave (``call_...``), so a lost upstream
+   id fails the test.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from corpus import ROOT, SEED, corpus_params
 from sdk import accumulate_with_sdk, validate_responses_events
 from test_chat_to_responses_corpus import chat_payloads, options_for, translate
 
+from translator.chat_to_responses import ChatToResponses
+from translator.ids import fixed_clock
 from translator.normalize import normalize_stream
 from translator.sse import StreamDecoder
 
@@ -65,5 +70,6 @@ def test_seed_streams_are_reproduced_from_equivalent_chat_streams(seed_file: str
 
 @pytest.mark.parametrize("path", corpus_params("chat", "*.sse"))
 def test_corpus_chat_stream_golden(path: Path, sse_snapshot: Any) -> None:
-    events = translate(chat_payloads(path), **options_for(path))
-    assert events == sse_snapshot
+    translator = ChatToResponses(clock=fixed_clock(1_700_000_000), **options_for(path))  # random ids
+    events = [event for payload in chat_payloads(path) for event in translator.feed(payload)]
+    assert events + translator.close() == sse_snapshot

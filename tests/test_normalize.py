@@ -205,3 +205,42 @@ def test_two_translations_with_random_ids_normalize_equal(path: Path) -> None:
         first, second = (list(translate_chat_stream([data], choice=0)) for _ in range(2))
     assert first != second  # fresh random ids each time
     assert normalize_stream(first) == normalize_stream(second)
+
+
+def test_random_ids_carry_a_mark_that_provider_ids_lack() -> None:
+    from translator.ids import SequentialIds, is_synthesized, random_id
+
+    ours = [random_id(prefix) for prefix in ("resp", "msg", "fc", "rs", "call", "chatcmpl")]
+    assert all(is_synthesized(value) for value in ours)
+    assert ours[0].startswith("resp_") and len(ours[0]) == len("resp_") + 48
+    assert ours[-1].startswith("chatcmpl-")
+    provider = [
+        "call_abc",
+        "call_3FXfANpBhqAPgnLge5QeURxA",
+        "resp_689a0b2545288193953c892439b42e2800b2e36c65a1fd4b",  # OpenAI's real shape, no mark
+        "fc_0df7c3d8927b3a940068c9ef446a748194b8266e13adcc9781",
+        "call_55117580",
+        SequentialIds()("msg"),
+    ]
+    assert not any(is_synthesized(value) for value in provider)
+    tampered = ours[0][:-1] + ("0" if ours[0][-1] != "0" else "1")
+    assert not is_synthesized(tampered)
+
+
+def test_rename_only_synthesized_ids_keeps_provider_ids() -> None:
+    from translator.ids import random_id
+
+    resp, item = random_id("resp"), random_id("fc")
+    events = [
+        {"type": "response.created", "response": {"id": resp}},
+        {"type": "response.output_item.added", "item": {"id": item, "call_id": "call_abc"}},
+        {"type": "response.output_item.done", "item": {"id": item, "call_id": "call_abc"}},
+    ]
+    assert normalize_stream(events, rename_ids="synthesized") == [
+        {"type": "response.created", "response": {"id": "resp_1"}},
+        {"type": "response.output_item.added", "item": {"id": "fc_1", "call_id": "call_abc"}},
+        {"type": "response.output_item.done", "item": {"id": "fc_1", "call_id": "call_abc"}},
+    ]
+    assert normalize_stream(events)[1]["item"]["call_id"] == "call_1"  # the default renames every id
+    with pytest.raises(ValueError, match="rename_ids"):
+        Normalizer(rename_ids="some")  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typing
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,7 @@ import pytest
 from corpus import corpus_params, read_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openai.types.chat import CompletionCreateParams
-from openai.types.chat.completion_create_params import CompletionCreateParamsBase
-from openai.types.responses import ResponseCreateParams
-from openai.types.responses.response_create_params import ResponseCreateParamsBase
-from pydantic import TypeAdapter
+from sdk import valid_chat, valid_responses
 
 from translator.errors import ConversionError, UnsupportedParameterError
 from translator.requests import (
@@ -24,22 +19,6 @@ from translator.requests import (
     chat_request_to_responses,
     responses_request_to_chat,
 )
-
-RESPONSES_PARAMS: TypeAdapter[Any] = TypeAdapter(ResponseCreateParams)
-CHAT_PARAMS: TypeAdapter[Any] = TypeAdapter(CompletionCreateParams)
-RESPONSES_KEYS = set(typing.get_type_hints(ResponseCreateParamsBase)) | {"stream"}
-CHAT_KEYS = set(typing.get_type_hints(CompletionCreateParamsBase)) | {"stream"}
-
-
-def valid_responses(request: dict[str, Any]) -> None:
-    """Valid ``ResponseCreateParams``, and no key the TypedDict lacks (pydantic would ignore it)."""
-    RESPONSES_PARAMS.validate_python(request)
-    assert set(request) <= RESPONSES_KEYS, set(request) - RESPONSES_KEYS
-
-
-def valid_chat(request: dict[str, Any]) -> None:
-    CHAT_PARAMS.validate_python(request)
-    assert set(request) <= CHAT_KEYS, set(request) - CHAT_KEYS
 
 
 def convert_both_modes(convert: Any, request: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

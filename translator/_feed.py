@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from .errors import InvalidChunkError, StreamError, StreamStateError
+from .errors import InvalidChunkError, SSEError, StreamError, StreamStateError, TranslatorError
 from .sse import Done, StreamDecoder
 
 __all__ = ["FeedBase", "adrive", "as_payload", "drive"]
@@ -42,60 +42,119 @@ class FeedBase:
     ``feed`` accepts one chunk/event as a dict or SDK object, the ``DONE`` sentinel, or ``bytes``/``str``
     holding any part of an SSE or JSONL stream (split anywhere).  ``close`` flushes the byte decoder
     and lets the subclass end the stream; it is idempotent.
+
+    Errors lose nothing: when ``feed`` raises a :class:`TranslatorError`, the output already produced
+    for that call (earlier frames of the same read, the part of the bad item that was applied) is kept
+    and returned first by the next ``feed`` or by ``close``, so what was returned plus ``close()`` is
+    a whole stream.  The error is remembered (``failure``) and the subclass's terminal output names it.
+    A last frame cut by the end of the input is discarded (``StreamDecoder.cut``).
     """
+
+    #: SDK object class read by ``_feed_model`` (set by the subclass on the first object it accepts)
+    _model_class: type | None = None
 
     def __init__(self) -> None:
         self._decoder: StreamDecoder | None = None
         self._index = 0  # number of payloads seen so far (names the chunk in errors)
         self._closed = False
+        self._plain = True  # not closed and nothing held back: the hot path's one check
+        self._unsent: list[dict[str, Any]] = []  # output produced before an error, not yet returned
+        self.failure: TranslatorError | None = None  #: the first error feed() raised, if any
 
     def feed(self, item: Any) -> list[dict[str, Any]]:
-        if item.__class__ is dict and not self._closed:  # hot path
-            index = self._index
-            self._index = index + 1
-            try:
-                return self._feed_payload(item, index)
-            except StreamError as exc:
-                raise exc.at(index) from exc.__cause__
+        cls = item.__class__
+        if self._plain:
+            if cls is dict:  # hot path
+                index = self._index
+                self._index = index + 1
+                try:
+                    return self._feed_payload(item, index)
+                except StreamError as exc:
+                    raise self._stopped(exc.at(index), []) from exc.__cause__
+            if cls is self._model_class:  # SDK objects of the class seen before
+                index = self._index
+                self._index = index + 1
+                try:
+                    out = self._feed_model(item, index)
+                    return self._feed_payload(as_payload(item, index), index) if out is None else out
+                except StreamError as exc:
+                    raise self._stopped(exc.at(index), []) from exc.__cause__
         if self._closed:
             raise StreamStateError("feed() after close()", index=self._index)
+        out, self._unsent = self._unsent, []
+        self._plain = True
         if isinstance(item, (bytes, bytearray, memoryview, str)):
             if self._decoder is None:
                 self._decoder = StreamDecoder()
             data = item.encode() if isinstance(item, str) else bytes(item)
-            out: list[dict[str, Any]] = []
-            handle = self._feed_payload
-            for payload in self._decoder.feed(data):
-                index = self._index
-                self._index = index + 1
-                try:
-                    out += handle(payload, index)
-                except StreamError as exc:
-                    raise exc.at(index) from exc.__cause__
+            try:
+                payloads = self._decoder.feed(data)
+            except SSEError as exc:
+                self._payloads(exc.partial, out)  # the frames before the bad one
+                raise self._stopped(exc, out) from None
+            self._payloads(payloads, out)
             return out
-        return self._take(as_payload(item, self._index))
+        if self._model_class is None and self._accepts_model(cls):
+            self._model_class = cls
+            return out + self.feed(item)
+        self._payloads([as_payload(item, self._index)], out)
+        return out
+
+    def _payloads(self, payloads: list[dict[str, Any] | Done], out: list[dict[str, Any]]) -> None:
+        """Translate ``payloads`` into ``out``; on an error ``out`` is kept for close()."""
+        handle = self._feed_payload
+        for payload in payloads:
+            index = self._index
+            self._index = index + 1
+            try:
+                out += handle(payload, index)
+            except StreamError as exc:
+                raise self._stopped(exc.at(index), out) from exc.__cause__
+
+    def _stopped(self, exc: TranslatorError, out: list[dict[str, Any]]) -> TranslatorError:
+        """Keep the output produced before ``exc`` (``out`` then the error's ``partial``) for later."""
+        if isinstance(exc, StreamError):
+            out += exc.partial
+            exc.partial = []
+        self._unsent += out
+        if self._unsent:
+            self._plain = False
+        if self.failure is None:
+            self.failure = exc
+        return exc
+
+    def stop(self, error: TranslatorError) -> None:
+        """Record that the input stopped at ``error`` found outside (e.g. by the caller's own decoder).
+
+        ``close()`` then ends the stream naming it, as for an error ``feed()`` raised.
+        """
+        if self.failure is None:
+            self.failure = error
 
     def close(self) -> list[dict[str, Any]]:
         if self._closed:
             return []
-        out: list[dict[str, Any]] = []
-        if self._decoder is not None:
-            for payload in self._decoder.close():
-                out += self._take(payload)
+        out, self._unsent = self._unsent, []
         self._closed = True
+        self._plain = False
+        if self._decoder is not None:
+            try:
+                self._payloads(self._decoder.close(), out)
+            except StreamError:  # a last frame that cannot be translated: the terminal names it
+                out, self._unsent = self._unsent, []
         out += self._finish()
         return out
 
-    def _take(self, payload: dict[str, Any] | Done) -> list[dict[str, Any]]:
-        index = self._index
-        self._index += 1
-        try:
-            return self._feed_payload(payload, index)
-        except StreamError as exc:
-            raise exc.at(index) from exc.__cause__
-
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    def _feed_model(self, item: Any, index: int) -> list[dict[str, Any]] | None:
+        """Translate an SDK object of ``_model_class`` directly; ``None``: dump it and use the dict path."""
+        return None
+
+    def _accepts_model(self, cls: type) -> bool:
+        """Whether ``_feed_model`` reads objects of ``cls`` (checked once per translator)."""
+        return False
 
     def _finish(self) -> list[dict[str, Any]]:
         raise NotImplementedError

@@ -29,9 +29,9 @@ from typing import Any, TypeVar
 import orjson
 
 from ._feed import FeedBase, adrive, drive
-from .errors import InvalidChunkError, UnsupportedStreamError
+from .errors import InvalidChunkError, StreamError, UnsupportedStreamError
 from .ids import Clock, IdSource, random_id, system_clock
-from .mapping import INCOMPLETE_REASON_BY_FINISH_REASON, chat_logprob_to_responses, chat_usage_to_responses
+from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
 from .sse import Done, encode_sse
 from .think_tags import ThinkTagSplitter
@@ -202,12 +202,23 @@ class ChatToResponses(FeedBase):
                     return self._delta(delta, choice, index, 0)
         if self._terminal_sent:
             return []
+        out: list[dict[str, Any]] = []
+        try:
+            self._chunk(payload, index, out)
+        except StreamError as exc:  # keep what the chunk produced before the error (FeedBase)
+            exc.partial = out + exc.partial
+            raise
+        return out
+
+    def _chunk(self, payload: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
+        """A chunk the hot path did not take (first, finishing, usage, error, several fields...)."""
+        get = payload.get
+        choices = get("choices")
+        failure = get("error") or (payload if get("object") == "error" else None)  # vLLM/SGLang: flat
         if self._response is None:
-            if not (get("model") or choices or get("usage") is not None or get("error")):
-                return []  # a preamble with nothing to translate (Azure's prompt_filter_results chunk)
-            out: list[dict[str, Any]] = self._start(payload)
-        else:
-            out = []
+            if not (get("model") or choices or get("usage") is not None or failure):
+                return  # a preamble with nothing to translate (Azure's prompt_filter_results chunk)
+            out += self._start(payload)
         usage = get("usage")
         if usage is not None:
             if usage.__class__ is not dict:
@@ -243,12 +254,10 @@ class ChatToResponses(FeedBase):
                     out += self._on_finish_reason(str(finish))
         elif choices is not None and choices.__class__ is not list:
             raise InvalidChunkError("choices must be a list", index=index, field="choices")
-        error = get("error")
-        if error:
-            out += self._fail(error)
+        if failure:
+            out += self._fail(failure)
         elif not choices and usage is not None and self._finish_reason is not None:
             out += self._terminal()  # the include_usage chunk after finish_reason: nothing else will come
-        return out
 
     def _note_service_tier(self, chunk: dict[str, Any]) -> None:
         """The tier that served the request: read from the first, finishing and usage chunks."""
@@ -287,6 +296,16 @@ class ChatToResponses(FeedBase):
     ) -> list[dict[str, Any]]:
         """Every field of a delta, in a fixed order: reasoning, content, refusal, tool calls, extras."""
         out: list[dict[str, Any]] = []
+        try:
+            self._fields(delta, choice, index, pos, out)
+        except StreamError as exc:  # a later field is bad: the earlier ones' events are kept
+            exc.partial = out + exc.partial
+            raise
+        return out
+
+    def _fields(
+        self, delta: dict[str, Any], choice: dict[str, Any], index: int, pos: int, out: list[dict[str, Any]]
+    ) -> None:
         where = f"choices[{pos}].delta"
         plain_reasoning = False
         text = delta.get("reasoning_content")
@@ -336,7 +355,6 @@ class ChatToResponses(FeedBase):
         audio = delta.get("audio")
         if audio:
             out += self._audio_delta(_expect(audio, dict, index, f"{where}.audio"))
-        return out
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -366,20 +384,34 @@ class ChatToResponses(FeedBase):
 
     def _on_finish_reason(self, reason: str) -> list[dict[str, Any]]:
         self._finish_reason = reason
-        status = "incomplete" if reason in INCOMPLETE_REASON_BY_FINISH_REASON else "completed"
+        status = "completed" if finish_outcome(reason)[0] == "completed" else "incomplete"
         return self._flush_think() + self._close_all(status)
 
     def _end(self, index: int) -> list[dict[str, Any]]:
-        """``[DONE]`` or close(): finish what is open and send the terminal event."""
+        """``[DONE]`` or close(): finish what is open and send the terminal event.
+
+        Without a finish_reason the answer is not known to be whole: ``response.failed``, naming why
+        (the typed error that stopped the input, a last frame cut by the end of input, or a plain cut).
+        With one, the terminal follows the finish_reason even when the usage chunk after it was lost.
+        """
         out: list[dict[str, Any]] = []
         if self._response is None:  # nothing at all arrived: still a well-formed (empty) response stream
             out += self._start({})
+        if self._finish_reason is None and self.failure is not None:
+            stop = f"translation stopped at a bad upstream chunk: {self.failure}"
+            return out + self._fail({"message": stop, "type": "invalid_chunk", "code": "invalid_chunk"})
         if self._finish_reason is None and not self._saw_done:
-            cut = f"upstream chat stream ended after {index} chunk(s) without a finish_reason or [DONE]"
+            inside = " inside a frame (the cut frame was discarded)" if self._cut_frame() else ""
+            cut = (
+                f"upstream chat stream ended{inside} after {index} chunk(s) without a finish_reason or [DONE]"
+            )
             return out + self._fail({"message": cut, "type": "stream_cut", "code": "stream_cut"})
         if self._finish_reason is None:
             out += self._close_all("completed")  # [DONE] without finish_reason (Snowflake): treat as stop
         return out + self._terminal()
+
+    def _cut_frame(self) -> bool:
+        return self._decoder is not None and self._decoder.cut
 
     def _finish(self) -> list[dict[str, Any]]:
         """close(): the input is over (``[DONE]`` or not)."""
@@ -428,15 +460,19 @@ class ChatToResponses(FeedBase):
             response["usage"] = chat_usage_to_responses(self._usage)
         if self._service_tier is not None:
             response["service_tier"] = self._service_tier
+        outcome, detail = finish_outcome(self._finish_reason or "stop")
+        if failed is None and outcome == "failed":  # an abnormal finish_reason: the answer was broken off
+            reason = self._finish_reason
+            message = f"upstream finish_reason {reason!r}: {detail}; the answer may be cut short"
+            out.append(self._ev({"type": "error", "code": reason, "message": message, "param": None}))
+            failed = {"code": "server_error", "message": message, "param": None, "type": "finish_reason"}
         if failed is not None:
             response["status"] = "failed"
             response["error"] = failed
             kind = "response.failed"
-        elif self._finish_reason in INCOMPLETE_REASON_BY_FINISH_REASON:
+        elif outcome == "incomplete":
             response["status"] = "incomplete"
-            response["incomplete_details"] = {
-                "reason": INCOMPLETE_REASON_BY_FINISH_REASON[self._finish_reason]
-            }
+            response["incomplete_details"] = {"reason": detail}
             kind = "response.incomplete"
         else:
             response["status"] = "completed"
@@ -557,10 +593,10 @@ class ChatToResponses(FeedBase):
     def _message_piece(
         self, kind: str, text: str, logprobs: list[dict[str, Any]] | None
     ) -> list[dict[str, Any]]:
+        converted = [chat_logprob_to_responses(e) for e in logprobs] if logprobs else []  # may raise: first
         out, item, part = self._ensure_part(kind)
         part.chunks.append(text)
         if kind == _TEXT:
-            converted = [chat_logprob_to_responses(e) for e in logprobs] if logprobs else []
             part.logprobs += converted
             event = {
                 "type": "response.output_text.delta",
@@ -662,6 +698,16 @@ class ChatToResponses(FeedBase):
     ) -> list[dict[str, Any]]:
         """Mistral-style content arrays: ``text`` parts and ``thinking`` parts."""
         out: list[dict[str, Any]] = []
+        try:
+            self._parts(parts, choice, index, pos, out)
+        except StreamError as exc:
+            exc.partial = out + exc.partial
+            raise
+        return out
+
+    def _parts(
+        self, parts: list[Any], choice: dict[str, Any], index: int, pos: int, out: list[dict[str, Any]]
+    ) -> None:
         for n, part in enumerate(parts):
             if not isinstance(part, dict):
                 raise InvalidChunkError(
@@ -677,7 +723,6 @@ class ChatToResponses(FeedBase):
                     text = piece.get("text") if isinstance(piece, dict) else None
                     if text:
                         out += self._reasoning(str(text), "content")
-        return out
 
     # reasoning items
 

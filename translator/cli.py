@@ -95,6 +95,11 @@ class _Source:
             yield self._decode(data.splitlines(keepends=True))
         yield self._decode(None)
 
+    @property
+    def cut(self) -> bool:
+        """The input ended inside a frame, which was discarded (see ``StreamDecoder.cut``)."""
+        return self._decoder.cut
+
     def payloads(self) -> Iterator[Payload]:
         for batch in self.reads():
             yield from batch
@@ -210,16 +215,25 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     checked = False
     with _open_binary(args.file) as handle, _flushing(out):
         source = _Source(handle)
-        for batch in source.reads():
-            for payload in batch:
-                if not checked:
-                    checked = True
-                    _check_protocol(payload, source_protocol)
-                out.write(_translated(translator.feed(payload), target, jsonl))
-            out.flush()  # everything this read produced is out before the next read waits
+        try:
+            for batch in source.reads():
+                for payload in batch:
+                    if not checked:
+                        checked = True
+                        _check_protocol(payload, source_protocol)
+                    out.write(_translated(translator.feed(payload), target, jsonl))
+                out.flush()  # everything this read produced is out before the next read waits
+        except TranslatorError as exc:
+            # a bad chunk stops the run, but the output still ends properly: what the translator holds
+            # and its terminal event (which names the error), then exit 3 with the message
+            translator.stop(exc)
+            out.write(_translated(translator.close(), target, jsonl))
+            raise
         out.write(_translated(translator.close(), target, jsonl))
         if target == "chat" and not jsonl and not _ended_in_error(translator):
             out.write(DONE_FRAME)
+    if source.cut:
+        print(f"{_PROG}: warning: the input ended inside a frame; that frame was discarded", file=sys.stderr)
     return EXIT_OK
 
 

@@ -9,16 +9,20 @@
     │   ├── InvalidChunkError     wrong shape or type in one chunk or event
     │   ├── UnsupportedStreamError  valid input the translator will not map (n>1 without choice=)
     │   └── StreamStateError      the API was misused (feed after close)
-    └── ConversionError           a whole object/request that cannot be converted; names the path
-        └── UnsupportedParameterError  a request option with no equivalent on the other side
+    ├── ConversionError           a whole object/request that cannot be converted; names the path
+    │   └── UnsupportedParameterError  a request option with no equivalent on the other side
+    └── ProfileError              an upstream capability profile with a bad value; names the key
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ConversionError",
     "EncodeError",
     "InvalidChunkError",
+    "ProfileError",
     "SSEError",
     "StreamError",
     "StreamStateError",
@@ -33,11 +37,16 @@ class TranslatorError(Exception):
 
 
 class SSEError(TranslatorError):
-    """The byte stream is not a valid server-sent event stream (or JSONL stream)."""
+    """The byte stream is not a valid server-sent event stream (or JSONL stream).
+
+    ``partial`` holds what the same ``feed()`` call decoded before the bad frame (events, values or
+    payloads, by decoder), so that nothing before the error is lost.
+    """
 
     def __init__(self, reason: str, *, line: int | None = None) -> None:
         self.reason = reason
         self.line = line
+        self.partial: list[Any] = []
         where = f"line {line}: " if line is not None else ""
         super().__init__(f"{where}{reason}")
 
@@ -66,6 +75,7 @@ class StreamError(TranslatorError):
         self.reason = reason
         self.index = index
         self.field = field
+        self.partial: list[Any] = []  # output produced for the item before the error (see FeedBase)
         parts = []
         if index is not None:
             parts.append(f"chunk {index}")
@@ -81,6 +91,7 @@ class StreamError(TranslatorError):
             return self
         located = type(self)(self.reason, index=index, field=self.field)
         located.__cause__ = self.__cause__
+        located.partial = self.partial
         return located
 
 
@@ -110,3 +121,12 @@ class ConversionError(TranslatorError):
 
 class UnsupportedParameterError(ConversionError):
     """A request parameter has no equivalent in the target API (pass ``lenient=True`` to drop it)."""
+
+
+class ProfileError(TranslatorError, ValueError):
+    """An upstream capability profile has an unknown or wrong-typed value; ``key`` names it."""
+
+    def __init__(self, reason: str, *, key: str) -> None:
+        self.reason = reason
+        self.key = key
+        super().__init__(f"{key}: {reason}")

@@ -10,22 +10,64 @@ from typing import Any
 from .errors import InvalidChunkError
 
 __all__ = [
+    "COMPLETED_FINISH_REASONS",
+    "FAILED_FINISH_REASONS",
     "FINISH_REASON_BY_INCOMPLETE_REASON",
     "INCOMPLETE_REASON_BY_FINISH_REASON",
     "RESPONSE_DEFAULTS",
     "chat_logprob_to_responses",
     "chat_usage_to_responses",
+    "finish_outcome",
     "finish_reason_for_response",
     "response_shell",
     "responses_logprob_to_chat",
     "responses_usage_to_chat",
 ]
 
-#: Chat ``finish_reason`` -> Responses ``incomplete_details.reason`` (absent: the response completed).
+#: Chat ``finish_reason`` values (lower-cased) of an answer the model finished.
+COMPLETED_FINISH_REASONS = frozenset(
+    {"stop", "tool_calls", "function_call", "eos", "eos_token", "end_turn", "stop_sequence", "tool_use"}
+)
+
+#: Chat ``finish_reason`` (lower-cased) -> Responses ``incomplete_details.reason``: the answer was cut
+#: short by a limit or a filter (OpenAI's, and the names other providers use for the same thing).
 INCOMPLETE_REASON_BY_FINISH_REASON: dict[str, str] = {
     "length": "max_output_tokens",
+    "max_tokens": "max_output_tokens",
+    "model_length": "max_output_tokens",
     "content_filter": "content_filter",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+    "refusal": "content_filter",
 }
+
+#: Chat ``finish_reason`` (lower-cased) of an answer the provider broke off, with what it means.  These,
+#: and any reason in none of the three tables, end the Responses stream as ``failed``.
+FAILED_FINISH_REASONS: dict[str, str] = {
+    "insufficient_system_resource": "the provider ran out of inference resources (DeepSeek)",
+    "abort": "the provider aborted the request (vLLM, SGLang)",
+    "error": "the provider reported an error",
+    "cancelled": "the request was cancelled",
+    "canceled": "the request was cancelled",
+    "timeout": "the provider timed out",
+    "malformed_function_call": "the model produced a malformed function call (Gemini)",
+}
+
+
+def finish_outcome(finish_reason: str) -> tuple[str, str | None]:
+    """How a Chat ``finish_reason`` ends a response: ``("completed", None)``, ``("incomplete", reason)``
+    with the ``incomplete_details.reason``, or ``("failed", description)`` for an abnormal or unknown one.
+    """
+    reason = finish_reason.lower()
+    if reason in COMPLETED_FINISH_REASONS:
+        return "completed", None
+    incomplete = INCOMPLETE_REASON_BY_FINISH_REASON.get(reason)
+    if incomplete is not None:
+        return "incomplete", incomplete
+    return "failed", FAILED_FINISH_REASONS.get(reason, "a finish_reason this translator does not know")
 
 #: Responses ``incomplete_details.reason`` -> Chat ``finish_reason``.  ``max_messages`` and ``steered``
 #: have no Chat equivalent; ``length`` is the closest ("the model stopped before it was done").

@@ -5,9 +5,12 @@ What changes (every rule is a module-level default the caller can replace):
 * Ids (values of :data:`ID_KEYS` at any depth: ``id``, ``item_id``, ``call_id``, ``tool_call_id``, ...)
   become ``<prefix><sep><n>``: the prefix and separator come from the original (``resp_``, ``msg_``,
   ``fc_``, ``call_``, ``chatcmpl-``; ``id_`` when there is none) and ``n`` counts per prefix in order of
-  first appearance.  The same original always gets the same placeholder, wherever it occurs (the
-  ``response`` inside created/completed, ``item.id`` and every ``item_id``; a Chat ``tool_calls[].id``
-  and the Responses ``call_id`` it became).  ``""`` and ``None`` are kept: they are behaviour.
+  first appearance.  With ``rename_ids="synthesized"`` only the ids this library made up
+  (:func:`translator.ids.is_synthesized`: :func:`~translator.ids.random_id`'s marked ids) are renamed
+  and the ids a provider gave are kept, so a golden file still catches a lost upstream ``call_id``.
+  The same original always gets the same placeholder, wherever it occurs (the ``response`` inside
+  created/completed, ``item.id`` and every ``item_id``; a Chat ``tool_calls[].id`` and the Responses
+  ``call_id`` it became).  ``""`` and ``None`` are kept: they are behaviour.
 * Timestamps (:data:`TIMESTAMP_KEYS`) that are numbers become ``0``.
 * ``obfuscation`` (random padding) is removed; so is every key named in ``drop``.
 * Ciphertext (:data:`OPAQUE_KEYS`: ``encrypted_content``, ``fingerprint``) becomes ``"<opaque>"``.
@@ -21,9 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ._feed import as_payload
+from .ids import is_synthesized
 from .sse import DONE, Done
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "REMOVED_KEYS",
     "TIMESTAMP_KEYS",
     "Normalizer",
+    "RenameIds",
     "normalize",
     "normalize_stream",
 ]
@@ -45,6 +50,9 @@ REMOVED_KEYS: Final = frozenset({"obfuscation"})
 OPAQUE_KEYS: Final = frozenset({"encrypted_content", "fingerprint"})
 OPAQUE: Final = "<opaque>"
 
+#: Which ids a :class:`Normalizer` renames: every one, or only those :func:`is_synthesized` recognizes.
+RenameIds = Literal["all", "synthesized"]
+
 _PREFIX = re.compile(r"([A-Za-z]+)([_-])")  # letters only: a UUID's hex head is not a prefix
 
 
@@ -56,6 +64,8 @@ class Normalizer:
 
     Args:
         drop: extra key names to remove at any depth (e.g. ``("system_fingerprint",)``).
+        rename_ids: ``"all"`` (compare two recordings) or ``"synthesized"`` (keep provider-given ids;
+            what golden files of our own output need).
         id_keys, timestamp_keys, opaque_keys: replace the default key sets.
     """
 
@@ -63,11 +73,15 @@ class Normalizer:
         self,
         *,
         drop: Iterable[str] = (),
+        rename_ids: RenameIds = "all",
         id_keys: Iterable[str] = ID_KEYS,
         timestamp_keys: Iterable[str] = TIMESTAMP_KEYS,
         opaque_keys: Iterable[str] = OPAQUE_KEYS,
     ) -> None:
+        if rename_ids not in ("all", "synthesized"):
+            raise ValueError(f"rename_ids must be 'all' or 'synthesized', not {rename_ids!r}")
         self._removed = REMOVED_KEYS | frozenset(drop)
+        self._only_synthesized = rename_ids == "synthesized"
         self._id_keys = frozenset(id_keys)
         self._timestamp_keys = frozenset(timestamp_keys)
         self._opaque_keys = frozenset(opaque_keys)
@@ -107,6 +121,8 @@ class Normalizer:
 
     def _field(self, key: str, value: Any) -> Any:
         if key in self._id_keys and isinstance(value, str) and value:
+            if self._only_synthesized and not is_synthesized(value):
+                return value
             return self.rename(value)
         if key in self._timestamp_keys and isinstance(value, (int, float)) and not isinstance(value, bool):
             return 0
@@ -115,16 +131,18 @@ class Normalizer:
         return self._value(value)
 
 
-def normalize(obj: Any, *, drop: Iterable[str] = ()) -> Any:
+def normalize(obj: Any, *, drop: Iterable[str] = (), rename_ids: RenameIds = "all") -> Any:
     """One object (a chunk, an event, a ``ChatCompletion``/``Response`` body) with volatile fields rewritten.
 
     A list is treated as one value (ids shared across it, ``sequence_number`` untouched below the
     top level); use :func:`normalize_stream` for a stream.
     """
-    return Normalizer(drop=drop)(obj)
+    return Normalizer(drop=drop, rename_ids=rename_ids)(obj)
 
 
-def normalize_stream(items: Iterable[Any], *, drop: Iterable[str] = ()) -> list[Any]:
+def normalize_stream(
+    items: Iterable[Any], *, drop: Iterable[str] = (), rename_ids: RenameIds = "all"
+) -> list[Any]:
     """Every item of a stream normalized with one shared mapping; ``sequence_number`` renumbered from 0."""
-    normalizer = Normalizer(drop=drop)
+    normalizer = Normalizer(drop=drop, rename_ids=rename_ids)
     return [normalizer(item) for item in items]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from .dropped import DroppedParameterWarning, Policy
 from .errors import ConversionError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import (
@@ -36,7 +37,7 @@ from .mapping import (
     responses_usage_to_chat,
 )
 from .requests import chat_request_to_responses
-from .transcripts import DroppedParameterWarning, Policy, expect_dict, expect_list, expect_str
+from .transcripts import expect_dict, expect_list, expect_str
 
 __all__ = [
     "SEPARATOR",

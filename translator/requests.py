@@ -18,15 +18,16 @@ would otherwise make it strict), a Chat request without ``store`` becomes ``stor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .dropped import Dropped, DroppedParameterWarning, Policy
 from .errors import ConversionError
 from .ids import IdSource, random_id
+from .tool_names import ToolNames
+from .tools import ToolSet, chat_tool_choice, chat_tools, read_tools
 from .transcripts import (
-    DroppedParameterWarning,
-    Policy,
     check_keys,
     expect_dict,
     expect_list,
@@ -34,11 +35,16 @@ from .transcripts import (
     input_to_messages,
     messages_to_input,
 )
+from .upstream import UpstreamProfile
 
 __all__ = [
     "LOGPROBS_INCLUDE",
+    "Dropped",
     "DroppedParameterWarning",
+    "RequestConversion",
     "chat_request_to_responses",
+    "convert_chat_request",
+    "convert_responses_request",
     "responses_request_to_chat",
 ]
 
@@ -171,6 +177,7 @@ def _chat_messages(conv: _Conversion, value: Any, path: str) -> None:
         carry_reasoning=conv.options["carry_reasoning"],
         ids=conv.ids,
         path=path,
+        dropped=conv.policy.collected,
     )
     # system/developer messages map one-to-one onto message items: the first ``lead`` items are theirs
     if lead:
@@ -369,10 +376,16 @@ def chat_request_to_responses(
         ConversionError: malformed input; ``path`` names the offending value.
         UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``.
     """
+    return _chat_to_responses(request, Policy(lenient), hoist_instructions, carry_reasoning, ids)
+
+
+def _chat_to_responses(
+    request: Any, policy: Policy, hoist_instructions: bool, carry_reasoning: bool, ids: IdSource
+) -> dict[str, Any]:
     request = expect_dict(request, "request")
     conv = _Conversion(
         request,
-        Policy(lenient),
+        policy,
         ids,
         options={
             "hoist_instructions": hoist_instructions,
@@ -397,6 +410,7 @@ def _responses_input(conv: _Conversion, value: Any, path: str) -> None:
         lenient=conv.policy.lenient,
         reasoning_field=conv.options["reasoning_field"],
         path=path,
+        dropped=conv.policy.collected,
     )
 
 
@@ -590,3 +604,211 @@ def responses_request_to_chat(
     if out.get("stream") is True:
         conv.sub("stream_options")["include_usage"] = True  # Responses always reports usage
     return _leading(out, ("model", "messages"))
+
+
+# --------------------------------------------------------------------------- for an upstream (gateway)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestConversion:
+    """A request converted for an upstream that speaks the other protocol."""
+
+    #: The request to send upstream (Chat ``CompletionCreateParams`` or ``ResponseCreateParams``).
+    params: dict[str, Any]
+    #: Every value left out, in input order; each names its path in the client's request.
+    dropped: tuple[Dropped, ...]
+    #: Chat function name -> Responses tool identity, for ``ChatToResponses(tool_map=...)``
+    #: (empty for Chat -> Responses).  See :mod:`translator.tool_names`.
+    tool_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+#: Where a Chat parameter of the converted request came from in the Responses request, for reports.
+_CHAT_PARAM_SOURCE = {
+    "messages": "input",
+    "max_completion_tokens": "max_output_tokens",
+    "max_tokens": "max_output_tokens",
+    "reasoning_effort": "reasoning.effort",
+    "verbosity": "text.verbosity",
+    "response_format": "text.format",
+    "logprobs": "include",
+    "web_search_options": "tools",
+    "stream_options": "stream",
+}
+
+#: Chat parameter values that change nothing (omitting them is no loss, so it is not reported).
+_CHAT_DEFAULTS: dict[str, Any] = {"parallel_tool_calls": True, "store": False, "logprobs": False}
+
+
+def _upstream_input(conv: _Conversion, value: Any, path: str) -> None:
+    instructions = conv.request.get("instructions")
+    conv.out["messages"] = input_to_messages(
+        value,
+        instructions=None if instructions is None else expect_str(instructions, "request.instructions"),
+        lenient=conv.policy.lenient,
+        path=path,
+        profile=conv.options["profile"],
+        tool_names=conv.options["names"],
+        dropped=conv.policy.collected,
+    )
+
+
+def _upstream_tool_choice(conv: _Conversion, value: Any, path: str) -> None:
+    conv.options["tool_choice"] = chat_tool_choice(
+        value, path, conv.options["toolset"], conv.options["names"], conv.policy
+    )
+
+
+def _upstream_max_tokens(conv: _Conversion, value: Any, path: str) -> None:
+    conv.out[conv.options["profile"].max_tokens_field] = value
+
+
+def _upstream_store(conv: _Conversion, value: Any, path: str) -> None:
+    if value is not False:  # false is Chat's default: nothing to send
+        conv.out["store"] = value
+
+
+#: Why each ``reasoning`` option but ``effort`` stays behind.
+_NO_SUMMARY = "Chat has no reasoning summary option (reasoning the upstream streams is still passed on)"
+_REASONING_DROPS = {
+    "summary": _NO_SUMMARY,
+    "generate_summary": _NO_SUMMARY,
+    "context": "Chat has no reasoning context option (the upstream profile decides what is replayed)",
+    "mode": "Chat has no reasoning mode option",
+}
+
+
+def _upstream_reasoning(conv: _Conversion, value: Any, path: str) -> None:
+    reasoning = expect_dict(value, path)
+    for key, option in reasoning.items():
+        if key == "effort":
+            if option is not None:
+                conv.out["reasoning_effort"] = option
+        elif option is not None:
+            reason = _REASONING_DROPS.get(key, f"{key!r} has no equivalent in the target API")
+            conv.policy.drop(f"{path}.{key}", reason)
+
+
+_RESPONSES_TO_CHAT_UPSTREAM: dict[str, Handler] = {
+    **_RESPONSES_TO_CHAT,
+    "input": _upstream_input,
+    "tools": lambda conv, value, path: None,  # read before the input (see convert_responses_request)
+    "tool_choice": _upstream_tool_choice,
+    "max_output_tokens": _upstream_max_tokens,
+    "store": _upstream_store,
+    "reasoning": _upstream_reasoning,
+}
+
+
+def convert_responses_request(
+    request: dict[str, Any],
+    profile: UpstreamProfile | None = None,
+    *,
+    strict: bool = False,
+) -> RequestConversion:
+    """A Responses request (as the Codex CLI or the openai SDK sends it) for a Chat-only upstream.
+
+    Everything :func:`responses_request_to_chat` does, plus what agent clients need over a Chat
+    upstream described by ``profile`` (README "Codex and agent clients"): custom, namespaced and
+    tool-search tools become valid, unique Chat functions (with the ``tool_map`` that turns their
+    calls back), hosted tools the upstream cannot run are dropped, schemas are normalised, history
+    items are flattened the same way, reasoning is replayed in the upstream's field, and the
+    request's options are shaped for it.  Thread-safe: drops are collected per call, not warned.
+
+    Args:
+        request: a Responses request body (``ResponseCreateParams``).
+        profile: the upstream's capabilities; the generic profile (local servers) when ``None``.
+        strict: raise :class:`UnsupportedParameterError` at the first value with no equivalent
+            instead of dropping it.
+
+    Raises:
+        ConversionError: malformed input; ``path`` names the offending value.
+        UnsupportedParameterError: with ``strict``, a value with no Chat equivalent.
+    """
+    profile = UpstreamProfile() if profile is None else profile
+    request = expect_dict(request, "request")
+    dropped: list[Dropped] = []
+    policy = Policy(not strict, dropped)
+    toolset = _read_request_tools(request, profile, policy)
+    names = ToolNames()
+    names.assign(toolset.identities)  # declared tools are named before history mentions
+    conv = _Conversion(
+        request,
+        policy,
+        options={"profile": profile, "toolset": toolset, "names": names, "tool_choice": None},
+    )
+    out = _run(conv, _RESPONSES_TO_CHAT_UPSTREAM, _RESPONSES_NO_OP_VALUES)
+    if "messages" not in out:
+        if request.get("instructions") is None:
+            raise ConversionError(
+                "a Chat request needs messages: give input or instructions", path="request.input"
+            )
+        _upstream_input(conv, [], "request.input")
+    _finish_tools(conv, out, toolset, names, profile)
+    if out.get("stream") is True:
+        conv.sub("stream_options")["include_usage"] = True  # Responses always reports usage
+    for key in [k for k in out if not profile.accepts(k)]:
+        value = out.pop(key)
+        if _CHAT_DEFAULTS.get(key, ...) != value:
+            source = _CHAT_PARAM_SOURCE.get(key, key)
+            policy.drop(f"request.{source}", f"this upstream does not accept the Chat parameter {key!r}")
+    return RequestConversion(_leading(out, ("model", "messages")), tuple(dropped), names.tool_map())
+
+
+def _read_request_tools(request: dict[str, Any], profile: UpstreamProfile, policy: Policy) -> ToolSet:
+    """The request's tools, then those its input items load (tool search outputs, additional tools)."""
+    toolset = ToolSet()
+    if request.get("tools") is not None:
+        read_tools(request["tools"], "request.tools", profile, policy, toolset)
+    items = request.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else ()):
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind in ("tool_search_output", "additional_tools"):
+            path = f"request.input[{i}].tools"
+            read_tools(item.get("tools"), path, profile, policy, toolset, loaded=kind == "tool_search_output")
+    if not toolset.has_client_tool_search():
+        for tool in toolset.deferred:
+            if tool.identity not in toolset.identities:
+                policy.drop(tool.path, "a deferred tool needs a tool search this upstream cannot run")
+    return toolset
+
+
+def _finish_tools(
+    conv: _Conversion, out: dict[str, Any], toolset: ToolSet, names: ToolNames, profile: UpstreamProfile
+) -> None:
+    """``tools``, ``tool_choice``, ``parallel_tool_calls`` and ``web_search_options`` of the output."""
+    choice, allowed = conv.options["tool_choice"] or (None, None)
+    tools = chat_tools(toolset, names, profile, conv.policy, only=allowed)
+    if toolset.web_search is not None:
+        out["web_search_options"] = toolset.web_search
+    if tools:
+        out["tools"] = tools
+        if choice is not None:
+            out["tool_choice"] = choice
+        return
+    # no tools left: Chat upstreams reject tool_choice and parallel_tool_calls without tools
+    out.pop("parallel_tool_calls", None)
+    if choice == "required" or isinstance(choice, dict):
+        conv.policy.drop("request.tool_choice", "no tool is left for the upstream to call")
+
+
+def convert_chat_request(
+    request: dict[str, Any],
+    *,
+    strict: bool = False,
+    hoist_instructions: bool = False,
+    carry_reasoning: bool = True,
+    ids: IdSource = random_id,
+) -> RequestConversion:
+    """A Chat request for a Responses upstream: :func:`chat_request_to_responses`, drops collected.
+
+    Thread-safe: drops are collected per call, not warned.  ``tool_map`` is empty (Chat tool
+    names are valid Responses names).
+
+    Raises:
+        ConversionError: malformed input; ``path`` names the offending value.
+        UnsupportedParameterError: with ``strict``, a value with no Responses equivalent.
+    """
+    dropped: list[Dropped] = []
+    policy = Policy(not strict, dropped)
+    params = _chat_to_responses(request, policy, hoist_instructions, carry_reasoning, ids)
+    return RequestConversion(params, tuple(dropped))

@@ -106,10 +106,14 @@ class SSEDecoder:
             lines = (bytes(buf) + data if buf else data).split(b"\n")
             self._buffer = bytearray(lines.pop())
             line = self._line
-            for raw in lines:
-                event = line(raw)
-                if event is not None:
-                    events.append(event)
+            try:
+                for raw in lines:
+                    event = line(raw)
+                    if event is not None:
+                        events.append(event)
+            except SSEError as exc:
+                exc.partial = events
+                raise
             return events
         # the kept partial line holds no CR or LF (a trailing CR was consumed above): scan only new bytes
         scan_from = len(buf)
@@ -120,7 +124,11 @@ class SSEDecoder:
             if match.group() == b"\r" and match.end() == len(buf):
                 # a CR at the very end may be the first half of CRLF
                 self._skip_lf = True
-            event = self._line(bytes(buf[start:end]))
+            try:
+                event = self._line(bytes(buf[start:end]))
+            except SSEError as exc:
+                exc.partial = events
+                raise
             if event is not None:
                 events.append(event)
             start = match.end()
@@ -169,12 +177,16 @@ class SSEDecoder:
         elif name == "event":
             self._event = value or None
             self._has_field = True
+        elif name == "error":  # llama.cpp's server writes ``error: {json}`` (not a spec field) on failure
+            self._data.append(value)
+            self._event = "error"
+            self._has_field = True
         elif name == "id":
             if "\0" not in value:
                 self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():  # ASCII only: int("²") raises
             self._retry = int(value)
-        # other field names are ignored, as the spec says
+        # other field names are ignored, as the spec says (``error`` above is the one exception)
         return None
 
     def _dispatch(self) -> SSEEvent | None:
@@ -204,8 +216,12 @@ class JSONLDecoder:
             return out  # no new line end: do not copy the growing partial line again
         *lines, rest = bytes(self._buffer).split(b"\n")
         self._buffer = bytearray(rest)
-        for line in lines:
-            self._take(line, out)
+        try:
+            for line in lines:
+                self._take(line, out)
+        except SSEError as exc:
+            exc.partial = out
+            raise
         return out
 
     def close(self) -> list[Any]:
@@ -233,8 +249,9 @@ def decode_payload(event: SSEEvent) -> dict[str, Any] | Done | None:
     """The JSON object an event carries, ``DONE`` for ``[DONE]``, ``None`` for an empty data field.
 
     An ``event:`` name that the JSON lacks as ``type`` is copied in (Responses streams sent with
-    event lines only); ``event: error`` data without a ``type`` keeps its ``error`` key, which the
-    translators treat as an upstream failure.
+    event lines only).  ``event: error`` data without a ``type`` is an upstream failure: a body with an
+    ``error`` key is kept as it is, a flat one (``{"message", "code"}``; llama.cpp's ``error:`` line) is
+    wrapped as ``{"error": body}``, the shape both translators treat as a failure.
     """
     data = event.data
     if not data:
@@ -247,20 +264,37 @@ def decode_payload(event: SSEEvent) -> dict[str, Any] | Done | None:
         raise SSEError(f"invalid JSON in data field: {exc}: {data[:80]!r}") from None
     if not isinstance(obj, dict):
         raise SSEError(f"data field is JSON but not an object: {data[:80]!r}")
-    if event.event and "type" not in obj and event.event != "error":
+    if event.event == "error":
+        return _error_body(obj)
+    if event.event and "type" not in obj:
         obj["type"] = event.event
     return obj
+
+
+def _error_body(obj: dict[str, Any]) -> dict[str, Any]:
+    """The data of an ``event: error`` frame: a Responses ``error`` event or ``{"error": {...}}`` as it is,
+    a flat body (``{"message", "code", "type": "server_error"}``) wrapped as ``{"error": body}``."""
+    return obj if "error" in obj or obj.get("type") == "error" else {"error": obj}
 
 
 class StreamDecoder:
     """Bytes in, payloads out: SSE, or JSONL when the first non-blank byte is ``{`` or ``[``.
 
     The format is sniffed once, on the first non-blank byte.
+
+    A bad frame raises :class:`~translator.errors.SSEError` whose ``partial`` holds the payloads that
+    the same ``feed()`` decoded before it, in order, so a consumer loses none of them.
+
+    End of input (``close()``): a last frame that never got its blank line (or a last JSON line without
+    its line end) is used when it decodes; one cut inside (incomplete JSON, an unfinished UTF-8
+    character) is discarded, as the SSE spec discards an incomplete event at end of input, and ``cut``
+    is then true.
     """
 
     def __init__(self) -> None:
         self._inner: SSEDecoder | JSONLDecoder | None = None
         self._pending = bytearray()
+        self.cut = False  #: close() discarded a last frame that the end of input had cut
 
     def feed(self, data: bytes) -> list[dict[str, Any] | Done]:
         if self._inner is None:
@@ -271,11 +305,29 @@ class StreamDecoder:
             self._inner = JSONLDecoder() if stripped.startswith((b"{", b"[")) else SSEDecoder()
             data = bytes(self._pending)
             self._pending.clear()
-        if self._inner.__class__ is SSEDecoder:
-            return self._feed_sse(self._inner, data)
-        return self._payloads(self._inner.feed(data))
+        out: list[dict[str, Any] | Done] = []
+        try:
+            if self._inner.__class__ is SSEDecoder:
+                self._feed_sse(self._inner, data, out)
+            else:
+                self._decode(self._inner, data, out)
+        except SSEError as exc:
+            exc.partial = out
+            raise
+        return out
 
-    def _feed_sse(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _decode(
+        self, decoder: SSEDecoder | JSONLDecoder, data: bytes, out: list[dict[str, Any] | Done]
+    ) -> None:
+        """The full decoder over ``data``; its payloads go to ``out`` (also those before an error)."""
+        try:
+            items: list[Any] = decoder.feed(data)
+        except SSEError as exc:
+            self._payloads(exc.partial, out)
+            raise
+        self._payloads(items, out)
+
+    def _feed_sse(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """SSE with a fast path for the two common frames, LF line ends only.
 
         The frames are ``data: <json>\\n\\n`` and ``event: <name>\\ndata: <json>\\n\\n``.
@@ -284,29 +336,31 @@ class StreamDecoder:
         by the read) goes through the full decoder, which also produces the exact error messages.
         """
         if b"\r" in data or decoder._skip_lf:
-            return self._payloads(decoder.feed(data))
-        out: list[dict[str, Any] | Done] = []
+            self._decode(decoder, data, out)
+            return
         if decoder._buffer or decoder._has_field or decoder._line_no == 0:
             cut = data.find(b"\n\n")
             if cut < 0:
-                return self._payloads(decoder.feed(data))
-            out += self._payloads(decoder.feed(data[: cut + 2]))
+                self._decode(decoder, data, out)
+                return
+            self._decode(decoder, data[: cut + 2], out)
             data = data[cut + 2 :]
             if decoder._buffer or decoder._has_field:
-                return out + self._payloads(decoder.feed(data))
+                self._decode(decoder, data, out)
+                return
         if data[:6] == b"data: ":
-            return out + self._data_frames(decoder, data)
-        if data[:7] == b"event: ":
-            return out + self._event_frames(decoder, data)
-        return out + self._frames(decoder, data)
+            self._data_frames(decoder, data, out)
+        elif data[:7] == b"event: ":
+            self._event_frames(decoder, data, out)
+        else:
+            self._frames(decoder, data, out)
 
-    def _data_frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _data_frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Data-only streams (Chat): split on ``\\n\\ndata: ``, so each piece is a JSON body already.
 
         A piece that is not one JSON object (a comment or ``event:`` frame follows it, a multi-line
         frame, ``[DONE]``) is handed back to :meth:`_frames` as the bytes it was.
         """
-        out: list[dict[str, Any] | Done] = []
         pieces, last = _split_frames(data, b"data: ")
         loads = orjson.loads
         lines = 0
@@ -321,18 +375,16 @@ class StreamDecoder:
                 continue
             decoder._line_no += lines
             lines = 0
-            out += self._frames(decoder, b"data: " + body + b"\n\n")
+            self._frames(decoder, b"data: " + body + b"\n\n", out)
         decoder._line_no += lines
         if last:
-            out += self._payloads(decoder.feed(last))
-        return out
+            self._decode(decoder, last, out)
 
-    def _event_frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _event_frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Responses streams: split on ``\\n\\nevent: ``; each piece is ``<name>\\ndata: <json>``.
 
         Pieces of any other shape are handed back to :meth:`_frames` as the bytes they were.
         """
-        out: list[dict[str, Any] | Done] = []
         pieces, last = _split_frames(data, b"event: ")
         loads = orjson.loads
         lines = 0
@@ -345,24 +397,22 @@ class StreamDecoder:
                 except orjson.JSONDecodeError:
                     pass
             if payload.__class__ is dict:
-                if "type" not in payload:
-                    name = piece[:cut]
-                    if name and name != b"error":
-                        payload["type"] = name.decode()
+                if piece.startswith(b"error\n"):
+                    payload = _error_body(payload)
+                elif "type" not in payload and cut:
+                    payload["type"] = piece[:cut].decode()
                 lines += 3
                 out.append(payload)
                 continue
             decoder._line_no += lines
             lines = 0
-            out += self._frames(decoder, b"event: " + piece + b"\n\n")
+            self._frames(decoder, b"event: " + piece + b"\n\n", out)
         decoder._line_no += lines
         if last:
-            out += self._payloads(decoder.feed(last))
-        return out
+            self._decode(decoder, last, out)
 
-    def _frames(self, decoder: SSEDecoder, data: bytes) -> list[dict[str, Any] | Done]:
+    def _frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Whole frames (and perhaps a partial last one); ``data:`` and ``event:``+``data:`` frames fast."""
-        out: list[dict[str, Any] | Done] = []
         blocks = data.split(b"\n\n")
         rest = blocks.pop()
         for block in blocks:
@@ -389,27 +439,33 @@ class StreamDecoder:
                 if payload.__class__ is dict:
                     if name is not None:
                         decoder._line_no += 1
-                        if name and name != b"error" and "type" not in payload:
+                        if name == b"error":
+                            payload = _error_body(payload)
+                        elif name and "type" not in payload:
                             payload["type"] = name.decode()
                     decoder._line_no += 2
                     out.append(payload)
                     continue
             if block:
-                out += self._payloads(decoder.feed(block + b"\n\n"))
+                self._decode(decoder, block + b"\n\n", out)
             else:
                 decoder._line_no += 1  # an extra blank line
         if rest:
-            out += self._payloads(decoder.feed(rest))
-        return out
+            self._decode(decoder, rest, out)
 
     def close(self) -> list[dict[str, Any] | Done]:
         if self._inner is None:
             return []
-        return self._payloads(self._inner.close())
+        out: list[dict[str, Any] | Done] = []
+        try:
+            self._payloads(self._inner.close(), out)
+        except SSEError:
+            self.cut = True  # the last frame was cut by the end of input: discarded
+            return []
+        return out
 
     @staticmethod
-    def _payloads(items: list[Any]) -> list[dict[str, Any] | Done]:
-        out: list[dict[str, Any] | Done] = []
+    def _payloads(items: list[Any], out: list[dict[str, Any] | Done]) -> None:
         for item in items:
             if isinstance(item, SSEEvent):
                 payload = decode_payload(item)
@@ -419,7 +475,6 @@ class StreamDecoder:
                 out.append(item)
             else:
                 raise SSEError(f"JSON line is not an object: {item!r:.80}")
-        return out
 
 
 def _split_frames(data: bytes, head: bytes) -> tuple[list[bytes], bytes]:

@@ -33,15 +33,17 @@ Choices made where the SDK types leave room (each is documented in the README's 
 
 from __future__ import annotations
 
-import os
-import sys
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConversionError, UnsupportedParameterError
+import orjson
+
+from .dropped import Dropped, DroppedParameterWarning, Policy
+from .errors import ConversionError
 from .ids import IdSource, random_id
+from .tool_names import CUSTOM_INPUT, ToolIdentity, ToolNames, loaded_identities
+from .upstream import UpstreamProfile
 
 __all__ = [
     "SEPARATOR",
@@ -54,37 +56,6 @@ __all__ = [
 #: Joins the text segments (message items, parts, reasoning parts) merged into one Chat field, as the
 #: stream translator and openai-agents do.
 SEPARATOR = "\n"
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-class DroppedParameterWarning(UserWarning):
-    """A field with no equivalent in the target API was dropped (only in ``lenient=True`` mode)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What to do with a value that has no equivalent: raise (strict) or warn and drop (lenient)."""
-
-    lenient: bool
-
-    def drop(self, path: str, reason: str) -> None:
-        """Raise :class:`UnsupportedParameterError`, or warn when lenient (the caller then drops it)."""
-        if not self.lenient:
-            raise UnsupportedParameterError(reason, path=path)
-        warnings.warn(
-            f"{path}: {reason} (dropped)", DroppedParameterWarning, stacklevel=_outside_stacklevel()
-        )
-
-
-def _outside_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside this package."""
-    level = 2  # 1 would be Policy.drop itself
-    frame = sys._getframe(2)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def expect_dict(value: Any, path: str) -> dict[str, Any]:
@@ -364,6 +335,7 @@ def messages_to_input(
     carry_reasoning: bool = True,
     ids: IdSource = random_id,
     path: str = "messages",
+    dropped: list[Dropped] | None = None,
 ) -> list[dict[str, Any]]:
     """Chat ``messages`` -> Responses ``input`` items (``mapping.md`` §2a, §2b).
 
@@ -374,8 +346,10 @@ def messages_to_input(
         carry_reasoning: turn third-party reasoning fields into ``reasoning`` items (else drop them).
         ids: id source for the ``rs_``/``msg_`` ids and the ``call_`` ids of legacy function calls.
         path: the name of the list in error paths.
+        dropped: with ``lenient``, append a :class:`~translator.dropped.Dropped` per dropped value
+            here instead of warning.
     """
-    reader = _ChatReader(Policy(lenient), ids, carry_reasoning)
+    reader = _ChatReader(Policy(lenient, dropped), ids, carry_reasoning)
     items: list[dict[str, Any]] = []
     for i, msg in enumerate(expect_list(messages, path)):
         items += reader.message(msg, f"{path}[{i}]")
@@ -457,18 +431,29 @@ def _input_content_to_chat(
 
 @dataclass(slots=True)
 class _ItemReader:
-    """State of one Responses -> Chat pass: the assistant message that calls and text merge into."""
+    """State of one Responses -> Chat pass: the assistant message that calls and text merge into.
+
+    With a ``profile`` (a Chat-only upstream) the messages are also shaped for it: roles, string
+    content, one leading system message, and tool identities flattened to the Chat names of ``names``
+    (custom tool calls become function calls whose arguments are ``{"input": ...}``).
+    """
 
     policy: Policy
     reasoning_field: str | None
     messages: list[dict[str, Any]] = field(default_factory=list)
     assistant: dict[str, Any] | None = None
+    #: reasoning texts (and their item paths) waiting for the assistant message they precede
     reasoning: list[str] = field(default_factory=list)
+    reasoning_paths: list[str] = field(default_factory=list)
+    profile: UpstreamProfile | None = None
+    names: ToolNames | None = None
 
     def item(self, item: Any, path: str) -> None:
         item = expect_dict(item, path)
         kind = item.get("type", "message" if "role" in item else None)
         handler = _ITEM_HANDLERS.get(kind or "")
+        if handler is None and self.names is not None:
+            handler = _UPSTREAM_ITEM_HANDLERS.get(kind or "")
         if handler is not None:
             handler(self, item, path)
         elif kind in _SERVER_ITEMS:
@@ -476,19 +461,39 @@ class _ItemReader:
         else:
             raise ConversionError(f"unknown input item type {kind!r}", path=f"{path}.type")
 
+    def finish(self) -> list[dict[str, Any]]:
+        """The messages, once every item was read."""
+        self._close_assistant()
+        if self.profile is not None and self.profile.reasoning_required and self.reasoning_field:
+            # DeepSeek thinking mode: a tool-call turn without the field is a 400; "" is accepted.
+            for message in self.messages:
+                if message["role"] == "assistant":
+                    message.setdefault(self.reasoning_field, "")
+        return self.messages
+
     def _open_assistant(self) -> dict[str, Any]:
         if self.assistant is None:
             self.assistant = {"role": "assistant", "content": None}
             self.messages.append(self.assistant)
-        if self.reasoning and self.reasoning_field is not None:
-            previous = self.assistant.get(self.reasoning_field)
-            self.assistant[self.reasoning_field] = "\n\n".join(
-                ([previous] if previous else []) + self.reasoning
-            )
+        if self.reasoning:
+            if self.reasoning_field is not None:
+                previous = self.assistant.get(self.reasoning_field)
+                self.assistant[self.reasoning_field] = "\n\n".join(
+                    ([previous] if previous else []) + self.reasoning
+                )
+            elif self.profile is not None:
+                for rpath in self.reasoning_paths:
+                    self.policy.drop(rpath, "reasoning is not replayed: this upstream takes none")
         self.reasoning = []
+        self.reasoning_paths = []
         return self.assistant
 
     def _close_assistant(self) -> None:
+        """End the assistant run; reasoning still waiting precedes no assistant message: dropped."""
+        for rpath in self.reasoning_paths:
+            self.policy.drop(rpath, "reasoning not followed by an assistant message or tool call")
+        self.reasoning = []
+        self.reasoning_paths = []
         self.assistant = None
 
     def _message(self, item: dict[str, Any], path: str) -> None:
@@ -502,7 +507,38 @@ class _ItemReader:
         content = _input_content_to_chat(
             item.get("content"), f"{path}.content", self.policy, text_only=role != "user"
         )
+        if self.profile is not None:
+            self._upstream_message(self.profile, role, content, path)
+        else:
+            self.messages.append({"role": role, "content": content})
+
+    def _upstream_message(
+        self, profile: UpstreamProfile, role: str, content: str | list[dict[str, Any]], path: str
+    ) -> None:
+        """Append a system/developer/user message shaped for the upstream's ``profile``."""
+        if profile.string_content:
+            content = self._as_string(content, f"{path}.content")
+        if role == "developer" and not profile.developer_role:
+            role = "system"
+        if role in ("system", "developer") and profile.leading_system_only and self.messages:
+            if all(m["role"] in ("system", "developer") for m in self.messages):
+                first = self.messages[0]
+                first["content"] = _joined_content(first["content"], content)
+                return
+            self.policy.drop(
+                f"{path}.role",
+                f"{role!r} sent as 'user': this upstream takes system messages only at the start",
+            )
+            role = "user"
         self.messages.append({"role": role, "content": content})
+
+    def _as_string(self, content: str | list[dict[str, Any]], path: str) -> str | list[dict[str, Any]]:
+        """Text-only content as one string (images and files keep the list)."""
+        if isinstance(content, str) or any(part["type"] != "text" for part in content):
+            return content
+        if any("prompt_cache_breakpoint" in part for part in content):
+            self.policy.drop(path, "prompt_cache_breakpoint needs content parts; sent as a string")
+        return SEPARATOR.join(part["text"] for part in content)
 
     def _assistant_message(self, item: dict[str, Any], path: str) -> None:
         content = item.get("content")
@@ -536,15 +572,26 @@ class _ItemReader:
     def _call(self, item: dict[str, Any], path: str) -> None:
         call_id = expect_str(item.get("call_id"), f"{path}.call_id")
         name = expect_str(item.get("name"), f"{path}.name")
-        if item.get("type") == "custom_tool_call":
-            call = {
-                "id": call_id,
-                "type": "custom",
-                "custom": {"name": name, "input": expect_str(item.get("input", ""), f"{path}.input")},
-            }
+        namespace = item.get("namespace")
+        if namespace is not None:
+            namespace = expect_str(namespace, f"{path}.namespace")
+        custom = item.get("type") == "custom_tool_call"
+        if custom:
+            text = expect_str(item.get("input", ""), f"{path}.input")
         else:
-            arguments = expect_str(item.get("arguments", ""), f"{path}.arguments") or "{}"
-            call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+            text = expect_str(item.get("arguments", ""), f"{path}.arguments") or "{}"
+        if self.names is not None:
+            # a Chat-only upstream: custom and namespaced tools are functions named by ``names``
+            identity = ToolIdentity("custom" if custom else "function", name, namespace)
+            arguments = orjson.dumps({CUSTOM_INPUT: text}).decode() if custom else text
+            call = _function_call(call_id, self.names.chat_name(identity), arguments)
+        else:
+            if namespace is not None:
+                self.policy.drop(f"{path}.namespace", "Chat tool calls have no namespace")
+            if custom:
+                call = {"id": call_id, "type": "custom", "custom": {"name": name, "input": text}}
+            else:
+                call = _function_call(call_id, name, text)
         self._open_assistant().setdefault("tool_calls", []).append(call)
 
     def _output(self, item: dict[str, Any], path: str) -> None:
@@ -556,9 +603,12 @@ class _ItemReader:
             )
         output = item.get("output")
         content = _input_content_to_chat(output, f"{path}.output", self.policy, text_only=True)
-        self.messages.append(
-            {"role": "tool", "tool_call_id": expect_str(call_id, f"{path}.call_id"), "content": content}
-        )
+        self._tool_message(expect_str(call_id, f"{path}.call_id"), content, f"{path}.output")
+
+    def _tool_message(self, call_id: str, content: str | list[dict[str, Any]], path: str) -> None:
+        if self.profile is not None and self.profile.string_content:
+            content = self._as_string(content, path)
+        self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
 
     def _reasoning(self, item: dict[str, Any], path: str) -> None:
         parts = [("summary", i, s) for i, s in enumerate(item.get("summary") or [])]
@@ -570,8 +620,58 @@ class _ItemReader:
         text = SEPARATOR.join(t for t in texts if t)
         if text:
             self.reasoning.append(text)
-            if self.assistant is not None and self.reasoning_field is not None:
+            self.reasoning_paths.append(path)
+            if self.assistant is not None:
                 self._open_assistant()
+
+    # -- items a Chat-only upstream gets as function calls (only with ``names``)
+
+    def _is_client_search(self, item: dict[str, Any], path: str) -> bool:
+        execution = item.get("execution")
+        if execution == "client" or (execution is None and item.get("call_id") is not None):
+            return True
+        self.policy.drop(f"{path}.type", "a server-side tool search has no Chat equivalent")
+        return False
+
+    def _tool_search_call(self, item: dict[str, Any], path: str) -> None:
+        if not self._is_client_search(item, path):
+            return
+        assert self.names is not None
+        call_id = expect_str(item.get("call_id"), f"{path}.call_id")
+        arguments = item.get("arguments")
+        text = arguments if isinstance(arguments, str) else orjson.dumps(arguments or {}).decode()
+        call = _function_call(call_id, self.names.chat_name(ToolIdentity("tool_search")), text)
+        self._open_assistant().setdefault("tool_calls", []).append(call)
+
+    def _tool_search_output(self, item: dict[str, Any], path: str) -> None:
+        if not self._is_client_search(item, path):
+            return
+        assert self.names is not None
+        self._close_assistant()
+        call_id = expect_str(item.get("call_id"), f"{path}.call_id")
+        # the loaded tools themselves are declared in the request's ``tools`` (translator.tools)
+        loaded = [self.names.chat_name(identity) for identity in loaded_identities(item.get("tools"))]
+        self._tool_message(call_id, orjson.dumps({"loaded_tools": loaded}).decode(), path)
+
+    def _additional_tools(self, item: dict[str, Any], path: str) -> None:
+        """Its tools are declared in the request's ``tools`` (translator.tools); no message."""
+
+
+def _function_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _joined_content(
+    first: str | list[dict[str, Any]], second: str | list[dict[str, Any]]
+) -> str | list[dict[str, Any]]:
+    """Two system messages' content as one (strings joined by a blank line, else part lists)."""
+    if isinstance(first, str) and isinstance(second, str):
+        return f"{first}\n\n{second}" if first and second else first or second
+
+    def parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+    return parts(first) + parts(second)
 
 
 _ITEM_HANDLERS = {
@@ -583,6 +683,13 @@ _ITEM_HANDLERS = {
     "reasoning": _ItemReader._reasoning,
 }
 
+#: Items that have a Chat form only for a Chat-only upstream, whose tools are named by ``ToolNames``.
+_UPSTREAM_ITEM_HANDLERS = {
+    "tool_search_call": _ItemReader._tool_search_call,
+    "tool_search_output": _ItemReader._tool_search_output,
+    "additional_tools": _ItemReader._additional_tools,
+}
+
 
 def input_to_messages(
     input: str | Sequence[Any],
@@ -591,6 +698,9 @@ def input_to_messages(
     lenient: bool = False,
     reasoning_field: str | None = "reasoning_content",
     path: str = "input",
+    profile: UpstreamProfile | None = None,
+    tool_names: ToolNames | None = None,
+    dropped: list[Dropped] | None = None,
 ) -> list[dict[str, Any]]:
     """Responses ``input`` (a string or items) -> Chat ``messages`` (``mapping.md`` §2a, §2b).
 
@@ -602,13 +712,25 @@ def input_to_messages(
         reasoning_field: the assistant-message field that receives reasoning text (summary, else
             raw reasoning text), or ``None`` to drop reasoning.
         path: the name of the list in error paths.
+        profile: shape the messages for this Chat-only upstream (its ``reasoning_field`` replaces
+            the argument): ``developer`` as ``system``, string content, one leading system
+            message, ``reasoning_required``; custom, namespaced and tool-search calls become
+            function calls named by ``tool_names``.
+        tool_names: the Chat names of the request's tools (:class:`~translator.tool_names.ToolNames`),
+            so that history calls match the declared tools; a fresh one when ``None``.
+        dropped: with ``lenient``, append a :class:`~translator.dropped.Dropped` per dropped value
+            here instead of warning.
     """
     messages: list[dict[str, Any]] = []
     if instructions is not None:
         messages.append({"role": "system", "content": expect_str(instructions, "instructions")})
     if isinstance(input, str):
         return [*messages, {"role": "user", "content": input}]
-    reader = _ItemReader(Policy(lenient), reasoning_field, messages)
+    reader = _ItemReader(Policy(lenient, dropped), reasoning_field, messages)
+    if profile is not None:
+        reader.profile = profile
+        reader.reasoning_field = profile.reasoning_field
+        reader.names = ToolNames() if tool_names is None else tool_names
     for i, item in enumerate(expect_list(input, path)):
         reader.item(item, f"{path}[{i}]")
-    return reader.messages
+    return reader.finish()
