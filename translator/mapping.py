@@ -152,8 +152,8 @@ def _checked_logprob(entry: Any) -> dict[str, Any]:
         or not all(_token_ok(top) for top in tops or ())
     ):
         raise InvalidChunkError(
-            "each logprob and top_logprobs entry must be an object with a string 'token', a number"
-            " 'logprob' and 'bytes' null or a list of integers",
+            "each logprob must be an object with a string 'token', a number 'logprob', 'bytes' null or"
+            " a list of integers, and 'top_logprobs' entries of the same shape",
             field="logprobs",
         )
     result: dict[str, Any] = entry
