@@ -417,3 +417,10 @@ def test_mistral_gets_only_the_parameters_it_accepts() -> None:
     ):
         assert path in paths
     assert "request.stream" in paths  # stream_options.include_usage
+
+
+def test_rejected_params_are_dropped_and_reported() -> None:
+    profile = UpstreamProfile(rejected_params=frozenset({"reasoning_effort", "verbosity"}))
+    result = convert(codex_body("request_gpt-5.5.json"), profile)
+    assert not {"reasoning_effort", "verbosity"} & set(result.params)
+    assert {"request.reasoning.effort", "request.text.verbosity"} <= set(dropped_paths(result))

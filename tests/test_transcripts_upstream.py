@@ -7,12 +7,14 @@ import warnings
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import TypeAdapter
 
 from translator.dropped import Dropped, DroppedParameterWarning
 from translator.errors import UnsupportedParameterError
-from translator.tool_names import ToolIdentity, ToolNames
+from translator.tool_names import NAME_PATTERN, ToolIdentity, ToolNames
 from translator.transcripts import input_to_messages, messages_to_input
 from translator.upstream import UpstreamProfile
 
@@ -199,6 +201,21 @@ def test_reasoning_the_upstream_takes_none_of_is_reported() -> None:
     assert dropped == ["input[0]"]
 
 
+def test_refusals_and_empty_assistant_messages_are_sent_as_text() -> None:
+    refusal = {
+        "type": "message",
+        "role": "assistant",
+        "id": "msg_1",
+        "status": "completed",
+        "content": [{"type": "refusal", "refusal": "I can't."}],
+    }
+    empty = {"type": "message", "role": "assistant", "content": []}
+    messages, dropped = upstream([text("user", "q"), refusal, text("user", "q2"), empty])
+    assert messages[1] == {"role": "assistant", "content": "I can't."}
+    assert messages[3] == {"role": "assistant", "content": ""}
+    assert dropped == ["input[1].content"]
+
+
 def test_a_string_input_is_one_user_message() -> None:
     assert upstream("hi", instructions="be brief") == (
         [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
@@ -243,3 +260,126 @@ def test_both_directions_collect_drops_instead_of_warning() -> None:
         "input[0].type: 'item_reference' items have no Chat equivalent",
         "messages[0].name: 'name' has no equivalent in the target API",
     ]
+
+
+# --------------------------------------------------------------------------- property: any Codex history
+
+_tool_name = st.sampled_from(["exec_command", "apply_patch", "spawn_agent", "a__b", "x" * 70, "crm.search"])
+_namespace = st.sampled_from([None, None, "a", "multi_agent_v1", "mcp__" + "y" * 60])
+_call = st.tuples(
+    st.sampled_from(["function", "custom", "tool_search"]), _tool_name, _namespace, st.text(max_size=8)
+)
+_step = st.one_of(
+    st.tuples(
+        st.just("message"), st.sampled_from(["user", "developer", "system", "assistant"]), st.text(max_size=5)
+    ),
+    st.tuples(st.just("reasoning"), st.sampled_from(["summary", "content"]), st.text(min_size=1, max_size=5)),
+    st.tuples(st.just("calls"), st.lists(_call, min_size=1, max_size=3)),
+)
+
+
+@st.composite
+def _profiles(draw: Any) -> UpstreamProfile:
+    field = draw(st.sampled_from(["reasoning_content", "reasoning", None]))
+    return UpstreamProfile(
+        developer_role=draw(st.booleans()),
+        leading_system_only=draw(st.booleans()),
+        reasoning_field=field,
+        reasoning_required=field is not None and draw(st.booleans()),
+        string_content=draw(st.booleans()),
+    )
+
+
+def _items(steps: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[str, ToolIdentity, str]]]:
+    """Responses items for ``steps``, and each call's (call_id, identity, input or arguments)."""
+    items: list[dict[str, Any]] = []
+    calls: list[tuple[str, ToolIdentity, str]] = []
+    for step in steps:
+        if step[0] == "message":
+            items.append(text(step[1], step[2]))
+        elif step[0] == "reasoning":
+            items.append(
+                {
+                    "type": "reasoning",
+                    "id": "rs",
+                    "summary": [],
+                    step[1]: [
+                        {
+                            "type": "summary_text" if step[1] == "summary" else "reasoning_text",
+                            "text": step[2],
+                        }
+                    ],
+                }
+            )
+        else:
+            outputs = []
+            for kind, name, namespace, payload in step[1]:
+                call_id = f"call_{len(calls)}"
+                ns = {"namespace": namespace} if namespace else {}
+                if kind == "custom":
+                    items.append(
+                        {"type": "custom_tool_call", "call_id": call_id, "name": name, "input": payload, **ns}
+                    )
+                    outputs.append({"type": "custom_tool_call_output", "call_id": call_id, "output": payload})
+                    calls.append((call_id, ToolIdentity("custom", name, namespace), payload))
+                elif kind == "function":
+                    arguments = json.dumps({"p": payload})
+                    items.append(
+                        {
+                            "type": "function_call",
+                            "call_id": call_id,
+                            "name": name,
+                            "arguments": arguments,
+                            **ns,
+                        }
+                    )
+                    outputs.append({"type": "function_call_output", "call_id": call_id, "output": payload})
+                    calls.append((call_id, ToolIdentity("function", name, namespace), arguments))
+                else:
+                    arguments = json.dumps({"query": payload})
+                    items.append(
+                        {
+                            "type": "tool_search_call",
+                            "call_id": call_id,
+                            "execution": "client",
+                            "arguments": {"query": payload},
+                        }
+                    )
+                    outputs.append(
+                        {"type": "tool_search_output", "call_id": call_id, "execution": "client", "tools": []}
+                    )
+                    calls.append((call_id, ToolIdentity("tool_search"), arguments))
+            items += outputs
+    return items, calls
+
+
+@given(st.lists(_step, max_size=12), _profiles())
+def test_any_codex_history_gives_messages_a_strict_upstream_accepts(
+    steps: list[Any], profile: UpstreamProfile
+) -> None:
+    items, calls = _items(steps)
+    names = ToolNames()
+    messages, dropped = upstream(items, profile, tool_names=names)
+    seen: dict[str, dict[str, Any]] = {}
+    answered: list[str] = []
+    for i, message in enumerate(messages):
+        if profile.leading_system_only and i > 0:
+            assert message["role"] not in ("system", "developer")
+        if not profile.developer_role:
+            assert message["role"] != "developer"
+        if message["role"] == "assistant":
+            for call in message.get("tool_calls", []):
+                seen[call["id"]] = call["function"]
+            if profile.reasoning_required and profile.reasoning_field:
+                assert isinstance(message[profile.reasoning_field], str)
+        if message["role"] == "tool":
+            assert message["tool_call_id"] in seen
+            answered.append(message["tool_call_id"])
+    assert answered == [call_id for call_id, _, _ in calls]
+    for call_id, identity, payload in calls:
+        function = seen[call_id]
+        assert NAME_PATTERN.match(function["name"])
+        assert names.chat_name(identity) == function["name"]
+        arguments = json.loads(function["arguments"])
+        assert arguments == ({"input": payload} if identity.kind == "custom" else json.loads(payload))
+    assert all(path.startswith("input[") for path in dropped)

@@ -38,6 +38,8 @@ def test_chat_params_restricts_what_is_accepted_but_never_model_or_messages() ->
     assert profile.accepts("tools") and profile.accepts("model") and profile.accepts("messages")
     assert not profile.accepts("store")
     assert not PRESETS["mistral"].accepts("max_completion_tokens")
+    ollama = UpstreamProfile.from_mapping({"rejected_params": ["reasoning_effort", "messages"]})
+    assert not ollama.accepts("reasoning_effort") and ollama.accepts("messages") and ollama.accepts("tools")
 
 
 @pytest.mark.parametrize(
@@ -51,6 +53,7 @@ def test_chat_params_restricts_what_is_accepted_but_never_model_or_messages() ->
         ({"max_tokens_field": "max_output_tokens"}, "max_tokens_field"),
         ({"hosted_tools": "web_search"}, "hosted_tools"),
         ({"chat_params": [1, 2]}, "chat_params"),
+        ({"rejected_params": "store"}, "rejected_params"),
         ({"reasoning_field": "none", "reasoning_required": True}, "reasoning_required"),
     ],
 )

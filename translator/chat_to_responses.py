@@ -31,6 +31,7 @@ import orjson
 from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError, StreamError, UnsupportedStreamError
 from .ids import Clock, IdSource, random_id, system_clock
+from .json_stream import JsonCompleteness
 from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
 from .sse import Done, encode_sse
@@ -113,18 +114,38 @@ class _Item:
 
 
 class _Call:
-    """A Chat tool call (by its delta ``index``) on its way to becoming a function_call item."""
+    """A Chat tool call on its way to becoming a function_call item.
 
-    __slots__ = ("arguments", "call_id", "closed", "key", "name", "opened", "pending")
+    Which call a tool-call delta continues is decided by its ``index`` and ``id`` (see ``_which_call``);
+    ``given_id`` is the provider's id, ``call_id`` the unique one the item carries.
+    """
 
-    def __init__(self, key: object) -> None:
-        self.key = key
+    __slots__ = ("arguments", "call_id", "closed", "given_id", "index", "json", "name", "opened", "pending")
+
+    def __init__(self, index: object, given_id: str | None) -> None:
+        self.index = index
+        self.given_id = given_id
         self.call_id: str | None = None
         self.name: str | None = None
         self.arguments: list[str] = []
         self.pending: list[str] = []  # fragments received before the item could open
+        self.json: JsonCompleteness | None = None  # made when completeness is first asked
         self.opened = False
         self.closed = False
+
+    def complete(self) -> bool:
+        """Whether the arguments so far are one complete JSON value (linear over the whole call)."""
+        scan = self.json
+        if scan is None:
+            scan = self.json = JsonCompleteness()
+            for fragment in self.arguments:
+                scan.feed(fragment)
+        return scan.complete
+
+    def add(self, fragment: str) -> None:
+        self.arguments.append(fragment)
+        if self.json is not None:
+            self.json.feed(fragment)
 
 
 class ChatToResponses(FeedBase):
@@ -166,8 +187,15 @@ class ChatToResponses(FeedBase):
         self._response: dict[str, Any] | None = None
         self._output: list[dict[str, Any]] = []  # finished items, by output_index
         self._item: _Item | None = None
-        self._calls: dict[object, _Call] = {}
-        self._queue: list[_Call] = []  # calls waiting for the open call's arguments to complete
+        self._calls: list[_Call] = []  # every call, in the order they started
+        self._call_at: dict[object, _Call] = {}  # delta index -> the latest call at that index
+        self._call_by_id: dict[str, _Call] = {}  # provider id -> the latest call with that id
+        self._call_ids: set[str] = set()  # call_ids given to items: unique within the response
+        # What waits for the open call's arguments to be complete JSON: calls whose fragments are
+        # interleaved with it, and content (text, refusal, reasoning) that arrived between its fragments.
+        self._waiting: list[_Call | tuple[Any, ...]] = []
+        self._forcing = False  # the stream is ending: nothing waits any more
+        self._secrets: list[str] = []  # encrypted reasoning that arrived while a message or call was open
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
         self._service_tier: str | None = None
@@ -343,7 +371,7 @@ class ChatToResponses(FeedBase):
         calls = delta.get("tool_calls")
         if calls:
             for n, call in enumerate(_expect(calls, list, index, f"{where}.tool_calls")):
-                out += self._tool_call(call, index, f"{where}.tool_calls[{n}]")
+                out += self._tool_call(call, index, f"{where}.tool_calls[{n}]", n)
         legacy = delta.get("function_call")
         if legacy:
             legacy = _expect(legacy, dict, index, f"{where}.function_call")
@@ -553,14 +581,51 @@ class ChatToResponses(FeedBase):
         out.append(
             self._ev({"type": "response.output_item.done", "output_index": item.output_index, "item": final})
         )
+        if self._secrets:  # encrypted reasoning that arrived inside this item: its own item, right after
+            holder, added = self._open("reasoning", "rs", {"type": "reasoning", "summary": []})
+            holder.encrypted, self._secrets = self._secrets, []
+            out += [added, *self._close_item(status)]
         return out
 
     def _close_all(self, status: str) -> list[dict[str, Any]]:
-        out = self._close_item(status)
-        while self._queue:
-            out += self._open_call(self._queue.pop(0))
-            out += self._close_item(status)
+        """The choice is over: what waits goes out in order, calls never opened open, all close."""
+        self._forcing = True
+        out: list[dict[str, Any]] = []
+        while self._waiting:
+            out += self._replay(self._waiting.pop(0))
+        for call in self._calls:
+            if not call.opened and (call.name is not None or call.pending):  # a bare index says nothing
+                out += self._open_call(call)
+        self._forcing = False
+        return out + self._close_item(status)
+
+    def _holding(self) -> bool:
+        """Whether the open item is a call whose arguments started and are not complete JSON yet."""
+        item = self._item
+        return (
+            item is not None
+            and item.call is not None
+            and not self._forcing
+            and bool(item.call.arguments)
+            and not item.call.complete()
+        )
+
+    def _release(self) -> list[dict[str, Any]]:
+        """The open call's arguments are complete: what waited for them goes out, in arrival order."""
+        out: list[dict[str, Any]] = []
+        while self._waiting and not self._holding():
+            out += self._replay(self._waiting.pop(0))
         return out
+
+    def _replay(self, waiting: _Call | tuple[Any, ...]) -> list[dict[str, Any]]:
+        if isinstance(waiting, _Call):
+            return self._open_call(waiting) if not waiting.opened else []
+        kind, *args = waiting
+        if kind == "message":
+            return self._message_piece(*args)
+        if kind == "reasoning":
+            return self._reasoning(*args)
+        return self._add_annotations(*args)
 
     # message items
 
@@ -593,7 +658,11 @@ class ChatToResponses(FeedBase):
     def _message_piece(
         self, kind: str, text: str, logprobs: list[dict[str, Any]] | None
     ) -> list[dict[str, Any]]:
-        converted = [chat_logprob_to_responses(e) for e in logprobs] if logprobs else []  # may raise: first
+        # converted first, so a bad entry raises before any event (converting again on replay is a no-op)
+        converted = [chat_logprob_to_responses(e) for e in logprobs] if logprobs else []
+        if self._holding():  # between two fragments of an open call: waits for its arguments to complete
+            self._waiting.append(("message", kind, text, converted))
+            return []
         out, item, part = self._ensure_part(kind)
         part.chunks.append(text)
         if kind == _TEXT:
@@ -622,7 +691,7 @@ class ChatToResponses(FeedBase):
         out: list[dict[str, Any]] = []
         item = self._item
         if item is None or item.kind != "message":
-            out += self._close_all("completed")
+            out += self._close_item("completed")
             item, added = self._open(
                 "message",
                 "msg",
@@ -676,6 +745,12 @@ class ChatToResponses(FeedBase):
         kept = [annotation for annotation in flat if annotation is not None]
         if not kept:
             return []
+        if self._holding():
+            self._waiting.append(("annotations", kept))
+            return []
+        return self._add_annotations(kept)
+
+    def _add_annotations(self, kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out, item, part = self._ensure_part(_TEXT)
         for annotation in kept:
             out.append(
@@ -747,9 +822,12 @@ class ChatToResponses(FeedBase):
                     "sequence_number": seq,
                 }
             ]
+        if self._holding():
+            self._waiting.append(("reasoning", text, mode))
+            return []
         out: list[dict[str, Any]] = []
         if item is None or item.kind != "reasoning" or (item.mode and item.mode != mode):
-            out += self._close_all("completed")
+            out += self._close_item("completed")
             body: dict[str, Any] = {"type": "reasoning", "summary": []}
             if mode == "content":
                 body["content"] = []
@@ -854,16 +932,18 @@ class ChatToResponses(FeedBase):
             secret = detail.get("data") if kind == "reasoning.encrypted" else detail.get("signature")
             if secret and isinstance(secret, str):
                 item = self._item
-                if item is None or item.kind != "reasoning":
-                    out += self._close_all("completed")
+                if item is None:
                     item, added = self._open("reasoning", "rs", {"type": "reasoning", "summary": []})
                     out.append(added)
-                item.encrypted.append(secret)
+                if item.kind == "reasoning":
+                    item.encrypted.append(secret)
+                else:  # a message or call is open: it stays open, the secret goes out when it closes
+                    self._secrets.append(secret)
         return out
 
     # function_call items
 
-    def _tool_call(self, raw: Any, index: int, field: str) -> list[dict[str, Any]]:
+    def _tool_call(self, raw: Any, index: int, field: str, position: int = 0) -> list[dict[str, Any]]:
         if not isinstance(raw, dict):
             raise InvalidChunkError("tool call delta must be an object", index=index, field=field)
         function = raw.get("function") if "function" in raw else raw  # legacy function_call is flat
@@ -876,28 +956,20 @@ class ChatToResponses(FeedBase):
             raise InvalidChunkError(
                 f"must be an integer, got {type(key).__name__}", index=index, field=f"{field}.index"
             )
-        call_id = raw.get("id") or None
-        if key is None:  # no index: a new id starts a new call, otherwise continue the last one
-            if (call_id and all(c.call_id != call_id for c in self._calls.values())) or not self._calls:
-                key = ("auto", len(self._calls))
-            else:
-                key = next(reversed(self._calls))
+        given = raw.get("id")
+        given = str(given) if given else None
         name = function.get("name") or None
         arguments = function.get("arguments")
         if arguments is not None and not isinstance(arguments, str):
             arguments = orjson.dumps(arguments).decode()  # some providers send parsed JSON
-        call = self._calls.get(key)
-        if call is None:
-            call = self._calls[key] = _Call(key)
-        if call_id and call.call_id is None and not call.opened:
-            call.call_id = str(call_id)
+        call = self._which_call(key, given, name, position)
         if name and call.name is None:
             call.name = str(name)
         out: list[dict[str, Any]] = []
         if call.closed:
             if arguments and arguments.strip():
                 raise InvalidChunkError(
-                    f"arguments for tool call {key!r} arrived after its item was closed",
+                    f"arguments for tool call {call.call_id!r} arrived after its item was closed",
                     index=index,
                     field=f"{field}.function.arguments",
                 )
@@ -905,38 +977,73 @@ class ChatToResponses(FeedBase):
         if not call.opened:
             if arguments:
                 call.pending.append(arguments)
-            if call.name is not None and call not in self._queue:
-                current = self._item
-                if current is not None and current.kind == "function_call" and not _complete(current):
-                    self._queue.append(call)  # interleaved calls: wait for the open one
+            # A call opens with its first argument fragment (a header alone waits: the arguments may come
+            # after other content, as our ResponsesToChat sends them when only the terminal had them).
+            if call.name is not None and call.pending and call not in self._waiting:
+                if self._holding():
+                    self._waiting.append(call)  # interleaved calls: wait for the open one
                 else:
                     out += self._open_call(call)
             return out
         if arguments:
             out += self._arguments(call, arguments)
-        current = self._item
-        if self._queue and current is not None and current.call is call and _complete(current):
-            while self._queue:
-                out += self._open_call(self._queue.pop(0))
-                if self._queue and not (self._item is not None and _complete(self._item)):
-                    break
+        if self._waiting and not self._holding():
+            out += self._release()
         return out
+
+    def _which_call(self, key: object, given: str | None, name: Any, position: int) -> _Call:
+        """The call a tool-call delta continues, or a new one.
+
+        * with an ``index``: the latest call at that index, unless the delta brings an id other than
+          that call's (Google's endpoint sends every parallel call at index 0, each with its own id);
+        * without one: the call with the same id; with no id either, the last call, unless the entry
+          is not the first of its ``tool_calls`` list or names a function while the last call's named
+          arguments are already complete JSON (then each such entry is a call of its own).
+        """
+        call: _Call | None
+        if key is not None:
+            call = self._call_at.get(key)
+            if call is not None and given is not None and call.given_id not in (None, given):
+                call = None
+        elif given is not None:
+            call = self._call_by_id.get(given)
+        elif position > 0 or not self._calls:
+            call = None
+        else:
+            call = self._calls[-1]
+            if name and call.name is not None and call.arguments and call.complete():
+                call = None
+        if call is None:
+            call = _Call(key, given)
+            self._calls.append(call)
+            if key is not None:
+                self._call_at[key] = call
+        if given is not None and call.given_id is None:
+            call.given_id = given
+        if call.given_id is not None:
+            self._call_by_id[call.given_id] = call
+        return call
 
     def _more_arguments(self, raw: Any) -> list[dict[str, Any]] | None:
         """Hot path: one more argument fragment for the open call; ``None`` when it is anything else."""
         item = self._item
-        if item is None or item.call is None or self._queue or raw.__class__ is not dict or raw.get("id"):
+        if item is None or item.call is None or self._waiting or raw.__class__ is not dict or raw.get("id"):
             return None
         function = raw.get("function")
         if function.__class__ is not dict or function.get("name"):
             return None
         fragment = function.get("arguments")
         key = raw.get("index")
-        if fragment.__class__ is not str or key.__class__ is not int or self._calls.get(key) is not item.call:
+        if fragment.__class__ is not str or key.__class__ is not int:
+            return None
+        if self._call_at.get(key) is not item.call:
             return None
         if not fragment:
             return []
-        item.call.arguments.append(fragment)
+        call = item.call
+        call.arguments.append(fragment)
+        if call.json is not None:
+            call.json.feed(fragment)
         seq = self._seq
         self._seq = seq + 1
         return [
@@ -951,8 +1058,7 @@ class ChatToResponses(FeedBase):
 
     def _open_call(self, call: _Call) -> list[dict[str, Any]]:
         out = self._close_item("completed")
-        if call.call_id is None:
-            call.call_id = self._ids("call")
+        call.call_id = self._unique_call_id(call.given_id)
         if call.name is None:
             call.name = ""
         item, added = self._open(
@@ -974,10 +1080,21 @@ class ChatToResponses(FeedBase):
             out += self._arguments(call, fragment)
         return out
 
+    def _unique_call_id(self, given: str | None) -> str:
+        """The provider's id, or ``<id>_2``, ``<id>_3``... when another call of this response has it
+        (DeepSeek, GLM and Kimi repeat ids across indexes); a new one when there is none."""
+        call_id = given or self._ids("call")
+        n = 1
+        while call_id in self._call_ids:
+            n += 1
+            call_id = f"{given}_{n}" if given else self._ids("call")
+        self._call_ids.add(call_id)
+        return call_id
+
     def _arguments(self, call: _Call, fragment: str) -> list[dict[str, Any]]:
         item = self._item
         assert item is not None and item.call is call
-        call.arguments.append(fragment)
+        call.add(fragment)
         return [
             self._ev(
                 {
@@ -1017,21 +1134,6 @@ def _expect(value: Any, kind: type[_T], index: int, field: str) -> _T:
             f"must be {_KIND.get(kind, kind.__name__)}, got {type(value).__name__}", index=index, field=field
         )
     return value
-
-
-def _complete(item: _Item) -> bool:
-    """Whether an open function call's arguments are already a complete JSON value."""
-    call = item.call
-    if call is None or call.pending:
-        return True
-    text = "".join(call.arguments)
-    if not text.strip():
-        return False
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return True
 
 
 def _flat_annotation(raw: Any, index: int, field: str) -> dict[str, Any] | None:

@@ -696,6 +696,9 @@ _RESPONSES_TO_CHAT_UPSTREAM: dict[str, Handler] = {
     "max_output_tokens": _upstream_max_tokens,
     "store": _upstream_store,
     "reasoning": _upstream_reasoning,
+    "client_metadata": lambda conv, value, path: conv.policy.drop(
+        path, "client metadata (the Codex CLI's session and turn ids) has no Chat equivalent"
+    ),
 }
 
 

@@ -198,22 +198,22 @@ def _read_callable(
 
 
 def _custom_description(description: str | None, fmt: Any, path: str) -> str:
-    """A custom tool's description, plus how to pass its freeform input as a Chat argument."""
+    """A custom tool's description, plus its input format and how to pass it as a Chat argument."""
     lines = [description] if description else []
-    how = (
-        f'Call this tool with a JSON object holding one string, "{CUSTOM_INPUT}": the whole freeform '
-        f"input (it is unwrapped before the tool runs)."
-    )
     if fmt is not None:
         fmt = expect_dict(fmt, path)
         kind = fmt.get("type")
         if kind == "grammar":
             syntax = expect_str(fmt.get("syntax"), f"{path}.syntax")
             definition = expect_str(fmt.get("definition"), f"{path}.definition")
-            how += f" The input must match this {syntax} grammar:\n{definition}"
+            lines.append(f"The input must match this {syntax} grammar:\n{definition}")
         elif kind != "text":
             raise ConversionError(f"unknown custom tool format type {kind!r}", path=f"{path}.type")
-    return "\n\n".join([*lines, how])
+    lines.append(
+        "Tools take JSON arguments here: pass the whole freeform input as the one string field"
+        f' "{CUSTOM_INPUT}", as in {{"{CUSTOM_INPUT}": "..."}}; it is unwrapped before the tool runs.'
+    )
+    return "\n\n".join(lines)
 
 
 def _read_namespace(tool: dict[str, Any], path: str, policy: Policy, into: ToolSet, *, loaded: bool) -> None:

@@ -464,11 +464,16 @@ class _ItemReader:
     def finish(self) -> list[dict[str, Any]]:
         """The messages, once every item was read."""
         self._close_assistant()
-        if self.profile is not None and self.profile.reasoning_required and self.reasoning_field:
-            # DeepSeek thinking mode: a tool-call turn without the field is a 400; "" is accepted.
-            for message in self.messages:
-                if message["role"] == "assistant":
-                    message.setdefault(self.reasoning_field, "")
+        if self.profile is None:
+            return self.messages
+        for message in self.messages:
+            if message["role"] != "assistant":
+                continue
+            if message["content"] is None and "tool_calls" not in message:
+                message["content"] = ""  # an assistant message needs content or tool calls
+            if self.profile.reasoning_required and self.reasoning_field:
+                # DeepSeek thinking mode: a tool-call turn without the field is a 400; "" is accepted.
+                message.setdefault(self.reasoning_field, "")
         return self.messages
 
     def _open_assistant(self) -> dict[str, Any]:
@@ -565,7 +570,14 @@ class _ItemReader:
             message["content"] = (
                 text if message["content"] is None else f"{message['content']}{SEPARATOR}{text}"
             )
-        if refusals:
+        if refusals and self.profile is not None:
+            # ``refusal`` is OpenAI's field (strict servers reject it): the text goes in the content
+            self.policy.drop(f"{path}.content", "a refusal is sent as assistant text")
+            joined = SEPARATOR.join(refusals)
+            message["content"] = (
+                joined if not message["content"] else f"{message['content']}{SEPARATOR}{joined}"
+            )
+        elif refusals:
             joined = "".join(refusals)
             message["refusal"] = joined if message.get("refusal") is None else message["refusal"] + joined
 
@@ -618,7 +630,8 @@ class _ItemReader:
             for where, i, part in parts
         ]
         text = SEPARATOR.join(t for t in texts if t)
-        if text:
+        if text and (self.reasoning_field is not None or self.profile is not None):
+            # (without a profile, reasoning_field=None means the caller opted out of reasoning)
             self.reasoning.append(text)
             self.reasoning_paths.append(path)
             if self.assistant is not None:

@@ -31,6 +31,9 @@ difference is one field of :class:`UpstreamProfile`, with the server behaviour t
   ``max_tokens``.  Default ``"max_completion_tokens"``.
 * ``chat_params``: the Chat request parameters the upstream accepts; others are dropped and
   reported (Mistral rejects ``store``, ``max_completion_tokens``...).  ``None`` (default): all.
+* ``rejected_params``: Chat request parameters the upstream rejects, dropped and reported (the
+  shorter form when only a few are refused: Ollama answers 400 "does not support thinking" to
+  ``reasoning_effort`` for a model without thinking, and Codex always sends an effort).
 * ``stream``: whether the upstream streams tool calls well enough to be called with
   ``stream: true``.  Read by the gateway (which then synthesises the client's stream from one
   final object); the request conversion itself leaves ``stream`` as the client sent it.
@@ -54,6 +57,7 @@ __all__ = ["PRESETS", "ReasoningField", "UpstreamProfile"]
 ReasoningField = Literal["reasoning_content", "reasoning"]
 MaxTokensField = Literal["max_completion_tokens", "max_tokens"]
 
+_SET_FIELDS = ("hosted_tools", "chat_params", "rejected_params")
 _REASONING_FIELDS = get_args(ReasoningField)
 _SCHEMA_MODES = get_args(SchemaMode)
 _MAX_TOKENS_FIELDS = get_args(MaxTokensField)
@@ -72,6 +76,7 @@ class UpstreamProfile:
     string_content: bool = True
     max_tokens_field: MaxTokensField = "max_completion_tokens"
     chat_params: frozenset[str] | None = None
+    rejected_params: frozenset[str] = frozenset()
     stream: bool = True
 
     def __post_init__(self) -> None:
@@ -88,6 +93,7 @@ class UpstreamProfile:
         _check_choice("tool_schema", self.tool_schema, _SCHEMA_MODES)
         _check_choice("max_tokens_field", self.max_tokens_field, _MAX_TOKENS_FIELDS)
         _check_names("hosted_tools", self.hosted_tools)
+        _check_names("rejected_params", self.rejected_params)
         if self.chat_params is not None:
             _check_names("chat_params", self.chat_params)
         if self.reasoning_required and self.reasoning_field is None:
@@ -95,7 +101,9 @@ class UpstreamProfile:
 
     def accepts(self, param: str) -> bool:
         """Whether the upstream takes the Chat request parameter ``param``."""
-        return self.chat_params is None or param in self.chat_params or param in ("model", "messages")
+        if param in ("model", "messages"):
+            return True
+        return param not in self.rejected_params and (self.chat_params is None or param in self.chat_params)
 
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any]) -> UpstreamProfile:
@@ -122,7 +130,7 @@ class UpstreamProfile:
                 continue
             if key not in fields:
                 raise ProfileError(f"unknown capability, expected one of {sorted(fields)}", key=key)
-            if key in ("hosted_tools", "chat_params") and isinstance(value, (list, tuple, set, frozenset)):
+            if key in _SET_FIELDS and isinstance(value, (list, tuple, set, frozenset)):
                 value = frozenset(value)
             if key == "reasoning_field" and value == "none":
                 value = None
