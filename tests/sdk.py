@@ -12,11 +12,18 @@ from openai import omit
 from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.chat import CompletionCreateParams
 from openai.types.chat.completion_create_params import CompletionCreateParamsBase
-from openai.types.responses import Response, ResponseCreateParams, ResponseStreamEvent
+from openai.types.responses import (
+    Response,
+    ResponseCreateParams,
+    ResponseItem,
+    ResponseItemList,
+    ResponseStreamEvent,
+)
 from openai.types.responses.response_create_params import ResponseCreateParamsBase
 from pydantic import TypeAdapter
 
 _EVENT = TypeAdapter(ResponseStreamEvent)
+_ITEM = TypeAdapter(ResponseItem)
 RESPONSES_PARAMS: TypeAdapter[Any] = TypeAdapter(ResponseCreateParams)
 CHAT_PARAMS: TypeAdapter[Any] = TypeAdapter(CompletionCreateParams)
 RESPONSES_KEYS = set(typing.get_type_hints(ResponseCreateParamsBase)) | {"stream"}
@@ -64,3 +71,30 @@ def without_parsed(value: Any) -> Any:
     if isinstance(value, list):
         return [without_parsed(v) for v in value]
     return value
+
+
+def check_response(response: Any) -> dict[str, Any]:
+    """A stored/retrieved ``Response`` object validates as the SDK's ``Response``; returns it unchanged."""
+    assert isinstance(response, dict), f"expected a Response object, got {response!r}"
+    Response.model_validate(response)
+    return response
+
+
+def check_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item validates as a ``ResponseItem`` (what input items lists and conversations hold)."""
+    for n, item in enumerate(items):
+        try:
+            _ITEM.validate_python(item)
+        except Exception as exc:  # pragma: no cover - the message is the point
+            raise AssertionError(f"item {n} ({item.get('type')}) is not a ResponseItem: {exc}") from exc
+    return items
+
+
+def check_list(page: Any) -> dict[str, Any]:
+    """An input-items page validates as ``ResponseItemList``; an empty one has its shape with null ids."""
+    assert isinstance(page, dict), f"expected a list object, got {page!r}"
+    if page["data"]:
+        ResponseItemList.model_validate(page)
+    else:
+        assert page == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+    return page

@@ -1,0 +1,457 @@
+"""The Responses state store: one async interface over three backends (memory, SQLite, Redis).
+
+Theory of operation
+-------------------
+A stored response is: its ``Response`` object (kept without ``output``), its own *input items* (what
+its request sent, in the stored shape of :func:`~.items.stored_input_items`), its *output items*, the
+id of the response it continues (``previous_response_id``, its *parent*), its status, its size and its
+expiry.  Items are stored one per row (SQLite) or list entry (Redis), never as one blob per turn.
+
+The *conversation* of a response R is, for every response on its chain from the root down to R, its
+input items then its output items: what a request continuing from R prepends to its own input.  The
+*input items* of R (``GET /v1/responses/{id}/input_items``) are, as in the API, everything that was
+used to generate R: the conversation of R's parent followed by R's own input items.  Both are read
+from the chain in pages (:data:`PAGE_SIZE` items), so a long conversation is never loaded at once.
+
+Each backend implements a handful of primitives (``_insert``, ``_chain``, ``_load``...); the public
+methods, the pagination over a chain and the size accounting are written once, here.
+
+Rules every backend keeps (the tests check them on all three):
+
+* **Forks.**  Any number of responses may continue the same parent, at once: each writes only its
+  own records, atomically, and bumps its parent's child count.
+* **Expiry.**  A response expires ``ttl`` seconds after it was stored.  Storing a response extends
+  every ancestor's expiry to at least its own, so a conversation is never cut by an ancestor
+  expiring first.
+* **Deletion.**  A deleted response is gone for every public method (``get``, ``input_items``,
+  continuing from it, deleting it again).  Responses that already continue from it keep their whole
+  conversation, as in the API (a child's input items list its ancestors' items): its items stay,
+  reachable only through its descendants, until the last of them is deleted or expires.
+* **Lifecycle.**  A response is *unfinished* while ``queued`` or ``in_progress`` (a background run):
+  :meth:`ResponseStore.update` changes it, :meth:`ResponseStore.cancel` moves it to ``cancelled``
+  (the instance running it sees that through :meth:`ResponseStore.status`), and nothing continues
+  from it yet.  Once finished its output is fixed (only a ``cancelled`` response takes a
+  ``cancelled`` update: its partial output), so what a child continued from never changes.
+* **Size.**  A response whose object plus own items exceed ``max_bytes`` is refused with
+  :class:`~.errors.ResponseTooLargeError` and nothing is written.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import orjson
+
+from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_TTL",
+    "PAGE_SIZE",
+    "ResponseStore",
+]
+
+#: How long a stored response is kept, in seconds (30 days, as in the API).
+DEFAULT_TTL = 30 * 24 * 3600.0
+#: The default cap on one response's stored bytes (its object plus its own input and output items).
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+#: Items loaded per read while walking a conversation.
+PAGE_SIZE = 100
+#: The statuses of a response still running: updatable, cancellable, not yet continuable.
+UNFINISHED = ("queued", "in_progress")
+#: Bounds of the input-items list ``limit`` (API: 1 to 100, default 20).
+MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
+
+Order = Literal["asc", "desc"]
+
+
+class Part(enum.IntEnum):
+    """Which of its item lists an item belongs to."""
+
+    INPUT = 0
+    OUTPUT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One response on a chain: its id and how many input and output items it has."""
+
+    response_id: str
+    n_input: int
+    n_output: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewResponse:
+    """Everything ``_insert`` writes for one response, already serialized."""
+
+    response_id: str
+    parent: str | None
+    body: bytes
+    status: str
+    input_items: list[bytes]
+    input_ids: list[str | None]
+    output_items: list[bytes]
+    output_ids: list[str | None]
+    input_size: int
+    size: int
+    created_at: float
+
+
+class Replaced(enum.Enum):
+    """What ``_replace`` did."""
+
+    STORED = "stored"
+    GONE = "gone"
+    FINISHED = "finished"
+    TOO_LARGE = "too large"
+
+
+def replaceable(stored_status: str, new_status: str) -> bool:
+    """Whether ``update`` may replace a response whose stored status is ``stored_status``."""
+    return stored_status in UNFINISHED or stored_status == new_status == "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """A run of a chain's items in conversation order: one part of one response, from ``offset``."""
+
+    response_id: str
+    part: Part
+    count: int
+    offset: int
+
+
+def _dumps_items(items: Sequence[Mapping[str, Any]]) -> tuple[list[bytes], list[str | None]]:
+    blobs = [orjson.dumps(item) for item in items]
+    ids = [item_id if isinstance(item_id := item.get("id"), str) and item_id else None for item in items]
+    return blobs, ids
+
+
+def _split_response(response: Mapping[str, Any]) -> tuple[str, bytes, str, list[bytes], list[str | None]]:
+    """(id, body without the output items, status, output blobs, output ids)."""
+    response_id = response.get("id")
+    if not isinstance(response_id, str) or not response_id:
+        raise ValueError("the response to store has no string 'id'")
+    status = response.get("status")
+    if not isinstance(status, str):
+        raise ValueError(f"response {response_id!r} has no string 'status'")
+    output = response.get("output") or []
+    if not isinstance(output, list):
+        raise ValueError(f"response {response_id!r}: 'output' is not a list")
+    body = orjson.dumps({**response, "output": []})
+    blobs, ids = _dumps_items(output)
+    return response_id, body, status, blobs, ids
+
+
+def _check_list_parameters(limit: int, order: str) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not MIN_LIMIT <= limit <= MAX_LIMIT:
+        raise InvalidListParameterError(
+            "limit", f"expected an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {limit!r}"
+        )
+    if order not in ("asc", "desc"):
+        raise InvalidListParameterError("order", f"expected 'asc' or 'desc', got {order!r}")
+
+
+class ResponseStore(ABC):
+    """Stores Responses state; see the module docstring for the rules every backend keeps.
+
+    Use it as an async context manager, or call :meth:`close` when done.
+    """
+
+    def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if not ttl > 0:
+            raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes!r}")
+        self.ttl = float(ttl)
+        self.max_bytes = max_bytes
+
+    # ------------------------------------------------------------------ public API
+
+    async def create(self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]) -> None:
+        """Store a new response: its object (``output`` included) and its own input items.
+
+        ``response["previous_response_id"]`` names the response it continues; ``input_items`` are this
+        request's items only (see :func:`~.items.stored_input_items`), not the conversation prepended
+        from the parent.
+
+        Raises:
+            ValueError: the response has no id or status, or says ``store: false`` (such a response
+                must not be stored: it is never retrievable).
+            ResponseNotFoundError: the parent is unknown, expired or deleted (``response_id`` names it).
+            ResponseInProgressError: the parent is still queued or in progress.
+            DuplicateResponseError: a response with this id is already stored.
+            ResponseTooLargeError: over ``max_bytes``; nothing is written.
+        """
+        response_id, body, status, out_blobs, out_ids = _split_response(response)
+        if response.get("store") is False:
+            raise ValueError(f"response {response_id!r} says store: false; it must not be stored")
+        parent = response.get("previous_response_id") or None
+        if parent is not None and not isinstance(parent, str):
+            raise ValueError(f"response {response_id!r}: previous_response_id is not a string")
+        in_blobs, in_ids = _dumps_items(input_items)
+        input_size = sum(map(len, in_blobs))
+        size = input_size + len(body) + sum(map(len, out_blobs))
+        if size > self.max_bytes:
+            raise ResponseTooLargeError(response_id, size, self.max_bytes)
+        await self._insert(
+            NewResponse(
+                response_id=response_id,
+                parent=parent,
+                body=body,
+                status=status,
+                input_items=in_blobs,
+                input_ids=in_ids,
+                output_items=out_blobs,
+                output_ids=out_ids,
+                input_size=input_size,
+                size=size,
+                created_at=time.time(),
+            )
+        )
+
+    async def update(self, response: Mapping[str, Any]) -> bool:
+        """Replace an unfinished response's object and output items (status changes, the final result).
+
+        Returns ``False``, writing nothing, when the response is no longer stored (expired, deleted) or
+        has finished, in particular when it was cancelled meanwhile: a cancel request wins over the
+        result (a ``cancelled`` response still takes a ``cancelled`` update, with its partial output).
+
+        Raises:
+            ResponseTooLargeError: the new object and output plus the stored input exceed ``max_bytes``.
+        """
+        response_id, body, status, out_blobs, out_ids = _split_response(response)
+        out_size = len(body) + sum(map(len, out_blobs))
+        outcome, size = await self._replace(response_id, body, status, out_blobs, out_ids, out_size)
+        if outcome is Replaced.TOO_LARGE:
+            raise ResponseTooLargeError(response_id, size, self.max_bytes)
+        return outcome is Replaced.STORED
+
+    async def get(self, response_id: str) -> dict[str, Any] | None:
+        """The ``Response`` object as ``GET /v1/responses/{id}`` returns it, or ``None`` (-> 404)."""
+        found = await self._read(response_id)
+        if found is None:
+            return None
+        body, status, outputs = found
+        response: dict[str, Any] = orjson.loads(body)
+        response["status"] = status
+        response["output"] = [orjson.loads(item) for item in outputs]
+        return response
+
+    async def status(self, response_id: str) -> str | None:
+        """The stored status (``cancelled`` once a cancel was requested anywhere), or ``None``.
+
+        Cheap: a background run polls it to notice a cancel request made through another instance.
+        """
+        return await self._status(response_id)
+
+    async def cancel(self, response_id: str) -> dict[str, Any] | None:
+        """Move an unfinished (``queued`` / ``in_progress``) response to ``cancelled``; others are left alone.
+
+        Returns the stored response afterwards (the caller tells "cancelled" from "already finished" by
+        its ``status``, and answers non-background responses with the API's error), or ``None``.
+        """
+        if not await self._cancel(response_id):
+            return None
+        return await self.get(response_id)
+
+    async def conversation(self, response_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The items a request continuing from ``response_id`` prepends, oldest first, page by page.
+
+        For every response from the chain's root down to ``response_id``: its input items, then its
+        output items (reasoning items included, for replay).
+
+        Raises:
+            ResponseNotFoundError: ``response_id`` is unknown, expired or deleted (on the first
+                ``__anext__``), or was deleted while being read.
+        """
+        chain = await self._chain(response_id)
+        if chain is None:
+            raise ResponseNotFoundError(response_id)
+        for link in chain:
+            for part, count in ((Part.INPUT, link.n_input), (Part.OUTPUT, link.n_output)):
+                for start in range(0, count, PAGE_SIZE):
+                    stop = min(start + PAGE_SIZE, count)
+                    page = await self._load(link.response_id, part, start, stop)
+                    if len(page) != stop - start:
+                        raise ResponseNotFoundError(response_id)
+                    for blob in page:
+                        yield orjson.loads(blob)
+
+    async def input_items(
+        self,
+        response_id: str,
+        *,
+        after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        order: Order = "desc",
+    ) -> dict[str, Any] | None:
+        """``GET /v1/responses/{id}/input_items``: a page of the items used to generate the response.
+
+        Those are the parent's conversation followed by the response's own input items.  ``after`` is
+        an item id from a previous page (items after it in ``order``), ``limit`` 1 to 100.  Returns the
+        API's list object (``object``, ``data``, ``first_id``, ``last_id``, ``has_more``; the ids are
+        ``None`` for an empty page), or ``None`` when the response is unknown (-> 404).
+
+        Raises:
+            InvalidListParameterError: a bad ``limit`` or ``order``, or an ``after`` that is not one of
+                the listed items (``param`` names which).
+        """
+        _check_list_parameters(limit, order)
+        chain = await self._chain(response_id)
+        if chain is None:
+            return None
+        segments = self._listed_segments(chain)
+        total = sum(segment.count for segment in segments)
+        if after is None:
+            cursor = -1 if order == "asc" else total
+        else:
+            cursor = await self._position(segments, after, order)
+        if order == "asc":
+            start, stop = cursor + 1, min(cursor + 1 + limit, total)
+            has_more = stop < total
+        else:
+            start, stop = max(cursor - limit, 0), cursor
+            has_more = start > 0
+        blobs = await self._load_range(segments, start, stop)
+        if blobs is None:
+            return None  # deleted while being read
+        data = [orjson.loads(blob) for blob in blobs]
+        if order == "desc":
+            data.reverse()
+        return {
+            "object": "list",
+            "data": data,
+            "first_id": data[0].get("id") if data else None,
+            "last_id": data[-1].get("id") if data else None,
+            "has_more": has_more,
+        }
+
+    async def delete(self, response_id: str) -> bool:
+        """Delete a response; ``False`` when it is unknown, expired or already deleted (-> 404).
+
+        Responses continuing from it keep their conversation (see the module docstring).
+        """
+        return await self._delete(response_id)
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Raise :class:`~.errors.StoreUnavailableError` unless the backend answers (for health checks)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads; the store is unusable afterwards."""
+
+    async def __aenter__(self) -> ResponseStore:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ pagination over a chain
+
+    @staticmethod
+    def _listed_segments(chain: Sequence[Link]) -> list[_Segment]:
+        """The item runs ``input_items`` lists: every ancestor's input and output, then own input."""
+        segments: list[_Segment] = []
+        offset = 0
+        *ancestors, own = chain
+        runs = [
+            (a.response_id, part, n)
+            for a in ancestors
+            for part, n in ((Part.INPUT, a.n_input), (Part.OUTPUT, a.n_output))
+        ]
+        runs.append((own.response_id, Part.INPUT, own.n_input))
+        for rid, part, count in runs:
+            if count:
+                segments.append(_Segment(rid, part, count, offset))
+                offset += count
+        return segments
+
+    async def _position(self, segments: Sequence[_Segment], item_id: str, order: Order) -> int:
+        """The position of item ``item_id`` in the listed items (its first occurrence in ``order``)."""
+        offsets = {(s.response_id, s.part): s for s in segments}
+        hits = await self._locate([s.response_id for s in segments], item_id)
+        positions = [
+            offsets[(rid, part)].offset + index
+            for rid, part, index in hits
+            if (rid, part) in offsets and index < offsets[(rid, part)].count
+        ]
+        if not positions:
+            raise InvalidListParameterError(
+                "after", f"no item with id {item_id!r} among this response's input items"
+            )
+        return min(positions) if order == "asc" else max(positions)
+
+    async def _load_range(self, segments: Sequence[_Segment], start: int, stop: int) -> list[bytes] | None:
+        """The listed items at positions ``[start, stop)``, in conversation order."""
+        blobs: list[bytes] = []
+        for s in segments:
+            lo, hi = max(start, s.offset), min(stop, s.offset + s.count)
+            if lo >= hi:
+                continue
+            page = await self._load(s.response_id, s.part, lo - s.offset, hi - s.offset)
+            if len(page) != hi - lo:
+                return None
+            blobs += page
+        return blobs
+
+    # ------------------------------------------------------------------ backend primitives
+
+    @abstractmethod
+    async def _insert(self, new: NewResponse) -> None:
+        """Write a new response atomically: refuse a duplicate id, a parent that is not live or not
+        finished; bump the parent's child count; extend every ancestor's expiry to at least the new
+        one's."""
+
+    @abstractmethod
+    async def _replace(
+        self,
+        response_id: str,
+        body: bytes,
+        status: str,
+        output_items: list[bytes],
+        output_ids: list[str | None],
+        output_size: int,
+    ) -> tuple[Replaced, int]:
+        """Atomically replace body, status and output items, unless gone, not :func:`replaceable`, or
+        too large (stored input size + ``output_size`` over ``max_bytes``).  Returns the outcome and
+        the would-be total size."""
+
+    @abstractmethod
+    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
+        """(body, status, output items) of a live response, read consistently."""
+
+    @abstractmethod
+    async def _status(self, response_id: str) -> str | None:
+        """The status of a live response."""
+
+    @abstractmethod
+    async def _cancel(self, response_id: str) -> bool:
+        """Atomically set status ``cancelled`` if it is :data:`UNFINISHED`; ``False`` if not live."""
+
+    @abstractmethod
+    async def _chain(self, response_id: str) -> list[Link] | None:
+        """The chain from its root down to ``response_id`` (which must be live, else ``None``)."""
+
+    @abstractmethod
+    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
+        """Items ``[start, stop)`` of one part of one response (fewer if it vanished)."""
+
+    @abstractmethod
+    async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
+        """Where item ``item_id`` is stored among ``response_ids``: (response id, part, index) hits."""
+
+    @abstractmethod
+    async def _delete(self, response_id: str) -> bool:
+        """Delete (or, with children, tombstone) a live response; purge tombstoned ancestors whose last
+        child this was.  ``False`` when not live."""

@@ -1,0 +1,210 @@
+"""``--store memory``: the response store in this process's memory, lost on exit.
+
+Every method runs without awaiting in between, so each is atomic with respect to the event loop: the
+same guarantees as the persistent backends, for one process.  Expired responses are dropped when met
+and by a sweep every :data:`SWEEP_EVERY` inserts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TTL,
+    UNFINISHED,
+    Link,
+    NewResponse,
+    Part,
+    Replaced,
+    ResponseStore,
+    replaceable,
+)
+from .errors import DuplicateResponseError, ResponseInProgressError, ResponseNotFoundError, StoreError
+
+__all__ = ["MemoryResponseStore"]
+
+#: Inserts between two sweeps of expired responses.
+SWEEP_EVERY = 256
+
+
+@dataclass(slots=True)
+class _Entry:
+    parent: str | None
+    body: bytes | None
+    status: str
+    items: tuple[list[bytes], list[bytes]]
+    index: tuple[dict[str, int], dict[str, int]]
+    input_size: int
+    size: int
+    expires_at: float
+    deleted: bool = False
+    children: int = 0
+
+
+def _index(ids: list[str | None]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for n, item_id in enumerate(ids):
+        if item_id is not None:
+            index.setdefault(item_id, n)
+    return index
+
+
+@dataclass(slots=True)
+class _Table:
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    inserts: int = 0
+
+
+class MemoryResponseStore(ResponseStore):
+    """The store in a dict; see :class:`~.base.ResponseStore`."""
+
+    def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        self._table = _Table()
+
+    async def check(self) -> None:
+        """Always ready."""
+
+    async def close(self) -> None:
+        self._table.entries.clear()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _entry(self, response_id: str, now: float | None = None) -> _Entry | None:
+        """The entry, live or tombstoned, unless expired (then it is dropped)."""
+        entry = self._table.entries.get(response_id)
+        if entry is not None and entry.expires_at <= (time.time() if now is None else now):
+            del self._table.entries[response_id]
+            return None
+        return entry
+
+    def _live(self, response_id: str) -> _Entry | None:
+        entry = self._entry(response_id)
+        return None if entry is None or entry.deleted else entry
+
+    def _sweep(self, now: float) -> None:
+        expired = [rid for rid, entry in self._table.entries.items() if entry.expires_at <= now]
+        for rid in expired:
+            del self._table.entries[rid]
+
+    # ------------------------------------------------------------------ primitives
+
+    async def _insert(self, new: NewResponse) -> None:
+        now = time.time()
+        self._table.inserts += 1
+        if self._table.inserts % SWEEP_EVERY == 0:
+            self._sweep(now)
+        if self._entry(new.response_id, now) is not None:
+            raise DuplicateResponseError(new.response_id)
+        parent = None if new.parent is None else self._live(new.parent)
+        if new.parent is not None and parent is None:
+            raise ResponseNotFoundError(new.parent)
+        if parent is not None and parent.status in UNFINISHED:
+            raise ResponseInProgressError(new.parent or "")
+        expires_at = now + self.ttl
+        self._table.entries[new.response_id] = _Entry(
+            parent=new.parent,
+            body=new.body,
+            status=new.status,
+            items=(list(new.input_items), list(new.output_items)),
+            index=(_index(new.input_ids), _index(new.output_ids)),
+            input_size=new.input_size,
+            size=new.size,
+            expires_at=expires_at,
+        )
+        if parent is not None:
+            parent.children += 1
+        ancestor_id = new.parent
+        while ancestor_id is not None and (ancestor := self._table.entries.get(ancestor_id)) is not None:
+            ancestor.expires_at = max(ancestor.expires_at, expires_at)
+            ancestor_id = ancestor.parent
+
+    async def _replace(
+        self,
+        response_id: str,
+        body: bytes,
+        status: str,
+        output_items: list[bytes],
+        output_ids: list[str | None],
+        output_size: int,
+    ) -> tuple[Replaced, int]:
+        entry = self._live(response_id)
+        if entry is None:
+            return Replaced.GONE, 0
+        if not replaceable(entry.status, status):
+            return Replaced.FINISHED, entry.size
+        size = entry.input_size + output_size
+        if size > self.max_bytes:
+            return Replaced.TOO_LARGE, size
+        entry.body, entry.status, entry.size = body, status, size
+        entry.items = (entry.items[0], list(output_items))
+        entry.index = (entry.index[0], _index(output_ids))
+        return Replaced.STORED, size
+
+    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
+        entry = self._live(response_id)
+        if entry is None or entry.body is None:
+            return None
+        return entry.body, entry.status, list(entry.items[Part.OUTPUT])
+
+    async def _status(self, response_id: str) -> str | None:
+        entry = self._live(response_id)
+        return None if entry is None else entry.status
+
+    async def _cancel(self, response_id: str) -> bool:
+        entry = self._live(response_id)
+        if entry is None:
+            return False
+        if entry.status in UNFINISHED:
+            entry.status = "cancelled"
+        return True
+
+    async def _chain(self, response_id: str) -> list[Link] | None:
+        if self._live(response_id) is None:
+            return None
+        chain: list[Link] = []
+        current: str | None = response_id
+        while current is not None:
+            entry = self._entry(current)
+            if entry is None:
+                raise StoreError(f"the conversation of {response_id!r} is broken: {current!r} is missing")
+            chain.append(Link(current, len(entry.items[Part.INPUT]), len(entry.items[Part.OUTPUT])))
+            current = entry.parent
+        chain.reverse()
+        return chain
+
+    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
+        entry = self._entry(response_id)
+        return [] if entry is None else entry.items[part][start:stop]
+
+    async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
+        hits: list[tuple[str, Part, int]] = []
+        for rid in response_ids:
+            entry = self._entry(rid)
+            if entry is None:
+                continue
+            for part in Part:
+                index = entry.index[part].get(item_id)
+                if index is not None:
+                    hits.append((rid, part, index))
+        return hits
+
+    async def _delete(self, response_id: str) -> bool:
+        entry = self._live(response_id)
+        if entry is None:
+            return False
+        if entry.children > 0:
+            entry.deleted, entry.body = True, None
+            return True
+        del self._table.entries[response_id]
+        parent_id = entry.parent
+        while parent_id is not None and (parent := self._table.entries.get(parent_id)) is not None:
+            parent.children -= 1
+            if parent.children > 0 or not parent.deleted:
+                break
+            del self._table.entries[parent_id]
+            parent_id = parent.parent
+        return True

@@ -1,0 +1,402 @@
+"""``--store redis://host:port/db``: state shared by every gateway instance using the same Redis and prefix.
+
+Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``)::
+
+    P resp:R   hash   body (the Response without output), status, parent, nin, nout, insize, size,
+                      created, deleted (0/1), children
+    P in:R     list   input items, one JSON document each
+    P out:R    list   output items
+    P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
+    P outx:R   hash   output item id -> index
+
+Every write is one Lua script (atomic on the server): a create checks the id and the parent, writes
+all keys, bumps the parent's child count and extends the ancestors' expiry in one step, so several
+instances can continue the same response at once.  Expiry is Redis's own (``PEXPIRE``), relative, so
+instances' clocks do not matter.  Reads of one response use ``MULTI``; a conversation is read in
+pages with ``LRANGE``.
+
+The scripts touch keys they compute from the prefix, so this backend needs one Redis server (or a
+primary and its replicas), not Redis Cluster.  Several deployments can share a server with different
+prefixes (``redis://host:6379/0?key_prefix=team-a:``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from .base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TTL,
+    UNFINISHED,
+    Link,
+    NewResponse,
+    Part,
+    Replaced,
+    ResponseStore,
+)
+from .errors import (
+    DuplicateResponseError,
+    InvalidStoreSpecError,
+    ResponseInProgressError,
+    ResponseNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
+
+__all__ = ["DEFAULT_KEY_PREFIX", "RedisResponseStore"]
+
+#: The key prefix used unless the URL's ``key_prefix`` query parameter or ``key_prefix=`` says otherwise.
+DEFAULT_KEY_PREFIX = "translator:"
+#: Seconds to wait for a connection and for each command.
+TIMEOUT = 10.0
+
+_UNFINISHED = ",".join(UNFINISHED)
+_PART_KEYS = {Part.INPUT: ("in:", "inx:"), Part.OUTPUT: ("out:", "outx:")}
+
+_PRELUDE = """
+local p = ARGV[1]
+local function push(key, from, count)
+  local i = from
+  while i < from + count do
+    local last = math.min(i + 999, from + count - 1)
+    redis.call('RPUSH', key, unpack(ARGV, i, last))
+    i = last + 1
+  end
+end
+local function index(key, from, count)
+  for j = 0, count - 1 do
+    local item_id = ARGV[from + j]
+    if item_id ~= '' then redis.call('HSETNX', key, item_id, j) end
+  end
+end
+-- whether status s is one of the comma-separated statuses in csv
+local function one_of(csv, s)
+  return s ~= false and string.find(',' .. csv .. ',', ',' .. s .. ',', 1, true) ~= nil
+end
+local function each_key(rid, fn)
+  for _, kind in ipairs({'resp:', 'in:', 'out:', 'inx:', 'outx:'}) do fn(p .. kind .. rid) end
+end
+"""
+
+# ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
+#       unfinished statuses (comma-separated), input items, output items, input ids, output ids
+_CREATE = (
+    _PRELUDE
+    + """
+local id, parent, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local nin, nout = tonumber(ARGV[9]), tonumber(ARGV[10])
+local meta = p .. 'resp:' .. id
+if redis.call('EXISTS', meta) == 1 then return 'duplicate' end
+if parent ~= '' then
+  local f = redis.call('HMGET', p .. 'resp:' .. parent, 'deleted', 'status')
+  if f[1] ~= '0' then return 'parent' end
+  if one_of(ARGV[12], f[2]) then return 'unfinished' end
+end
+redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'parent', parent, 'nin', nin, 'nout', nout,
+  'insize', ARGV[7], 'size', ARGV[8], 'created', ARGV[11], 'deleted', '0', 'children', '0')
+local first = 13
+push(p .. 'in:' .. id, first, nin)
+push(p .. 'out:' .. id, first + nin, nout)
+index(p .. 'inx:' .. id, first + nin + nout, nin)
+index(p .. 'outx:' .. id, first + 2 * nin + nout, nout)
+local function expire(key) redis.call('PEXPIRE', key, ttl) end
+each_key(id, expire)
+if parent ~= '' then redis.call('HINCRBY', p .. 'resp:' .. parent, 'children', 1) end
+-- ancestors expire no earlier than their descendants: stop at the first one that already lives long enough
+local cur = parent
+while cur ~= '' do
+  local m = p .. 'resp:' .. cur
+  if redis.call('PTTL', m) >= ttl then break end
+  each_key(cur, expire)
+  cur = redis.call('HGET', m, 'parent') or ''
+end
+return 'ok'
+"""
+)
+
+# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, output items, output ids
+_REPLACE = (
+    _PRELUDE
+    + """
+local id = ARGV[2]
+local meta = p .. 'resp:' .. id
+local f = redis.call('HMGET', meta, 'deleted', 'status', 'insize', 'size')
+if f[1] ~= '0' then return {'gone', 0} end
+-- base.replaceable: unfinished, or a cancelled response taking a cancelled update
+if not (one_of(ARGV[8], f[2]) or (f[2] == 'cancelled' and ARGV[4] == 'cancelled')) then
+  return {'finished', tonumber(f[4])}
+end
+local size = tonumber(f[3]) + tonumber(ARGV[6])
+if size > tonumber(ARGV[7]) then return {'too large', size} end
+local nout = tonumber(ARGV[5])
+local out, outx = p .. 'out:' .. id, p .. 'outx:' .. id
+redis.call('DEL', out, outx)
+push(out, 9, nout)
+index(outx, 9 + nout, nout)
+local ttl = redis.call('PTTL', meta)
+if ttl > 0 then
+  redis.call('PEXPIRE', out, ttl)
+  redis.call('PEXPIRE', outx, ttl)
+end
+redis.call('HSET', meta, 'body', ARGV[3], 'status', ARGV[4], 'nout', nout, 'size', size)
+return {'stored', size}
+"""
+)
+
+# ARGV: prefix, id, unfinished statuses
+_CANCEL = (
+    _PRELUDE
+    + """
+local meta = p .. 'resp:' .. ARGV[2]
+local f = redis.call('HMGET', meta, 'deleted', 'status')
+if f[1] ~= '0' then return 0 end
+if one_of(ARGV[3], f[2]) then redis.call('HSET', meta, 'status', 'cancelled') end
+return 1
+"""
+)
+
+# ARGV: prefix, id.  Returns nil when id is not live, else id, nin, nout for each response up to the root.
+_CHAIN = """
+local p, cur = ARGV[1], ARGV[2]
+local f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
+if f[1] ~= '0' then return false end
+local out = {}
+while true do
+  out[#out + 1] = cur
+  out[#out + 1] = f[2]
+  out[#out + 1] = f[3]
+  cur = f[4]
+  if cur == '' then return out end
+  f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
+  if not f[1] then return redis.error_reply('TRANSLATOR broken chain at ' .. cur) end
+end
+"""
+
+# ARGV: prefix, id
+_DELETE = (
+    _PRELUDE
+    + """
+local id = ARGV[2]
+local meta = p .. 'resp:' .. id
+local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent')
+if f[1] ~= '0' then return 0 end
+if tonumber(f[2]) > 0 then
+  redis.call('HSET', meta, 'deleted', '1')
+  redis.call('HDEL', meta, 'body')
+  return 1
+end
+local function purge(key) redis.call('DEL', key) end
+each_key(id, purge)
+local cur = f[3]
+while cur ~= '' do
+  local m = p .. 'resp:' .. cur
+  local g = redis.call('HMGET', m, 'deleted', 'parent')
+  if not g[1] then break end
+  local left = redis.call('HINCRBY', m, 'children', -1)
+  if left > 0 or g[1] ~= '1' then break end
+  each_key(cur, purge)
+  cur = g[2]
+end
+return 1
+"""
+)
+
+
+def _split_url(url: str) -> tuple[str, str | None, str]:
+    """(URL without ``key_prefix``, the ``key_prefix`` it named, host:port/db without credentials)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefixes = [value for key, value in query if key == "key_prefix"]
+    rest = urlencode([(key, value) for key, value in query if key != "key_prefix"])
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
+    return urlunsplit(parts._replace(query=rest)), (prefixes[-1] if prefixes else None), where
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+class RedisResponseStore(ResponseStore):
+    """The store in Redis; see :class:`~.base.ResponseStore` and the module docstring.
+
+    Args:
+        url: ``redis://[:password@]host:port/db`` (or ``rediss://``, ``unix://``), optionally with a
+            ``key_prefix`` query parameter.
+        key_prefix: overrides the URL's; every key this store touches starts with it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str | None = None,
+        ttl: float = DEFAULT_TTL,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        client_url, url_prefix, self.where = _split_url(url)
+        self.key_prefix = key_prefix or url_prefix or DEFAULT_KEY_PREFIX
+        try:
+            self._redis = aioredis.Redis.from_url(
+                client_url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+            )
+        except ValueError as exc:
+            raise InvalidStoreSpecError(f"bad Redis URL for {self.where}: {exc}") from None
+        self._create = self._redis.register_script(_CREATE)
+        self._replace_script = self._redis.register_script(_REPLACE)
+        self._cancel_script = self._redis.register_script(_CANCEL)
+        self._chain_script = self._redis.register_script(_CHAIN)
+        self._delete_script = self._redis.register_script(_DELETE)
+
+    def _key(self, kind: str, response_id: str) -> str:
+        return f"{self.key_prefix}{kind}{response_id}"
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except ResponseError as exc:
+            if "TRANSLATOR broken chain" in str(exc):
+                raise StoreError(
+                    f"a stored conversation is broken: {str(exc).split('at ', 1)[-1]} is missing"
+                ) from None
+            raise StoreUnavailableError(f"Redis response store at {self.where}: {exc}") from exc
+        except RedisError as exc:
+            raise StoreUnavailableError(f"Redis response store at {self.where}: {exc}") from exc
+
+    async def check(self) -> None:
+        async with self._errors():
+            await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def clear(self) -> int:
+        """Delete every key under this store's prefix (and nothing else); returns how many."""
+        deleted = 0
+        async with self._errors():
+            async for batch in self._scan_batches(f"{_glob_escape(self.key_prefix)}*"):
+                deleted += await self._redis.unlink(*batch)
+        return deleted
+
+    async def _scan_batches(self, pattern: str) -> AsyncIterator[list[Any]]:
+        batch: list[Any] = []
+        async for key in self._redis.scan_iter(match=pattern, count=500):
+            batch.append(key)
+            if len(batch) >= 500:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    # ------------------------------------------------------------------ primitives
+
+    async def _insert(self, new: NewResponse) -> None:
+        ttl_ms = max(1, round(self.ttl * 1000))
+        args: list[Any] = [
+            self.key_prefix,
+            new.response_id,
+            new.parent or "",
+            ttl_ms,
+            new.body,
+            new.status,
+            new.input_size,
+            new.size,
+            len(new.input_items),
+            len(new.output_items),
+            repr(new.created_at),
+            _UNFINISHED,
+            *new.input_items,
+            *new.output_items,
+            *(item_id or "" for item_id in new.input_ids),
+            *(item_id or "" for item_id in new.output_ids),
+        ]
+        async with self._errors():
+            outcome = await self._create(keys=[], args=args)
+        if outcome == b"duplicate":
+            raise DuplicateResponseError(new.response_id)
+        if outcome == b"parent":
+            raise ResponseNotFoundError(new.parent or "")
+        if outcome == b"unfinished":
+            raise ResponseInProgressError(new.parent or "")
+
+    async def _replace(
+        self,
+        response_id: str,
+        body: bytes,
+        status: str,
+        output_items: list[bytes],
+        output_ids: list[str | None],
+        output_size: int,
+    ) -> tuple[Replaced, int]:
+        args: list[Any] = [
+            self.key_prefix,
+            response_id,
+            body,
+            status,
+            len(output_items),
+            output_size,
+            self.max_bytes,
+            _UNFINISHED,
+            *output_items,
+            *(item_id or "" for item_id in output_ids),
+        ]
+        async with self._errors():
+            outcome, size = await self._replace_script(keys=[], args=args)
+        return Replaced(outcome.decode()), int(size)
+
+    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
+        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self._key("resp:", response_id), "body", "status", "deleted")
+            pipe.lrange(self._key("out:", response_id), 0, -1)
+            (body, status, deleted), outputs = await pipe.execute()
+        if deleted != b"0" or body is None:
+            return None
+        return body, status.decode(), list(outputs)
+
+    async def _status(self, response_id: str) -> str | None:
+        async with self._errors():
+            fields = await self._redis.hmget(self._key("resp:", response_id), "deleted", "status")
+        deleted, status = cast("list[bytes | None]", fields)
+        return status.decode() if deleted == b"0" and status is not None else None
+
+    async def _cancel(self, response_id: str) -> bool:
+        async with self._errors():
+            found = await self._cancel_script(keys=[], args=[self.key_prefix, response_id, _UNFINISHED])
+        return bool(found)
+
+    async def _chain(self, response_id: str) -> list[Link] | None:
+        async with self._errors():
+            flat = await self._chain_script(keys=[], args=[self.key_prefix, response_id])
+        if flat is None:
+            return None
+        links = [Link(flat[n].decode(), int(flat[n + 1]), int(flat[n + 2])) for n in range(0, len(flat), 3)]
+        links.reverse()
+        return links
+
+    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
+        if stop <= start:
+            return []
+        async with self._errors():
+            items = await self._redis.lrange(self._key(_PART_KEYS[part][0], response_id), start, stop - 1)
+        return cast("list[bytes]", items)
+
+    async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
+        async with self._errors(), self._redis.pipeline(transaction=False) as pipe:
+            for rid in response_ids:
+                for part in Part:
+                    pipe.hget(self._key(_PART_KEYS[part][1], rid), item_id)
+            found = await pipe.execute()
+        places = [(rid, part) for rid in response_ids for part in Part]
+        hits = zip(places, found, strict=True)
+        return [(rid, part, int(index)) for (rid, part), index in hits if index is not None]
+
+    async def _delete(self, response_id: str) -> bool:
+        async with self._errors():
+            return bool(await self._delete_script(keys=[], args=[self.key_prefix, response_id]))

@@ -1,0 +1,397 @@
+"""``--store sqlite[:PATH]``: the embedded default, one SQLite file shared by any number of processes.
+
+The file is opened in WAL mode (readers never block the writer) with a busy timeout, and every write
+is one ``BEGIN IMMEDIATE`` transaction, so several gateway processes can share it.  The blocking
+``sqlite3`` calls run on one worker thread per store, off the event loop; that thread owns the
+connection.  One row per response, one row per item (``items``), a partial index on item ids for the
+``after`` cursor.  Expired rows are deleted by a sweep at most every :data:`SWEEP_INTERVAL` seconds
+(their items go with them: ``ON DELETE CASCADE``); until then reads skip them.
+
+The file is created readable by its owner only (``0600``): it holds whole conversations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TTL,
+    UNFINISHED,
+    Link,
+    NewResponse,
+    Part,
+    Replaced,
+    ResponseStore,
+    replaceable,
+)
+from .errors import (
+    DuplicateResponseError,
+    ResponseInProgressError,
+    ResponseNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
+
+__all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
+
+T = TypeVar("T")
+
+#: ``PRAGMA user_version`` of the files this code writes.
+SCHEMA_VERSION = 1
+#: Seconds between two sweeps of expired rows (done by a writer).
+SWEEP_INTERVAL = 60.0
+#: How long a write waits for another process's write to finish, in milliseconds.
+BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    id          TEXT PRIMARY KEY,
+    parent      TEXT,
+    body        BLOB,
+    status      TEXT NOT NULL,
+    n_input     INTEGER NOT NULL,
+    n_output    INTEGER NOT NULL,
+    input_size  INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    created_at  REAL NOT NULL,
+    expires_at  REAL NOT NULL,
+    deleted     INTEGER NOT NULL DEFAULT 0,
+    children    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS responses_by_expiry ON responses(expires_at);
+CREATE TABLE IF NOT EXISTS items (
+    response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+    part        INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    item_id     TEXT,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (response_id, part, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS NOT NULL;
+"""
+
+_LIVE = "deleted = 0 AND expires_at > ?"
+
+_CHAIN = f"""
+WITH RECURSIVE chain(id, parent, n_input, n_output, depth) AS (
+    SELECT id, parent, n_input, n_output, 0 FROM responses WHERE id = ? AND {_LIVE}
+    UNION ALL
+    SELECT r.id, r.parent, r.n_input, r.n_output, chain.depth + 1
+    FROM responses AS r JOIN chain ON r.id = chain.parent
+)
+SELECT id, parent, n_input, n_output FROM chain ORDER BY depth DESC
+"""
+
+_EXTEND_ANCESTORS = """
+WITH RECURSIVE chain(id) AS (
+    SELECT ?
+    UNION ALL
+    SELECT r.parent FROM responses AS r JOIN chain ON r.id = chain.id WHERE r.parent IS NOT NULL
+)
+UPDATE responses SET expires_at = ?2 WHERE id IN chain AND expires_at < ?2
+"""
+
+
+def default_sqlite_path() -> Path:
+    """``$XDG_STATE_HOME/translator/responses.sqlite3`` (``~/.local/state`` when the variable is unset)."""
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state_home) / "translator" / "responses.sqlite3"
+
+
+def _create_private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _item_rows(
+    response_id: str, part: Part, blobs: list[bytes], ids: list[str | None]
+) -> list[tuple[Any, ...]]:
+    pairs = enumerate(zip(blobs, ids, strict=True))
+    return [(response_id, int(part), n, item_id, blob) for n, (blob, item_id) in pairs]
+
+
+class SQLiteResponseStore(ResponseStore):
+    """The store in one SQLite file; see :class:`~.base.ResponseStore` and the module docstring."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translator-sqlite")
+        self._db: sqlite3.Connection | None = None
+        self._next_sweep = 0.0
+        self._closed = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            if not self.path.exists():
+                _create_private_file(self.path)
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version not in (0, SCHEMA_VERSION):
+                    raise StoreError(
+                        f"{self.path} has response-store schema version {version}; this version of"
+                        f" translator reads version {SCHEMA_VERSION}"
+                    )
+                if version == 0:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db = db
+        return self._db
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        def call() -> T:
+            try:
+                return fn(self._connect(), *args)
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreUnavailableError(f"SQLite response store {str(self.path)!r}: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def check(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        def shut() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
+        self._executor.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ primitives
+
+    async def _insert(self, new: NewResponse) -> None:
+        await self._run(self._insert_sync, new)
+
+    def _insert_sync(self, db: sqlite3.Connection, new: NewResponse) -> None:
+        now = time.time()
+        expires_at = now + self.ttl
+        with _transaction(db, "BEGIN IMMEDIATE"):
+            if now >= self._next_sweep:
+                db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
+                self._next_sweep = now + SWEEP_INTERVAL
+            existing = db.execute(
+                "SELECT expires_at FROM responses WHERE id = ?", (new.response_id,)
+            ).fetchone()
+            if existing is not None:
+                if existing[0] > now:
+                    raise DuplicateResponseError(new.response_id)
+                db.execute("DELETE FROM responses WHERE id = ?", (new.response_id,))
+            if new.parent is not None:
+                parent = db.execute(
+                    f"SELECT status FROM responses WHERE id = ? AND {_LIVE}", (new.parent, now)
+                ).fetchone()
+                if parent is None:
+                    raise ResponseNotFoundError(new.parent)
+                if parent[0] in UNFINISHED:
+                    raise ResponseInProgressError(new.parent)
+            db.execute(
+                "INSERT INTO responses (id, parent, body, status, n_input, n_output, input_size, size,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.response_id,
+                    new.parent,
+                    new.body,
+                    new.status,
+                    len(new.input_items),
+                    len(new.output_items),
+                    new.input_size,
+                    new.size,
+                    new.created_at,
+                    expires_at,
+                ),
+            )
+            rows = _item_rows(new.response_id, Part.INPUT, new.input_items, new.input_ids)
+            rows += _item_rows(new.response_id, Part.OUTPUT, new.output_items, new.output_ids)
+            db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", rows)
+            if new.parent is not None:
+                db.execute("UPDATE responses SET children = children + 1 WHERE id = ?", (new.parent,))
+                db.execute(_EXTEND_ANCESTORS, (new.parent, expires_at))
+
+    async def _replace(
+        self,
+        response_id: str,
+        body: bytes,
+        status: str,
+        output_items: list[bytes],
+        output_ids: list[str | None],
+        output_size: int,
+    ) -> tuple[Replaced, int]:
+        def replace(db: sqlite3.Connection) -> tuple[Replaced, int]:
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                row = db.execute(
+                    f"SELECT status, input_size, size FROM responses WHERE id = ? AND {_LIVE}",
+                    (response_id, time.time()),
+                ).fetchone()
+                if row is None:
+                    return Replaced.GONE, 0
+                stored_status, input_size, stored_size = row
+                if not replaceable(stored_status, status):
+                    return Replaced.FINISHED, stored_size
+                size = input_size + output_size
+                if size > self.max_bytes:
+                    return Replaced.TOO_LARGE, size
+                db.execute(
+                    "DELETE FROM items WHERE response_id = ? AND part = ?", (response_id, int(Part.OUTPUT))
+                )
+                db.executemany(
+                    "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                    _item_rows(response_id, Part.OUTPUT, output_items, output_ids),
+                )
+                db.execute(
+                    "UPDATE responses SET body = ?, status = ?, n_output = ?, size = ? WHERE id = ?",
+                    (body, status, len(output_items), size, response_id),
+                )
+                return Replaced.STORED, size
+
+        return await self._run(replace)
+
+    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
+        def read(db: sqlite3.Connection) -> tuple[bytes, str, list[bytes]] | None:
+            with _transaction(db, "BEGIN"):
+                row = db.execute(
+                    f"SELECT body, status FROM responses WHERE id = ? AND {_LIVE}", (response_id, time.time())
+                ).fetchone()
+                if row is None:
+                    return None
+                outputs = db.execute(
+                    "SELECT body FROM items WHERE response_id = ? AND part = ? ORDER BY seq",
+                    (response_id, int(Part.OUTPUT)),
+                ).fetchall()
+                return row[0], row[1], [blob for (blob,) in outputs]
+
+        return await self._run(read)
+
+    async def _status(self, response_id: str) -> str | None:
+        def status(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                f"SELECT status FROM responses WHERE id = ? AND {_LIVE}", (response_id, time.time())
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(status)
+
+    async def _cancel(self, response_id: str) -> bool:
+        def cancel(db: sqlite3.Connection) -> bool:
+            now = time.time()
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                db.execute(
+                    f"UPDATE responses SET status = 'cancelled' WHERE id = ? AND {_LIVE}"
+                    f" AND status IN ({', '.join('?' * len(UNFINISHED))})",
+                    (response_id, now, *UNFINISHED),
+                )
+                return (
+                    db.execute(
+                        f"SELECT 1 FROM responses WHERE id = ? AND {_LIVE}", (response_id, now)
+                    ).fetchone()
+                    is not None
+                )
+
+        return await self._run(cancel)
+
+    async def _chain(self, response_id: str) -> list[Link] | None:
+        def chain(db: sqlite3.Connection) -> list[Link] | None:
+            rows = db.execute(_CHAIN, (response_id, time.time())).fetchall()
+            if not rows:
+                return None
+            if rows[0][1] is not None:
+                raise StoreError(f"the conversation of {response_id!r} is broken: {rows[0][1]!r} is missing")
+            return [Link(rid, n_input, n_output) for rid, _, n_input, n_output in rows]
+
+        return await self._run(chain)
+
+    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
+        def load(db: sqlite3.Connection) -> list[bytes]:
+            rows = db.execute(
+                "SELECT body FROM items WHERE response_id = ? AND part = ? AND seq >= ? AND seq < ?"
+                " ORDER BY seq",
+                (response_id, int(part), start, stop),
+            ).fetchall()
+            return [blob for (blob,) in rows]
+
+        return await self._run(load)
+
+    async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
+        wanted = set(response_ids)
+
+        def locate(db: sqlite3.Connection) -> list[tuple[str, Part, int]]:
+            rows = db.execute(
+                "SELECT response_id, part, seq FROM items WHERE item_id = ?", (item_id,)
+            ).fetchall()
+            return [(rid, Part(part), seq) for rid, part, seq in rows if rid in wanted]
+
+        return await self._run(locate)
+
+    async def _delete(self, response_id: str) -> bool:
+        def delete(db: sqlite3.Connection) -> bool:
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                row = db.execute(
+                    f"SELECT children, parent FROM responses WHERE id = ? AND {_LIVE}",
+                    (response_id, time.time()),
+                ).fetchone()
+                if row is None:
+                    return False
+                children, parent = row
+                if children > 0:
+                    db.execute("UPDATE responses SET deleted = 1, body = NULL WHERE id = ?", (response_id,))
+                    return True
+                db.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+                while parent is not None:
+                    db.execute("UPDATE responses SET children = children - 1 WHERE id = ?", (parent,))
+                    found = db.execute(
+                        "SELECT children, deleted, parent FROM responses WHERE id = ?", (parent,)
+                    ).fetchone()
+                    if found is None or found[0] > 0 or not found[1]:
+                        break
+                    db.execute("DELETE FROM responses WHERE id = ?", (parent,))
+                    parent = found[2]
+                return True
+
+        return await self._run(delete)
+
+
+class _transaction:
+    """``with _transaction(db, "BEGIN IMMEDIATE"):`` commits on success, rolls back on any error."""
+
+    def __init__(self, db: sqlite3.Connection, begin: str) -> None:
+        self._db = db
+        self._begin = begin
+
+    def __enter__(self) -> None:
+        self._db.execute(self._begin)
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:
+            self._db.execute("ROLLBACK")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
