@@ -26,7 +26,7 @@ from .dropped import Dropped, DroppedParameterWarning, Policy
 from .errors import ConversionError
 from .ids import IdSource, random_id
 from .tool_names import ToolNames
-from .tools import ToolSet, chat_tool_choice, chat_tools, read_tools
+from .tools import ToolSet, chat_tool_choice, chat_tools, read_tools, web_search_options
 from .transcripts import (
     check_keys,
     expect_dict,
@@ -446,23 +446,11 @@ def _responses_tool(tool: Any, path: str, policy: Policy) -> dict[str, Any] | No
     return None
 
 
-def _web_search_options(tool: dict[str, Any], path: str, policy: Policy) -> dict[str, Any]:
-    check_keys(tool, ("type", "search_context_size", "user_location"), path, policy)
-    options: dict[str, Any] = {}
-    if tool.get("search_context_size") is not None:
-        options["search_context_size"] = tool["search_context_size"]
-    location = tool.get("user_location")
-    if location is not None:
-        approx = {k: v for k, v in expect_dict(location, f"{path}.user_location").items() if k != "type"}
-        options["user_location"] = {"type": "approximate", "approximate": approx}
-    return options
-
-
 def _responses_tools(conv: _Conversion, value: Any, path: str) -> None:
     tools: list[dict[str, Any]] = []
     for i, tool in enumerate(expect_list(value, path)):
         if isinstance(tool, dict) and tool.get("type") in ("web_search", "web_search_preview"):
-            conv.out["web_search_options"] = _web_search_options(tool, f"{path}[{i}]", conv.policy)
+            conv.out["web_search_options"] = web_search_options(tool, f"{path}[{i}]", conv.policy)
             continue
         converted = _responses_tool(tool, f"{path}[{i}]", conv.policy)
         if converted is not None:
@@ -571,6 +559,17 @@ _RESPONSES_TO_CHAT: dict[str, Handler] = {
 }
 
 
+def _instructions_only(conv: _Conversion, read_input: Handler) -> None:
+    """A request without ``input``: its ``instructions`` alone become the messages."""
+    if "messages" in conv.out:
+        return
+    if conv.request.get("instructions") is None:
+        raise ConversionError(
+            "a Chat request needs messages: give input or instructions", path="request.input"
+        )
+    read_input(conv, [], "request.input")
+
+
 def responses_request_to_chat(
     request: dict[str, Any],
     *,
@@ -593,12 +592,7 @@ def responses_request_to_chat(
     request = expect_dict(request, "request")
     conv = _Conversion(request, Policy(lenient), options={"reasoning_field": reasoning_field})
     out = _run(conv, _RESPONSES_TO_CHAT, _RESPONSES_NO_OP_VALUES)
-    if "messages" not in out:
-        if request.get("instructions") is None:
-            raise ConversionError(
-                "a Chat request needs messages: give input or instructions", path="request.input"
-            )
-        _responses_input(conv, [], "request.input")
+    _instructions_only(conv, _responses_input)
     if "tools" not in out:
         out.pop("parallel_tool_calls", None)  # Chat rejects parallel_tool_calls without tools
     if out.get("stream") is True:
@@ -740,12 +734,7 @@ def convert_responses_request(
         options={"profile": profile, "toolset": toolset, "names": names, "tool_choice": None},
     )
     out = _run(conv, _RESPONSES_TO_CHAT_UPSTREAM, _RESPONSES_NO_OP_VALUES)
-    if "messages" not in out:
-        if request.get("instructions") is None:
-            raise ConversionError(
-                "a Chat request needs messages: give input or instructions", path="request.input"
-            )
-        _upstream_input(conv, [], "request.input")
+    _instructions_only(conv, _upstream_input)
     _finish_tools(conv, out, toolset, names, profile)
     if out.get("stream") is True:
         conv.sub("stream_options")["include_usage"] = True  # Responses always reports usage

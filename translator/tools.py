@@ -35,7 +35,15 @@ from .tool_names import CUSTOM_INPUT, ToolIdentity, ToolNames
 from .transcripts import check_keys, expect_dict, expect_list, expect_str
 from .upstream import UpstreamProfile
 
-__all__ = ["HOSTED_TOOL_TYPES", "DeclaredTool", "ToolSet", "chat_tool_choice", "chat_tools", "read_tools"]
+__all__ = [
+    "HOSTED_TOOL_TYPES",
+    "DeclaredTool",
+    "ToolSet",
+    "chat_tool_choice",
+    "chat_tools",
+    "read_tools",
+    "web_search_options",
+]
 
 #: Responses tool types that run on OpenAI's side or need a Responses-only call item.
 HOSTED_TOOL_TYPES = frozenset(
@@ -246,17 +254,22 @@ def _read_hosted(
         policy.drop(path, f"hosted tool {kind!r} runs on OpenAI's side; this upstream cannot run it")
         return
     if family == "web_search":
-        check_keys(tool, ("type", "search_context_size", "user_location"), path, policy)
-        options: dict[str, Any] = {}
-        if tool.get("search_context_size") is not None:
-            options["search_context_size"] = tool["search_context_size"]
-        location = tool.get("user_location")
-        if location is not None:
-            approx = {k: v for k, v in expect_dict(location, f"{path}.user_location").items() if k != "type"}
-            options["user_location"] = {"type": "approximate", "approximate": approx}
-        into.web_search = options
+        into.web_search = web_search_options(tool, path, policy)
     else:
         into.hosted.append(tool)
+
+
+def web_search_options(tool: dict[str, Any], path: str, policy: Policy) -> dict[str, Any]:
+    """A Responses ``web_search`` tool as Chat's ``web_search_options``."""
+    check_keys(tool, ("type", "search_context_size", "user_location"), path, policy)
+    options: dict[str, Any] = {}
+    if tool.get("search_context_size") is not None:
+        options["search_context_size"] = tool["search_context_size"]
+    location = tool.get("user_location")
+    if location is not None:
+        approx = {k: v for k, v in expect_dict(location, f"{path}.user_location").items() if k != "type"}
+        options["user_location"] = {"type": "approximate", "approximate": approx}
+    return options
 
 
 def chat_tools(
