@@ -78,10 +78,12 @@ class _Part:
         text = "".join(self.chunks)
         if self.kind == _REFUSAL:
             return {"type": "refusal", "refusal": text}
-        part: dict[str, Any] = {"type": "output_text", "annotations": self.annotations, "text": text}
-        if self.logprobs:
-            part["logprobs"] = self.logprobs
-        return part
+        return {
+            "type": "output_text",
+            "annotations": self.annotations,
+            "logprobs": self.logprobs,
+            "text": text,
+        }
 
 
 class _Item:
@@ -705,7 +707,7 @@ class ChatToResponses(FeedBase):
             empty: dict[str, Any] = (
                 {"type": "refusal", "refusal": ""}
                 if kind == _REFUSAL
-                else {"type": "output_text", "annotations": [], "text": ""}
+                else {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             )
             out.append(
                 self._ev(

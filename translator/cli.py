@@ -534,7 +534,60 @@ def _build_parser() -> argparse.ArgumentParser:
         help="progress bar on stderr (default: when stderr is a terminal)",
     )
     p.set_defaults(run=_cmd_migrate)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the gateway: /v1/responses and /v1/chat/completions over any upstream (extra: gateway)",
+    )
+    p.add_argument("--upstream", metavar="URL", help="base URL of the upstream, e.g. http://127.0.0.1:11434/v1")
+    p.add_argument(
+        "--upstream-protocol", choices=("chat", "responses"), help="what the upstream speaks (default: chat)"
+    )
+    p.add_argument(
+        "--upstream-key-env",
+        metavar="NAME",
+        help="environment variable holding the upstream key (default: pass the client's Authorization)",
+    )
+    p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to bind (default: 8080)")
+    p.add_argument("--config", metavar="FILE.toml", help="upstreams, model routes, keys, limits (see README)")
+    p.add_argument("--store", metavar="SPEC", help="response state: memory, sqlite[:PATH] or redis://HOST:PORT/DB")
+    p.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default: 32 MiB)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")
+    p.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="info", help="default: info"
+    )
+    p.set_defaults(run=_cmd_serve)
     return parser
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .gateway.config import ConfigError
+        from .gateway.server import serve
+    except ImportError as exc:
+        raise _UsageError(
+            f"the gateway needs its extra: pip install 'chat-responses-translator[gateway]' ({exc})"
+        ) from None
+    settings = {
+        "path": args.config,
+        "upstream": args.upstream,
+        "upstream_protocol": args.upstream_protocol,
+        "upstream_key_env": args.upstream_key_env,
+        "host": args.host,
+        "port": args.port,
+        "store": args.store,
+        "max_body_bytes": args.max_body_bytes,
+    }
+    if args.workers < 1:
+        raise _UsageError("--workers must be at least 1")
+    try:
+        serve(settings, workers=args.workers, log_level=args.log_level)
+    except ConfigError as exc:
+        raise _UsageError(f"bad gateway configuration: {exc}") from None
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
 
 
 # -- entry point ---------------------------------------------------------------------------------

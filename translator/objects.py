@@ -101,13 +101,30 @@ def _reasoning_item(
     summary = message.get("reasoning_content")
     raw = message.get("reasoning")
     texts = ([expect_str(raw, f"{path}.reasoning")] if raw else []) + thinking
-    if not summary and not texts:
+    secrets: list[str] = []
+    details = message.get("reasoning_details")
+    if details:  # OpenRouter: as the stream translator reads them (text only when no plain field has it)
+        plain = bool(summary or raw)
+        for n, detail in enumerate(expect_list(details, f"{path}.reasoning_details")):
+            if not isinstance(detail, dict):
+                continue
+            kind = detail.get("type")
+            if kind == "reasoning.text" and not plain and detail.get("text"):
+                texts.append(expect_str(detail["text"], f"{path}.reasoning_details[{n}].text"))
+            elif kind == "reasoning.summary" and not plain and detail.get("summary"):
+                summary = expect_str(detail["summary"], f"{path}.reasoning_details[{n}].summary")
+            secret = detail.get("data") if kind == "reasoning.encrypted" else detail.get("signature")
+            if secret and isinstance(secret, str):
+                secrets.append(secret)
+    if not summary and not texts and not secrets:
         return []
     item: dict[str, Any] = {"id": ids("rs"), "type": "reasoning", "summary": []}
     if summary:
         item["summary"] = [{"type": "summary_text", "text": expect_str(summary, f"{path}.reasoning_content")}]
     if texts:
         item["content"] = [{"type": "reasoning_text", "text": t} for t in texts]
+    if secrets:
+        item["encrypted_content"] = "".join(secrets)
     return [item]
 
 
@@ -170,7 +187,7 @@ def _call_items(message: dict[str, Any], ids: IdSource, path: str) -> list[dict[
     for i, call in enumerate(message.get("tool_calls") or []):
         cpath = f"{path}.tool_calls[{i}]"
         call = expect_dict(call, cpath)
-        call_id = expect_str(call.get("id"), f"{cpath}.id")
+        call_id = expect_str(call.get("id"), f"{cpath}.id") or ids("call")  # Gemini sends "": as streams do
         if call.get("type") == "custom":
             custom = expect_dict(call.get("custom"), f"{cpath}.custom")
             items.append(

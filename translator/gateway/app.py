@@ -1,0 +1,221 @@
+"""The gateway as an ASGI application: routing, inbound keys, request checks, one log line per request.
+
+=======  ===================================  ==============================================================
+method   path (``/v1`` prefix optional)       answer
+=======  ===================================  ==============================================================
+GET      ``/health``                          200 ``{"status": "ok"}`` once the upstream clients are ready
+GET      ``/v1/models``                       the routed models (without routes: the default upstream's list)
+POST     ``/v1/responses``                    Responses, over a chat upstream (translated) or relayed
+POST     ``/v1/chat/completions``             Chat Completions, over a responses upstream or relayed
+=======  ===================================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+from typing import Any
+
+import orjson
+
+from ..errors import ConversionError
+from .asgi import (
+    ClientGone,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    json_bytes,
+    read_body,
+    send_error,
+    send_json,
+)
+from .bridge import run_bridge
+from .config import GatewayConfig
+from .errors import GatewayError
+from .exchange import Exchange, logger
+from .relay import run_relay
+from .upstream import Upstream
+
+__all__ = ["Gateway"]
+
+_ENDPOINTS = {"/responses": "responses", "/chat/completions": "chat"}
+
+
+class Gateway:
+    """``Gateway(config)`` is an ASGI app; serve it with uvicorn (``translator serve`` does)."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
+        self._keys = tuple(key.encode() for key in config.api_keys)
+
+    async def aclose(self) -> None:
+        for upstream in self.upstreams.values():
+            await upstream.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        exchange = Exchange(scope["method"], scope["path"])
+        tag = [(b"x-request-id", exchange.request_id.encode())]
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), *tag]
+            await send(message)
+
+        try:
+            await self._route(scope, receive, tracked, exchange)
+        except GatewayError as exc:
+            exchange.status = exc.status
+            exchange.error = exc.code
+            await send_error(tracked, exc)
+        except ClientGone:
+            exchange.disconnected = True
+        except Exception as exc:  # a bug: answer 500 in the client's shape and log it
+            logger.exception("unexpected error serving %s %s", scope["method"], scope["path"])
+            exchange.status = 500
+            exchange.error = "internal_error"
+            error = GatewayError(500, f"internal gateway error ({type(exc).__name__})", type="server_error")
+            with contextlib.suppress(Exception):
+                if started:  # end the broken answer rather than leave the client waiting
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                else:
+                    await send_error(send, error, tag)
+        finally:
+            exchange.log()
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange) -> None:
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/health":
+            await send_json(send, 200, b'{"status":"ok"}')
+            exchange.status = 200
+            return
+        if path.startswith("/v1/"):
+            path = path[3:]
+        self._authorize(scope)
+        endpoint = _ENDPOINTS.get(path)
+        if endpoint is not None:
+            if method != "POST":
+                raise GatewayError(
+                    405, f"{method} is not allowed on {scope['path']}; use POST", type="invalid_request_error"
+                )
+            await self._create(endpoint, scope, receive, send, exchange)
+            return
+        if path == "/models":
+            if method != "GET":
+                raise GatewayError(
+                    405, f"{method} is not allowed on {scope['path']}; use GET", type="invalid_request_error"
+                )
+            await self._models(scope, send, exchange)
+            return
+        raise GatewayError.not_found(f"no such endpoint: {method} {scope['path']}", code="not_found")
+
+    def _authorize(self, scope: Scope) -> None:
+        if not self._keys:
+            return
+        given = header(scope, b"authorization")
+        if given is None:
+            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>")
+        scheme, _, token = given.partition(" ")
+        candidate = token.strip().encode("latin-1") if scheme.lower() == "bearer" else b""
+        if not any(hmac.compare_digest(candidate, key) for key in self._keys):
+            raise GatewayError.unauthorized("invalid API key")
+
+    def _client_authorization(self, scope: Scope) -> str | None:
+        """The client's Authorization header, passed upstream only when the gateway has no keys of its own."""
+        return None if self._keys else header(scope, b"authorization")
+
+    async def _create(
+        self, endpoint: str, scope: Scope, receive: Receive, send: Send, exchange: Exchange
+    ) -> None:
+        exchange.client_protocol = endpoint
+        body = _parse_request(await read_body(scope, receive, self.config.max_body_bytes))
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise GatewayError.bad_request(
+                "'model' is required and must be a non-empty string", param="model"
+            )
+        stream = body.get("stream")
+        if stream is not None and not isinstance(stream, bool):
+            raise GatewayError.bad_request(
+                f"'stream' must be a boolean, got {type(stream).__name__}", param="stream"
+            )
+        exchange.model = model
+        exchange.stream = stream is True
+        resolved = self.config.resolve(model)
+        if resolved is None:
+            raise GatewayError.model_not_found(model)
+        upstream_config, upstream_model = resolved
+        upstream = self.upstreams[upstream_config.name]
+        exchange.upstream = upstream.name
+        exchange.upstream_model = upstream_model
+        run = run_relay if upstream_config.protocol == endpoint else run_bridge
+        try:
+            await run(
+                endpoint,
+                body,
+                upstream=upstream,
+                upstream_model=upstream_model,
+                authorization=self._client_authorization(scope),
+                exchange=exchange,
+                receive=receive,
+                send=send,
+            )
+        except ConversionError as exc:
+            param = exc.path.removeprefix("request.") if exc.path else None
+            raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
+
+    async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
+        config = self.config
+        if config.routes:
+            data = [
+                {"id": name, "object": "model", "created": 0, "owned_by": route.upstream}
+                for name, route in config.routes.items()
+            ]
+            body = json_bytes({"object": "list", "data": data})
+        elif config.default_upstream is not None:
+            upstream = self.upstreams[config.default_upstream]
+            exchange.upstream = upstream.name
+            response = await upstream.get("/models", authorization=self._client_authorization(scope))
+            try:
+                body = json_bytes(await response.json())
+            finally:
+                await response.aclose()
+        else:
+            body = json_bytes({"object": "list", "data": []})
+        exchange.status = 200
+        await send_json(send, 200, body)
+
+
+def _parse_request(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError.bad_request(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise GatewayError.bad_request(f"request body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+logging.getLogger("translator.gateway").addHandler(logging.NullHandler())

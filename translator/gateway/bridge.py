@@ -1,0 +1,325 @@
+"""Translated exchanges: a client of one protocol served by an upstream of the other.
+
+``POST /v1/responses`` over a chat upstream and ``POST /v1/chat/completions`` over a responses upstream
+are the same exchange seen from two sides, so one :func:`run_bridge` serves both.  The request is
+converted (dropped parameters collected), the upstream is called (streaming, unless its capabilities
+say ``stream = false``: then its final object is replayed as a stream, see :mod:`translator.replay`),
+and every upstream read goes through the core translator at once; each read's events leave in one
+write.  A stream that fails after it started (an upstream error frame, silence past the read timeout,
+a broken connection, data that cannot be translated) still ends with the client protocol's terminal
+failure carrying everything received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._feed import FeedBase
+from ..accumulate import ChatAccumulator
+from ..chat_to_responses import ChatToResponses
+from ..errors import TranslatorError
+from ..mapping import RESPONSE_DEFAULTS
+from ..provider_errors import classify_error
+from ..replay import completion_as_chunks, response_as_events
+from ..responses_to_chat import ResponsesToChat
+from ..sse import DONE_FRAME, encode_sse
+from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
+from .convert import Converted, chat_to_responses_request, responses_to_chat_request
+from .errors import GatewayError
+from .exchange import Exchange
+from .upstream import Upstream, UpstreamReadError, UpstreamResponse
+
+__all__ = ["run_bridge"]
+
+#: HTTP status for a failure known only once the upstream stream had started (non-streaming clients).
+_STATUS_BY_CODE = {
+    "context_length_exceeded": 400,
+    "invalid_prompt": 400,
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "upstream_timeout": 504,
+}
+
+#: Response fields echoed from a Responses request (the rest come from the upstream's stream).
+_ECHOED = tuple(RESPONSE_DEFAULTS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Direction:
+    """What differs between the two bridges."""
+
+    client_protocol: str
+    upstream_path: str
+    convert: Callable[[dict[str, Any]], Converted]
+    new_translator: Callable[[dict[str, Any], Converted], FeedBase]
+    error_payload: Callable[[str, str], dict[str, Any]]
+    replay: Callable[[Any], list[dict[str, Any]]]
+    write: Callable[[list[dict[str, Any]], Exchange], tuple[bytes, bool]]
+    finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
+
+
+# -- Responses client, chat upstream --------------------------------------------------------------------
+
+
+def _responses_translator(body: dict[str, Any], converted: Converted) -> FeedBase:
+    echo = {key: body[key] for key in _ECHOED if body.get(key) is not None}
+    echo.setdefault("store", True)  # the Responses API's default
+    return ChatToResponses(response_fields=echo)
+
+
+def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
+    last = events[-1]
+    if last["type"] in ("response.completed", "response.incomplete", "response.failed"):
+        exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
+        if last["type"] == "response.failed":
+            exchange.error = exchange.error or (last["response"].get("error") or {}).get("code")
+    return b"".join([encode_sse(event, event=event["type"]) for event in events]), False
+
+
+def _final_response(events: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
+    _write_events(events, exchange)
+    response = events[-1]["response"]
+    if events[-1]["type"] == "response.failed":
+        raise _upstream_failure(response.get("error") or {}, exchange)
+    return 200, json_bytes(response)
+
+
+def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError:
+    """A failed exchange as the HTTP error a non-streaming client gets.
+
+    The transport failure (``upstream_timeout``...), when there was one, names it better than the
+    code the translator put in the failed response or error chunk.
+    """
+    code = exchange.error or error.get("code") or "server_error"
+    exchange.error = code
+    message = str(error.get("message") or "the upstream failed")
+    return GatewayError(_STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code)
+
+
+_RESPONSES_OVER_CHAT = _Direction(
+    client_protocol="responses",
+    upstream_path="/chat/completions",
+    convert=responses_to_chat_request,
+    new_translator=_responses_translator,
+    error_payload=lambda message, code: {
+        "error": {"message": message, "type": "upstream_error", "code": code}
+    },
+    replay=completion_as_chunks,
+    write=_write_events,
+    finish=_final_response,
+)
+
+
+# -- Chat client, responses upstream --------------------------------------------------------------------
+
+
+def _chat_translator(body: dict[str, Any], converted: Converted) -> FeedBase:
+    options = body.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    return ResponsesToChat(include_usage=include_usage or body.get("stream") is not True)
+
+
+def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
+    frames = []
+    for chunk in chunks:
+        if "error" in chunk:
+            exchange.error = exchange.error or chunk["error"].get("code") or chunk["error"].get("type")
+            frames.append(encode_sse(chunk, event="error"))
+            return b"".join(frames), True  # an error chunk ends the stream, without [DONE]
+        if chunk.get("usage"):
+            exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
+        frames.append(encode_sse(chunk))
+    return b"".join(frames), False
+
+
+def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
+    accumulator = ChatAccumulator()
+    for chunk in chunks:
+        if "error" in chunk:
+            raise _upstream_failure(chunk["error"], exchange)
+        if chunk.get("usage"):
+            exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
+        accumulator.feed(chunk)
+    accumulator.close()
+    return 200, json_bytes(accumulator.result())
+
+
+_CHAT_OVER_RESPONSES = _Direction(
+    client_protocol="chat",
+    upstream_path="/responses",
+    convert=chat_to_responses_request,
+    new_translator=_chat_translator,
+    error_payload=lambda message, code: {"type": "error", "message": message, "code": code, "param": None},
+    replay=response_as_events,
+    write=_write_chunks,
+    finish=_final_completion,
+)
+
+BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
+
+
+# -- the exchange ---------------------------------------------------------------------------------------
+
+
+async def run_bridge(
+    client_protocol: str,
+    body: dict[str, Any],
+    *,
+    upstream: Upstream,
+    upstream_model: str,
+    authorization: str | None,
+    exchange: Exchange,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Serve one translated request; raises :class:`GatewayError` for failures before the answer starts."""
+    direction = BRIDGES[client_protocol]
+    client_streams = body.get("stream") is True
+    converted = direction.convert(body)
+    exchange.dropped = converted.dropped
+    params = converted.params
+    params["model"] = upstream_model
+    upstream_streams = upstream.config.capabilities.stream
+    if upstream_streams:
+        params["stream"] = True
+        if direction.upstream_path == "/chat/completions":
+            params["stream_options"] = {"include_usage": True}
+    else:
+        params.pop("stream", None)
+        params.pop("stream_options", None)
+    translator = direction.new_translator(body, converted)
+    response = await upstream.post(
+        direction.upstream_path, params, authorization=authorization, stream=upstream_streams
+    )
+    if upstream_streams and response.is_event_stream():
+        source: AsyncIterator[Any] = _stream_source(response)
+    else:  # asked not to stream, or answered one object anyway: replay it through the translator
+        source = _replayed(_replay(await _final_object(response), direction, upstream.name))
+    headers = _dropped_header(converted.dropped)
+    if client_streams:
+        pump = _pump(direction, translator, source, response, exchange, send, headers)
+        exchange.disconnected = await stream_until_disconnect(receive, pump)
+        exchange.status = 200
+        return
+    try:
+        out = await _collect(direction, translator, source, exchange)
+    finally:
+        await response.aclose()
+    status, payload = direction.finish(out, exchange)
+    exchange.status = status
+    exchange.sent_first_byte()
+    await send_json(send, status, payload, headers)
+
+
+async def _stream_source(response: UpstreamResponse) -> AsyncIterator[Any]:
+    async for data in response.chunks():
+        yield data
+
+
+async def _final_object(response: UpstreamResponse) -> Any:
+    try:
+        final = await response.json()
+    finally:
+        await response.aclose()
+    if isinstance(final, dict) and final.get("error"):  # an error answered with 200
+        raise GatewayError.from_provider(502, classify_error(final))
+    return final
+
+
+def _replay(final: Any, direction: _Direction, upstream: str) -> list[dict[str, Any]]:
+    try:
+        return direction.replay(final)
+    except TranslatorError as exc:
+        raise GatewayError.bad_upstream(
+            upstream, f"answered with an object that cannot be read: {exc}"
+        ) from None
+
+
+async def _replayed(pieces: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    for piece in pieces:
+        yield piece
+
+
+def _dropped_header(dropped: list[str]) -> list[tuple[bytes, bytes]]:
+    if not dropped:
+        return []
+    value = "; ".join(dropped).encode("utf-8", "replace")
+    return [(b"x-translator-dropped", value.replace(b"\r", b" ").replace(b"\n", b" ")[:8192])]
+
+
+async def _feed_all(
+    direction: _Direction,
+    translator: FeedBase,
+    source: AsyncIterator[Any],
+    emit: Callable[[list[dict[str, Any]]], Awaitable[bool]],
+    exchange: Exchange,
+) -> list[dict[str, Any]]:
+    """Feed the upstream through ``translator``, handing each read's output to ``emit``.
+
+    Returns what remains to write: the close() output, after a failure event when the upstream failed.
+    """
+    failure: tuple[str, str] | None = None
+    try:
+        async for piece in source:
+            out = translator.feed(piece)
+            if out and await emit(out):
+                return []
+    except UpstreamReadError as exc:
+        failure = (exc.message, exc.code)
+    except TranslatorError as exc:
+        failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
+    except GatewayError as exc:  # a replayed final object that was no JSON
+        failure = (exc.message, exc.code or "bad_upstream")
+    tail: list[dict[str, Any]] = []
+    if failure is not None:
+        exchange.error = failure[1]
+        with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
+            tail += translator.feed(direction.error_payload(*failure))
+    return tail + translator.close()
+
+
+async def _pump(
+    direction: _Direction,
+    translator: FeedBase,
+    source: AsyncIterator[Any],
+    response: UpstreamResponse,
+    exchange: Exchange,
+    send: Send,
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    ended = False
+
+    async def emit(out: list[dict[str, Any]]) -> bool:
+        nonlocal ended
+        frames, ended = direction.write(out, exchange)
+        exchange.sent_first_byte()
+        await send({"type": "http.response.body", "body": frames, "more_body": True})
+        return ended
+
+    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+    try:
+        tail = await _feed_all(direction, translator, source, emit, exchange)
+    finally:
+        await response.aclose()
+    last = b""
+    if tail and not ended:
+        last, ended = direction.write(tail, exchange)
+    if not ended and direction.client_protocol == "chat":
+        last += DONE_FRAME
+    await send({"type": "http.response.body", "body": last, "more_body": False})
+
+
+async def _collect(
+    direction: _Direction, translator: FeedBase, source: AsyncIterator[Any], exchange: Exchange
+) -> list[dict[str, Any]]:
+    collected: list[dict[str, Any]] = []
+
+    async def keep(out: list[dict[str, Any]]) -> bool:
+        collected.extend(out)
+        return False
+
+    collected += await _feed_all(direction, translator, source, keep, exchange)
+    return collected

@@ -1,0 +1,343 @@
+"""The gateway's configuration: upstreams, model routes, inbound keys, limits.
+
+A TOML file (``--config gateway.toml``) and the command-line flags build one :class:`GatewayConfig`;
+flags override the file.  Every value is checked at start: a bad config raises :class:`ConfigError`
+naming the key (``upstreams.ollama.protocol: must be 'chat' or 'responses', got 'grpc'``), and so does
+an unknown key, so a typo never passes silently.
+
+::
+
+    [server]
+    host = "127.0.0.1"              # loopback unless you say otherwise
+    port = 8080
+    max_body_bytes = 33554432       # 32 MiB; larger request bodies get 413
+    api_keys_env = ["GATEWAY_KEY"]  # inbound keys, read from these environment variables
+    store = "sqlite"                # response state: "memory", "sqlite", "sqlite:PATH", "redis://..."
+
+    [upstreams.ollama]
+    base_url = "http://127.0.0.1:11434/v1"
+    protocol = "chat"               # or "responses"
+    key_env = "OLLAMA_API_KEY"      # sent as Authorization: Bearer ...; absent: the client's is passed
+    connect_timeout = 10            # seconds
+    first_byte_timeout = 300        # until the upstream's response headers
+    read_timeout = 120              # longest silence inside a stream
+    [upstreams.ollama.capabilities]
+    stream = true                   # false: call without streaming, synthesise the client's stream
+
+    [models."gpt-oss"]              # what clients ask for -> where it goes
+    upstream = "ollama"
+    model = "gpt-oss:20b"           # the upstream's name for it (default: the same name)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "Capabilities",
+    "ConfigError",
+    "GatewayConfig",
+    "Route",
+    "UpstreamConfig",
+    "load_config",
+]
+
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+PROTOCOLS = ("chat", "responses")
+DEFAULT_UPSTREAM = "default"
+
+
+class ConfigError(ValueError):
+    """The gateway configuration is invalid; ``key`` names the offending setting."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{key}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an upstream can do, as far as the gateway must know.
+
+    ``stream``: the upstream streams well (false: the gateway calls it without streaming and writes the
+    client's event stream from the final object).  ``raw`` keeps every capability key of the file, for
+    the request converter's upstream profile.
+    """
+
+    stream: bool = True
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    name: str
+    base_url: str
+    protocol: str = "chat"
+    key_env: str | None = None
+    connect_timeout: float = 10.0
+    first_byte_timeout: float = 300.0
+    read_timeout: float = 120.0
+    max_connections: int = 1000
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+    def api_key(self) -> str | None:
+        """The upstream key from ``key_env`` (``None`` when no variable is named)."""
+        if self.key_env is None:
+            return None
+        return os.environ.get(self.key_env) or None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A model name clients use, and where it goes."""
+
+    name: str
+    upstream: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    upstreams: Mapping[str, UpstreamConfig]
+    routes: Mapping[str, Route] = field(default_factory=dict)
+    default_upstream: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    api_keys: tuple[str, ...] = ()
+    store: str = "sqlite"
+    store_ttl_seconds: int = 30 * 24 * 3600
+    store_max_bytes: int = 16 * 1024 * 1024
+
+    def resolve(self, model: str) -> tuple[UpstreamConfig, str] | None:
+        """The upstream and the upstream's model name for ``model``; ``None`` when it is not routed."""
+        route = self.routes.get(model)
+        if route is not None:
+            return self.upstreams[route.upstream], route.model
+        if self.default_upstream is not None and not self.routes:
+            return self.upstreams[self.default_upstream], model
+        return None
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+_SERVER_KEYS = {
+    "host",
+    "port",
+    "max_body_bytes",
+    "api_keys_env",
+    "default_upstream",
+    "store",
+    "store_ttl_seconds",
+    "store_max_bytes",
+}
+_UPSTREAM_KEYS = {
+    "base_url",
+    "protocol",
+    "key_env",
+    "connect_timeout",
+    "first_byte_timeout",
+    "read_timeout",
+    "max_connections",
+    "capabilities",
+}
+_ROUTE_KEYS = {"upstream", "model"}
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"must be a table, got {type(value).__name__}")
+    return value
+
+
+def _unknown(table: dict[str, Any], allowed: set[str], key: str) -> None:
+    for name in table:
+        if name not in allowed:
+            raise ConfigError(
+                f"{key}.{name}" if key else name, f"unknown key (known: {', '.join(sorted(allowed))})"
+            )
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(key, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _number(value: Any, key: str, *, integer: bool = False) -> float:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigError(key, f"must be {kind}, got {value!r}")
+    return value
+
+
+def _base_url(value: Any, key: str) -> str:
+    url = _str(value, key)
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(key, f"must be an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def _protocol(value: Any, key: str) -> str:
+    if value not in PROTOCOLS:
+        raise ConfigError(key, f"must be 'chat' or 'responses', got {value!r}")
+    return str(value)
+
+
+def _env_name(value: Any, key: str) -> str:
+    name = _str(value, key)
+    if not name.replace("_", "").isalnum():
+        raise ConfigError(key, f"must name an environment variable, got {name!r}")
+    return name
+
+
+def _capabilities(value: Any, key: str) -> Capabilities:
+    table = _table(value, key)
+    stream = table.get("stream", True)
+    if not isinstance(stream, bool):
+        raise ConfigError(f"{key}.stream", f"must be true or false, got {stream!r}")
+    return Capabilities(stream=stream, raw=dict(table))
+
+
+def _upstream(name: str, value: Any) -> UpstreamConfig:
+    key = f"upstreams.{name}"
+    table = _table(value, key)
+    _unknown(table, _UPSTREAM_KEYS, key)
+    if "base_url" not in table:
+        raise ConfigError(f"{key}.base_url", "is required")
+    return UpstreamConfig(
+        name=name,
+        base_url=_base_url(table["base_url"], f"{key}.base_url"),
+        protocol=_protocol(table.get("protocol", "chat"), f"{key}.protocol"),
+        key_env=_env_name(table["key_env"], f"{key}.key_env") if "key_env" in table else None,
+        connect_timeout=_number(table.get("connect_timeout", 10.0), f"{key}.connect_timeout"),
+        first_byte_timeout=_number(table.get("first_byte_timeout", 300.0), f"{key}.first_byte_timeout"),
+        read_timeout=_number(table.get("read_timeout", 120.0), f"{key}.read_timeout"),
+        max_connections=int(
+            _number(table.get("max_connections", 1000), f"{key}.max_connections", integer=True)
+        ),
+        capabilities=_capabilities(table.get("capabilities", {}), f"{key}.capabilities"),
+    )
+
+
+def _api_keys(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(key, "must be a non-empty list of environment variable names")
+    keys = []
+    for n, name in enumerate(value):
+        name = _env_name(name, f"{key}[{n}]")
+        secret = os.environ.get(name)
+        if not secret:
+            raise ConfigError(f"{key}[{n}]", f"environment variable {name} is not set or empty")
+        keys.append(secret)
+    return tuple(keys)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    upstream: str | None = None,
+    upstream_protocol: str | None = None,
+    upstream_key_env: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    store: str | None = None,
+    max_body_bytes: int | None = None,
+) -> GatewayConfig:
+    """The configuration from the TOML file at ``path`` (if any) with the command-line values over it.
+
+    ``upstream`` (``--upstream URL``) sets the upstream named ``default`` (replacing its URL when the
+    file has one), and with no routes in the file every model goes to it.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("--config", f"file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
+    _unknown(data, {"server", "upstreams", "models"}, "")
+    server = _table(data.get("server", {}), "server")
+    _unknown(server, _SERVER_KEYS, "server")
+    upstreams = {
+        name: _upstream(name, value) for name, value in _table(data.get("upstreams", {}), "upstreams").items()
+    }
+    if upstream is not None:
+        base = upstreams.get(DEFAULT_UPSTREAM)
+        url = _base_url(upstream, "--upstream")
+        upstreams[DEFAULT_UPSTREAM] = (
+            replace(base, base_url=url) if base else UpstreamConfig(name=DEFAULT_UPSTREAM, base_url=url)
+        )
+    default = server.get("default_upstream")
+    if default is not None:
+        default = _str(default, "server.default_upstream")
+    elif upstream is not None:
+        default = DEFAULT_UPSTREAM
+    elif len(upstreams) == 1:
+        default = next(iter(upstreams))
+    if default is not None and default not in upstreams:
+        raise ConfigError("server.default_upstream", f"names no upstream: {default!r}")
+    if default is not None:
+        overrides: dict[str, Any] = {}
+        if upstream_protocol is not None:
+            overrides["protocol"] = _protocol(upstream_protocol, "--upstream-protocol")
+        if upstream_key_env is not None:
+            overrides["key_env"] = _env_name(upstream_key_env, "--upstream-key-env")
+        if overrides:
+            upstreams[default] = replace(upstreams[default], **overrides)
+    elif upstream_protocol is not None or upstream_key_env is not None:
+        raise ConfigError("--upstream", "--upstream-protocol/--upstream-key-env need an upstream to apply to")
+    if not upstreams:
+        raise ConfigError("upstreams", "no upstream: give --upstream URL or an [upstreams.NAME] table")
+    routes: dict[str, Route] = {}
+    for name, value in _table(data.get("models", {}), "models").items():
+        key = f"models.{name}"
+        table = _table(value, key)
+        _unknown(table, _ROUTE_KEYS, key)
+        target = table.get("upstream", default)
+        if target is None:
+            raise ConfigError(f"{key}.upstream", "is required when there is no default upstream")
+        target = _str(target, f"{key}.upstream")
+        if target not in upstreams:
+            raise ConfigError(f"{key}.upstream", f"names no upstream: {target!r}")
+        routes[name] = Route(name=name, upstream=target, model=_str(table.get("model", name), f"{key}.model"))
+    port_value = port if port is not None else server.get("port", 8080)
+    if isinstance(port_value, bool) or not isinstance(port_value, int) or not 0 <= port_value <= 65535:
+        raise ConfigError(
+            "server.port" if port is None else "--port", f"must be a port number, got {port_value!r}"
+        )
+    host_value = host if host is not None else server.get("host", "127.0.0.1")
+    body_limit = max_body_bytes if max_body_bytes is not None else server.get("max_body_bytes")
+    store_value = store if store is not None else server.get("store", "sqlite")
+    return GatewayConfig(
+        upstreams=upstreams,
+        routes=routes,
+        default_upstream=default,
+        host=_str(host_value, "server.host" if host is None else "--host"),
+        port=port_value,
+        max_body_bytes=int(_number(body_limit, "server.max_body_bytes", integer=True))
+        if body_limit is not None
+        else DEFAULT_MAX_BODY_BYTES,
+        api_keys=_api_keys(server["api_keys_env"], "server.api_keys_env") if "api_keys_env" in server else (),
+        store=_str(store_value, "server.store" if store is None else "--store"),
+        store_ttl_seconds=int(
+            _number(server.get("store_ttl_seconds", 30 * 24 * 3600), "server.store_ttl_seconds", integer=True)
+        ),
+        store_max_bytes=int(
+            _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
+        ),
+    )

@@ -1,0 +1,101 @@
+"""Errors the gateway answers with, in OpenAI's shape (``{"error": {"message", "type", "code", "param"}}``).
+
+Chat Completions and Responses share that shape, so one :class:`GatewayError` serves both endpoints.
+Messages name what was wrong (the field, the limit, the upstream) and never carry a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from ..provider_errors import ProviderError, error_body
+
+__all__ = ["GatewayError"]
+
+
+class GatewayError(Exception):
+    """An HTTP error answer: status, OpenAI error fields, and extra headers (``retry-after``)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str,
+        code: str | None = None,
+        param: str | None = None,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = tuple(headers)
+
+    def body(self) -> bytes:
+        return orjson.dumps(error_body(self.message, self.type, self.code, self.param))
+
+    # -- the errors the gateway raises --------------------------------------------------------------
+
+    @classmethod
+    def from_provider(
+        cls, status: int, error: ProviderError, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> GatewayError:
+        """An upstream's own error answer, passed on with its status (and ``retry-after``)."""
+        return cls(
+            status, error.message, type=error.type, code=error.code, param=error.param, headers=headers
+        )
+
+    @classmethod
+    def bad_request(cls, message: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
+        return cls(400, message, type="invalid_request_error", code=code, param=param)
+
+    @classmethod
+    def unauthorized(cls, message: str) -> GatewayError:
+        return cls(401, message, type="invalid_request_error", code="invalid_api_key")
+
+    @classmethod
+    def model_not_found(cls, model: str) -> GatewayError:
+        return cls(
+            404,
+            f"The model {model!r} does not exist or is not routed by this gateway",
+            type="invalid_request_error",
+            code="model_not_found",
+            param="model",
+        )
+
+    @classmethod
+    def not_found(cls, message: str, *, code: str | None = None, param: str | None = None) -> GatewayError:
+        return cls(404, message, type="invalid_request_error", code=code, param=param)
+
+    @classmethod
+    def too_large(cls, limit: int) -> GatewayError:
+        return cls(
+            413,
+            f"request body is larger than the gateway's limit of {limit} bytes",
+            type="invalid_request_error",
+            code="request_too_large",
+        )
+
+    @classmethod
+    def unreachable(cls, upstream: str, reason: str) -> GatewayError:
+        return cls(
+            502, f"upstream {upstream!r} is unreachable: {reason}", type="upstream_error", code="bad_gateway"
+        )
+
+    @classmethod
+    def bad_upstream(cls, upstream: str, reason: str) -> GatewayError:
+        return cls(502, f"upstream {upstream!r} {reason}", type="upstream_error", code="bad_gateway")
+
+    @classmethod
+    def timeout(cls, upstream: str, what: str, seconds: float) -> GatewayError:
+        return cls(
+            504,
+            f"upstream {upstream!r} {what} within {seconds:g} s",
+            type="upstream_error",
+            code="gateway_timeout",
+        )

@@ -1,0 +1,77 @@
+"""One request through the gateway, as the log sees it: one JSON line when it ends.
+
+The line holds the request id, the client protocol, the model asked for, the upstream, the status,
+the time to the first byte sent to the client, the duration, the token counts and the dropped
+parameters.  Keys and message contents are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = ["Exchange", "logger"]
+
+logger = logging.getLogger("translator.gateway")
+
+
+@dataclass(slots=True)
+class Exchange:
+    method: str
+    path: str
+    request_id: str = field(default_factory=lambda: f"req_{secrets.token_hex(12)}")
+    started: float = field(default_factory=time.perf_counter)
+    client_protocol: str | None = None
+    model: str | None = None
+    upstream: str | None = None
+    upstream_model: str | None = None
+    stream: bool | None = None
+    status: int = 0
+    first_byte: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    dropped: list[str] = field(default_factory=list)
+    error: str | None = None
+    disconnected: bool = False
+
+    def sent_first_byte(self) -> None:
+        if self.first_byte is None:
+            self.first_byte = time.perf_counter()
+
+    def note_usage(self, usage: Any, input_key: str, output_key: str) -> None:
+        if isinstance(usage, dict):
+            tokens_in, tokens_out = usage.get(input_key), usage.get(output_key)
+            if isinstance(tokens_in, int):
+                self.input_tokens = tokens_in
+            if isinstance(tokens_out, int):
+                self.output_tokens = tokens_out
+
+    def record(self) -> dict[str, Any]:
+        now = time.perf_counter()
+        return {
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "client_protocol": self.client_protocol,
+            "model": self.model,
+            "upstream": self.upstream,
+            "upstream_model": self.upstream_model,
+            "stream": self.stream,
+            "status": self.status,
+            "ttfb_ms": None if self.first_byte is None else round((self.first_byte - self.started) * 1000, 2),
+            "duration_ms": round((now - self.started) * 1000, 2),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "dropped": self.dropped,
+            "error": self.error,
+            "client_disconnected": self.disconnected,
+        }
+
+    def log(self) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(orjson.dumps(self.record()).decode())

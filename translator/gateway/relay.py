@@ -1,0 +1,162 @@
+"""Same-protocol exchanges: the upstream's answer is passed on byte for byte.
+
+Only the model name is rewritten in the request (routing).  A streamed answer is watched as it
+passes (decoded on the side, never re-encoded) so that a stream the upstream cuts or abandons still
+ends properly for the client: a Responses stream with ``response.failed`` carrying the output received
+so far, a Chat stream with an ``event: error`` chunk (no ``[DONE]``), as the translators end theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..accumulate import ResponsesAccumulator
+from ..errors import TranslatorError
+from ..sse import Done, StreamDecoder, encode_sse
+from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
+from .exchange import Exchange
+from .upstream import Upstream, UpstreamReadError, UpstreamResponse
+
+__all__ = ["run_relay"]
+
+_PATHS = {"responses": "/responses", "chat": "/chat/completions"}
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+class _Watch:
+    """What the client has been sent, decoded on the side, to end a cut stream properly."""
+
+    def __init__(self, protocol: str, exchange: Exchange) -> None:
+        self.protocol = protocol
+        self.exchange = exchange
+        self.decoder = StreamDecoder()
+        self.ended = False  # a terminal event, [DONE] or an error frame went out
+        self.accumulator = ResponsesAccumulator() if protocol == "responses" else None
+        self.last_sequence = -1
+
+    def see(self, data: bytes) -> None:
+        for payload in self.decoder.feed(data):
+            self._payload(payload)
+
+    def _payload(self, payload: dict[str, Any] | Done) -> None:
+        if isinstance(payload, Done):
+            self.ended = True
+            return
+        if self.accumulator is not None:
+            kind = payload.get("type")
+            number = payload.get("sequence_number")
+            if isinstance(number, int):
+                self.last_sequence = number
+            if kind in _TERMINAL or kind == "error":
+                self.ended = kind != "error" or self.ended
+                response = payload.get("response")
+                if isinstance(response, dict):
+                    self.exchange.note_usage(response.get("usage"), "input_tokens", "output_tokens")
+            self.accumulator.feed(payload)
+        else:
+            if "error" in payload:
+                self.ended = True
+            usage = payload.get("usage")
+            if usage:
+                self.exchange.note_usage(usage, "prompt_tokens", "completion_tokens")
+
+    def ending(self, message: str, code: str) -> bytes:
+        """The frames that end a stream the upstream left unfinished."""
+        self.exchange.error = code
+        if self.accumulator is None:
+            return encode_sse(
+                {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}},
+                event="error",
+            )
+        response = self.accumulator.result()
+        for item in response.get("output") or ():
+            if isinstance(item, dict) and item.get("status") == "in_progress":
+                item["status"] = "incomplete"
+        response.update(status="failed", error={"code": "server_error", "message": message})
+        number = self.last_sequence + 1
+        error = {"type": "error", "code": code, "message": message, "param": None, "sequence_number": number}
+        failed = {"type": "response.failed", "response": response, "sequence_number": number + 1}
+        return encode_sse(error, event="error") + encode_sse(failed, event="response.failed")
+
+
+async def run_relay(
+    protocol: str,
+    body: dict[str, Any],
+    *,
+    upstream: Upstream,
+    upstream_model: str,
+    authorization: str | None,
+    exchange: Exchange,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Pass one request to a same-protocol upstream; :class:`GatewayError` before the answer starts."""
+    body["model"] = upstream_model
+    client_streams = body.get("stream") is True
+    response = await upstream.post(_PATHS[protocol], body, authorization=authorization, stream=client_streams)
+    if not client_streams:
+        try:
+            payload = await response.json()
+        finally:
+            await response.aclose()
+        if isinstance(payload, dict):
+            exchange.note_usage(
+                payload.get("usage"),
+                *(
+                    ("input_tokens", "output_tokens")
+                    if protocol == "responses"
+                    else ("prompt_tokens", "completion_tokens")
+                ),
+            )
+        exchange.status = 200
+        exchange.sent_first_byte()
+        await send_json(send, 200, json_bytes(payload))
+        return
+    exchange.disconnected = await stream_until_disconnect(receive, _pump(protocol, response, exchange, send))
+    exchange.status = 200
+
+
+async def _pump(protocol: str, response: UpstreamResponse, exchange: Exchange, send: Send) -> None:
+    watch = _Watch(protocol, exchange)
+    await send({"type": "http.response.start", "status": 200, "headers": list(SSE_HEADERS)})
+    failure: tuple[str, str] | None = None
+    pending = b""  # the start of a frame not yet complete: held back so a cut never leaves half a frame
+    try:
+        async for data in response.chunks():
+            pending += data
+            cut = _frames_end(pending)
+            if not cut:
+                continue
+            complete, pending = pending[:cut], pending[cut:]
+            try:
+                watch.see(complete)
+            except TranslatorError as exc:
+                failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
+                break
+            await send({"type": "http.response.body", "body": complete, "more_body": True})
+            exchange.sent_first_byte()
+    except UpstreamReadError as exc:
+        failure = (exc.message, exc.code)
+    finally:
+        await response.aclose()
+    last = b""
+    if failure is None and pending:
+        try:
+            last = pending + b"\n\n"  # the upstream's last frame lacked its blank line
+            watch.see(last)
+        except TranslatorError as exc:
+            failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
+    if not watch.ended:
+        message, code = failure or (
+            f"upstream {response.upstream_name!r} ended the stream before its end",
+            "stream_incomplete",
+        )
+        last = watch.ending(message, code)
+    await send({"type": "http.response.body", "body": last, "more_body": False})
+
+
+def _frames_end(data: bytes) -> int:
+    """Where the last complete SSE frame (or JSON line) of ``data`` ends; 0 when none is complete."""
+    lf = data.rfind(b"\n\n")
+    crlf = data.rfind(b"\r\n\r\n")
+    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)

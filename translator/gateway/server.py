@@ -1,0 +1,75 @@
+"""``translator serve``: the gateway under uvicorn (uvloop and httptools when installed).
+
+With ``--workers N`` uvicorn starts N processes; each builds its own :class:`Gateway` from the same
+settings (passed to the workers in the ``TRANSLATOR_GATEWAY_SETTINGS`` environment variable).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+from typing import Any
+
+import orjson
+
+from .app import Gateway
+from .config import GatewayConfig, load_config
+
+__all__ = ["create_app", "serve"]
+
+_SETTINGS_ENV = "TRANSLATOR_GATEWAY_SETTINGS"
+
+
+def _setup_logging(level: str) -> None:
+    """Log lines go to stderr as they are (the gateway's own lines are JSON)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("translator.gateway")
+    log.handlers[:] = [handler]
+    log.setLevel(level.upper())
+    log.propagate = False
+
+
+def create_app() -> Gateway:
+    """The app of one worker process, from the settings the parent left in the environment."""
+    settings: dict[str, Any] = orjson.loads(os.environ[_SETTINGS_ENV])
+    _setup_logging(settings.pop("log_level", "info"))
+    return Gateway(load_config(**settings))
+
+
+def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info") -> None:
+    """Check the settings (a bad config fails here, naming the key), then run until interrupted."""
+    import uvicorn
+
+    config: GatewayConfig = load_config(**settings)
+    _setup_logging(log_level)
+    options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "log_level": "warning" if log_level == "info" else log_level,
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_keep_alive": 30,
+        "timeout_graceful_shutdown": 10,
+        "server_header": False,
+        "h11_max_incomplete_event_size": 64 * 1024,
+    }
+    if importlib.util.find_spec("uvloop") is not None:
+        options["loop"] = "uvloop"
+    if importlib.util.find_spec("httptools") is not None:
+        options["http"] = "httptools"
+    logging.getLogger("translator.gateway").warning(
+        "translator gateway listening on http://%s:%d (%d worker%s; upstreams: %s)",
+        config.host,
+        config.port,
+        workers,
+        "" if workers == 1 else "s",
+        ", ".join(f"{u.name}={u.base_url} ({u.protocol})" for u in config.upstreams.values()),
+    )
+    if workers > 1:
+        os.environ[_SETTINGS_ENV] = orjson.dumps({**settings, "log_level": log_level}).decode()
+        uvicorn.run("translator.gateway.server:create_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(Gateway(config), **options)
