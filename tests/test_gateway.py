@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -545,6 +546,15 @@ def test_routes_rename_the_model_for_the_upstream(gateway_from: Any, upstream: F
             "server.api_keys_env[0]",
         ),
         ("[upstreams.u]\n", "upstreams.u.base_url"),
+        (
+            '[upstreams.u]\nbase_url = "http://x"\n'
+            '[upstreams.u.capabilities]\nreasoning_field = "thoughts"\n',
+            "upstreams.u.capabilities.reasoning_field",
+        ),
+        (
+            '[upstreams.u]\nbase_url = "http://x"\n[upstreams.u.capabilities]\npreset = "nope"\n',
+            "upstreams.u.capabilities.preset",
+        ),
         ("", "upstreams"),
     ],
 )
@@ -616,3 +626,31 @@ def test_orjson_loads_keeps_recursion_bounded() -> None:
     """The gateway relies on orjson refusing deep nesting (hostile bodies) instead of recursing."""
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(b"[" * 2000 + b"]" * 2000)
+
+
+# -- agent clients: the Codex request shape ------------------------------------------------------------------
+
+CODEX = CORPUS.parent / "codex"
+
+
+@pytest.mark.skipif(not CODEX.is_dir(), reason=f"Codex request bodies not found at {CODEX}")
+@pytest.mark.parametrize("name", ["request_gpt-5.5.json", "request_fallback_model.json"])
+def test_codex_request_reaches_a_chat_upstream_in_a_shape_it_accepts(
+    gateway_from: Any, upstream: FakeUpstream, name: str
+) -> None:
+    gateway = gateway_from(
+        '[upstreams.u]\nbase_url = "{upstream}"\n[upstreams.u.capabilities]\npreset = "deepseek"\n'
+    )
+    body = read_json(CODEX / name)
+    answer = post(gateway, "/v1/responses", body)
+    assert answer.status_code == 200
+    events = sse_payloads(answer.content)
+    validate_responses_events(events)
+    assert events[-1]["type"] == "response.completed"
+    sent = upstream.last().body
+    assert {m["role"] for m in sent["messages"]} <= {"system", "user", "assistant", "tool"}
+    names = [tool["function"]["name"] for tool in sent["tools"]]
+    assert all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", n) for n in names) and len(set(names)) == len(names)
+    dropped = answer.headers["x-translator-dropped"]
+    assert "web_search" in dropped and "request.include" in dropped
+    assert "tool_choice" not in sent or sent["tools"]

@@ -24,10 +24,11 @@ from ..errors import TranslatorError
 from ..mapping import RESPONSE_DEFAULTS
 from ..provider_errors import classify_error
 from ..replay import completion_as_chunks, response_as_events
+from ..requests import RequestConversion, convert_chat_request, convert_responses_request
 from ..responses_to_chat import ResponsesToChat
 from ..sse import DONE_FRAME, encode_sse
+from ..upstream import UpstreamProfile
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
-from .convert import Converted, chat_to_responses_request, responses_to_chat_request
 from .errors import GatewayError
 from .exchange import Exchange
 from .upstream import Upstream, UpstreamReadError, UpstreamResponse
@@ -53,8 +54,8 @@ class _Direction:
 
     client_protocol: str
     upstream_path: str
-    convert: Callable[[dict[str, Any]], Converted]
-    new_translator: Callable[[dict[str, Any], Converted], FeedBase]
+    convert: Callable[[dict[str, Any], UpstreamProfile], RequestConversion]
+    new_translator: Callable[[dict[str, Any], RequestConversion], FeedBase]
     error_payload: Callable[[str, str], dict[str, Any]]
     replay: Callable[[Any], list[dict[str, Any]]]
     write: Callable[[list[dict[str, Any]], Exchange], tuple[bytes, bool]]
@@ -64,7 +65,7 @@ class _Direction:
 # -- Responses client, chat upstream --------------------------------------------------------------------
 
 
-def _responses_translator(body: dict[str, Any], converted: Converted) -> FeedBase:
+def _responses_translator(body: dict[str, Any], converted: RequestConversion) -> FeedBase:
     echo = {key: body[key] for key in _ECHOED if body.get(key) is not None}
     echo.setdefault("store", True)  # the Responses API's default
     return ChatToResponses(response_fields=echo)
@@ -102,7 +103,7 @@ def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError
 _RESPONSES_OVER_CHAT = _Direction(
     client_protocol="responses",
     upstream_path="/chat/completions",
-    convert=responses_to_chat_request,
+    convert=convert_responses_request,
     new_translator=_responses_translator,
     error_payload=lambda message, code: {
         "error": {"message": message, "type": "upstream_error", "code": code}
@@ -116,7 +117,7 @@ _RESPONSES_OVER_CHAT = _Direction(
 # -- Chat client, responses upstream --------------------------------------------------------------------
 
 
-def _chat_translator(body: dict[str, Any], converted: Converted) -> FeedBase:
+def _chat_translator(body: dict[str, Any], converted: RequestConversion) -> FeedBase:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return ResponsesToChat(include_usage=include_usage or body.get("stream") is not True)
@@ -150,7 +151,7 @@ def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple
 _CHAT_OVER_RESPONSES = _Direction(
     client_protocol="chat",
     upstream_path="/responses",
-    convert=chat_to_responses_request,
+    convert=lambda body, profile: convert_chat_request(body),
     new_translator=_chat_translator,
     error_payload=lambda message, code: {"type": "error", "message": message, "code": code, "param": None},
     replay=response_as_events,
@@ -178,11 +179,13 @@ async def run_bridge(
     """Serve one translated request; raises :class:`GatewayError` for failures before the answer starts."""
     direction = BRIDGES[client_protocol]
     client_streams = body.get("stream") is True
-    converted = direction.convert(body)
-    exchange.dropped = converted.dropped
+    profile = upstream.config.capabilities
+    converted = direction.convert(body, profile)
+    dropped = [str(drop) for drop in converted.dropped]
+    exchange.dropped = dropped
     params = converted.params
     params["model"] = upstream_model
-    upstream_streams = upstream.config.capabilities.stream
+    upstream_streams = profile.stream
     if upstream_streams:
         params["stream"] = True
         if direction.upstream_path == "/chat/completions":
@@ -198,7 +201,7 @@ async def run_bridge(
         source: AsyncIterator[Any] = _stream_source(response)
     else:  # asked not to stream, or answered one object anyway: replay it through the translator
         source = _replayed(_replay(await _final_object(response), direction, upstream.name))
-    headers = _dropped_header(converted.dropped)
+    headers = _dropped_header(dropped)
     if client_streams:
         pump = _pump(direction, translator, source, response, exchange, send, headers)
         exchange.disconnected = await stream_until_disconnect(receive, pump)
