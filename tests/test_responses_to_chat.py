@@ -900,6 +900,7 @@ def test_wrong_typed_citation_in_the_terminal_snapshot_names_its_path(
     # nothing is lost: what the terminal event had already caught up comes out, then the stream ends
     tail = translator.close()
     assert sent == [] and tail[-1]["error"]["code"] == "stream_incomplete"
+    assert f"annotations[0].{name}" in tail[-1]["error"]["message"]  # the end names the bad field
     assert "".join(d.get("content") or "" for d in deltas(tail)) == "late text"
     for chunk in tail[:-1]:
         ChatCompletionChunk.model_validate(chunk)

@@ -156,14 +156,10 @@ class ResponsesToChat(FeedBase):
         self._annotation_count = 0  #: entries in the client's ``message.annotations``
         self._shown_call = False  #: a tool call (function or surfaced custom) was shown to the client
         self._last_type = "<none>"
-        self._carry: list[dict[str, Any]] = []  #: chunks of an event that then raised, sent next
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
-        if self._carry:
-            carried, self._carry = self._carry, []
-            return carried + self._feed_payload(payload, index)
         if self.phase is Phase.STREAMING and not isinstance(payload, Done):
             hot = self._continuation(payload)
             if hot is not None:
@@ -189,9 +185,9 @@ class ResponsesToChat(FeedBase):
         out: list[dict[str, Any]] = []
         try:
             handler(self, payload, index, out)
-        except StreamError:
-            # what this event sent before the error is state already: it goes out with the next call
-            self._carry += out
+        except StreamError as exc:
+            # what this event sent before the error is state already: FeedBase returns it next
+            exc.partial = out + exc.partial
             raise
         return out
 
@@ -243,11 +239,11 @@ class ResponsesToChat(FeedBase):
         return [self._chunk({name: text})]
 
     def _finish(self) -> list[dict[str, Any]]:
-        carried, self._carry = self._carry, []
         if self.phase in (Phase.DONE, Phase.FAILED):
-            return carried
-        reason = f"stream ended before response.completed (last event: {self._last_type})"
-        return carried + self._fail_cut(reason)
+            return []
+        if self.failure is not None:
+            return self._fail_cut(f"translation stopped at a bad upstream event: {self.failure}")
+        return self._fail_cut(f"stream ended before response.completed (last event: {self._last_type})")
 
     # -- chunk builders ---------------------------------------------------------------------------
 
