@@ -824,6 +824,157 @@ def test_async_wrapper_matches_the_sync_one() -> None:
     assert asyncio.run(collect()) == run(events)
 
 
+# -- wrong-typed fields: a typed error naming event and field, or a valid chunk (issue 12, item 13) ---
+
+
+def feed_all(translator: ResponsesToChat, events: list[Any]) -> tuple[list[dict[str, Any]], Exception | None]:
+    """Chunks emitted up to the first error, then the error (or None); close() is left to the caller."""
+    out: list[dict[str, Any]] = []
+    for event in events:
+        try:
+            out += translator.feed(event)
+        except Exception as exc:  # the test asserts the exact type
+            return out, exc
+    return out, None
+
+
+def test_usage_details_of_the_wrong_type_count_as_absent() -> None:
+    # a proxy that flattens usage writes the details as text; the counts around them are still good
+    usage = {
+        "input_tokens": 9,
+        "input_tokens_details": "cached: 4",
+        "output_tokens": 3,
+        "output_tokens_details": 2,
+        "total_tokens": 12,
+    }
+    chunks = run([*created(), *message(0, "hi"), completed(usage=usage)])
+    assert chunks[-1]["usage"] == {
+        "prompt_tokens": 9,
+        "completion_tokens": 3,
+        "total_tokens": 12,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+    usage_ = sdk_final(chunks).usage
+    assert usage_ is not None and usage_.total_tokens == 12
+
+
+def test_annotation_offsets_given_as_strings_are_a_typed_error_naming_the_field() -> None:
+    cite = {
+        "type": "url_citation",
+        "url": "https://a.example",
+        "title": "A",
+        "start_index": "0",
+        "end_index": 4,
+    }
+    events = [*created(), *message(0, "text")[:-3], annotation_event(0, 0, cite)]
+    translator = ResponsesToChat()
+    sent, error = feed_all(translator, events)
+    assert isinstance(error, InvalidChunkError)
+    assert (error.index, error.field) == (len(events) - 1, "annotation.start_index")
+    assert "must be an integer, got str" in str(error)
+    assert "".join(d.get("content") or "" for d in deltas(sent)) == "text"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [("url", 7, "must be a string, got int"), ("end_index", 2.5, "must be an integer, got float")],
+)
+def test_wrong_typed_citation_in_the_terminal_snapshot_names_its_path(
+    name: str, value: Any, expected: str
+) -> None:
+    # the text and its citation arrive only in the terminal response (no item events at all)
+    cite = {
+        "type": "url_citation",
+        "url": "https://a.example",
+        "title": "A",
+        "start_index": 0,
+        "end_index": 4,
+    }
+    part = {"type": "output_text", "text": "late text", "annotations": [{**cite, name: value}]}
+    item = {"id": "msg_0", "type": "message", "role": "assistant", "content": [part]}
+    translator = ResponsesToChat()
+    sent, error = feed_all(translator, [*created(), completed(output=[item])])
+    assert isinstance(error, InvalidChunkError) and expected in str(error)
+    assert (error.index, error.field) == (2, f"response.output[0].content[0].annotations[0].{name}")
+    # nothing is lost: what the terminal event had already caught up comes out, then the stream ends
+    tail = translator.close()
+    assert sent == [] and tail[-1]["error"]["code"] == "stream_incomplete"
+    assert "".join(d.get("content") or "" for d in deltas(tail)) == "late text"
+    for chunk in tail[:-1]:
+        ChatCompletionChunk.model_validate(chunk)
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        (
+            {"id": "fc_0", "type": "function_call", "call_id": 1234, "name": "f", "arguments": "{}"},
+            "item.call_id",
+        ),
+        ({"id": "fc_0", "type": "function_call", "call_id": "c", "name": 5, "arguments": "{}"}, "item.name"),
+        ({"id": "msg_0", "type": "message", "role": "assistant", "content": 3}, "item.content"),
+        ({"id": "rs_0", "type": "reasoning", "summary": "thinking"}, "item.summary"),
+    ],
+)
+def test_wrong_typed_item_fields_are_typed_errors(item: dict[str, Any], field: str) -> None:
+    event = {"type": "response.output_item.done", "output_index": 0, "item": item}
+    translator = ResponsesToChat()
+    _, error = feed_all(translator, [*created(), event])
+    assert isinstance(error, InvalidChunkError) and (error.index, error.field) == (2, field)
+
+
+def test_a_numeric_item_id_is_never_copied_into_a_chunk() -> None:
+    # vLLM-style numeric ids: the call keeps its string call_id; a message id is not needed at all
+    call = {"id": 17, "type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    text = {"id": 18, "type": "message", "role": "assistant", "content": []}
+    events = [
+        *created(),
+        {"type": "response.output_item.added", "output_index": 0, "item": call},
+        {"type": "response.output_item.done", "output_index": 0, "item": call},
+        {"type": "response.output_item.added", "output_index": 1, "item": text},
+        {
+            "type": "response.output_text.delta",
+            "output_index": 1,
+            "content_index": 0,
+            "item_id": 18,
+            "delta": "ok",
+        },
+        completed(),
+    ]
+    final = sdk_final(run(events)).choices[0]
+    assert [(t.id, t.function.name) for t in final.message.tool_calls or []] == [("call_1", "f")]
+    assert final.message.content == "ok"
+    # a call with neither a string call_id nor a string id waits for one; it never sends a number
+    no_ids = {**call, "call_id": None}
+    chunks = run([*created(), {"type": "response.output_item.added", "output_index": 0, "item": no_ids}])
+    assert all(tc.get("id") is None for d in deltas(chunks) for tc in d.get("tool_calls", []))
+
+
+@pytest.mark.parametrize(
+    "logprob",
+    [
+        {"token": "Hi", "logprob": -0.1, "bytes": "Hi", "top_logprobs": []},
+        {"token": "Hi", "logprob": -0.1, "bytes": [72, "i"], "top_logprobs": []},
+        {"token": "Hi", "logprob": -0.1, "bytes": None, "top_logprobs": [{"token": 5, "logprob": -1.0}]},
+        {"token": "Hi", "logprob": -0.1, "top_logprobs": [{"token": "x", "logprob": -1.0, "bytes": {}}]},
+        {"token": "Hi", "logprob": -0.1, "top_logprobs": "none"},
+    ],
+)
+def test_wrong_typed_logprob_bytes_or_top_tokens_are_typed_errors(logprob: dict[str, Any]) -> None:
+    where = {"item_id": "msg_0", "output_index": 0, "content_index": 0}
+    event = {"type": "response.output_text.delta", **where, "delta": "Hi", "logprobs": [logprob]}
+    translator = ResponsesToChat()
+    _, error = feed_all(translator, [*created(), *message(0, "x")[:2], event])
+    assert isinstance(error, InvalidChunkError) and (error.index, error.field) == (4, "logprobs")
+
+
+def test_a_created_at_that_is_not_a_finite_number_falls_back_to_the_clock() -> None:
+    for value in (float("inf"), float("nan"), True, "1750000000"):
+        events = [{"type": "response.created", "response": response(created_at=value)}, completed()]
+        assert {c["created"] for c in run(events, clock=fixed_clock(7))} == {7}
+
+
 # -- SSE output through the official client --------------------------------------------------------
 
 

@@ -42,12 +42,13 @@ Output conventions (documented in the README section of this module):
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._feed import FeedBase, adrive, drive
-from .errors import InvalidChunkError
+from .errors import InvalidChunkError, StreamError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
 from .sse import DONE_FRAME, Done, encode_sse
@@ -155,10 +156,14 @@ class ResponsesToChat(FeedBase):
         self._annotation_count = 0  #: entries in the client's ``message.annotations``
         self._shown_call = False  #: a tool call (function or surfaced custom) was shown to the client
         self._last_type = "<none>"
+        self._carry: list[dict[str, Any]] = []  #: chunks of an event that then raised, sent next
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
+        if self._carry:
+            carried, self._carry = self._carry, []
+            return carried + self._feed_payload(payload, index)
         if self.phase is Phase.STREAMING and not isinstance(payload, Done):
             hot = self._continuation(payload)
             if hot is not None:
@@ -181,7 +186,14 @@ class ResponsesToChat(FeedBase):
             return []  # hosted-tool progress, audio, shell... and event types newer than this code
         if self._base is None:
             self._start({})
-        return handler(self, payload, index)
+        out: list[dict[str, Any]] = []
+        try:
+            handler(self, payload, index, out)
+        except StreamError:
+            # what this event sent before the error is state already: it goes out with the next call
+            self._carry += out
+            raise
+        return out
 
     def _continuation(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
         """Hot path: one more text, reasoning or argument delta for the segment being streamed.
@@ -231,9 +243,11 @@ class ResponsesToChat(FeedBase):
         return [self._chunk({name: text})]
 
     def _finish(self) -> list[dict[str, Any]]:
+        carried, self._carry = self._carry, []
         if self.phase in (Phase.DONE, Phase.FAILED):
-            return []
-        return self._fail_cut(f"stream ended before response.completed (last event: {self._last_type})")
+            return carried
+        reason = f"stream ended before response.completed (last event: {self._last_type})"
+        return carried + self._fail_cut(reason)
 
     # -- chunk builders ---------------------------------------------------------------------------
 
@@ -244,11 +258,11 @@ class ResponsesToChat(FeedBase):
         base: dict[str, Any] = {
             "id": self._ids("chatcmpl"),
             "object": "chat.completion.chunk",
-            "created": int(created) if isinstance(created, (int, float)) else self._clock(),
+            "created": int(created) if _finite(created) else self._clock(),
             "model": model if isinstance(model, str) else "",
         }
         tier = response.get("service_tier")
-        if tier in _CHAT_SERVICE_TIERS:
+        if isinstance(tier, str) and tier in _CHAT_SERVICE_TIERS:
             base["service_tier"] = tier
         self._base = base
 
@@ -383,14 +397,16 @@ class ResponsesToChat(FeedBase):
             call = self._calls[oi] = _Call()
         return call
 
-    def _open_call(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
+    def _open_call(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]], where: str) -> None:
         """Send the call's first delta (id, type, name, and whatever arguments are known)."""
         call = self._call(oi)
         if call.opened:
             return
-        call_id = item.get("call_id")
-        call.call_id = call_id if isinstance(call_id, str) else item.get("id")
-        call.name = item.get("name") if isinstance(item.get("name"), str) else ""
+        call_id = _optional_str(item, "call_id", where)
+        name = _optional_str(item, "name", where)
+        item_id = item.get("id")
+        call.call_id = call_id if call_id is not None else item_id if isinstance(item_id, str) else None
+        call.name = name or ""
         if call.call_id is None:  # not enough to open it yet; arguments wait in ``pending``
             return
         call.opened = True
@@ -439,21 +455,24 @@ class ResponsesToChat(FeedBase):
 
     # -- whole-item snapshots ------------------------------------------------------------------------
 
-    def _snapshot_item(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        """Catch up everything a finished item (``output_item.done`` or ``response.output``) holds."""
+    def _snapshot_item(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]], where: str) -> None:
+        """Catch up everything a finished item (``output_item.done`` or ``response.output``) holds.
+
+        ``where`` names the item in errors (``item``, ``response.output[2]``).
+        """
         kind = item.get("type")
         if kind == "message":
-            for ci, part in enumerate(item.get("content") or ()):
+            for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict):
-                    self._snapshot_part(oi, ci, part, out)
+                    self._snapshot_part(oi, ci, part, out, f"{where}.content[{ci}]")
         elif kind == "function_call":
-            self._open_call(oi, item, out)
+            self._open_call(oi, item, out, where)
             self._catch_up_args(oi, item.get("arguments"), out)
         elif kind == "reasoning":
-            for si, part in enumerate(item.get("summary") or ()):
+            for si, part in enumerate(_list(item, "summary", where)):
                 if isinstance(part, dict):
                     self._catch_up((oi, _REASONING, si), part.get("text"), out)
-            for ci, part in enumerate(item.get("content") or ()):
+            for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict) and part.get("type") == "reasoning_text":
                     self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
         elif self.surface_hosted_tools and oi not in self._hosted_sent:
@@ -464,7 +483,9 @@ class ResponsesToChat(FeedBase):
             entry = {"index": len(self._hosted_sent) - 1, **item}
             out.append(self._chunk({"hosted_tool_calls": [entry]}))
 
-    def _snapshot_part(self, oi: int, ci: int, part: dict[str, Any], out: list[dict[str, Any]]) -> None:
+    def _snapshot_part(
+        self, oi: int, ci: int, part: dict[str, Any], out: list[dict[str, Any]], where: str
+    ) -> None:
         kind = part.get("type")
         if kind == "output_text":
             self._catch_up((oi, _TEXT, ci), part.get("text"), out, part.get("logprobs"))
@@ -472,15 +493,22 @@ class ResponsesToChat(FeedBase):
             if isinstance(annotations, list):
                 segment = self._segment((oi, _TEXT, ci))
                 for ai in range(segment.annotations, len(annotations)):
-                    self._annotation(segment, ai, annotations[ai], out)
+                    self._annotation(segment, ai, annotations[ai], out, f"{where}.annotations[{ai}]")
         elif kind == "refusal":
             self._catch_up((oi, _REFUSAL, ci), part.get("refusal"), out)
 
-    def _annotation(self, segment: _Segment, ai: int, annotation: Any, out: list[dict[str, Any]]) -> None:
+    def _annotation(
+        self, segment: _Segment, ai: int, annotation: Any, out: list[dict[str, Any]], where: str
+    ) -> None:
         """Annotation ``ai`` of a text segment; url_citation goes out, other kinds are dropped."""
         segment.annotations = max(segment.annotations, ai + 1)
         if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
             return
+        for name, kind in (("url", str), ("title", str), ("start_index", int), ("end_index", int)):
+            value = annotation.get(name)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                reason = f"url_citation {name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__}"
+                raise InvalidChunkError(reason, field=f"{where}.{name}")
         citation = {
             "url": annotation.get("url") or "",
             "title": annotation.get("title") or "",
@@ -494,34 +522,27 @@ class ResponsesToChat(FeedBase):
 
     # -- event handlers -------------------------------------------------------------------------------
 
-    def _on_item_added(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_item_added(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
-        out: list[dict[str, Any]] = []
         if item["type"] == "function_call":
-            self._open_call(oi, item, out)
+            self._open_call(oi, item, out, "item")
             self._catch_up_args(oi, item.get("arguments"), out)
-        return out
 
-    def _on_item_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_item_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
-        out: list[dict[str, Any]] = []
-        self._snapshot_item(oi, item, out)
-        return out
+        self._snapshot_item(oi, item, out, "item")
 
-    def _on_part_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_part_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi = self._oi(event, index)
         part = event.get("part")
         ci = event.get("content_index", 0)
-        out: list[dict[str, Any]] = []
         if isinstance(part, dict) and isinstance(ci, int):
             if part.get("type") == "reasoning_text":
                 self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
             else:
-                self._snapshot_part(oi, ci, part, out)
-        return out
+                self._snapshot_part(oi, ci, part, out, "part")
 
-    def _on_text_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         logprobs = event.get("logprobs")
         self._send_text(
             (self._oi(event, index), _TEXT, _int(event, "content_index", index)),
@@ -529,83 +550,62 @@ class ResponsesToChat(FeedBase):
             out,
             logprobs if isinstance(logprobs, list) else None,
         )
-        return out
 
-    def _on_text_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _TEXT, _int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out, event.get("logprobs"))
-        return out
 
-    def _on_annotation(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_annotation(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         segment = self._segment((self._oi(event, index), _TEXT, _int(event, "content_index", index)))
         ai = event.get("annotation_index")
         ai = ai if isinstance(ai, int) else segment.annotations
-        self._annotation(segment, ai, event.get("annotation"), out)
-        return out
+        self._annotation(segment, ai, event.get("annotation"), out, "annotation")
 
-    def _on_refusal_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_refusal_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
         self._send_text(key, _str(event, "delta", index), out)
-        return out
 
-    def _on_refusal_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_refusal_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
         self._catch_up(key, event.get("refusal"), out)
-        return out
 
-    def _on_summary_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_summary_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
         self._send_text(key, _str(event, "delta", index), out)
-        return out
 
-    def _on_summary_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_summary_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
         text = event.get("text")
         if text is None and isinstance(event.get("part"), dict):  # reasoning_summary_part.done
             text = event["part"].get("text")
         self._catch_up(key, text, out)
-        return out
 
-    def _on_reasoning_text_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_reasoning_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
         self._send_text(key, _str(event, "delta", index), out)
-        return out
 
-    def _on_reasoning_text_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_reasoning_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out)
-        return out
 
-    def _on_args_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_args_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         self._send_args(self._oi(event, index), _str(event, "delta", index), out)
-        return out
 
-    def _on_args_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_args_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         self._catch_up_args(self._oi(event, index), event.get("arguments"), out)
-        return out
 
-    def _on_terminal(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_terminal(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         response = event.get("response")
         if not isinstance(response, dict):
             raise InvalidChunkError("terminal event without a response object", index=index, field="response")
-        out: list[dict[str, Any]] = []
         # items whose events went missing (no output_item.done: C:openai__mcp_list_tools_three_servers...)
         output = response.get("output") or []
         if not isinstance(output, list):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
         for position, item in enumerate(output):
             if isinstance(item, dict) and isinstance(item.get("type"), str):
-                self._snapshot_item(self._terminal_oi(position, item), item, out)
+                where = f"response.output[{position}]"
+                self._snapshot_item(self._terminal_oi(position, item), item, out, where)
         self._open(_TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
             finish = finish_reason_for_response(response)
@@ -620,25 +620,24 @@ class ResponsesToChat(FeedBase):
             last["usage"] = responses_usage_to_chat(usage)
             out.append(last)
         self.phase = Phase.DONE
-        return out
 
-    def _on_error(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_error(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
         # ResponseErrorEvent has them at the top level.  Accept both.
         inner = event.get("error")
         source = inner if isinstance(inner, dict) else event
-        return self._fail(
+        out += self._fail(
             source.get("message") or "the upstream response failed",
             source.get("type") or source.get("code") or "server_error",
             source.get("code"),
             source.get("param"),
         )
 
-    def _on_failed(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_failed(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         response = event.get("response")
         error = response.get("error") if isinstance(response, dict) else None
         error = error if isinstance(error, dict) else {}
-        return self._fail(
+        out += self._fail(
             error.get("message") or "the upstream response failed",
             error.get("type") or error.get("code") or "server_error",
             error.get("code"),
@@ -661,6 +660,34 @@ def _str(event: dict[str, Any], name: str, index: int) -> str:
     return value
 
 
+def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
+    """``item[name]`` as a list (absent or null: empty), or :class:`InvalidChunkError`."""
+    value = item.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidChunkError(f"{name} must be a list, got {type(value).__name__}", field=f"{where}.{name}")
+    return value
+
+
+def _optional_str(item: dict[str, Any], name: str, where: str) -> str | None:
+    """``item[name]`` when it is a string, ``None`` when absent or null, else :class:`InvalidChunkError`."""
+    value = item.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidChunkError(f"{name} must be a string, got {type(value).__name__}", field=f"{where}.{name}")
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    """A number ``int()`` can take (``created_at``): not a bool, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer"}
+
+
 def _int(event: dict[str, Any], name: str, index: int) -> int:
     value = event.get(name, 0)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -669,7 +696,7 @@ def _int(event: dict[str, Any], name: str, index: int) -> int:
     return value
 
 
-_Handler = Callable[[ResponsesToChat, dict[str, Any], int], list[dict[str, Any]]]
+_Handler = Callable[[ResponsesToChat, dict[str, Any], int, list[dict[str, Any]]], None]
 
 #: Wire ``type`` -> handler.  Types not listed (lifecycle, content_part.added, hosted-tool progress,
 #: audio, shell, types newer than this table) produce nothing.
