@@ -4,6 +4,7 @@ Three synthetic Chat Completions streams are built here (nothing is read from di
 
 * ``long_text``: ~2000 content chunks of a few characters each;
 * ``parallel_tools``: 8 tool calls x 200 argument fragments, one call after the other (OpenAI's order);
+  (and, timed on its own at three lengths, two calls whose fragments alternate: linear or not);
 * ``reasoning``: 1500 ``reasoning_content`` chunks, then 500 content chunks.
 
 For each stream the same work is timed for:
@@ -121,6 +122,22 @@ def parallel_tools(calls: int = 8, fragments: int = 200) -> list[dict[str, Any]]
             chunks.append(_chunk(0, {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
     chunks.append(_chunk(0, {}, "tool_calls"))
     chunks.append(_usage_chunk(120, calls * fragments))
+    return chunks
+
+
+def interleaved_tools(fragments: int) -> list[dict[str, Any]]:
+    """Two tool calls whose argument fragments alternate (some providers stream parallel calls so)."""
+    chunks = [_chunk(0, {"role": "assistant", "content": None})]
+    for index in range(2):
+        head = {"index": index, "id": f"call_i{index}", "type": "function", "function": {"name": "f"}}
+        head["function"]["arguments"] = '{"text": "'
+        chunks.append(_chunk(0, {"tool_calls": [head]}))
+    for word in _words(fragments):
+        for index in range(2):
+            chunks.append(_chunk(0, {"tool_calls": [{"index": index, "function": {"arguments": word}}]}))
+    for index in range(2):
+        chunks.append(_chunk(0, {"tool_calls": [{"index": index, "function": {"arguments": '"}'}}]}))
+    chunks.append(_chunk(0, {}, "tool_calls"))
     return chunks
 
 
@@ -424,6 +441,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{n:>7} {text / 1e3:>8.1f} {out_bytes / 1e3:>10.1f} {peak / 1e3:>8.1f} {peak / out_bytes:>12.2f}"
         )
+    print()
+    print("interleaved parallel calls (2 calls, fragments alternating): time per fragment stays flat")
+    print(f"{'fragments':>10} {'median ms':>10} {'us/fragment':>12}")
+    for n in (round(4000 * scale), round(16000 * scale), round(64000 * scale)):
+        chunks = interleaved_tools(max(n // 2, 2))
+        seconds = median_seconds(lambda chunks=chunks: ours(chunks), max(3, repeats // 2))
+        print(f"{n:>10} {seconds * 1e3:>10.2f} {seconds * 1e6 / n:>12.2f}")
     print(f"\ntotal {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -21,7 +21,8 @@ def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
     if serializer is not None:
         # pydantic v2 models (the openai SDK's): what ``to_dict()`` gives (JSON mode, API names, unset
         # fields left out, extras kept), without its Python-level argument handling
-        result = serializer.to_python(item, mode="json", by_alias=True, exclude_unset=True)
+        # (warnings off: objects the SDK built without validation may hold lists where it expects str)
+        result = serializer.to_python(item, mode="json", by_alias=True, exclude_unset=True, warnings=False)
     elif callable(to_dict := getattr(item, "to_dict", None)):
         result = to_dict()
     else:
