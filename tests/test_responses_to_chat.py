@@ -17,8 +17,10 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion import ChatCompletion
 
+from translator.accumulate import accumulate_chat, accumulate_responses
 from translator.errors import InvalidChunkError, StreamStateError
 from translator.ids import SequentialIds, fixed_clock
+from translator.objects import response_to_chat_completion
 from translator.responses_to_chat import (
     ResponsesToChat,
     aresponses_stream_to_chat_sse,
@@ -517,6 +519,234 @@ def test_items_missing_from_the_stream_are_taken_from_the_terminal_response() ->
     assert final.finish_reason == "tool_calls"
 
 
+# -- a name known only when the item is done (issue 12, item 11) -----------------------------------
+
+
+def tool_deltas(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [tc for d in deltas(chunks) for tc in d.get("tool_calls", [])]
+
+
+def test_a_name_given_only_in_item_done_reaches_the_first_fragment() -> None:
+    # the added item has an empty name (some proxies fill it in only when the call is finished)
+    events = function_call(0, "call_a", "get_weather", '{"city":"Paris"}', deltas=['{"city"', ':"Paris"}'])
+    events[0] = {**events[0], "item": {**events[0]["item"], "name": ""}}
+    chunks = run([*created(), *events, completed()])
+    calls = tool_deltas(chunks)
+    assert calls[0] == {
+        "index": 0,
+        "id": "call_a",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+    }
+    assert all("id" not in c and "name" not in c.get("function", {}) for c in calls[1:])
+    final = sdk_final(chunks).choices[0]
+    assert [(t.id, t.function.name, t.function.arguments) for t in final.message.tool_calls or []] == [
+        ("call_a", "get_weather", '{"city":"Paris"}')
+    ]
+    assert final.finish_reason == "tool_calls"
+
+
+def test_a_named_call_is_not_held_back() -> None:
+    translator = ResponsesToChat()
+    for event in created():
+        translator.feed(event)
+    events = function_call(0, "call_a", "f", '{"a":1}', deltas=['{"a"', ":1}"])
+    sent = [translator.feed(event) for event in events[:3]]  # added, then each delta: out at once
+    assert [
+        [tc["function"] for c in out for tc in c["choices"][0]["delta"]["tool_calls"]] for out in sent
+    ] == [
+        [{"name": "f", "arguments": ""}],
+        [{"arguments": '{"a"'}],
+        [{"arguments": ":1}"}],
+    ]
+
+
+def test_a_later_call_is_not_held_behind_one_waiting_for_its_name() -> None:
+    first = function_call(0, "call_a", "f", '{"a":1}')
+    first[0] = {**first[0], "item": {**first[0]["item"], "name": ""}}
+    second = function_call(1, "call_b", "g", '{"b":2}')
+    events = [*created(), *first[:3], *second, *first[3:], completed()]  # a waits while b streams
+    chunks = run(events)
+    opened = [(tc["index"], tc["id"], tc["function"]["name"]) for tc in tool_deltas(chunks) if "id" in tc]
+    assert opened == [(0, "call_b", "g"), (1, "call_a", "f")]
+    final = sdk_final(chunks).choices[0]
+    assert [(t.id, t.function.name, t.function.arguments) for t in final.message.tool_calls or []] == [
+        ("call_b", "g", '{"b":2}'),
+        ("call_a", "f", '{"a":1}'),
+    ]
+
+
+def test_a_name_in_the_arguments_done_event_opens_the_call_there() -> None:
+    events = function_call(0, "call_a", "", '{"a":1}')
+    events[3] = {**events[3], "name": "f"}  # function_call_arguments.done (a field the SDK lacks)
+    events[4] = {**events[4], "item": {**events[4]["item"], "name": "f"}}
+    translator = ResponsesToChat()
+    outs = [translator.feed(event) for event in [*created(), *events]]
+    assert outs[3] == outs[4] == []  # the deltas wait for the name
+    opening = outs[5][0]["choices"][0]["delta"]["tool_calls"][0]
+    assert opening["function"] == {"name": "f", "arguments": '{"a":1}'}
+
+
+def test_a_call_never_named_opens_when_its_item_is_done() -> None:
+    events = function_call(0, "call_a", "", '{"a":1}')
+    chunks = run([*created(), *events, completed()])
+    assert tool_deltas(chunks) == [
+        {"index": 0, "id": "call_a", "type": "function", "function": {"name": "", "arguments": '{"a":1}'}}
+    ]
+
+
+def test_a_call_without_any_id_gets_a_synthesized_one_when_done() -> None:
+    item = {"type": "function_call", "name": "f", "arguments": ""}
+    events = [
+        *created(),
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "{}"},
+        completed(output=[{**item, "arguments": "{}"}]),
+    ]
+    final = sdk_final(run(events)).choices[0]
+    assert [(t.id, t.function.arguments) for t in final.message.tool_calls or []] == [("call_0002", "{}")]
+
+
+# -- custom tool calls (issue 12, item 9) -------------------------------------------------------------
+
+PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
+
+
+def custom_call(
+    oi: int, call_id: str, name: str, text: str, *, pieces: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """A custom_tool_call as OpenAI streams it (freeform input, e.g. Codex's apply_patch)."""
+    item = {
+        "id": f"ctc_{oi}",
+        "type": "custom_tool_call",
+        "status": "in_progress",
+        "call_id": call_id,
+        "name": name,
+        "input": "",
+    }
+    where = {"item_id": item["id"], "output_index": oi}
+    parts = pieces if pieces is not None else [text[:10], text[10:]]
+    return [
+        {"type": "response.output_item.added", "output_index": oi, "item": item},
+        *({"type": "response.custom_tool_call_input.delta", **where, "delta": d} for d in parts),
+        {"type": "response.custom_tool_call_input.done", **where, "input": text},
+        {
+            "type": "response.output_item.done",
+            "output_index": oi,
+            "item": {**item, "status": "completed", "input": text},
+        },
+    ]
+
+
+def final_response(output: list[dict[str, Any]]) -> dict[str, Any]:
+    return completed(output=output)
+
+
+def test_a_custom_tool_call_reaches_the_client_as_a_tool_call_it_can_dispatch() -> None:
+    events = [
+        *created(),
+        *reasoning_summary(0, ["need a file"]),
+        *custom_call(1, "call_p", "apply_patch", PATCH),
+        completed(),
+    ]
+    chunks = run(events)
+    calls = tool_deltas(chunks)
+    assert calls[0] == {
+        "index": 0,
+        "id": "call_p",
+        "type": "function",
+        "function": {"name": "apply_patch", "arguments": ""},
+    }
+    assert "".join(c["function"]["arguments"] for c in calls) == PATCH
+    final = sdk_final(chunks).choices[0]
+    assert final.finish_reason == "tool_calls"
+    assert [
+        (t.id, t.type, t.function.name, t.function.arguments) for t in final.message.tool_calls or []
+    ] == [("call_p", "function", "apply_patch", PATCH)]
+
+
+def test_custom_and_function_calls_share_the_tool_call_indexes() -> None:
+    events = [
+        *created(),
+        *function_call(0, "call_f", "f", "{}"),
+        *custom_call(1, "call_p", "apply_patch", PATCH),
+        *function_call(2, "call_g", "g", "{}"),
+        completed(),
+    ]
+    final = sdk_final(run(events)).choices[0]
+    assert [(t.id, t.function.name) for t in final.message.tool_calls or []] == [
+        ("call_f", "f"),
+        ("call_p", "apply_patch"),
+        ("call_g", "g"),
+    ]
+
+
+def test_custom_input_only_in_a_snapshot_is_delivered_once() -> None:
+    only_done = custom_call(0, "call_p", "apply_patch", PATCH, pieces=[])
+    only_item = [e for e in only_done if e["type"] != "response.custom_tool_call_input.done"]
+    item = only_done[-1]["item"]
+    for events in (
+        [*created(), *only_done, completed()],
+        [*created(), *only_item, completed()],
+        [*created(), completed(output=[item])],
+    ):
+        final = sdk_final(run(events)).choices[0]
+        assert [(t.id, t.function.arguments) for t in final.message.tool_calls or []] == [("call_p", PATCH)]
+        assert final.finish_reason == "tool_calls"
+
+
+def test_custom_form_is_the_shape_the_chat_api_streams() -> None:
+    events = [*created(), *custom_call(0, "call_p", "apply_patch", PATCH), completed()]
+    chunks = run(events, custom_tool_calls="custom")
+    calls = tool_deltas(chunks)
+    assert calls[0] == {
+        "index": 0,
+        "id": "call_p",
+        "type": "custom",
+        "custom": {"name": "apply_patch", "input": ""},
+    }
+    assert calls[1:] == [
+        {"index": 0, "custom": {"input": PATCH[:10]}},
+        {"index": 0, "custom": {"input": PATCH[10:]}},
+    ]
+    message = accumulate_chat(chunks)["choices"][0]["message"]
+    assert message["tool_calls"] == [
+        {"id": "call_p", "type": "custom", "custom": {"name": "apply_patch", "input": PATCH}}
+    ]
+    with pytest.raises(ValueError, match="custom_tool_calls"):
+        ResponsesToChat(custom_tool_calls="native")
+
+
+@pytest.mark.parametrize("form", ["function", "custom"])
+def test_streamed_and_converted_custom_calls_agree(form: str) -> None:
+    events = [
+        *created(),
+        *message(0, "Patching."),
+        *custom_call(1, "call_p", "apply_patch", PATCH),
+        *function_call(2, "call_f", "f", '{"a":1}'),
+    ]
+    events.append(completed(output=[e["item"] for e in events if e["type"] == "response.output_item.done"]))
+    streamed = accumulate_chat(run(events, custom_tool_calls=form))["choices"][0]
+    converted = response_to_chat_completion(accumulate_responses(events), custom_tool_calls=form)["choices"][
+        0
+    ]
+    ChatCompletion.model_validate(
+        {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": [converted]}
+    )
+    assert streamed["message"]["tool_calls"] == converted["message"]["tool_calls"]
+    assert streamed["message"]["content"] == converted["message"]["content"] == "Patching."
+    assert streamed["finish_reason"] == converted["finish_reason"] == "tool_calls"
+
+
+def test_the_sdk_client_gets_the_custom_call_over_http() -> None:
+    body = sse([*created(), *custom_call(0, "call_p", "apply_patch", PATCH), completed()])
+    with client_for(body).chat.completions.stream(model="m", messages=[]) as stream:
+        final = stream.get_final_completion()
+    call = (final.choices[0].message.tool_calls or [])[0]
+    assert (call.id, call.function.name, call.function.arguments) == ("call_p", "apply_patch", PATCH)
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
 # -- terminal events, usage ------------------------------------------------------------------------
 
 
@@ -900,6 +1130,7 @@ def test_wrong_typed_citation_in_the_terminal_snapshot_names_its_path(
     # nothing is lost: what the terminal event had already caught up comes out, then the stream ends
     tail = translator.close()
     assert sent == [] and tail[-1]["error"]["code"] == "stream_incomplete"
+    assert f"annotations[0].{name}" in tail[-1]["error"]["message"]  # the end names the bad field
     assert "".join(d.get("content") or "" for d in deltas(tail)) == "late text"
     for chunk in tail[:-1]:
         ChatCompletionChunk.model_validate(chunk)

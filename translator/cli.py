@@ -135,6 +135,19 @@ def _read_json_object(name: str) -> dict[str, Any]:
     return value
 
 
+def _read_tool_map(name: str) -> dict[str, dict[str, str]]:
+    """A ``tool_map`` file: ``{chat name: {"type": ..., "name": ..., "namespace": ...}}``."""
+    value = _read_json_object(name)
+    for chat_name, entry in value.items():
+        if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+            raise _InputError(f"{_display(name)}: {chat_name!r} must map to an object of strings")
+        if entry.get("type") not in ("function", "custom", "tool_search"):
+            raise _InputError(
+                f"{_display(name)}: {chat_name!r}: type must be 'function', 'custom' or 'tool_search'"
+            )
+    return value
+
+
 def _display(name: str) -> str:
     return "<stdin>" if name == "-" else name
 
@@ -198,7 +211,12 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
         request = _read_json_object(args.request) if args.request else None
         translator = ChatToResponses(
-            request=request, ids=ids, clock=clock, think_tags=args.think_tags, choice=args.choice
+            request=request,
+            ids=ids,
+            clock=clock,
+            think_tags=args.think_tags,
+            choice=args.choice,
+            tool_map=_read_tool_map(args.tool_map) if args.tool_map else None,
         )
     else:
         from .responses_to_chat import ResponsesToChat
@@ -207,6 +225,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             include_usage=not args.no_usage,
             reasoning_field=None if args.reasoning_field == "none" else args.reasoning_field,
             surface_hosted_tools=args.surface_hosted_tools,
+            custom_tool_calls=args.custom_tool_calls or "function",
             ids=ids,
             clock=clock,
         )
@@ -254,6 +273,7 @@ def _check_translate_options(args: argparse.Namespace) -> None:
                 ("--reasoning-field", args.reasoning_field != "reasoning_content"),
                 ("--no-usage", args.no_usage),
                 ("--surface-hosted-tools", args.surface_hosted_tools),
+                ("--custom-tool-calls", args.custom_tool_calls is not None),
             )
             if value
         ]
@@ -262,6 +282,7 @@ def _check_translate_options(args: argparse.Namespace) -> None:
             flag
             for flag, value in (
                 ("--request", args.request is not None),
+                ("--tool-map", args.tool_map is not None),
                 ("--think-tags", args.think_tags),
                 ("--choice", args.choice is not None),
             )
@@ -352,10 +373,21 @@ def _cmd_normalize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _custom_tool_calls_arg(parser: Any) -> None:
+    parser.add_argument(
+        "--custom-tool-calls",
+        choices=("function", "custom"),
+        help="to chat: a custom tool call as a function call holding the raw input (default) or in the"
+        " Chat API's own type=custom form",
+    )
+
+
 def _cmd_convert(args: argparse.Namespace) -> int:
     obj = _read_json_object(args.file)
     ids, clock = _ids_and_clock(args)
     if args.target == "responses":
+        if args.custom_tool_calls:
+            raise _UsageError("--custom-tool-calls applies to --to chat only")
         from .objects import chat_completion_to_response
 
         request = _read_json_object(args.request) if args.request else None
@@ -367,7 +399,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             raise _UsageError("--request, --choice and --lenient apply to --to responses only")
         from .objects import response_to_chat_completion
 
-        result = response_to_chat_completion(obj, ids=ids)
+        form = args.custom_tool_calls or "function"
+        result = response_to_chat_completion(obj, ids=ids, custom_tool_calls=form)
     _write_json(result)
     return EXIT_OK
 
@@ -466,6 +499,11 @@ def _build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--request", metavar="REQUEST.json", help="the Chat request, echoed on the Response")
     chat.add_argument("--think-tags", action="store_true", help="split <think>...</think> into reasoning")
     chat.add_argument("--choice", type=int, metavar="N", help="translate choice N of an n>1 stream")
+    chat.add_argument(
+        "--tool-map",
+        metavar="MAP.json",
+        help="Chat function name -> Responses tool (namespaced function, custom, tool_search)",
+    )
     resp = p.add_argument_group("--from responses")
     resp.add_argument(
         "--reasoning-field",
@@ -479,6 +517,7 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send hosted tool items on delta.hosted_tool_calls",
     )
+    _custom_tool_calls_arg(resp)
     p.set_defaults(run=_cmd_translate)
 
     p = sub.add_parser("accumulate", help="print the final ChatCompletion / Response of a stream")
@@ -508,6 +547,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--request", metavar="REQUEST.json", help="--to responses: the Chat request to echo")
     p.add_argument("--choice", type=int, metavar="N", help="--to responses: the choice to convert")
     p.add_argument("--lenient", action="store_true", help="--to responses: drop what has no equivalent")
+    _custom_tool_calls_arg(p)
     p.add_argument("--deterministic", action="store_true", help="sequential ids and a fixed clock")
     p.set_defaults(run=_cmd_convert)
 

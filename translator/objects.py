@@ -314,8 +314,9 @@ class _ChatMessageBuilder:
     them in a stream, so both paths give the same message.
     """
 
-    def __init__(self, separator: str) -> None:
+    def __init__(self, separator: str, custom_tool_calls: str = "function") -> None:
         self.separator = separator
+        self.custom_tool_calls = custom_tool_calls
         self.texts: list[str] = []
         self.length = 0
         self.refusals: list[str] = []
@@ -341,16 +342,14 @@ class _ChatMessageBuilder:
                 }
             )
         elif kind == "custom_tool_call":
-            self.tool_calls.append(
-                {
-                    "id": expect_str(item.get("call_id"), f"{path}.call_id"),
-                    "type": "custom",
-                    "custom": {
-                        "name": expect_str(item.get("name"), f"{path}.name"),
-                        "input": item.get("input", ""),
-                    },
-                }
-            )
+            call_id = expect_str(item.get("call_id"), f"{path}.call_id")
+            name = expect_str(item.get("name"), f"{path}.name")
+            if self.custom_tool_calls == "custom":
+                custom = {"name": name, "input": item.get("input", "")}
+                self.tool_calls.append({"id": call_id, "type": "custom", "custom": custom})
+            else:  # the form ResponsesToChat streams by default: a function call holding the raw input
+                function = {"name": name, "arguments": item.get("input", "")}
+                self.tool_calls.append({"id": call_id, "type": "function", "function": function})
         elif kind == "reasoning":
             parts = [*(item.get("summary") or []), *(item.get("content") or [])]
             self.reasoning += [p["text"] for p in parts if isinstance(p, dict) and p.get("text")]
@@ -394,6 +393,7 @@ def response_to_chat_completion(
     *,
     reasoning_field: str | None = "reasoning_content",
     separator: str = SEPARATOR,
+    custom_tool_calls: str = "function",
     ids: IdSource = random_id,
 ) -> dict[str, Any]:
     """``Response`` (dict or SDK object) -> ``ChatCompletion`` dict with one choice.
@@ -403,6 +403,10 @@ def response_to_chat_completion(
         reasoning_field: the message field that receives reasoning text (``None`` drops it).
         separator: joins the text parts of several message items (commentary + final answer),
             and likewise refusals and reasoning parts, into one Chat field.
+        custom_tool_calls: a ``custom_tool_call`` becomes a function tool call whose ``arguments``
+            hold the raw input (``"function"``, the default, as ``ResponsesToChat`` streams it, so a
+            client sees the same call streamed or not, and the SDK's ``parse()`` keeps it), or the
+            Chat API's own ``{type: "custom", custom: {name, input}}`` (``"custom"``).
         ids: id source for the ``chatcmpl-`` id.
 
     Raises:
@@ -415,7 +419,9 @@ def response_to_chat_completion(
         detail = f": {error.get('message')}" if isinstance(error, dict) and error.get("message") else ""
         reason = f"a response with status {status!r} has no Chat Completions form{detail}"
         raise ConversionError(reason, path="status")
-    builder = _ChatMessageBuilder(separator)
+    if custom_tool_calls not in ("function", "custom"):
+        raise ValueError(f"custom_tool_calls must be 'function' or 'custom', got {custom_tool_calls!r}")
+    builder = _ChatMessageBuilder(separator, custom_tool_calls)
     for i, item in enumerate(expect_list(response.get("output"), "output")):
         builder.add(expect_dict(item, f"output[{i}]"), f"output[{i}]")
     choice: dict[str, Any] = {

@@ -32,8 +32,13 @@ Output conventions (documented in the README section of this module):
 * ``url_citation`` annotations go out on the non-standard ``delta.annotations`` (OpenRouter's shape)
   with an ``index`` key so the SDK's ``accumulate_delta`` merges them into ``message.annotations``;
   offsets are shifted to the joined content.  Other annotation types have no Chat form: dropped.
-* Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, custom tool
-  calls, ...) are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
+* function_call and custom_tool_call items become ``tool_calls`` entries, opened (id, type, name
+  on the first fragment) once the call id and name are known or the item is finished; argument
+  deltas before that wait in the call's ``pending``.  A custom call goes out as a function call
+  holding its raw input, or with ``custom_tool_calls="custom"`` in the Chat API's ``type: "custom"``
+  shape (see the README for why the SDK-readable form is the default).
+* Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, shell, ...)
+  are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
   verbatim plus an ``index``, on the non-standard ``delta.hosted_tool_calls``.
 * Failure (``error`` event, ``response.failed``, or a stream cut) ends the stream with one chunk
   ``{"error": {"message", "type", "code", "param"}}``: the openai SDK raises ``APIError`` on it.
@@ -66,7 +71,13 @@ __all__ = [
 _CHAT_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
 
 #: Output item types Chat can carry; every other type is a "hosted" item (skipped or surfaced).
-_CHAT_ITEM_TYPES = frozenset({"message", "function_call", "reasoning"})
+_CHAT_ITEM_TYPES = frozenset({"message", "function_call", "custom_tool_call", "reasoning"})
+
+#: Output item types that become ``tool_calls`` entries.
+_CALL_TYPES = frozenset({"function_call", "custom_tool_call"})
+
+#: ``custom_tool_calls`` option -> (delta ``type`` and key of the inner object, its text field).
+_CUSTOM_FORMS = {"function": ("function", "arguments"), "custom": ("custom", "input")}
 
 # Segment kinds: which delta field a segment feeds.
 _TEXT, _REFUSAL, _REASONING, _ARGS = "content", "refusal", "reasoning", "arguments"
@@ -102,13 +113,15 @@ class _Segment:
 
 @dataclass(slots=True)
 class _Call:
-    """A function_call item turned into ``tool_calls[index]``."""
+    """A function_call or custom_tool_call item turned into ``tool_calls[index]``."""
 
     index: int = -1  #: position in ``message.tool_calls``, given when the call opens
     call_id: str | None = None
     name: str | None = None
+    kind: str = "function"  #: delta ``type`` and key of the inner object (``function``/``custom``)
+    text_key: str = "arguments"  #: the inner object's text field (``arguments``/``input``)
     opened: bool = False  #: the first delta (id, type, name) was sent
-    pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was known
+    pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was opened
 
 
 class ResponsesToChat(FeedBase):
@@ -120,6 +133,11 @@ class ResponsesToChat(FeedBase):
         reasoning_field: delta field for reasoning summaries and reasoning text (``"reasoning"``
             for OpenRouter/Groq-style clients); ``None`` drops reasoning.
         surface_hosted_tools: send items Chat cannot carry on ``delta.hosted_tool_calls``.
+        custom_tool_calls: how a ``custom_tool_call`` (freeform tool such as ``apply_patch``) goes
+            out: ``"function"`` (default), a function tool call whose ``arguments`` hold the raw
+            input, which every Chat client and the openai SDK read; or ``"custom"``, the shape the
+            Chat Completions API itself streams (``type: "custom"``, ``custom: {name, input}``),
+            which the SDK's chunk type does not know.
         separator: joins consecutive message items (and reasoning parts) into one Chat message.
         ids: id source; the chunk id is ``ids("chatcmpl")``.
         clock: used for ``created`` only when the stream carries no ``response`` object.
@@ -131,6 +149,7 @@ class ResponsesToChat(FeedBase):
         include_usage: bool = True,
         reasoning_field: str | None = "reasoning_content",
         surface_hosted_tools: bool = False,
+        custom_tool_calls: str = "function",
         separator: str = "\n",
         ids: IdSource = random_id,
         clock: Clock = system_clock,
@@ -139,6 +158,9 @@ class ResponsesToChat(FeedBase):
         self.include_usage = include_usage
         self.reasoning_field = reasoning_field
         self.surface_hosted_tools = surface_hosted_tools
+        if custom_tool_calls not in _CUSTOM_FORMS:
+            raise ValueError(f"custom_tool_calls must be 'function' or 'custom', got {custom_tool_calls!r}")
+        self.custom_tool_calls = custom_tool_calls
         self.separator = separator
         self._ids = ids
         self._clock = clock
@@ -148,22 +170,18 @@ class ResponsesToChat(FeedBase):
         self._segments: dict[tuple[int, str, int], _Segment] = {}
         self._last: dict[str, tuple[int, str, int]] = {}  #: field -> last segment that sent text into it
         self._content_len = 0  #: characters of ``content`` sent (annotation offsets)
-        self._calls: dict[int, _Call] = {}  #: output_index -> function call
-        self._opened_calls = 0  #: function calls sent so far (the next ``tool_calls[].index``)
+        self._calls: dict[int, _Call] = {}  #: output_index -> function or custom tool call
+        self._opened_calls = 0  #: calls sent so far (the next ``tool_calls[].index``)
         self._oi_by_item_id: dict[str, int] = {}
         self._seen: dict[int, str | None] = {}  #: output_index -> item type (None: not known yet)
         self._hosted_sent: set[int] = set()  #: output indexes surfaced as hosted items
         self._annotation_count = 0  #: entries in the client's ``message.annotations``
-        self._shown_call = False  #: a tool call (function or surfaced custom) was shown to the client
+        self._shown_call = False  #: a tool call was shown to the client
         self._last_type = "<none>"
-        self._carry: list[dict[str, Any]] = []  #: chunks of an event that then raised, sent next
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
-        if self._carry:
-            carried, self._carry = self._carry, []
-            return carried + self._feed_payload(payload, index)
         if self.phase is Phase.STREAMING and not isinstance(payload, Done):
             hot = self._continuation(payload)
             if hot is not None:
@@ -189,9 +207,9 @@ class ResponsesToChat(FeedBase):
         out: list[dict[str, Any]] = []
         try:
             handler(self, payload, index, out)
-        except StreamError:
-            # what this event sent before the error is state already: it goes out with the next call
-            self._carry += out
+        except StreamError as exc:
+            # what this event sent before the error is state already: FeedBase returns it next
+            exc.partial = out + exc.partial
             raise
         return out
 
@@ -219,7 +237,7 @@ class ResponsesToChat(FeedBase):
                 return None
             segment.pieces.append(text)
             self._last_type = kind
-            tool = {"index": call.index, "function": {"arguments": text}}
+            tool = {"index": call.index, call.kind: {call.text_key: text}}
             return [self._chunk({"tool_calls": [tool]})]
         elif kind == "response.reasoning_summary_text.delta":
             field, key = _REASONING, (oi, _REASONING, event.get("summary_index", 0))
@@ -243,11 +261,11 @@ class ResponsesToChat(FeedBase):
         return [self._chunk({name: text})]
 
     def _finish(self) -> list[dict[str, Any]]:
-        carried, self._carry = self._carry, []
         if self.phase in (Phase.DONE, Phase.FAILED):
-            return carried
-        reason = f"stream ended before response.completed (last event: {self._last_type})"
-        return carried + self._fail_cut(reason)
+            return []
+        if self.failure is not None:
+            return self._fail_cut(f"translation stopped at a bad upstream event: {self.failure}")
+        return self._fail_cut(f"stream ended before response.completed (last event: {self._last_type})")
 
     # -- chunk builders ---------------------------------------------------------------------------
 
@@ -397,33 +415,53 @@ class ResponsesToChat(FeedBase):
             call = self._calls[oi] = _Call()
         return call
 
-    def _open_call(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]], where: str) -> None:
-        """Send the call's first delta (id, type, name, and whatever arguments are known)."""
+    def _learn_call(self, oi: int, item: dict[str, Any], where: str) -> _Call:
+        """Take what ``item`` tells about its call (kind, call id, name) into the call's record."""
         call = self._call(oi)
         if call.opened:
-            return
+            return call
+        if item.get("type") == "custom_tool_call":
+            call.kind, call.text_key = _CUSTOM_FORMS[self.custom_tool_calls]
         call_id = _optional_str(item, "call_id", where)
+        if call_id is None and isinstance(item.get("id"), str):
+            call_id = item["id"]  # some servers give only the item id
+        if call_id:
+            call.call_id = call_id
         name = _optional_str(item, "name", where)
-        item_id = item.get("id")
-        call.call_id = call_id if call_id is not None else item_id if isinstance(item_id, str) else None
-        call.name = name or ""
-        if call.call_id is None:  # not enough to open it yet; arguments wait in ``pending``
+        if name:
+            call.name = name
+        return call
+
+    def _open_call(
+        self, oi: int, item: dict[str, Any], out: list[dict[str, Any]], where: str, final: bool
+    ) -> None:
+        """Send the call's first delta (id, type, name, and whatever arguments are known).
+
+        A Chat client takes the name (and id) from the first fragment only, so the call waits while
+        either is missing; argument deltas meanwhile wait in ``pending``.  When the item is finished
+        (``final``: its ``output_item.done`` or the terminal response) it opens with what is known: a
+        synthesized ``call_`` id, an empty name.
+        """
+        call = self._learn_call(oi, item, where)
+        if call.opened or (not final and (call.call_id is None or not call.name)):
             return
         call.opened = True
         call.index = self._opened_calls
         self._opened_calls += 1
         self._shown_call = True
+        if call.call_id is None:
+            call.call_id = self._ids("call")
         arguments = "".join(call.pending)
         call.pending.clear()
-        snapshot = item.get("arguments")
+        snapshot = _call_text(item)
         if isinstance(snapshot, str) and snapshot.startswith(arguments):
             arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
         self._segment((oi, _ARGS, 0)).pieces.append(arguments)
         tool = {
             "index": call.index,
             "id": call.call_id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": arguments},
+            "type": call.kind,
+            call.kind: {"name": call.name or "", call.text_key: arguments},
         }
         role = self._open(_ARGS, out)
         delta = {**role, "tool_calls": [tool]} if role is not None else {"tool_calls": [tool]}
@@ -437,7 +475,7 @@ class ResponsesToChat(FeedBase):
             call.pending.append(text)
             return
         self._segment((oi, _ARGS, 0)).pieces.append(text)
-        out.append(self._chunk({"tool_calls": [{"index": call.index, "function": {"arguments": text}}]}))
+        out.append(self._chunk({"tool_calls": [{"index": call.index, call.kind: {call.text_key: text}}]}))
 
     def _catch_up_args(self, oi: int, full: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(full, str):
@@ -465,9 +503,9 @@ class ResponsesToChat(FeedBase):
             for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict):
                     self._snapshot_part(oi, ci, part, out, f"{where}.content[{ci}]")
-        elif kind == "function_call":
-            self._open_call(oi, item, out, where)
-            self._catch_up_args(oi, item.get("arguments"), out)
+        elif kind in _CALL_TYPES:
+            self._open_call(oi, item, out, where, final=True)
+            self._catch_up_args(oi, _call_text(item), out)
         elif kind == "reasoning":
             for si, part in enumerate(_list(item, "summary", where)):
                 if isinstance(part, dict):
@@ -477,8 +515,6 @@ class ResponsesToChat(FeedBase):
                     self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
         elif self.surface_hosted_tools and oi not in self._hosted_sent:
             self._hosted_sent.add(oi)
-            if kind == "custom_tool_call":
-                self._shown_call = True
             self._open("hosted", out)
             entry = {"index": len(self._hosted_sent) - 1, **item}
             out.append(self._chunk({"hosted_tool_calls": [entry]}))
@@ -524,9 +560,9 @@ class ResponsesToChat(FeedBase):
 
     def _on_item_added(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
-        if item["type"] == "function_call":
-            self._open_call(oi, item, out, "item")
-            self._catch_up_args(oi, item.get("arguments"), out)
+        if item["type"] in _CALL_TYPES:
+            self._open_call(oi, item, out, "item", final=False)
+            self._catch_up_args(oi, _call_text(item), out)
 
     def _on_item_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
@@ -592,7 +628,14 @@ class ResponsesToChat(FeedBase):
         self._send_args(self._oi(event, index), _str(event, "delta", index), out)
 
     def _on_args_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        self._catch_up_args(self._oi(event, index), event.get("arguments"), out)
+        oi = self._oi(event, index)
+        if isinstance(event.get("name"), str) and not self._call(oi).opened:
+            # some servers name the call here (not in the SDK's event type): it may open now
+            self._open_call(oi, {"name": event["name"]}, out, "name", final=False)
+        self._catch_up_args(oi, event.get("arguments"), out)
+
+    def _on_input_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
+        self._catch_up_args(self._oi(event, index), event.get("input"), out)
 
     def _on_terminal(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         response = event.get("response")
@@ -606,6 +649,9 @@ class ResponsesToChat(FeedBase):
             if isinstance(item, dict) and isinstance(item.get("type"), str):
                 where = f"response.output[{position}]"
                 self._snapshot_item(self._terminal_oi(position, item), item, out, where)
+        for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
+            if not call.opened and (call.pending or call.call_id is not None):
+                self._open_call(oi, {}, out, "response", final=True)
         self._open(_TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
             finish = finish_reason_for_response(response)
@@ -658,6 +704,11 @@ def _str(event: dict[str, Any], name: str, index: int) -> str:
         reason = f"{name} must be a string, got {type(value).__name__}"
         raise InvalidChunkError(reason, index=index, field=name)
     return value
+
+
+def _call_text(item: dict[str, Any]) -> Any:
+    """A call item's text: ``input`` of a custom_tool_call, ``arguments`` of a function_call."""
+    return item.get("input" if item.get("type") == "custom_tool_call" else "arguments")
 
 
 def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
@@ -716,6 +767,8 @@ _HANDLERS: dict[str, _Handler] = {
     "response.reasoning_text.done": ResponsesToChat._on_reasoning_text_done,
     "response.function_call_arguments.delta": ResponsesToChat._on_args_delta,
     "response.function_call_arguments.done": ResponsesToChat._on_args_done,
+    "response.custom_tool_call_input.delta": ResponsesToChat._on_args_delta,
+    "response.custom_tool_call_input.done": ResponsesToChat._on_input_done,
     "response.completed": ResponsesToChat._on_terminal,
     "response.incomplete": ResponsesToChat._on_terminal,
     "response.failed": ResponsesToChat._on_failed,
