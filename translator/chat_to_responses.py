@@ -34,6 +34,7 @@ from .ids import Clock, IdSource, random_id, system_clock
 from .json_stream import JsonCompleteness, JsonStringField, fallback_string
 from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
+from .provider_errors import classify_error
 from .sse import Done, encode_sse
 from .think_tags import ThinkTagSplitter
 from .tool_names import CUSTOM_INPUT
@@ -48,13 +49,13 @@ __all__ = [
 _TEXT = "output_text"
 _REFUSAL = "refusal"
 
-#: ``response.failed`` needs an error code from the SDK's ``ResponseError.code`` list; a provider's own
-#: code is kept on the ``error`` event and in ``response.error.type``.
-_FAILED_CODES = {
-    "rate_limit_exceeded": "rate_limit_exceeded",
-    "429": "rate_limit_exceeded",
-    "invalid_prompt": "invalid_prompt",
-}
+#: The codes a ``response.failed`` carries (what clients act on: Codex stops retrying on the first two
+#: and ``invalid_prompt``); anything else is ``server_error``.  The provider's own code is kept on the
+#: ``error`` event and in ``response.error.type``.  The SDK's ``ResponseError.code`` list lacks the first
+#: two, which the API sends and Codex reads.
+_FAILED_CODES = frozenset(
+    {"context_length_exceeded", "insufficient_quota", "rate_limit_exceeded", "invalid_prompt", "server_error"}
+)
 
 
 #: Delta fields that carry nothing to translate (Groq's gpt-oss ``channel``; TGI/Together ``token_id``).
@@ -70,6 +71,7 @@ _READ_DELTA_FIELDS = frozenset({"content", "function_call", "refusal", "role", "
 def _other_fields(cls: type) -> tuple[str, ...]:
     fields = getattr(cls, "model_fields", None) or {}
     return tuple(name for name in fields if name not in _READ_DELTA_FIELDS)
+
 
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
 
@@ -598,7 +600,9 @@ class ChatToResponses(FeedBase):
             )
         )
         failure = {
-            "code": _FAILED_CODES.get(code or "", "server_error"),
+            "code": canonical
+            if (canonical := classify_error(error).code) in _FAILED_CODES
+            else "server_error",
             "message": message,
             "param": error.get("param"),
             "type": error.get("type") if isinstance(error.get("type"), str) else code,

@@ -98,7 +98,7 @@ def _responses_translator(
     echo.setdefault("store", True)  # the Responses API's default
     echo.update(hooks.fields)
     ids: IdSource = random_id if hooks.response_id is None else _FixedResponseId(hooks.response_id)
-    return ChatToResponses(response_fields=echo, ids=ids)
+    return ChatToResponses(response_fields=echo, ids=ids, tool_map=converted.tool_map)
 
 
 class _FixedResponseId:
