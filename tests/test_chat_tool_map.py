@@ -256,3 +256,23 @@ def test_the_tool_map_of_a_real_codex_request_turns_calls_back() -> None:
     response, _ = final(run(chunks, tool_map))
     assert response["output"][0]["type"] == "custom_tool_call"
     assert response["output"][0]["name"] == "apply_patch" and response["output"][0]["input"] == PATCH
+
+
+def test_cli_translate_takes_a_tool_map(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    from translator.cli import main
+    from translator.sse import StreamDecoder
+
+    stream = tmp_path / "s.sse"
+    chunks = [*call_chunks("apply_patch", pieces(json.dumps({"input": PATCH}), 6)), chunk({}, "tool_calls")]
+    stream.write_bytes(b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n")
+    tool_map = tmp_path / "map.json"
+    tool_map.write_bytes(orjson.dumps(MAP))
+    code = main(["translate", "--from", "chat", "--deterministic", "--tool-map", str(tool_map), str(stream)])
+    decoder = StreamDecoder()
+    events = decoder.feed(capsysbinary.readouterr().out) + decoder.close()
+    response, _ = final(events)
+    assert code == 0 and response["output"][0]["type"] == "custom_tool_call"
+    assert response["output"][0]["input"] == PATCH
+    tool_map.write_bytes(b'{"f": {"type": "hosted"}}')
+    code = main(["translate", "--from", "chat", "--tool-map", str(tool_map), str(stream)])
+    assert code == 3 and b"type must be" in capsysbinary.readouterr().err

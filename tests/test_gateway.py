@@ -58,13 +58,15 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="module")
 def chat_gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
-    with running(Gateway(load_config(upstream=upstream.url))) as gateway:
+    with running(Gateway(load_config(upstream=upstream.url, store="memory"))) as gateway:
         yield gateway
 
 
 @pytest.fixture(scope="module")
 def responses_gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
-    with running(Gateway(load_config(upstream=upstream.url, upstream_protocol="responses"))) as gateway:
+    with running(
+        Gateway(load_config(upstream=upstream.url, upstream_protocol="responses", store="memory"))
+    ) as gateway:
         yield gateway
 
 
@@ -81,6 +83,7 @@ def gateway_from(tmp_path: Path, upstream: FakeUpstream) -> Iterator[Any]:
 
     def start(text: str, **flags: Any) -> RunningGateway:
         path = write_config(tmp_path, text.replace("{upstream}", upstream.url))
+        flags.setdefault("store", "memory")
         gateway = RunningGateway(Gateway(load_config(path, **flags))).start()
         started.append(gateway)
         return gateway
@@ -583,7 +586,18 @@ def _free_port() -> int:
 def test_serve_command_runs_the_gateway(upstream: FakeUpstream, tmp_path: Path) -> None:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "translator", "serve", "--upstream", upstream.url, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "translator",
+            "serve",
+            "--upstream",
+            upstream.url,
+            "--port",
+            str(port),
+            "--store",
+            "memory",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -162,16 +162,32 @@ class FeedBase:
 
 
 def drive(translator: FeedBase, items: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    """Everything ``translator`` emits for ``items``, then what ``close()`` emits (the sync wrapper)."""
-    for item in items:
-        yield from translator.feed(item)
+    """Everything ``translator`` emits for ``items``, then what ``close()`` emits (the sync wrapper).
+
+    A :class:`TranslatorError` (from the translator or from ``items`` itself, e.g. a decoder) still
+    ends the output properly: ``close()``'s events (the terminal one names the error) come out, then
+    the error is raised.
+    """
+    try:
+        for item in items:
+            yield from translator.feed(item)
+    except TranslatorError as exc:
+        translator.stop(exc)
+        yield from translator.close()
+        raise
     yield from translator.close()
 
 
 async def adrive(translator: FeedBase, items: AsyncIterable[Any]) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`drive`: the core is sans-I/O, only the iteration awaits."""
-    async for item in items:
-        for out in translator.feed(item):
+    try:
+        async for item in items:
+            for out in translator.feed(item):
+                yield out
+    except TranslatorError as exc:
+        translator.stop(exc)
+        for out in translator.close():
             yield out
+        raise
     for out in translator.close():
         yield out

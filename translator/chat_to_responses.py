@@ -34,6 +34,7 @@ from .ids import Clock, IdSource, random_id, system_clock
 from .json_stream import JsonCompleteness, JsonStringField, fallback_string
 from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
+from .provider_errors import classify_error
 from .sse import Done, encode_sse
 from .think_tags import ThinkTagSplitter
 from .tool_names import CUSTOM_INPUT
@@ -48,13 +49,13 @@ __all__ = [
 _TEXT = "output_text"
 _REFUSAL = "refusal"
 
-#: ``response.failed`` needs an error code from the SDK's ``ResponseError.code`` list; a provider's own
-#: code is kept on the ``error`` event and in ``response.error.type``.
-_FAILED_CODES = {
-    "rate_limit_exceeded": "rate_limit_exceeded",
-    "429": "rate_limit_exceeded",
-    "invalid_prompt": "invalid_prompt",
-}
+#: The codes a ``response.failed`` carries (what clients act on: Codex stops retrying on the first two
+#: and ``invalid_prompt``); anything else is ``server_error``.  The provider's own code is kept on the
+#: ``error`` event and in ``response.error.type``.  The SDK's ``ResponseError.code`` list lacks the first
+#: two, which the API sends and Codex reads.
+_FAILED_CODES = frozenset(
+    {"context_length_exceeded", "insufficient_quota", "rate_limit_exceeded", "invalid_prompt", "server_error"}
+)
 
 
 #: Delta fields that carry nothing to translate (Groq's gpt-oss ``channel``; TGI/Together ``token_id``).
@@ -65,12 +66,12 @@ _NO_CHOICE: dict[str, Any] = {}  # the choice of a delta read from an SDK object
 #: ``ChoiceDelta`` fields the object hot path reads itself; any other field of the class, when set,
 #: sends the chunk down the dict path.
 _READ_DELTA_FIELDS = frozenset({"content", "function_call", "refusal", "role", "tool_calls"})
-_OTHER_DELTA_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _other_fields(cls: type) -> tuple[str, ...]:
     fields = getattr(cls, "model_fields", None) or {}
     return tuple(name for name in fields if name not in _READ_DELTA_FIELDS)
+
 
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
 
@@ -216,6 +217,8 @@ class ChatToResponses(FeedBase):
     ) -> None:
         super().__init__()
         self._tool_map = {str(name): dict(entry) for name, entry in (tool_map or {}).items()}
+        self._delta_class: type | None = None  # the SDK delta class read last, and its other fields
+        self._delta_other: tuple[str, ...] = ()
         self._ids = ids
         self._clock = clock
         self._choice = 0 if choice is None else choice
@@ -258,30 +261,48 @@ class ChatToResponses(FeedBase):
 
         ``None`` for anything else, which then takes the dict path (dumped as ``to_dict()`` would).
         """
-        if not self._streaming:
-            return None
         try:
             choices = item.choices
-            if len(choices) != 1 or item.usage is not None:
+            if not self._streaming or len(choices) != 1 or item.usage is not None:
+                return None
+            choice = choices[0]
+            if choice.finish_reason or choice.logprobs is not None or choice.index != self._choice:
                 return None
             extra = item.__pydantic_extra__
             if extra and "error" in extra:
                 return None
-            choice = choices[0]
-            if choice.finish_reason or choice.index != self._choice or choice.logprobs is not None:
-                return None
             delta = choice.delta
             if delta.function_call is not None or delta.refusal:
                 return None
-            other = _OTHER_DELTA_FIELDS.get(delta.__class__)
-            if other is None:
-                other = _OTHER_DELTA_FIELDS[delta.__class__] = _other_fields(delta.__class__)
-            for name in other:  # fields newer SDKs added (audio...): the dict path knows them
+            if delta.__class__ is not self._delta_class:
+                self._delta_class, self._delta_other = delta.__class__, _other_fields(delta.__class__)
+            for name in self._delta_other:  # fields newer SDKs added (audio...): the dict path knows them
                 if getattr(delta, name):
                     return None
             content = delta.content
             calls = delta.tool_calls
             extra = delta.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
+            if calls is None and not extra:  # the commonest chunk: text
+                if content.__class__ is not str or not content or self._think is not None:
+                    return None if content else []
+                open_item = self._item
+                part = open_item.part if open_item is not None else None
+                if part is None or part.kind != _TEXT:
+                    return self._text(content, _NO_CHOICE)
+                part.chunks.append(content)
+                seq = self._seq
+                self._seq = seq + 1
+                return [
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": open_item.id,  # type: ignore[union-attr]
+                        "output_index": open_item.output_index,  # type: ignore[union-attr]
+                        "content_index": part.index,
+                        "delta": content,
+                        "logprobs": [],
+                        "sequence_number": seq,
+                    }
+                ]
             only = None
             if extra:
                 for key, value in extra.items():
@@ -579,7 +600,9 @@ class ChatToResponses(FeedBase):
             )
         )
         failure = {
-            "code": _FAILED_CODES.get(code or "", "server_error"),
+            "code": canonical
+            if (canonical := classify_error(error).code) in _FAILED_CODES
+            else "server_error",
             "message": message,
             "param": error.get("param"),
             "type": error.get("type") if isinstance(error.get("type"), str) else code,

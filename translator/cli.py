@@ -135,6 +135,19 @@ def _read_json_object(name: str) -> dict[str, Any]:
     return value
 
 
+def _read_tool_map(name: str) -> dict[str, dict[str, str]]:
+    """A ``tool_map`` file: ``{chat name: {"type": ..., "name": ..., "namespace": ...}}``."""
+    value = _read_json_object(name)
+    for chat_name, entry in value.items():
+        if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+            raise _InputError(f"{_display(name)}: {chat_name!r} must map to an object of strings")
+        if entry.get("type") not in ("function", "custom", "tool_search"):
+            raise _InputError(
+                f"{_display(name)}: {chat_name!r}: type must be 'function', 'custom' or 'tool_search'"
+            )
+    return value
+
+
 def _display(name: str) -> str:
     return "<stdin>" if name == "-" else name
 
@@ -198,7 +211,12 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
         request = _read_json_object(args.request) if args.request else None
         translator = ChatToResponses(
-            request=request, ids=ids, clock=clock, think_tags=args.think_tags, choice=args.choice
+            request=request,
+            ids=ids,
+            clock=clock,
+            think_tags=args.think_tags,
+            choice=args.choice,
+            tool_map=_read_tool_map(args.tool_map) if args.tool_map else None,
         )
     else:
         from .responses_to_chat import ResponsesToChat
@@ -264,6 +282,7 @@ def _check_translate_options(args: argparse.Namespace) -> None:
             flag
             for flag, value in (
                 ("--request", args.request is not None),
+                ("--tool-map", args.tool_map is not None),
                 ("--think-tags", args.think_tags),
                 ("--choice", args.choice is not None),
             )
@@ -480,6 +499,11 @@ def _build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--request", metavar="REQUEST.json", help="the Chat request, echoed on the Response")
     chat.add_argument("--think-tags", action="store_true", help="split <think>...</think> into reasoning")
     chat.add_argument("--choice", type=int, metavar="N", help="translate choice N of an n>1 stream")
+    chat.add_argument(
+        "--tool-map",
+        metavar="MAP.json",
+        help="Chat function name -> Responses tool (namespaced function, custom, tool_search)",
+    )
     resp = p.add_argument_group("--from responses")
     resp.add_argument(
         "--reasoning-field",
