@@ -6,9 +6,17 @@ one terminal event (``response.completed`` / ``response.incomplete`` / ``respons
 emitted, whatever the input did (finished, errored, or was cut).
 
 Output items are sequential, as OpenAI streams them: an item's ``output_item.done`` goes out before
-the next item's ``output_item.added``.  The one exception to "no buffering" is a provider that
-interleaves the fragments of parallel tool calls: a later call's fragments wait until the open
-call's arguments are complete JSON (or the choice finishes), then go out in order.
+the next item's ``output_item.added``.  The exceptions to "no buffering" follow from that: a tool
+call's item opens with its first argument fragment (a header alone waits, so arguments that come
+after other content are still accepted), and while the open call's arguments have started but are
+not yet complete JSON, whatever else arrives (another call's fragments, text, reasoning) waits until
+they are (or the choice finishes), then goes out in arrival order.
+
+Which call a tool-call delta continues is decided by its ``index`` and ``id`` (``_which_call``);
+``call_id`` values are unique within the response.  ``tool_map`` turns calls back into the client's
+Responses tools (namespaced ``function_call``, ``custom_tool_call`` with its input unwrapped as it
+streams, client ``tool_search_call``).  ``finish_reason`` values end the response by
+``mapping.finish_outcome``.  Errors lose nothing (see ``FeedBase``).
 
 Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
 
