@@ -747,6 +747,127 @@ def test_the_sdk_client_gets_the_custom_call_over_http() -> None:
     assert final.choices[0].finish_reason == "tool_calls"
 
 
+# -- reconciling the terminal response with the stream (issue 12, item 10) ---------------------------
+
+
+def rotated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with every item id replaced by a new one per event, as GitHub Copilot sends them."""
+    out = []
+    for n, event in enumerate(events):
+        event = dict(event)
+        if "item_id" in event:
+            event["item_id"] = f"cap_{n}"
+        if isinstance(event.get("item"), dict):
+            event["item"] = {**event["item"], "id": f"cap_{n}"}
+        out.append(event)
+    return out
+
+
+def at(oi: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` moved to output_index ``oi``."""
+    return [{**e, "output_index": oi} if "output_index" in e else e for e in events]
+
+
+def items_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e["item"] for e in events if e["type"] == "response.output_item.done"]
+
+
+def final_message(events: list[dict[str, Any]], **options: Any) -> Any:
+    return sdk_final(run(events, **options)).choices[0].message
+
+
+def test_gaps_in_output_index_with_rotated_ids_neither_lose_nor_repeat_text() -> None:
+    # reasoning at 0, the answer at 2 (1 was skipped); the answer's tail arrives only in the terminal
+    thinking = reasoning_summary(0, ["plan"])
+    answer = at(2, message(0, "Hello world", deltas=["Hello"]))[:3]  # added, part added, one delta
+    full = items_of(reasoning_summary(0, ["plan"]) + message(0, "Hello world"))
+    events = rotated([*created(), *thinking, *answer, completed(output=[{**i, "id": "new"} for i in full])])
+    got = final_message(events)
+    assert got.content == "Hello world"
+    assert (got.model_extra or {})["reasoning_content"] == "plan"
+
+
+def test_a_streamed_reasoning_item_left_out_of_the_terminal_response_is_not_repeated() -> None:
+    events = [*created(), *reasoning_summary(0, ["think"]), *message(1, "Hi there", deltas=["Hi"])[:3]]
+    terminal = completed(output=[{**items_of(message(0, "Hi there"))[0], "id": "other"}])
+    got = final_message(rotated([*events, terminal]))
+    assert got.content == "Hi there"
+    assert (got.model_extra or {})["reasoning_content"] == "think"
+
+
+def test_an_earlier_message_left_out_of_the_terminal_response_does_not_swallow_the_next() -> None:
+    # the first message is complete; the second is cut short in the stream and whole in the terminal
+    first = message(0, "A")
+    second = at(1, message(0, "B1B2", deltas=["B1"]))[:3]
+    terminal = completed(output=[{**items_of(message(0, "B1B2"))[0], "id": "x"}])
+    assert final_message(rotated([*created(), *first, *second, terminal])).content == "A\nB1B2"
+
+
+def test_an_item_only_in_the_terminal_response_is_delivered_once_and_streamed_ones_are_not_repeated() -> None:
+    streamed = [*reasoning_summary(0, ["r"]), *message(1, "Let me check.")]
+    call = {"id": "fc_9", "type": "function_call", "call_id": "call_9", "name": "f", "arguments": "{}"}
+    output = [items_of(streamed)[0], call, items_of(streamed)[1]]  # the call sits between them
+    events = rotated([*created(), *streamed, completed(output=output)])
+    got = final_message(events)
+    assert got.content == "Let me check."
+    assert (got.model_extra or {})["reasoning_content"] == "r"
+    assert [(t.id, t.function.arguments) for t in got.tool_calls or []] == [("call_9", "{}")]
+
+
+def test_output_index_starting_above_zero() -> None:
+    events = at(1, message(0, "xy", deltas=["x"]))[:3]
+    terminal = completed(output=[{**items_of(message(0, "xy"))[0], "id": "z"}])
+    assert final_message(rotated([*created(), *events, terminal])).content == "xy"
+
+
+def test_an_item_with_no_streamed_text_takes_the_text_that_matches_no_other() -> None:
+    # two messages were announced; only the second streamed text. The terminal has both, rotated.
+    empty = at(0, message(0, "one", deltas=[]))[:2]
+    second = at(1, message(0, "two", deltas=["tw"]))[:3]
+    output = [{**items_of(message(0, "one"))[0], "id": "a"}, {**items_of(message(0, "two"))[0], "id": "b"}]
+    # "tw" went out before "one" was known, so the rest of "two" comes first, then "one": each item's
+    # text whole (appending "one" first would have split "two" around it)
+    got = final_message(rotated([*created(), *empty, *second, completed(output=output)]))
+    assert got.content == "two\none"
+    # and when the terminal keeps only the second, it goes to the item whose text it continues
+    only = completed(output=[output[1]])
+    assert final_message(rotated([*created(), *empty, *second, only])).content == "two"
+
+
+def test_calls_reconciled_by_call_id_and_arguments() -> None:
+    a = function_call(0, "call_a", "f", '{"a":1}', deltas=['{"a"'], with_done=False)[:2]
+    b = function_call(1, "call_b", "g", '{"b":2}', deltas=['{"b"'], with_done=False)[:2]
+    final_items = items_of(
+        function_call(0, "call_a", "f", '{"a":1}') + function_call(1, "call_b", "g", '{"b":2}')
+    )
+    output = [{**final_items[1], "id": "x"}, {**final_items[0], "id": "y"}]  # the terminal lists b first
+    got = final_message(rotated([*created(), *a, *b, completed(output=output)]))
+    assert [(t.id, t.function.arguments) for t in got.tool_calls or []] == [
+        ("call_a", '{"a":1}'),
+        ("call_b", '{"b":2}'),
+    ]
+
+
+def test_a_terminal_item_that_contradicts_what_was_streamed_is_a_new_item() -> None:
+    events = [*created(), *message(0, "Hello")]
+    other = {**items_of(message(0, "Goodbye"))[0], "id": "q"}
+    assert final_message(rotated([*events, completed(output=[other])])).content == "Hello\nGoodbye"
+
+
+def test_an_item_renamed_in_the_terminal_response_is_the_streamed_one() -> None:
+    # OpenRouter keeps the message id but gives the reasoning item a new id in response.completed
+    streamed = [*reasoning_summary(0, ["The user asks."]), *message(1, "4")]
+    renamed = [{**items_of(streamed)[0], "id": "rs_renamed"}, items_of(streamed)[1]]
+    got = final_message([*created(), *streamed, completed(output=renamed)])
+    assert (got.content, (got.model_extra or {})["reasoning_content"]) == ("4", "The user asks.")
+
+
+def test_stable_ids_still_match_across_gaps() -> None:
+    events = [*created(), *at(3, message(0, "abc", deltas=["a"]))[:3]]
+    item = items_of(message(0, "abc"))[0]  # same id msg_0 as the stream
+    assert final_message([*events, completed(output=[item])]).content == "abc"
+
+
 # -- terminal events, usage ------------------------------------------------------------------------
 
 

@@ -111,11 +111,15 @@ class ConversionError(TranslatorError):
     """A non-streaming object, request or transcript could not be converted.
 
     ``path`` is the dotted/indexed location of the offending value (``messages[3].content[0]``).
+    ``problems`` lists every problem found in the input, this one first: a strict conversion goes on
+    after a value with no equivalent and raises once, at the end, naming all of them (see
+    :func:`translator.dropped.raise_problems`).
     """
 
     def __init__(self, reason: str, *, path: str | None = None) -> None:
         self.reason = reason
         self.path = path
+        self.problems: tuple[ConversionError, ...] = (self,)
         super().__init__(f"{path}: {reason}" if path else reason)
 
 

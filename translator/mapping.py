@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidChunkError
+from .errors import ConversionError, InvalidChunkError
 
 __all__ = [
     "COMPLETED_FINISH_REASONS",
@@ -15,6 +15,7 @@ __all__ = [
     "FINISH_REASON_BY_INCOMPLETE_REASON",
     "INCOMPLETE_REASON_BY_FINISH_REASON",
     "RESPONSE_DEFAULTS",
+    "chat_annotation_to_responses",
     "chat_logprob_to_responses",
     "chat_usage_to_responses",
     "finish_outcome",
@@ -270,4 +271,27 @@ def response_shell(
         "usage": None,
         "user": pick("user"),
         "metadata": pick("metadata"),
+    }
+
+
+def chat_annotation_to_responses(annotation: Any, path: str) -> dict[str, Any] | None:
+    """A Chat ``{type: url_citation, url_citation: {...}}`` as the flat Responses annotation.
+
+    ``None`` for another annotation type (the caller decides whether that is a loss worth naming).
+    Raises :class:`ConversionError` naming ``path`` for a url_citation that is not an object.
+    """
+    if not isinstance(annotation, dict):
+        raise ConversionError(f"expected an object, got {type(annotation).__name__}", path=path)
+    if annotation.get("type") != "url_citation":
+        return None
+    citation = annotation.get("url_citation")
+    if not isinstance(citation, dict):
+        got = type(citation).__name__
+        raise ConversionError(f"expected an object, got {got}", path=f"{path}.url_citation")
+    return {
+        "type": "url_citation",
+        "start_index": citation.get("start_index", 0),
+        "end_index": citation.get("end_index", 0),
+        "title": citation.get("title", ""),
+        "url": citation.get("url", ""),
     }

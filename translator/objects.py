@@ -29,6 +29,7 @@ from .errors import ConversionError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import (
     INCOMPLETE_REASON_BY_FINISH_REASON,
+    chat_annotation_to_responses,
     chat_logprob_to_responses,
     chat_usage_to_responses,
     finish_reason_for_response,
@@ -128,20 +129,6 @@ def _reasoning_item(
     return [item]
 
 
-def _flatten_annotation(annotation: Any, path: str) -> dict[str, Any] | None:
-    annotation = expect_dict(annotation, path)
-    if annotation.get("type") != "url_citation":
-        return None
-    citation = expect_dict(annotation.get("url_citation"), f"{path}.url_citation")
-    return {
-        "type": "url_citation",
-        "start_index": citation.get("start_index", 0),
-        "end_index": citation.get("end_index", 0),
-        "title": citation.get("title", ""),
-        "url": citation.get("url", ""),
-    }
-
-
 def _split_content(content: Any, path: str) -> tuple[str | None, list[str]]:
     """``message.content`` as (text, Mistral ``thinking`` texts); content arrays are joined."""
     if content is None or isinstance(content, str):
@@ -165,7 +152,7 @@ def _message_item(
     parts: list[dict[str, Any]] = []
     if text is not None:
         annotations = [
-            _flatten_annotation(a, f"{path}.annotations[{i}]")
+            chat_annotation_to_responses(a, f"{path}.annotations[{i}]")
             for i, a in enumerate(message.get("annotations") or [])
         ]
         logprobs = (choice.get("logprobs") or {}).get("content") or []

@@ -388,24 +388,90 @@ class ResponsesToChat(FeedBase):
         self._seen[oi] = item["type"]
         return oi, item
 
-    def _terminal_oi(self, position: int, item: dict[str, Any]) -> int:
-        """Where an item of the terminal ``response.output`` was streamed.
+    def _reconcile(self, output: list[Any]) -> dict[int, int]:
+        """Where each item of the terminal ``response.output`` was streamed: position -> output_index.
 
-        By item id first: ``output_index`` may skip numbers (C:openai__phase_two_messages.sse), so the
-        position in ``output`` is not always the streamed index.  By position when the id is unknown
-        (GitHub Copilot rotates ids) and that index held an item of the same type or nothing; else a
-        fresh index, so an item never lands on another item's text.
+        The terminal response repeats the items, but not always as they were streamed: ``output_index``
+        may skip numbers (C:openai__phase_two_messages.sse), GitHub Copilot rotates item ids, some servers
+        leave a streamed reasoning item out.  So an item is matched by its item id, or a call by its call
+        id, when that id was streamed and what was sent agrees; else to the next streamed index (in the
+        order of both lists; out of order only as a last resort) whose sent text it continues; else to
+        the next one of its type that sent nothing.  An unknown id proves nothing: OpenRouter keeps the
+        message's id but renames the reasoning item's (C:openrouter__gpt_oss_reasoning_text_data_only_done).
+        An item that matches nothing gets a fresh index: it was never streamed, and it is delivered once.
         """
-        item_id = item.get("id")
-        known = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
-        if known is not None:
-            return known
-        if self._seen.get(position, item["type"]) in (None, item["type"]):
-            oi = position
-        else:
-            oi = max(self._seen) + 1
-        self._seen[oi] = item["type"]
-        return oi
+        items = [
+            (position, item)
+            for position, item in enumerate(output)
+            if isinstance(item, dict) and isinstance(item.get("type"), str)
+        ]
+        streamed = sorted(self._seen)
+        rank = {oi: n for n, oi in enumerate(streamed)}
+        by_call_id = {call.call_id: oi for oi, call in self._calls.items() if call.call_id}
+        placed: dict[int, int] = {}
+        claimed: set[int] = set()
+        for position, item in items:
+            item_id, call_id = item.get("id"), item.get("call_id")
+            oi: int | None = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
+            if oi is None and item["type"] in _CALL_TYPES and isinstance(call_id, str):
+                oi = by_call_id.get(call_id)
+            if oi is not None and oi not in claimed and self._affinity(oi, item) >= 0:
+                placed[position] = oi
+                claimed.add(oi)
+        cursor = 0
+        for position, item in items:
+            if position in placed:
+                cursor = max(cursor, rank[placed[position]] + 1)
+                continue
+            after = [oi for oi in streamed[cursor:] if oi not in claimed]
+            before = [oi for oi in streamed[:cursor] if oi not in claimed]
+            affinity = {oi: self._affinity(oi, item) for oi in after + before}
+            found = next((oi for oi in after + before if affinity[oi] > 0), None)
+            if found is None:
+                found = next((oi for oi in after if affinity[oi] == 0), None)
+            if found is None:  # never streamed
+                found = max(self._seen, default=-1) + 1
+                self._seen[found] = item["type"]
+            else:
+                claimed.add(found)
+                cursor = max(cursor, rank[found] + 1)
+            placed[position] = found
+        return placed
+
+    def _affinity(self, oi: int, item: dict[str, Any]) -> int:
+        """How what was streamed at ``oi`` relates to the finished ``item``.
+
+        -1: it cannot be that item (another type, text that ``item`` does not continue, another call
+        id); 1: it is (what was sent is the start of ``item``'s text, or the call ids agree); 0: nothing
+        tells (nothing was sent).
+        """
+        kind = item["type"]
+        if self._seen.get(oi) not in (None, kind):
+            return -1
+        sent = {key[1:]: segment.sent() for key, segment in self._segments.items() if key[0] == oi}
+        sent = {key: text for key, text in sent.items() if text}
+        pairs: list[tuple[str, Any]] = []  # (text sent, the item's text at the same place)
+        if kind in _CALL_TYPES:
+            call = self._calls.get(oi)
+            call_id = item.get("call_id")
+            if call is not None and call.call_id and isinstance(call_id, str):
+                return 1 if call.call_id == call_id else -1
+            if call is not None and not call.opened:
+                sent[(_ARGS, 0)] = "".join(call.pending)
+            pairs = [(text, _call_text(item)) for (field, _), text in sent.items() if field == _ARGS]
+        elif kind == "message":
+            for (field, ci), text in sent.items():
+                key = "text" if field == _TEXT else field
+                pairs.append((text, _part_text(item.get("content"), ci, key)))
+        elif kind == "reasoning":
+            for (_, sub), text in sent.items():
+                where = ("content", sub - _RAW) if sub >= _RAW else ("summary", sub)
+                pairs.append((text, _part_text(item.get(where[0]), where[1], "text")))
+        elif oi in self._hosted_sent:
+            return 1 if self._seen.get(oi) == kind else -1
+        if len(pairs) < len(sent) or any(not isinstance(f, str) or not f.startswith(t) for t, f in pairs):
+            return -1  # text of another kind was sent there, or text this item does not continue
+        return 1 if any(text for text, _ in pairs) else 0
 
     # -- function calls -----------------------------------------------------------------------------
 
@@ -645,10 +711,12 @@ class ResponsesToChat(FeedBase):
         output = response.get("output") or []
         if not isinstance(output, list):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
-        for position, item in enumerate(output):
-            if isinstance(item, dict) and isinstance(item.get("type"), str):
-                where = f"response.output[{position}]"
-                self._snapshot_item(self._terminal_oi(position, item), item, out, where)
+        placed = self._reconcile(output)
+        # text that continues what was streamed last goes first: appended anywhere later, it would
+        # land inside another item's text
+        streaming = {key[0] for key in self._last.values()}
+        for position in sorted(placed, key=lambda position: (placed[position] not in streaming, position)):
+            self._snapshot_item(placed[position], output[position], out, f"response.output[{position}]")
         for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
             if not call.opened and (call.pending or call.call_id is not None):
                 self._open_call(oi, {}, out, "response", final=True)
@@ -704,6 +772,13 @@ def _str(event: dict[str, Any], name: str, index: int) -> str:
         reason = f"{name} must be a string, got {type(value).__name__}"
         raise InvalidChunkError(reason, index=index, field=name)
     return value
+
+
+def _part_text(parts: Any, n: int, key: str) -> Any:
+    """``parts[n][key]`` when ``parts`` is a list holding an object there, else ``None``."""
+    if isinstance(parts, list) and 0 <= n < len(parts) and isinstance(parts[n], dict):
+        return parts[n].get(key)
+    return None
 
 
 def _call_text(item: dict[str, Any]) -> Any:
