@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint bench bench-gateway soak example golden codex clean
+.PHONY: install test lint bench bench-migrate bench-gateway soak example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -25,6 +25,9 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/bench.py
+
+bench-migrate: install
+	$(PY) benchmarks/migrate_bench.py --records 100000 --jobs 1 2
 
 # The gateway side by side with LiteLLM's proxy (benchmarks/bench_gateway.py, a few minutes).  LiteLLM,
 # psutil and matplotlib go into their own git-ignored virtualenv, never into the project's.

@@ -4,6 +4,7 @@ Three synthetic Chat Completions streams are built here (nothing is read from di
 
 * ``long_text``: ~2000 content chunks of a few characters each;
 * ``parallel_tools``: 8 tool calls x 200 argument fragments, one call after the other (OpenAI's order);
+  (and, timed on its own at three lengths, two calls whose fragments alternate: linear or not);
 * ``reasoning``: 1500 ``reasoning_content`` chunks, then 500 content chunks.
 
 For each stream the same work is timed for:
@@ -18,7 +19,9 @@ For each stream the same work is timed for:
 * ``reverse dicts`` / ``reverse e2e``: ``ResponsesToChat`` over the Responses events ours produced,
   as dicts and as SSE bytes to Chat SSE bytes (chunks/s and MB/s there count Responses events/bytes).
 
-Every measurement is repeated (7 times by default) and the median is reported.  chunks/s counts input
+Every measurement is repeated (7 times by default) and the median is reported; the subjects of a
+workload take turns (repetition 1 of each, then 2...), so a burst of load on a shared machine hits
+them alike and the ratios stay meaningful.  chunks/s counts input
 chunks; MB/s is MB (10^6 bytes) of the input SSE body per second.  Then the peak memory (tracemalloc)
 of translating ``long_text`` at 1x and 4x length, next to its output size: it grows with the output.
 
@@ -121,6 +124,22 @@ def parallel_tools(calls: int = 8, fragments: int = 200) -> list[dict[str, Any]]
             chunks.append(_chunk(0, {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
     chunks.append(_chunk(0, {}, "tool_calls"))
     chunks.append(_usage_chunk(120, calls * fragments))
+    return chunks
+
+
+def interleaved_tools(fragments: int) -> list[dict[str, Any]]:
+    """Two tool calls whose argument fragments alternate (some providers stream parallel calls so)."""
+    chunks = [_chunk(0, {"role": "assistant", "content": None})]
+    for index in range(2):
+        head = {"index": index, "id": f"call_i{index}", "type": "function", "function": {"name": "f"}}
+        head["function"]["arguments"] = '{"text": "'
+        chunks.append(_chunk(0, {"tool_calls": [head]}))
+    for word in _words(fragments):
+        for index in range(2):
+            chunks.append(_chunk(0, {"tool_calls": [{"index": index, "function": {"arguments": word}}]}))
+    for index in range(2):
+        chunks.append(_chunk(0, {"tool_calls": [{"index": index, "function": {"arguments": '"}'}}]}))
+    chunks.append(_chunk(0, {}, "tool_calls"))
     return chunks
 
 
@@ -275,21 +294,40 @@ def median_seconds(work: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def median_seconds_agents(chunks: list[ChatCompletionChunk], repeats: int) -> float:
-    """Timed inside one event loop, so loop start-up is not charged to the handler."""
-    responses = [agents_response() for _ in range(repeats)]  # built outside the timed region
+def agents_seconds(chunks: list[ChatCompletionChunk]) -> float:
+    """One pass of the agents handler, timed inside its event loop (loop start-up is not charged)."""
+    response = agents_response()  # built outside the timed region
 
-    async def timed() -> list[float]:
-        times = []
-        for response in responses:
+    async def timed() -> float:
+        start = time.perf_counter()
+        async for _ in ChatCmplStreamHandler.handle_stream(response, _aiter(chunks)):  # type: ignore[arg-type]
+            pass
+        return time.perf_counter() - start
+
+    return asyncio.run(timed())
+
+
+def timed(work: Callable[[], object]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+    return run
+
+
+def round_robin_medians(works: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Median seconds of each work, the works taking turns (repetition 1 of each, then 2...).
+
+    On a shared machine load comes in bursts; taking turns spreads a burst over all subjects alike,
+    so the ratios between them (what the targets are about) move much less than the absolute times.
+    """
+    times: dict[str, list[float]] = {name: [] for name in works}
+    for _ in range(repeats):
+        for name, work in works.items():
             gc.collect()
-            start = time.perf_counter()
-            async for _ in ChatCmplStreamHandler.handle_stream(response, _aiter(chunks)):  # type: ignore[arg-type]
-                pass
-            times.append(time.perf_counter() - start)
-        return times
-
-    return statistics.median(asyncio.run(timed()))
+            times[name].append(work())
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 @dataclass
@@ -319,25 +357,23 @@ def measure(load: Workload, repeats: int) -> list[Row]:
     def row(subject: str, seconds: float, chunks: int = n, nbytes: int = size) -> Row:
         return Row(load.name, subject, chunks, nbytes, seconds)
 
+    medians = round_robin_medians(
+        {
+            "ours dicts": timed(lambda: ours(load.chunks)),
+            "ours sdk": timed(lambda: ours(load.sdk)),
+            "agents sdk": lambda: agents_seconds(load.sdk),
+            "ours e2e sse": timed(lambda: ours_sse(load.sse)),
+            "orjson floor": timed(lambda: orjson_floor(lines)),
+            "orjson floor rsp": timed(lambda: orjson_floor(events_lines)),
+            "reverse dicts": timed(lambda: reverse(events)),
+            "reverse e2e sse": timed(lambda: reverse_sse(events_sse)),
+        },
+        repeats,
+    )
+    responses_side = ("orjson floor rsp", "reverse dicts", "reverse e2e sse")
     return [
-        row("ours dicts", median_seconds(lambda: ours(load.chunks), repeats)),
-        row("ours sdk", median_seconds(lambda: ours(load.sdk), repeats)),
-        row("agents sdk", median_seconds_agents(load.sdk, repeats)),
-        row("ours e2e sse", median_seconds(lambda: ours_sse(load.sse), repeats)),
-        row("orjson floor", median_seconds(lambda: orjson_floor(lines), repeats)),
-        row(
-            "orjson floor rsp",
-            median_seconds(lambda: orjson_floor(events_lines), repeats),
-            len(events),
-            len(events_sse),
-        ),
-        row("reverse dicts", median_seconds(lambda: reverse(events), repeats), len(events), len(events_sse)),
-        row(
-            "reverse e2e sse",
-            median_seconds(lambda: reverse_sse(events_sse), repeats),
-            len(events),
-            len(events_sse),
-        ),
+        row(name, seconds, len(events), len(events_sse)) if name in responses_side else row(name, seconds)
+        for name, seconds in medians.items()
     ]
 
 
@@ -424,6 +460,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{n:>7} {text / 1e3:>8.1f} {out_bytes / 1e3:>10.1f} {peak / 1e3:>8.1f} {peak / out_bytes:>12.2f}"
         )
+    print()
+    print("interleaved parallel calls (2 calls, fragments alternating): time per fragment stays flat")
+    print(f"{'fragments':>10} {'median ms':>10} {'us/fragment':>12}")
+    for n in (round(4000 * scale), round(16000 * scale), round(64000 * scale)):
+        chunks = interleaved_tools(max(n // 2, 2))
+        seconds = median_seconds(lambda chunks=chunks: ours(chunks), max(3, repeats // 2))
+        print(f"{n:>10} {seconds * 1e3:>10.2f} {seconds * 1e6 / n:>12.2f}")
     print(f"\ntotal {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -8,16 +8,20 @@ error chunk), and the events validate against the SDK.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openai.lib.streaming.chat import ChatCompletionStreamState
+from openai.types.chat import ChatCompletionChunk
 from sdk import validate_responses_events
 
 from translator.chat_to_responses import ChatToResponses
 from translator.errors import TranslatorError
 from translator.ids import SequentialIds, fixed_clock
 from translator.responses_to_chat import ResponsesToChat
+from translator.sse import encode_sse
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
@@ -131,12 +135,17 @@ event_types = st.sampled_from(
         "response.in_progress",
         "response.output_item.added",
         "response.content_part.added",
+        "response.content_part.done",
         "response.output_text.delta",
         "response.output_text.done",
         "response.refusal.delta",
+        "response.refusal.done",
         "response.function_call_arguments.delta",
         "response.function_call_arguments.done",
+        "response.custom_tool_call_input.delta",
+        "response.custom_tool_call_input.done",
         "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
         "response.reasoning_text.delta",
         "response.output_item.done",
         "response.completed",
@@ -146,15 +155,67 @@ event_types = st.sampled_from(
         "response.output_text.annotation.added",
     ]
 )
-item = st.fixed_dictionaries(
-    {"type": maybe(st.sampled_from(["message", "function_call", "reasoning", "web_search_call"]))},
+# Text may hold lone UTF-16 surrogates (an emoji split by a JavaScript upstream): writers must cope.
+text = st.text(alphabet=st.characters(codec=None, categories=None), max_size=3) | st.sampled_from(
+    ["\ud83d", "\ude00", "a\ud83d"]
+)
+ident = maybe(st.sampled_from(["msg_1", "fc_1", "ctc_1"]) | st.integers(0, 9))  # numbers: vLLM-style ids
+logprob = st.fixed_dictionaries(
+    {"token": maybe(st.just("t")), "logprob": maybe(st.just(-0.5))},
     optional={
-        "id": maybe(st.sampled_from(["msg_1", "fc_1"])),
-        "call_id": maybe(st.just("call_1")),
-        "name": maybe(st.just("f")),
-        "arguments": maybe(st.text(max_size=3)),
-        "content": maybe(st.lists(junk, max_size=2)),
-        "summary": maybe(st.lists(junk, max_size=1)),
+        "bytes": maybe(st.none() | st.lists(st.integers(0, 255), max_size=2)),
+        "top_logprobs": maybe(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"token": maybe(st.just("u")), "logprob": maybe(st.just(-1.0))},
+                    optional={"bytes": maybe(st.none() | st.just([117]))},
+                ),
+                max_size=1,
+            )
+        ),
+    },
+)
+annotation = st.fixed_dictionaries(
+    {"type": maybe(st.just("url_citation"))},
+    optional={
+        "url": maybe(st.just("https://a.example")),
+        "title": maybe(st.just("A")),
+        "start_index": maybe(st.integers(0, 3)),
+        "end_index": maybe(st.integers(0, 3)),
+    },
+)
+part = st.fixed_dictionaries(
+    {"type": maybe(st.sampled_from(["output_text", "refusal", "reasoning_text", "summary_text"]))},
+    optional={
+        "text": maybe(text),
+        "refusal": maybe(text),
+        "annotations": maybe(st.lists(annotation, max_size=2)),
+        "logprobs": maybe(st.lists(logprob, max_size=1)),
+    },
+)
+item = st.fixed_dictionaries(
+    {
+        "type": maybe(
+            st.sampled_from(["message", "function_call", "custom_tool_call", "reasoning", "web_search_call"])
+        )
+    },
+    optional={
+        "id": ident,
+        "call_id": maybe(st.just("call_1") | st.integers(0, 3)),
+        "name": maybe(st.sampled_from(["f", ""])),
+        "arguments": maybe(text),
+        "input": maybe(text),
+        "content": maybe(st.lists(part, max_size=2)),
+        "summary": maybe(st.lists(part, max_size=1)),
+    },
+)
+usage = st.fixed_dictionaries(
+    {"input_tokens": maybe(st.integers(0, 3))},
+    optional={
+        "output_tokens": maybe(st.integers(0, 3)),
+        "total_tokens": maybe(st.integers(0, 6)),
+        "input_tokens_details": maybe(st.fixed_dictionaries({"cached_tokens": maybe(st.integers(0, 3))})),
+        "output_tokens_details": maybe(st.fixed_dictionaries({"reasoning_tokens": maybe(st.integers(0, 3))})),
     },
 )
 response = st.fixed_dictionaries(
@@ -165,8 +226,9 @@ response = st.fixed_dictionaries(
         "model": maybe(st.just("m")),
         "status": maybe(st.sampled_from(["completed", "incomplete", "failed"])),
         "output": maybe(st.lists(item, max_size=2)),
-        "usage": maybe(st.fixed_dictionaries({"input_tokens": maybe(st.integers(0, 3))})),
+        "usage": maybe(usage),
         "incomplete_details": maybe(st.fixed_dictionaries({"reason": st.just("max_output_tokens")})),
+        "service_tier": maybe(st.sampled_from(["default", "fast"])),
     },
 )
 event = st.fixed_dictionaries(
@@ -177,14 +239,16 @@ event = st.fixed_dictionaries(
         "output_index": maybe(st.integers(0, 2)),
         "content_index": maybe(st.integers(0, 1)),
         "summary_index": maybe(st.integers(0, 1)),
-        "item_id": maybe(st.sampled_from(["msg_1", "fc_1"])),
-        "delta": maybe(st.text(max_size=3)),
-        "text": maybe(st.text(max_size=3)),
-        "arguments": maybe(st.text(max_size=3)),
-        "part": maybe(junk),
-        "annotation": maybe(junk),
-        "logprobs": maybe(st.lists(junk, max_size=1)),
-        "message": maybe(st.text(max_size=3)),
+        "annotation_index": maybe(st.integers(0, 1)),
+        "item_id": ident,
+        "delta": maybe(text),
+        "text": maybe(text),
+        "arguments": maybe(text),
+        "input": maybe(text),
+        "part": maybe(part),
+        "annotation": maybe(annotation),
+        "logprobs": maybe(st.lists(logprob, max_size=1)),
+        "message": maybe(text),
     },
 )
 
@@ -194,11 +258,15 @@ event = st.fixed_dictionaries(
 def test_responses_to_chat_raises_only_translator_errors(events: list[dict[str, Any]]) -> None:
     translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
     chunks: list[dict[str, Any]] = []
-    try:
-        for e in events:
+    for e in events:
+        with contextlib.suppress(TranslatorError):  # a typed error; the translator goes on
             chunks += translator.feed(e)
-    except TranslatorError:
-        pass
     chunks += translator.close()
     ended = [c for c in chunks if "error" in c or any(ch.get("finish_reason") for ch in c.get("choices", []))]
-    assert len(ended) == 1
+    assert len(ended) == 1 and ended[0] is (chunks[-1] if "error" in ended[0] else ended[0])
+    # every chunk is one the SDK accepts and accumulates, and every one can be written as UTF-8 SSE
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    for chunk in chunks:
+        encode_sse(chunk).decode("utf-8")
+        if "error" not in chunk:
+            state.handle_chunk(ChatCompletionChunk.model_validate(chunk))

@@ -30,7 +30,7 @@ from translator.sse import DONE, StreamDecoder
 from translator.validate import validate_responses_stream
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
-OPTIONS: dict[str, Any] = {"ids": SequentialIds(), "clock": fixed_clock(1)}
+OPTIONS: dict[str, Any] = {"clock": fixed_clock(1)}
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -405,3 +405,43 @@ def test_cli_bad_chunk_writes_the_terminal_event_then_exits_3(
     response = whole(events)
     assert response["status"] == "failed" and "chunk 3" in response["error"]["message"]
     assert text_of(response) == "Hello world"
+
+
+def test_wrappers_end_the_stream_before_raising_a_typed_error() -> None:
+    items: list[Any] = [*TEXT, chunk({"content": 5}), chunk({"content": "never"})]
+    sync: list[dict[str, Any]] = []
+    with pytest.raises(InvalidChunkError):
+        for event in translate_chat_stream(items, ids=SequentialIds(), clock=fixed_clock(1)):
+            sync.append(event)
+
+    async def source() -> AsyncIterator[Any]:
+        for item in items:
+            yield item
+
+    async def collect() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        with pytest.raises(InvalidChunkError):
+            async for event in atranslate_chat_stream(source(), ids=SequentialIds(), clock=fixed_clock(1)):
+                out.append(event)
+        return out
+
+    frames: list[bytes] = []
+    with pytest.raises(InvalidChunkError):
+        for frame in chat_stream_to_responses_sse(items, ids=SequentialIds(), clock=fixed_clock(1)):
+            frames.append(frame)
+    decoder = StreamDecoder()
+    written = decoder.feed(b"".join(frames)) + decoder.close()
+    assert asyncio.run(collect()) == sync == written
+    response = whole(sync)
+    assert "chunk 3" in response["error"]["message"] and text_of(response) == "Hello world"
+
+
+def test_a_decoding_error_from_the_input_iterator_also_ends_the_stream() -> None:
+    from translator.sse import iter_sse
+
+    payloads = iter_sse([sse(*TEXT), b"data: {bad json}\n\n"])
+    events: list[dict[str, Any]] = []
+    with pytest.raises(SSEError):
+        for event in translate_chat_stream(payloads, **OPTIONS):
+            events.append(event)
+    assert whole(events)["status"] == "failed"

@@ -148,3 +148,22 @@ def test_corpus_bytes_split_anywhere_give_the_same_events() -> None:
     pieces = [data[i : i + 5] for i in range(0, len(data), 5)]
     assert translate(pieces) == whole
     assert orjson.dumps(whole)
+
+
+@pytest.mark.parametrize("path", corpus_params("chat", "*.sse"))
+def test_sdk_chunk_objects_translate_exactly_like_their_dicts(path: Path) -> None:
+    """The attribute-reading path for ``ChatCompletionChunk`` objects gives the very events of the dicts.
+
+    The objects are built the way the SDK's stream builds them (``construct_type``, no validation).
+    """
+    from openai._models import construct_type
+    from openai.types.chat import ChatCompletionChunk
+
+    payloads = [p for p in chat_payloads(path) if p is DONE or "choices" in p]
+    objects = [p if p is DONE else construct_type(type_=ChatCompletionChunk, value=p) for p in payloads]
+    dumped = [p if p is DONE else p.to_dict(warnings=False) for p in objects]  # what the SDK object says
+    try:
+        expected = translate(dumped, **options_for(path))
+    except UnsupportedStreamError:
+        pytest.skip("n>1 stream")
+    assert translate(objects, **options_for(path)) == expected

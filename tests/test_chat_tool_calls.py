@@ -17,6 +17,7 @@ from sdk import accumulate_with_sdk
 
 from translator import json_stream
 from translator.chat_to_responses import ChatToResponses
+from translator.errors import TranslatorError
 from translator.ids import SequentialIds, fixed_clock
 from translator.responses_to_chat import ResponsesToChat
 from translator.sse import DONE
@@ -390,3 +391,55 @@ def test_completeness_agrees_with_parsing_the_whole_text(text: str, cuts: list[i
     except orjson.JSONDecodeError:
         valid = False
     assert scan.complete == valid
+
+
+# -- the SDK-object path agrees with the dict path -------------------------------------------------------
+
+delta_strategy = st.one_of(
+    st.builds(lambda t: {"content": t}, st.text(max_size=3)),
+    st.builds(lambda t: {"reasoning_content": t}, st.text(max_size=3)),
+    st.builds(lambda t: {"reasoning": t, "content": None}, st.text(max_size=3)),
+    st.builds(lambda t: {"refusal": t}, st.text(max_size=2)),
+    st.builds(
+        lambda i, a: {"tool_calls": [frag(i, a)]}, st.integers(0, 2), st.sampled_from(["{", "}", '"a"', ""])
+    ),
+    st.builds(
+        lambda i, c, n: {"tool_calls": [head(i, c, n)]},
+        st.integers(0, 2),
+        st.sampled_from(["x", "y", None]),
+        st.sampled_from(["f", "g"]),
+    ),
+    st.just({"reasoning_details": [{"type": "reasoning.encrypted", "data": "e"}]}),
+    st.just({"role": "assistant", "content": ""}),
+    st.just({"audio": {"id": "a", "transcript": "hi"}}),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    deltas=st.lists(delta_strategy, max_size=12),
+    finish=st.sampled_from(["stop", "tool_calls", "abort", None]),
+)
+def test_sdk_objects_give_the_events_of_their_dicts(deltas: list[dict[str, Any]], finish: str | None) -> None:
+    from openai._models import construct_type
+    from openai.types.chat import ChatCompletionChunk
+
+    chunks = [chunk(d) for d in deltas] + ([chunk({}, finish)] if finish else [])
+    objects = [construct_type(type_=ChatCompletionChunk, value=c) for c in chunks]
+    expected = run_catching([o.to_dict(warnings=False) for o in objects])
+    assert run_catching(objects) == expected
+    final(expected[0])
+
+
+def run_catching(chunks: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Events and the typed errors raised on the way (a random stream may hold a call's fragment
+    after the call closed, which is an error on both paths alike)."""
+    translator = ChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
+    events: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for c in chunks:
+        try:
+            events += translator.feed(c)
+        except TranslatorError as exc:
+            errors.append(str(exc))
+    return events + translator.close(), errors

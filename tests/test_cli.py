@@ -439,23 +439,88 @@ def test_corpus_responses_to_chat(capsysbinary: pytest.CaptureFixture[bytes], pa
         assert frames(out)[-1].startswith(b"event: error\n")
 
 
-def test_migrate_lenient_warns_per_record_with_its_line(
+def test_migrate_lenient_counts_drops_by_reason_and_lists_them_per_line_with_verbose(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:
     src = tmp_path / "in.jsonl"
-    record = {"messages": [{"role": "user", "content": "hi"}], "seed": 1}
+    record = {"messages": [{"role": "user", "content": "hi"}], "model": "m", "seed": 1}
     src.write_bytes(orjson.dumps(record) + b"\n" + orjson.dumps(record) + b"\n")
-    code, out, err = run(
-        capsysbinary,
-        "migrate",
-        "--direction",
-        "chat-to-responses",
-        "--lenient",
-        str(src),
-        str(tmp_path / "o"),
-    )
+    argv = ["migrate", "--direction", "chat-to-responses", "--lenient", str(src), str(tmp_path / "o")]
+    code, out, err = run(capsysbinary, *argv)
     assert code == 0 and b"written\t2" in out
     assert err.splitlines() == [
-        "translator: warning: line 1: request.seed: 'seed' has no equivalent in the target API (dropped)",
-        "translator: warning: line 2: request.seed: 'seed' has no equivalent in the target API (dropped)",
+        "translator migrate: read 2, written 2, rejected 0",
+        "  dropped values (--lenient), by reason:",
+        "          2  request.seed: 'seed' has no equivalent in the target API",
+        "  (--verbose: one line per record)",
     ]
+    code, out, err = run(capsysbinary, *argv, "--verbose")
+    assert err.splitlines()[:2] == [
+        "translator: line 1: request.seed: 'seed' has no equivalent in the target API (dropped)",
+        "translator: line 2: request.seed: 'seed' has no equivalent in the target API (dropped)",
+    ]
+
+
+def custom_call_stream() -> bytes:
+    """A Responses stream whose answer is one custom (freeform) tool call."""
+    item = {
+        "id": "ctc_1",
+        "type": "custom_tool_call",
+        "call_id": "call_p",
+        "name": "apply_patch",
+        "input": "",
+    }
+    done = {**item, "input": "*** Begin Patch"}
+    response = {"id": "r", "object": "response", "created_at": 1, "model": "m", "status": "completed"}
+    events = [
+        {"type": "response.created", "response": {**response, "status": "in_progress", "output": []}},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.custom_tool_call_input.delta", "output_index": 0, "delta": "*** Begin Patch"},
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+        {"type": "response.completed", "response": {**response, "output": [done]}},
+    ]
+    return b"".join(b"event: " + e["type"].encode() + b"\ndata: " + orjson.dumps(e) + b"\n\n" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ([], {"type": "function", "function": {"name": "apply_patch", "arguments": "*** Begin Patch"}}),
+        (
+            ["--custom-tool-calls", "custom"],
+            {"type": "custom", "custom": {"name": "apply_patch", "input": "*** Begin Patch"}},
+        ),
+    ],
+)
+def test_custom_tool_calls_option(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, option: list[str], expected: dict[str, Any]
+) -> None:
+    stream = tmp_path / "custom.sse"
+    stream.write_bytes(custom_call_stream())
+    code, out, _ = run(capsysbinary, "translate", "--from", "responses", *option, str(stream))
+    assert code == 0
+    chunks = [c for c in decode(out) if isinstance(c, dict) and c["choices"]]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    tool_calls = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls", [])]
+    kind = expected["type"]
+    assert tool_calls[0]["type"] == kind and tool_calls[0]["id"] == "call_p"
+    text_key = "arguments" if kind == "function" else "input"
+    assert "".join(tc[kind][text_key] for tc in tool_calls) == expected[kind][text_key]
+    response = tmp_path / "response.json"
+    response.write_bytes(orjson.dumps(orjson.loads(custom_call_stream().split(b"data: ")[-1])["response"]))
+    code, out, _ = run(capsysbinary, "convert", "--to", "chat", *option, str(response))
+    assert code == 0
+    assert orjson.loads(out)["choices"][0]["message"]["tool_calls"] == [{"id": "call_p", **expected}]
+
+
+def test_custom_tool_calls_option_applies_to_chat_output_only(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsysbinary, "translate", "--from", "chat", "--custom-tool-calls", "custom", str(EXAMPLE)
+    )
+    assert code == 2 and "--custom-tool-calls" in err
+    code, _, err = run(
+        capsysbinary, "convert", "--to", "responses", "--custom-tool-calls", "custom", str(EXAMPLE_REQUEST)
+    )
+    assert code == 2 and "--custom-tool-calls" in err

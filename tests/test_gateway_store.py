@@ -109,6 +109,11 @@ async def test_unknown_ids_are_none_and_store_false_is_refused(store_backend: Ba
         with pytest.raises(ValueError, match="store: false"):
             await store.create(unstored, turn_input("resp_private"))
         assert await store.get("resp_private") is None
+        for bad_id in ("", "resp with space", "resp_\n", "r" * 257, None):
+            bad = make_response("resp_ok")
+            bad["id"] = bad_id
+            with pytest.raises(ValueError, match="id"):
+                await store.create(bad, [])
 
 
 async def test_duplicate_id_and_unknown_parent_are_typed_errors(store_backend: Backend) -> None:

@@ -273,11 +273,18 @@ def test_reasoning_refusal_and_tool_calls() -> None:
     ]
     assert response["output"][0]["summary"] == [{"type": "summary_text", "text": "thinking"}]
     assert response["output"][1]["content"] == [{"type": "refusal", "refusal": "I can't"}]
-    back = to_completion(response)["choices"][0]
+    back = to_completion(response, custom_tool_calls="custom")["choices"][0]
     assert back["finish_reason"] == "tool_calls"
     assert back["message"]["refusal"] == "I can't"
     assert back["message"]["reasoning_content"] == "thinking"
+    # the Chat API's own custom form round-trips exactly
     assert back["message"]["tool_calls"] == chat["choices"][0]["message"]["tool_calls"]
+    # by default a custom call comes back as the function call ResponsesToChat streams (raw input)
+    default = to_completion(response)["choices"][0]["message"]["tool_calls"]
+    assert default == [
+        {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+        {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": "raw"}},
+    ]
 
 
 def test_raw_reasoning_field_becomes_reasoning_text() -> None:

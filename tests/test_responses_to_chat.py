@@ -17,8 +17,10 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion import ChatCompletion
 
+from translator.accumulate import accumulate_chat, accumulate_responses
 from translator.errors import InvalidChunkError, StreamStateError
 from translator.ids import SequentialIds, fixed_clock
+from translator.objects import response_to_chat_completion
 from translator.responses_to_chat import (
     ResponsesToChat,
     aresponses_stream_to_chat_sse,
@@ -517,6 +519,355 @@ def test_items_missing_from_the_stream_are_taken_from_the_terminal_response() ->
     assert final.finish_reason == "tool_calls"
 
 
+# -- a name known only when the item is done (issue 12, item 11) -----------------------------------
+
+
+def tool_deltas(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [tc for d in deltas(chunks) for tc in d.get("tool_calls", [])]
+
+
+def test_a_name_given_only_in_item_done_reaches_the_first_fragment() -> None:
+    # the added item has an empty name (some proxies fill it in only when the call is finished)
+    events = function_call(0, "call_a", "get_weather", '{"city":"Paris"}', deltas=['{"city"', ':"Paris"}'])
+    events[0] = {**events[0], "item": {**events[0]["item"], "name": ""}}
+    chunks = run([*created(), *events, completed()])
+    calls = tool_deltas(chunks)
+    assert calls[0] == {
+        "index": 0,
+        "id": "call_a",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+    }
+    assert all("id" not in c and "name" not in c.get("function", {}) for c in calls[1:])
+    final = sdk_final(chunks).choices[0]
+    assert [(t.id, t.function.name, t.function.arguments) for t in final.message.tool_calls or []] == [
+        ("call_a", "get_weather", '{"city":"Paris"}')
+    ]
+    assert final.finish_reason == "tool_calls"
+
+
+def test_a_named_call_is_not_held_back() -> None:
+    translator = ResponsesToChat()
+    for event in created():
+        translator.feed(event)
+    events = function_call(0, "call_a", "f", '{"a":1}', deltas=['{"a"', ":1}"])
+    sent = [translator.feed(event) for event in events[:3]]  # added, then each delta: out at once
+    assert [
+        [tc["function"] for c in out for tc in c["choices"][0]["delta"]["tool_calls"]] for out in sent
+    ] == [
+        [{"name": "f", "arguments": ""}],
+        [{"arguments": '{"a"'}],
+        [{"arguments": ":1}"}],
+    ]
+
+
+def test_a_later_call_is_not_held_behind_one_waiting_for_its_name() -> None:
+    first = function_call(0, "call_a", "f", '{"a":1}')
+    first[0] = {**first[0], "item": {**first[0]["item"], "name": ""}}
+    second = function_call(1, "call_b", "g", '{"b":2}')
+    events = [*created(), *first[:3], *second, *first[3:], completed()]  # a waits while b streams
+    chunks = run(events)
+    opened = [(tc["index"], tc["id"], tc["function"]["name"]) for tc in tool_deltas(chunks) if "id" in tc]
+    assert opened == [(0, "call_b", "g"), (1, "call_a", "f")]
+    final = sdk_final(chunks).choices[0]
+    assert [(t.id, t.function.name, t.function.arguments) for t in final.message.tool_calls or []] == [
+        ("call_b", "g", '{"b":2}'),
+        ("call_a", "f", '{"a":1}'),
+    ]
+
+
+def test_a_name_in_the_arguments_done_event_opens_the_call_there() -> None:
+    events = function_call(0, "call_a", "", '{"a":1}')
+    events[3] = {**events[3], "name": "f"}  # function_call_arguments.done (a field the SDK lacks)
+    events[4] = {**events[4], "item": {**events[4]["item"], "name": "f"}}
+    translator = ResponsesToChat()
+    outs = [translator.feed(event) for event in [*created(), *events]]
+    assert outs[3] == outs[4] == []  # the deltas wait for the name
+    opening = outs[5][0]["choices"][0]["delta"]["tool_calls"][0]
+    assert opening["function"] == {"name": "f", "arguments": '{"a":1}'}
+
+
+def test_a_call_never_named_opens_when_its_item_is_done() -> None:
+    events = function_call(0, "call_a", "", '{"a":1}')
+    chunks = run([*created(), *events, completed()])
+    assert tool_deltas(chunks) == [
+        {"index": 0, "id": "call_a", "type": "function", "function": {"name": "", "arguments": '{"a":1}'}}
+    ]
+
+
+def test_a_call_without_any_id_gets_a_synthesized_one_when_done() -> None:
+    item = {"type": "function_call", "name": "f", "arguments": ""}
+    events = [
+        *created(),
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "{}"},
+        completed(output=[{**item, "arguments": "{}"}]),
+    ]
+    final = sdk_final(run(events)).choices[0]
+    assert [(t.id, t.function.arguments) for t in final.message.tool_calls or []] == [("call_0002", "{}")]
+
+
+# -- custom tool calls (issue 12, item 9) -------------------------------------------------------------
+
+PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
+
+
+def custom_call(
+    oi: int, call_id: str, name: str, text: str, *, pieces: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """A custom_tool_call as OpenAI streams it (freeform input, e.g. Codex's apply_patch)."""
+    item = {
+        "id": f"ctc_{oi}",
+        "type": "custom_tool_call",
+        "status": "in_progress",
+        "call_id": call_id,
+        "name": name,
+        "input": "",
+    }
+    where = {"item_id": item["id"], "output_index": oi}
+    parts = pieces if pieces is not None else [text[:10], text[10:]]
+    return [
+        {"type": "response.output_item.added", "output_index": oi, "item": item},
+        *({"type": "response.custom_tool_call_input.delta", **where, "delta": d} for d in parts),
+        {"type": "response.custom_tool_call_input.done", **where, "input": text},
+        {
+            "type": "response.output_item.done",
+            "output_index": oi,
+            "item": {**item, "status": "completed", "input": text},
+        },
+    ]
+
+
+def final_response(output: list[dict[str, Any]]) -> dict[str, Any]:
+    return completed(output=output)
+
+
+def test_a_custom_tool_call_reaches_the_client_as_a_tool_call_it_can_dispatch() -> None:
+    events = [
+        *created(),
+        *reasoning_summary(0, ["need a file"]),
+        *custom_call(1, "call_p", "apply_patch", PATCH),
+        completed(),
+    ]
+    chunks = run(events)
+    calls = tool_deltas(chunks)
+    assert calls[0] == {
+        "index": 0,
+        "id": "call_p",
+        "type": "function",
+        "function": {"name": "apply_patch", "arguments": ""},
+    }
+    assert "".join(c["function"]["arguments"] for c in calls) == PATCH
+    final = sdk_final(chunks).choices[0]
+    assert final.finish_reason == "tool_calls"
+    assert [
+        (t.id, t.type, t.function.name, t.function.arguments) for t in final.message.tool_calls or []
+    ] == [("call_p", "function", "apply_patch", PATCH)]
+
+
+def test_custom_and_function_calls_share_the_tool_call_indexes() -> None:
+    events = [
+        *created(),
+        *function_call(0, "call_f", "f", "{}"),
+        *custom_call(1, "call_p", "apply_patch", PATCH),
+        *function_call(2, "call_g", "g", "{}"),
+        completed(),
+    ]
+    final = sdk_final(run(events)).choices[0]
+    assert [(t.id, t.function.name) for t in final.message.tool_calls or []] == [
+        ("call_f", "f"),
+        ("call_p", "apply_patch"),
+        ("call_g", "g"),
+    ]
+
+
+def test_custom_input_only_in_a_snapshot_is_delivered_once() -> None:
+    only_done = custom_call(0, "call_p", "apply_patch", PATCH, pieces=[])
+    only_item = [e for e in only_done if e["type"] != "response.custom_tool_call_input.done"]
+    item = only_done[-1]["item"]
+    for events in (
+        [*created(), *only_done, completed()],
+        [*created(), *only_item, completed()],
+        [*created(), completed(output=[item])],
+    ):
+        final = sdk_final(run(events)).choices[0]
+        assert [(t.id, t.function.arguments) for t in final.message.tool_calls or []] == [("call_p", PATCH)]
+        assert final.finish_reason == "tool_calls"
+
+
+def test_custom_form_is_the_shape_the_chat_api_streams() -> None:
+    events = [*created(), *custom_call(0, "call_p", "apply_patch", PATCH), completed()]
+    chunks = run(events, custom_tool_calls="custom")
+    calls = tool_deltas(chunks)
+    assert calls[0] == {
+        "index": 0,
+        "id": "call_p",
+        "type": "custom",
+        "custom": {"name": "apply_patch", "input": ""},
+    }
+    assert calls[1:] == [
+        {"index": 0, "custom": {"input": PATCH[:10]}},
+        {"index": 0, "custom": {"input": PATCH[10:]}},
+    ]
+    message = accumulate_chat(chunks)["choices"][0]["message"]
+    assert message["tool_calls"] == [
+        {"id": "call_p", "type": "custom", "custom": {"name": "apply_patch", "input": PATCH}}
+    ]
+    with pytest.raises(ValueError, match="custom_tool_calls"):
+        ResponsesToChat(custom_tool_calls="native")
+
+
+@pytest.mark.parametrize("form", ["function", "custom"])
+def test_streamed_and_converted_custom_calls_agree(form: str) -> None:
+    events = [
+        *created(),
+        *message(0, "Patching."),
+        *custom_call(1, "call_p", "apply_patch", PATCH),
+        *function_call(2, "call_f", "f", '{"a":1}'),
+    ]
+    events.append(completed(output=[e["item"] for e in events if e["type"] == "response.output_item.done"]))
+    streamed = accumulate_chat(run(events, custom_tool_calls=form))["choices"][0]
+    converted = response_to_chat_completion(accumulate_responses(events), custom_tool_calls=form)["choices"][
+        0
+    ]
+    ChatCompletion.model_validate(
+        {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": [converted]}
+    )
+    assert streamed["message"]["tool_calls"] == converted["message"]["tool_calls"]
+    assert streamed["message"]["content"] == converted["message"]["content"] == "Patching."
+    assert streamed["finish_reason"] == converted["finish_reason"] == "tool_calls"
+
+
+def test_the_sdk_client_gets_the_custom_call_over_http() -> None:
+    body = sse([*created(), *custom_call(0, "call_p", "apply_patch", PATCH), completed()])
+    with client_for(body).chat.completions.stream(model="m", messages=[]) as stream:
+        final = stream.get_final_completion()
+    call = (final.choices[0].message.tool_calls or [])[0]
+    assert (call.id, call.function.name, call.function.arguments) == ("call_p", "apply_patch", PATCH)
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
+# -- reconciling the terminal response with the stream (issue 12, item 10) ---------------------------
+
+
+def rotated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with every item id replaced by a new one per event, as GitHub Copilot sends them."""
+    out = []
+    for n, event in enumerate(events):
+        event = dict(event)
+        if "item_id" in event:
+            event["item_id"] = f"cap_{n}"
+        if isinstance(event.get("item"), dict):
+            event["item"] = {**event["item"], "id": f"cap_{n}"}
+        out.append(event)
+    return out
+
+
+def at(oi: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` moved to output_index ``oi``."""
+    return [{**e, "output_index": oi} if "output_index" in e else e for e in events]
+
+
+def items_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e["item"] for e in events if e["type"] == "response.output_item.done"]
+
+
+def final_message(events: list[dict[str, Any]], **options: Any) -> Any:
+    return sdk_final(run(events, **options)).choices[0].message
+
+
+def test_gaps_in_output_index_with_rotated_ids_neither_lose_nor_repeat_text() -> None:
+    # reasoning at 0, the answer at 2 (1 was skipped); the answer's tail arrives only in the terminal
+    thinking = reasoning_summary(0, ["plan"])
+    answer = at(2, message(0, "Hello world", deltas=["Hello"]))[:3]  # added, part added, one delta
+    full = items_of(reasoning_summary(0, ["plan"]) + message(0, "Hello world"))
+    events = rotated([*created(), *thinking, *answer, completed(output=[{**i, "id": "new"} for i in full])])
+    got = final_message(events)
+    assert got.content == "Hello world"
+    assert (got.model_extra or {})["reasoning_content"] == "plan"
+
+
+def test_a_streamed_reasoning_item_left_out_of_the_terminal_response_is_not_repeated() -> None:
+    events = [*created(), *reasoning_summary(0, ["think"]), *message(1, "Hi there", deltas=["Hi"])[:3]]
+    terminal = completed(output=[{**items_of(message(0, "Hi there"))[0], "id": "other"}])
+    got = final_message(rotated([*events, terminal]))
+    assert got.content == "Hi there"
+    assert (got.model_extra or {})["reasoning_content"] == "think"
+
+
+def test_an_earlier_message_left_out_of_the_terminal_response_does_not_swallow_the_next() -> None:
+    # the first message is complete; the second is cut short in the stream and whole in the terminal
+    first = message(0, "A")
+    second = at(1, message(0, "B1B2", deltas=["B1"]))[:3]
+    terminal = completed(output=[{**items_of(message(0, "B1B2"))[0], "id": "x"}])
+    assert final_message(rotated([*created(), *first, *second, terminal])).content == "A\nB1B2"
+
+
+def test_an_item_only_in_the_terminal_response_is_delivered_once_and_streamed_ones_are_not_repeated() -> None:
+    streamed = [*reasoning_summary(0, ["r"]), *message(1, "Let me check.")]
+    call = {"id": "fc_9", "type": "function_call", "call_id": "call_9", "name": "f", "arguments": "{}"}
+    output = [items_of(streamed)[0], call, items_of(streamed)[1]]  # the call sits between them
+    events = rotated([*created(), *streamed, completed(output=output)])
+    got = final_message(events)
+    assert got.content == "Let me check."
+    assert (got.model_extra or {})["reasoning_content"] == "r"
+    assert [(t.id, t.function.arguments) for t in got.tool_calls or []] == [("call_9", "{}")]
+
+
+def test_output_index_starting_above_zero() -> None:
+    events = at(1, message(0, "xy", deltas=["x"]))[:3]
+    terminal = completed(output=[{**items_of(message(0, "xy"))[0], "id": "z"}])
+    assert final_message(rotated([*created(), *events, terminal])).content == "xy"
+
+
+def test_an_item_with_no_streamed_text_takes_the_text_that_matches_no_other() -> None:
+    # two messages were announced; only the second streamed text. The terminal has both, rotated.
+    empty = at(0, message(0, "one", deltas=[]))[:2]
+    second = at(1, message(0, "two", deltas=["tw"]))[:3]
+    output = [{**items_of(message(0, "one"))[0], "id": "a"}, {**items_of(message(0, "two"))[0], "id": "b"}]
+    # "tw" went out before "one" was known, so the rest of "two" comes first, then "one": each item's
+    # text whole (appending "one" first would have split "two" around it)
+    got = final_message(rotated([*created(), *empty, *second, completed(output=output)]))
+    assert got.content == "two\none"
+    # and when the terminal keeps only the second, it goes to the item whose text it continues
+    only = completed(output=[output[1]])
+    assert final_message(rotated([*created(), *empty, *second, only])).content == "two"
+
+
+def test_calls_reconciled_by_call_id_and_arguments() -> None:
+    a = function_call(0, "call_a", "f", '{"a":1}', deltas=['{"a"'], with_done=False)[:2]
+    b = function_call(1, "call_b", "g", '{"b":2}', deltas=['{"b"'], with_done=False)[:2]
+    final_items = items_of(
+        function_call(0, "call_a", "f", '{"a":1}') + function_call(1, "call_b", "g", '{"b":2}')
+    )
+    output = [{**final_items[1], "id": "x"}, {**final_items[0], "id": "y"}]  # the terminal lists b first
+    got = final_message(rotated([*created(), *a, *b, completed(output=output)]))
+    assert [(t.id, t.function.arguments) for t in got.tool_calls or []] == [
+        ("call_a", '{"a":1}'),
+        ("call_b", '{"b":2}'),
+    ]
+
+
+def test_a_terminal_item_that_contradicts_what_was_streamed_is_a_new_item() -> None:
+    events = [*created(), *message(0, "Hello")]
+    other = {**items_of(message(0, "Goodbye"))[0], "id": "q"}
+    assert final_message(rotated([*events, completed(output=[other])])).content == "Hello\nGoodbye"
+
+
+def test_an_item_renamed_in_the_terminal_response_is_the_streamed_one() -> None:
+    # OpenRouter keeps the message id but gives the reasoning item a new id in response.completed
+    streamed = [*reasoning_summary(0, ["The user asks."]), *message(1, "4")]
+    renamed = [{**items_of(streamed)[0], "id": "rs_renamed"}, items_of(streamed)[1]]
+    got = final_message([*created(), *streamed, completed(output=renamed)])
+    assert (got.content, (got.model_extra or {})["reasoning_content"]) == ("4", "The user asks.")
+
+
+def test_stable_ids_still_match_across_gaps() -> None:
+    events = [*created(), *at(3, message(0, "abc", deltas=["a"]))[:3]]
+    item = items_of(message(0, "abc"))[0]  # same id msg_0 as the stream
+    assert final_message([*events, completed(output=[item])]).content == "abc"
+
+
 # -- terminal events, usage ------------------------------------------------------------------------
 
 
@@ -822,6 +1173,158 @@ def test_async_wrapper_matches_the_sync_one() -> None:
         ]
 
     assert asyncio.run(collect()) == run(events)
+
+
+# -- wrong-typed fields: a typed error naming event and field, or a valid chunk (issue 12, item 13) ---
+
+
+def feed_all(translator: ResponsesToChat, events: list[Any]) -> tuple[list[dict[str, Any]], Exception | None]:
+    """Chunks emitted up to the first error, then the error (or None); close() is left to the caller."""
+    out: list[dict[str, Any]] = []
+    for event in events:
+        try:
+            out += translator.feed(event)
+        except Exception as exc:  # the test asserts the exact type
+            return out, exc
+    return out, None
+
+
+def test_usage_details_of_the_wrong_type_count_as_absent() -> None:
+    # a proxy that flattens usage writes the details as text; the counts around them are still good
+    usage = {
+        "input_tokens": 9,
+        "input_tokens_details": "cached: 4",
+        "output_tokens": 3,
+        "output_tokens_details": 2,
+        "total_tokens": 12,
+    }
+    chunks = run([*created(), *message(0, "hi"), completed(usage=usage)])
+    assert chunks[-1]["usage"] == {
+        "prompt_tokens": 9,
+        "completion_tokens": 3,
+        "total_tokens": 12,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+    usage_ = sdk_final(chunks).usage
+    assert usage_ is not None and usage_.total_tokens == 12
+
+
+def test_annotation_offsets_given_as_strings_are_a_typed_error_naming_the_field() -> None:
+    cite = {
+        "type": "url_citation",
+        "url": "https://a.example",
+        "title": "A",
+        "start_index": "0",
+        "end_index": 4,
+    }
+    events = [*created(), *message(0, "text")[:-3], annotation_event(0, 0, cite)]
+    translator = ResponsesToChat()
+    sent, error = feed_all(translator, events)
+    assert isinstance(error, InvalidChunkError)
+    assert (error.index, error.field) == (len(events) - 1, "annotation.start_index")
+    assert "must be an integer, got str" in str(error)
+    assert "".join(d.get("content") or "" for d in deltas(sent)) == "text"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [("url", 7, "must be a string, got int"), ("end_index", 2.5, "must be an integer, got float")],
+)
+def test_wrong_typed_citation_in_the_terminal_snapshot_names_its_path(
+    name: str, value: Any, expected: str
+) -> None:
+    # the text and its citation arrive only in the terminal response (no item events at all)
+    cite = {
+        "type": "url_citation",
+        "url": "https://a.example",
+        "title": "A",
+        "start_index": 0,
+        "end_index": 4,
+    }
+    part = {"type": "output_text", "text": "late text", "annotations": [{**cite, name: value}]}
+    item = {"id": "msg_0", "type": "message", "role": "assistant", "content": [part]}
+    translator = ResponsesToChat()
+    sent, error = feed_all(translator, [*created(), completed(output=[item])])
+    assert isinstance(error, InvalidChunkError) and expected in str(error)
+    assert (error.index, error.field) == (2, f"response.output[0].content[0].annotations[0].{name}")
+    # nothing is lost: what the terminal event had already caught up comes out, then the stream ends
+    tail = translator.close()
+    assert sent == [] and tail[-1]["error"]["code"] == "stream_incomplete"
+    assert f"annotations[0].{name}" in tail[-1]["error"]["message"]  # the end names the bad field
+    assert "".join(d.get("content") or "" for d in deltas(tail)) == "late text"
+    for chunk in tail[:-1]:
+        ChatCompletionChunk.model_validate(chunk)
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        (
+            {"id": "fc_0", "type": "function_call", "call_id": 1234, "name": "f", "arguments": "{}"},
+            "item.call_id",
+        ),
+        ({"id": "fc_0", "type": "function_call", "call_id": "c", "name": 5, "arguments": "{}"}, "item.name"),
+        ({"id": "msg_0", "type": "message", "role": "assistant", "content": 3}, "item.content"),
+        ({"id": "rs_0", "type": "reasoning", "summary": "thinking"}, "item.summary"),
+    ],
+)
+def test_wrong_typed_item_fields_are_typed_errors(item: dict[str, Any], field: str) -> None:
+    event = {"type": "response.output_item.done", "output_index": 0, "item": item}
+    translator = ResponsesToChat()
+    _, error = feed_all(translator, [*created(), event])
+    assert isinstance(error, InvalidChunkError) and (error.index, error.field) == (2, field)
+
+
+def test_a_numeric_item_id_is_never_copied_into_a_chunk() -> None:
+    # vLLM-style numeric ids: the call keeps its string call_id; a message id is not needed at all
+    call = {"id": 17, "type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    text = {"id": 18, "type": "message", "role": "assistant", "content": []}
+    events = [
+        *created(),
+        {"type": "response.output_item.added", "output_index": 0, "item": call},
+        {"type": "response.output_item.done", "output_index": 0, "item": call},
+        {"type": "response.output_item.added", "output_index": 1, "item": text},
+        {
+            "type": "response.output_text.delta",
+            "output_index": 1,
+            "content_index": 0,
+            "item_id": 18,
+            "delta": "ok",
+        },
+        completed(),
+    ]
+    final = sdk_final(run(events)).choices[0]
+    assert [(t.id, t.function.name) for t in final.message.tool_calls or []] == [("call_1", "f")]
+    assert final.message.content == "ok"
+    # a call with neither a string call_id nor a string id waits for one; it never sends a number
+    no_ids = {**call, "call_id": None}
+    chunks = run([*created(), {"type": "response.output_item.added", "output_index": 0, "item": no_ids}])
+    assert all(tc.get("id") is None for d in deltas(chunks) for tc in d.get("tool_calls", []))
+
+
+@pytest.mark.parametrize(
+    "logprob",
+    [
+        {"token": "Hi", "logprob": -0.1, "bytes": "Hi", "top_logprobs": []},
+        {"token": "Hi", "logprob": -0.1, "bytes": [72, "i"], "top_logprobs": []},
+        {"token": "Hi", "logprob": -0.1, "bytes": None, "top_logprobs": [{"token": 5, "logprob": -1.0}]},
+        {"token": "Hi", "logprob": -0.1, "top_logprobs": [{"token": "x", "logprob": -1.0, "bytes": {}}]},
+        {"token": "Hi", "logprob": -0.1, "top_logprobs": "none"},
+    ],
+)
+def test_wrong_typed_logprob_bytes_or_top_tokens_are_typed_errors(logprob: dict[str, Any]) -> None:
+    where = {"item_id": "msg_0", "output_index": 0, "content_index": 0}
+    event = {"type": "response.output_text.delta", **where, "delta": "Hi", "logprobs": [logprob]}
+    translator = ResponsesToChat()
+    _, error = feed_all(translator, [*created(), *message(0, "x")[:2], event])
+    assert isinstance(error, InvalidChunkError) and (error.index, error.field) == (4, "logprobs")
+
+
+def test_a_created_at_that_is_not_a_finite_number_falls_back_to_the_clock() -> None:
+    for value in (float("inf"), float("nan"), True, "1750000000"):
+        events = [{"type": "response.created", "response": response(created_at=value)}, completed()]
+        assert {c["created"] for c in run(events, clock=fixed_clock(7))} == {7}
 
 
 # -- SSE output through the official client --------------------------------------------------------

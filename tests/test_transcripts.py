@@ -183,9 +183,10 @@ def test_legacy_function_call_pairs_with_function_message() -> None:
 
 def test_empty_assistant_content_next_to_tool_calls_is_not_a_message() -> None:
     call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-    assert [i["type"] for i in to_input([{"role": "assistant", "content": "", "tool_calls": [call]}])] == [
-        "function_call"
-    ]
+    answer = {"role": "tool", "tool_call_id": "c", "content": "ok"}
+    assert [
+        i["type"] for i in to_input([{"role": "assistant", "content": "", "tool_calls": [call]}, answer])
+    ] == ["function_call", "function_call_output"]
     assert to_input([{"role": "assistant", "content": ""}]) == [
         {"type": "message", "role": "assistant", "content": ""}
     ]
@@ -358,11 +359,15 @@ def test_input_parts_map_back_to_chat_parts() -> None:
     ],
 )
 def test_items_without_chat_equivalent_raise_or_warn(item: dict[str, Any], path: str) -> None:
+    items = [item]
+    if item.get("type") == "function_call_output":  # answering a call, so that pairing is fine
+        items.insert(0, {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"})
+        path = path.replace("input[0]", "input[1]")
     with pytest.raises(UnsupportedParameterError) as info:
-        input_to_messages([item])
+        input_to_messages(items)
     assert info.value.path == path
     with pytest.warns(DroppedParameterWarning):
-        CHAT_MESSAGES.validate_python(input_to_messages([item], lenient=True))
+        CHAT_MESSAGES.validate_python(input_to_messages(items, lenient=True))
 
 
 def test_unpaired_output_and_unknown_items_are_errors() -> None:

@@ -228,7 +228,8 @@ def test_a_string_input_is_one_user_message() -> None:
 
 def test_without_a_profile_a_namespace_is_reported_not_silently_lost() -> None:
     items = [
-        {"type": "function_call", "call_id": "c", "name": "run", "namespace": "shell", "arguments": "{}"}
+        {"type": "function_call", "call_id": "c", "name": "run", "namespace": "shell", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c", "output": "ok"},
     ]
     with pytest.raises(UnsupportedParameterError) as info:
         input_to_messages(items)

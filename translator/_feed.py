@@ -8,7 +8,25 @@ from typing import Any
 from .errors import InvalidChunkError, SSEError, StreamError, StreamStateError, TranslatorError
 from .sse import Done, StreamDecoder
 
-__all__ = ["FeedBase", "adrive", "as_payload", "drive"]
+__all__ = ["FeedBase", "adrive", "as_payload", "drive", "dump_model"]
+
+
+def dump_model(item: Any) -> Any:
+    """An SDK (pydantic) object as plain JSON data; anything else is returned as it is.
+
+    What ``to_dict()`` gives (JSON mode, API names, unset fields left out, extras kept), without its
+    Python-level argument handling.
+    """
+    serializer = getattr(type(item), "__pydantic_serializer__", None)
+    if serializer is not None:
+        # (warnings off: objects the SDK built without validation may hold lists where it expects str)
+        return serializer.to_python(item, mode="json", by_alias=True, exclude_unset=True, warnings=False)
+    if callable(to_dict := getattr(item, "to_dict", None)):
+        return to_dict()
+    dump = getattr(item, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_unset=True)
+    return item
 
 
 def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
@@ -17,20 +35,11 @@ def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
         return item
     if isinstance(item, Done):
         return item
-    serializer = getattr(type(item), "__pydantic_serializer__", None)
-    if serializer is not None:
-        # pydantic v2 models (the openai SDK's): what ``to_dict()`` gives (JSON mode, API names, unset
-        # fields left out, extras kept), without its Python-level argument handling
-        result = serializer.to_python(item, mode="json", by_alias=True, exclude_unset=True)
-    elif callable(to_dict := getattr(item, "to_dict", None)):
-        result = to_dict()
-    else:
-        dump = getattr(item, "model_dump", None)
-        if not callable(dump):
-            raise InvalidChunkError(
-                f"expected a dict, bytes or an SDK object, got {type(item).__name__}", index=index
-            )
-        result = dump(mode="json", exclude_unset=True)
+    result = dump_model(item)
+    if result is item:
+        raise InvalidChunkError(
+            f"expected a dict, bytes or an SDK object, got {type(item).__name__}", index=index
+        )
     if not isinstance(result, dict):
         raise InvalidChunkError(f"{type(item).__name__} did not dump to a dict", index=index)
     return result
@@ -161,16 +170,32 @@ class FeedBase:
 
 
 def drive(translator: FeedBase, items: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    """Everything ``translator`` emits for ``items``, then what ``close()`` emits (the sync wrapper)."""
-    for item in items:
-        yield from translator.feed(item)
+    """Everything ``translator`` emits for ``items``, then what ``close()`` emits (the sync wrapper).
+
+    A :class:`TranslatorError` (from the translator or from ``items`` itself, e.g. a decoder) still
+    ends the output properly: ``close()``'s events (the terminal one names the error) come out, then
+    the error is raised.
+    """
+    try:
+        for item in items:
+            yield from translator.feed(item)
+    except TranslatorError as exc:
+        translator.stop(exc)
+        yield from translator.close()
+        raise
     yield from translator.close()
 
 
 async def adrive(translator: FeedBase, items: AsyncIterable[Any]) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`drive`: the core is sans-I/O, only the iteration awaits."""
-    async for item in items:
-        for out in translator.feed(item):
+    try:
+        async for item in items:
+            for out in translator.feed(item):
+                yield out
+    except TranslatorError as exc:
+        translator.stop(exc)
+        for out in translator.close():
             yield out
+        raise
     for out in translator.close():
         yield out

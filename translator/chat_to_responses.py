@@ -6,9 +6,17 @@ one terminal event (``response.completed`` / ``response.incomplete`` / ``respons
 emitted, whatever the input did (finished, errored, or was cut).
 
 Output items are sequential, as OpenAI streams them: an item's ``output_item.done`` goes out before
-the next item's ``output_item.added``.  The one exception to "no buffering" is a provider that
-interleaves the fragments of parallel tool calls: a later call's fragments wait until the open
-call's arguments are complete JSON (or the choice finishes), then go out in order.
+the next item's ``output_item.added``.  The exceptions to "no buffering" follow from that: a tool
+call's item opens with its first argument fragment (a header alone waits, so arguments that come
+after other content are still accepted), and while the open call's arguments have started but are
+not yet complete JSON, whatever else arrives (another call's fragments, text, reasoning) waits until
+they are (or the choice finishes), then goes out in arrival order.
+
+Which call a tool-call delta continues is decided by its ``index`` and ``id`` (``_which_call``);
+``call_id`` values are unique within the response.  ``tool_map`` turns calls back into the client's
+Responses tools (namespaced ``function_call``, ``custom_tool_call`` with its input unwrapped as it
+streams, client ``tool_search_call``).  ``finish_reason`` values end the response by
+``mapping.finish_outcome``.  Errors lose nothing (see ``FeedBase``).
 
 Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
 
@@ -23,7 +31,7 @@ Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -31,11 +39,13 @@ import orjson
 from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError, StreamError, UnsupportedStreamError
 from .ids import Clock, IdSource, random_id, system_clock
-from .json_stream import JsonCompleteness
+from .json_stream import JsonCompleteness, JsonStringField, fallback_string
 from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
+from .provider_errors import classify_error
 from .sse import Done, encode_sse
 from .think_tags import ThinkTagSplitter
+from .tool_names import CUSTOM_INPUT
 
 __all__ = [
     "ChatToResponses",
@@ -47,17 +57,29 @@ __all__ = [
 _TEXT = "output_text"
 _REFUSAL = "refusal"
 
-#: ``response.failed`` needs an error code from the SDK's ``ResponseError.code`` list; a provider's own
-#: code is kept on the ``error`` event and in ``response.error.type``.
-_FAILED_CODES = {
-    "rate_limit_exceeded": "rate_limit_exceeded",
-    "429": "rate_limit_exceeded",
-    "invalid_prompt": "invalid_prompt",
-}
+#: The codes a ``response.failed`` carries (what clients act on: Codex stops retrying on the first two
+#: and ``invalid_prompt``); anything else is ``server_error``.  The provider's own code is kept on the
+#: ``error`` event and in ``response.error.type``.  The SDK's ``ResponseError.code`` list lacks the first
+#: two, which the API sends and Codex reads.
+_FAILED_CODES = frozenset(
+    {"context_length_exceeded", "insufficient_quota", "rate_limit_exceeded", "invalid_prompt", "server_error"}
+)
 
 
 #: Delta fields that carry nothing to translate (Groq's gpt-oss ``channel``; TGI/Together ``token_id``).
 _PASSIVE_DELTA_KEYS = frozenset({"role", "channel", "token_id"})
+
+_NO_CHOICE: dict[str, Any] = {}  # the choice of a delta read from an SDK object without logprobs
+
+#: ``ChoiceDelta`` fields the object hot path reads itself; any other field of the class, when set,
+#: sends the chunk down the dict path.
+_READ_DELTA_FIELDS = frozenset({"content", "function_call", "refusal", "role", "tool_calls"})
+
+
+def _other_fields(cls: type) -> tuple[str, ...]:
+    fields = getattr(cls, "model_fields", None) or {}
+    return tuple(name for name in fields if name not in _READ_DELTA_FIELDS)
+
 
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
 
@@ -122,7 +144,22 @@ class _Call:
     ``given_id`` is the provider's id, ``call_id`` the unique one the item carries.
     """
 
-    __slots__ = ("arguments", "call_id", "closed", "given_id", "index", "json", "name", "opened", "pending")
+    __slots__ = (
+        "arguments",
+        "call_id",
+        "closed",
+        "form",
+        "given_id",
+        "index",
+        "json",
+        "name",
+        "namespace",
+        "opened",
+        "parsed_at",
+        "pending",
+        "tool_name",
+        "unwrap",
+    )
 
     def __init__(self, index: object, given_id: str | None) -> None:
         self.index = index
@@ -131,18 +168,39 @@ class _Call:
         self.name: str | None = None
         self.arguments: list[str] = []
         self.pending: list[str] = []  # fragments received before the item could open
-        self.json: JsonCompleteness | None = None  # made when completeness is first asked
+        self.json: JsonCompleteness | None = None  # made when completeness is asked a second time
+        self.parsed_at = -1  # the arguments parsed as complete JSON when they had this many fragments
         self.opened = False
         self.closed = False
+        # the Responses identity (from tool_map): form None is a function_call (tool_name, namespace),
+        # "custom" a custom_tool_call whose input ``unwrap`` reads, "tool_search" a tool_search_call
+        self.form: str | None = None
+        self.tool_name = ""
+        self.namespace: str | None = None
+        self.unwrap: JsonStringField | None = None
 
     def complete(self) -> bool:
-        """Whether the arguments so far are one complete JSON value (linear over the whole call)."""
+        """Whether the arguments so far are one complete JSON value (linear over the whole call).
+
+        The first answer comes from one parse of the text (what a call followed by the next one needs,
+        at C speed); asked again after more fragments, an incremental scanner takes over.
+        """
         scan = self.json
-        if scan is None:
+        if scan is not None:
+            return scan.complete
+        if self.parsed_at != len(self.arguments):
+            if self.parsed_at < 0:
+                try:
+                    orjson.loads("".join(self.arguments))
+                    self.parsed_at = len(self.arguments)
+                    return True
+                except orjson.JSONDecodeError:
+                    pass
             scan = self.json = JsonCompleteness()
             for fragment in self.arguments:
                 scan.feed(fragment)
-        return scan.complete
+            return scan.complete
+        return True
 
     def add(self, fragment: str) -> None:
         self.arguments.append(fragment)
@@ -163,7 +221,45 @@ class ChatToResponses(FeedBase):
         by default a choice other than 0 raises :class:`UnsupportedStreamError`.
     :param response_fields: ``Response`` fields to set over the echoed/default ones
         (for example ``{"truncation": "auto"}``).
+    :param tool_map: Chat function name (as the upstream model sees it) -> the Responses identity of
+        the tool: ``{"type": "function", "name", "namespace"}`` gives a ``function_call`` with that name
+        and namespace; ``{"type": "custom", "name"}`` a ``custom_tool_call`` whose ``input`` is the string
+        of the Chat arguments ``{"input": "..."}``, streamed as it arrives; ``{"type": "tool_search"}`` a
+        client ``tool_search_call`` with the parsed arguments.  Names not in the map stay functions.
     """
+
+    # Slots: the hot path reads these on every chunk, and more than 30 instance attributes would cost
+    # CPython its fast (shared-key) attribute access.
+    __slots__ = (
+        "_audio",
+        "_call_at",
+        "_call_by_id",
+        "_call_ids",
+        "_calls",
+        "_choice",
+        "_choice_given",
+        "_clock",
+        "_delta_class",
+        "_delta_other",
+        "_finish_reason",
+        "_forcing",
+        "_ids",
+        "_item",
+        "_model_hint",
+        "_output",
+        "_params",
+        "_response",
+        "_saw_done",
+        "_secrets",
+        "_seq",
+        "_service_tier",
+        "_streaming",
+        "_terminal_sent",
+        "_think",
+        "_tool_map",
+        "_usage",
+        "_waiting",
+    )
 
     def __init__(
         self,
@@ -174,8 +270,12 @@ class ChatToResponses(FeedBase):
         think_tags: bool = False,
         choice: int | None = None,
         response_fields: dict[str, Any] | None = None,
+        tool_map: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         super().__init__()
+        self._tool_map = {str(name): dict(entry) for name, entry in (tool_map or {}).items()}
+        self._delta_class: type | None = None  # the SDK delta class read last, and its other fields
+        self._delta_other: tuple[str, ...] = ()
         self._ids = ids
         self._clock = clock
         self._choice = 0 if choice is None else choice
@@ -207,6 +307,98 @@ class ChatToResponses(FeedBase):
         self._saw_done = False
 
     # -- input ---------------------------------------------------------------------------------
+
+    def _accepts_model(self, cls: type) -> bool:
+        fields = getattr(cls, "model_fields", None)
+        return isinstance(fields, dict) and "choices" in fields and "usage" in fields
+
+    def _feed_model(self, item: Any, index: int) -> list[dict[str, Any]] | None:
+        """Hot path for ``ChatCompletionChunk`` objects: read the attributes of a mid-stream chunk with
+        one thing in it (text, reasoning, one argument fragment) instead of dumping it to a dict.
+
+        ``None`` for anything else, which then takes the dict path (dumped as ``to_dict()`` would).
+        """
+        try:
+            choices = item.choices
+            if not self._streaming or len(choices) != 1 or item.usage is not None:
+                return None
+            choice = choices[0]
+            if choice.finish_reason or choice.logprobs is not None or choice.index != self._choice:
+                return None
+            extra = item.__pydantic_extra__
+            if extra and "error" in extra:
+                return None
+            delta = choice.delta
+            if delta.function_call is not None or delta.refusal:
+                return None
+            if delta.__class__ is not self._delta_class:
+                self._delta_class, self._delta_other = delta.__class__, _other_fields(delta.__class__)
+            for name in self._delta_other:  # fields newer SDKs added (audio...): the dict path knows them
+                if getattr(delta, name):
+                    return None
+            content = delta.content
+            calls = delta.tool_calls
+            extra = delta.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
+            if calls is None and not extra:  # the commonest chunk: text
+                if content.__class__ is not str or not content or self._think is not None:
+                    return None if content else []
+                open_item = self._item
+                part = open_item.part if open_item is not None else None
+                if part is None or part.kind != _TEXT:
+                    return self._text(content, _NO_CHOICE)
+                part.chunks.append(content)
+                seq = self._seq
+                self._seq = seq + 1
+                return [
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": open_item.id,  # type: ignore[union-attr]
+                        "output_index": open_item.output_index,  # type: ignore[union-attr]
+                        "content_index": part.index,
+                        "delta": content,
+                        "logprobs": [],
+                        "sequence_number": seq,
+                    }
+                ]
+            only = None
+            if extra:
+                for key, value in extra.items():
+                    if value and key not in _PASSIVE_DELTA_KEYS:
+                        if only is not None:
+                            return None
+                        only = key
+            if calls is None:
+                if only is None:
+                    if content.__class__ is str and self._think is None:
+                        return self._text(content, _NO_CHOICE) if content else []
+                    return None if content else []
+                value = extra[only]
+                if content or value.__class__ is not str:
+                    return None
+                if only == "reasoning_content":
+                    return self._reasoning(value, "summary")
+                if only == "reasoning":
+                    return self._reasoning(value, "content")
+                return None
+            if content or only is not None or len(calls) != 1:
+                return None
+            call = calls[0]
+            function = call.function
+            item_open = self._item
+            if (
+                item_open is None
+                or item_open.call is None
+                or self._waiting
+                or call.id
+                or function is None
+                or function.name
+                or function.arguments.__class__ is not str
+                or self._call_at.get(call.index) is not item_open.call
+            ):
+                return None
+            return self._fragment(item_open, function.arguments)
+        except AttributeError:  # not shaped like the SDK's chunk after all
+            return None
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
         if isinstance(payload, Done):
@@ -465,7 +657,9 @@ class ChatToResponses(FeedBase):
             )
         )
         failure = {
-            "code": _FAILED_CODES.get(code or "", "server_error"),
+            "code": canonical
+            if (canonical := classify_error(error).code) in _FAILED_CODES
+            else "server_error",
             "message": message,
             "param": error.get("param"),
             "type": error.get("type") if isinstance(error.get("type"), str) else code,
@@ -549,6 +743,8 @@ class ChatToResponses(FeedBase):
                 "content": item.done_parts,
                 "role": "assistant",
             }
+        elif item.kind == "function_call" and item.call is not None and item.call.form is not None:
+            final = self._close_tool(item, item.call, status, out)
         elif item.kind == "function_call":
             call = item.call
             assert call is not None
@@ -570,8 +766,10 @@ class ChatToResponses(FeedBase):
                 "status": status,
                 "arguments": arguments,
                 "call_id": call.call_id,
-                "name": call.name,
+                "name": call.tool_name,
             }
+            if call.namespace is not None:
+                final["namespace"] = call.namespace
         else:
             out += self._close_reasoning_part(item)
             final = {"id": item.id, "type": "reasoning", "summary": item.done_parts}
@@ -588,6 +786,39 @@ class ChatToResponses(FeedBase):
             holder.encrypted, self._secrets = self._secrets, []
             out += [added, *self._close_item(status)]
         return out
+
+    def _close_tool(self, item: _Item, call: _Call, status: str, out: list[dict[str, Any]]) -> dict[str, Any]:
+        """The done events and final item of a custom tool call or a tool search call."""
+        arguments = "".join(call.arguments)
+        call.closed = True
+        if call.unwrap is None:  # tool_search: the arguments as a JSON object (the text when not JSON)
+            try:
+                parsed: Any = orjson.loads(arguments) if arguments.strip() else {}
+            except orjson.JSONDecodeError:
+                parsed = arguments
+            return {
+                "id": item.id,
+                "type": "tool_search_call",
+                "call_id": call.call_id,
+                "execution": "client",
+                "status": status,
+                "arguments": parsed,
+            }
+        where = {"item_id": item.id, "output_index": item.output_index}
+        if call.unwrap.streaming:
+            text = call.unwrap.value
+        else:  # not {"input": "..."}: what the arguments mean, in one delta now
+            text = fallback_string(arguments, CUSTOM_INPUT)
+            if text:
+                delta = {"type": "response.custom_tool_call_input.delta", **where, "delta": text}
+                out.append(self._ev(delta))
+        out.append(self._ev({"type": "response.custom_tool_call_input.done", **where, "input": text}))
+        final: dict[str, Any] = {"id": item.id, "type": "custom_tool_call", "call_id": call.call_id}
+        final["name"] = call.tool_name
+        if call.namespace is not None:
+            final["namespace"] = call.namespace
+        final["input"] = text
+        return final
 
     def _close_all(self, status: str) -> list[dict[str, Any]]:
         """The choice is over: what waits goes out in order, calls never opened open, all close."""
@@ -1040,9 +1271,16 @@ class ChatToResponses(FeedBase):
             return None
         if self._call_at.get(key) is not item.call:
             return None
+        return self._fragment(item, fragment)
+
+    def _fragment(self, item: _Item, fragment: str) -> list[dict[str, Any]]:
+        """One more argument fragment for the open call ``item`` (hot path)."""
         if not fragment:
             return []
         call = item.call
+        assert call is not None
+        if call.form is not None:
+            return self._tool_input(item, call, fragment)
         call.arguments.append(fragment)
         if call.json is not None:
             call.json.feed(fragment)
@@ -1063,17 +1301,37 @@ class ChatToResponses(FeedBase):
         call.call_id = self._unique_call_id(call.given_id)
         if call.name is None:
             call.name = ""
-        item, added = self._open(
-            "function_call",
-            "fc",
-            {
+        entry = self._tool_map.get(call.name) if self._tool_map else None
+        kind = entry.get("type") if entry else None
+        call.tool_name = str(entry.get("name") or call.name) if entry else call.name
+        namespace = entry.get("namespace") if entry else None
+        call.namespace = str(namespace) if namespace else None
+        body: dict[str, Any]
+        if kind == "custom":
+            call.form, call.unwrap = "custom", JsonStringField(CUSTOM_INPUT)
+            prefix = "ctc"
+            body = {"type": "custom_tool_call", "call_id": call.call_id, "name": call.tool_name, "input": ""}
+        elif kind == "tool_search":
+            call.form, prefix = "tool_search", "tsc"
+            body = {
+                "type": "tool_search_call",
+                "call_id": call.call_id,
+                "execution": "client",
+                "status": "in_progress",
+                "arguments": {},
+            }
+        else:
+            prefix = "fc"
+            body = {
                 "type": "function_call",
                 "status": "in_progress",
                 "arguments": "",
                 "call_id": call.call_id,
-                "name": call.name,
-            },
-        )
+                "name": call.tool_name,
+            }
+        if call.namespace is not None and kind != "tool_search":
+            body["namespace"] = call.namespace
+        item, added = self._open("function_call", prefix, body)
         item.call = call
         call.opened = True
         out.append(added)
@@ -1081,6 +1339,19 @@ class ChatToResponses(FeedBase):
         for fragment in pending:
             out += self._arguments(call, fragment)
         return out
+
+    def _tool_input(self, item: _Item, call: _Call, fragment: str) -> list[dict[str, Any]]:
+        """A fragment of a custom tool's or tool search's arguments: custom input deltas at once."""
+        if not fragment:
+            return []
+        call.add(fragment)
+        if call.unwrap is None:
+            return []  # tool_search: the arguments object goes out on output_item.done
+        text = call.unwrap.feed(fragment)
+        if not text:
+            return []
+        where = {"item_id": item.id, "output_index": item.output_index}
+        return [self._ev({"type": "response.custom_tool_call_input.delta", **where, "delta": text})]
 
     def _unique_call_id(self, given: str | None) -> str:
         """The provider's id, or ``<id>_2``, ``<id>_3``... when another call of this response has it
@@ -1096,6 +1367,8 @@ class ChatToResponses(FeedBase):
     def _arguments(self, call: _Call, fragment: str) -> list[dict[str, Any]]:
         item = self._item
         assert item is not None and item.call is call
+        if call.form is not None:
+            return self._tool_input(item, call, fragment)
         call.add(fragment)
         return [
             self._ev(

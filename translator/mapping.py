@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidChunkError
+from .errors import ConversionError, InvalidChunkError
 
 __all__ = [
     "COMPLETED_FINISH_REASONS",
@@ -15,6 +15,7 @@ __all__ = [
     "FINISH_REASON_BY_INCOMPLETE_REASON",
     "INCOMPLETE_REASON_BY_FINISH_REASON",
     "RESPONSE_DEFAULTS",
+    "chat_annotation_to_responses",
     "chat_logprob_to_responses",
     "chat_usage_to_responses",
     "finish_outcome",
@@ -83,13 +84,18 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _details(value: Any) -> dict[str, Any]:
+    """A usage details object; anything but an object (null, a string...) counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
 def chat_usage_to_responses(usage: dict[str, Any]) -> dict[str, Any]:
     """Chat ``CompletionUsage`` -> Responses ``ResponseUsage``.
 
     ``cache_write_tokens`` is always written (the SDK requires it); provider extras are dropped.
     """
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
+    prompt_details = _details(usage.get("prompt_tokens_details"))
+    completion_details = _details(usage.get("completion_tokens_details"))
     input_tokens = _int(usage.get("prompt_tokens"))
     output_tokens = _int(usage.get("completion_tokens"))
     total = usage.get("total_tokens")
@@ -109,8 +115,8 @@ def chat_usage_to_responses(usage: dict[str, Any]) -> dict[str, Any]:
 
 def responses_usage_to_chat(usage: dict[str, Any]) -> dict[str, Any]:
     """Responses ``ResponseUsage`` -> Chat ``CompletionUsage`` (cached, reasoning tokens kept)."""
-    input_details = usage.get("input_tokens_details") or {}
-    output_details = usage.get("output_tokens_details") or {}
+    input_details = _details(usage.get("input_tokens_details"))
+    output_details = _details(usage.get("output_tokens_details"))
     input_tokens = _int(usage.get("input_tokens"))
     output_tokens = _int(usage.get("output_tokens"))
     total = usage.get("total_tokens")
@@ -126,20 +132,33 @@ def responses_usage_to_chat(usage: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _token_ok(entry: Any) -> bool:
+    """A token entry: string ``token``, number ``logprob``, ``bytes`` null or a list of integers."""
+    if entry.__class__ is not dict:
+        return False
+    raw = entry.get("bytes")
+    return (
+        entry.get("token", "").__class__ is str
+        and isinstance(entry.get("logprob", 0.0), (int, float))
+        and (raw is None or (raw.__class__ is list and all(b.__class__ is int for b in raw)))
+    )
+
+
 def _checked_logprob(entry: Any) -> dict[str, Any]:
     """A logprob entry (and its ``top_logprobs``) of the right shape, or :class:`InvalidChunkError`."""
+    tops = entry.get("top_logprobs") if entry.__class__ is dict else None
     if (
-        entry.__class__ is not dict
-        or entry.get("token", "").__class__ is not str
-        or not isinstance(entry.get("logprob", 0.0), (int, float))
-        or not all(top.__class__ is dict for top in entry.get("top_logprobs") or ())
+        not _token_ok(entry)
+        or (tops is not None and tops.__class__ is not list)
+        or not all(_token_ok(top) for top in tops or ())
     ):
         raise InvalidChunkError(
-            "each logprob must be an object with a string 'token', a number 'logprob' and object"
-            " 'top_logprobs'",
+            "each logprob must be an object with a string 'token', a number 'logprob', 'bytes' null or"
+            " a list of integers, and 'top_logprobs' entries of the same shape",
             field="logprobs",
         )
-    return entry
+    result: dict[str, Any] = entry
+    return result
 
 
 def chat_logprob_to_responses(entry: Any) -> dict[str, Any]:
@@ -252,4 +271,27 @@ def response_shell(
         "usage": None,
         "user": pick("user"),
         "metadata": pick("metadata"),
+    }
+
+
+def chat_annotation_to_responses(annotation: Any, path: str) -> dict[str, Any] | None:
+    """A Chat ``{type: url_citation, url_citation: {...}}`` as the flat Responses annotation.
+
+    ``None`` for another annotation type (the caller decides whether that is a loss worth naming).
+    Raises :class:`ConversionError` naming ``path`` for a url_citation that is not an object.
+    """
+    if not isinstance(annotation, dict):
+        raise ConversionError(f"expected an object, got {type(annotation).__name__}", path=path)
+    if annotation.get("type") != "url_citation":
+        return None
+    citation = annotation.get("url_citation")
+    if not isinstance(citation, dict):
+        got = type(citation).__name__
+        raise ConversionError(f"expected an object, got {got}", path=f"{path}.url_citation")
+    return {
+        "type": "url_citation",
+        "start_index": citation.get("start_index", 0),
+        "end_index": citation.get("end_index", 0),
+        "title": citation.get("title", ""),
+        "url": citation.get("url", ""),
     }

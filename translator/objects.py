@@ -29,6 +29,7 @@ from .errors import ConversionError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import (
     INCOMPLETE_REASON_BY_FINISH_REASON,
+    chat_annotation_to_responses,
     chat_logprob_to_responses,
     chat_usage_to_responses,
     finish_reason_for_response,
@@ -128,20 +129,6 @@ def _reasoning_item(
     return [item]
 
 
-def _flatten_annotation(annotation: Any, path: str) -> dict[str, Any] | None:
-    annotation = expect_dict(annotation, path)
-    if annotation.get("type") != "url_citation":
-        return None
-    citation = expect_dict(annotation.get("url_citation"), f"{path}.url_citation")
-    return {
-        "type": "url_citation",
-        "start_index": citation.get("start_index", 0),
-        "end_index": citation.get("end_index", 0),
-        "title": citation.get("title", ""),
-        "url": citation.get("url", ""),
-    }
-
-
 def _split_content(content: Any, path: str) -> tuple[str | None, list[str]]:
     """``message.content`` as (text, Mistral ``thinking`` texts); content arrays are joined."""
     if content is None or isinstance(content, str):
@@ -165,7 +152,7 @@ def _message_item(
     parts: list[dict[str, Any]] = []
     if text is not None:
         annotations = [
-            _flatten_annotation(a, f"{path}.annotations[{i}]")
+            chat_annotation_to_responses(a, f"{path}.annotations[{i}]")
             for i, a in enumerate(message.get("annotations") or [])
         ]
         logprobs = (choice.get("logprobs") or {}).get("content") or []
@@ -327,8 +314,9 @@ class _ChatMessageBuilder:
     them in a stream, so both paths give the same message.
     """
 
-    def __init__(self, separator: str) -> None:
+    def __init__(self, separator: str, custom_tool_calls: str = "function") -> None:
         self.separator = separator
+        self.custom_tool_calls = custom_tool_calls
         self.texts: list[str] = []
         self.length = 0
         self.refusals: list[str] = []
@@ -354,16 +342,14 @@ class _ChatMessageBuilder:
                 }
             )
         elif kind == "custom_tool_call":
-            self.tool_calls.append(
-                {
-                    "id": expect_str(item.get("call_id"), f"{path}.call_id"),
-                    "type": "custom",
-                    "custom": {
-                        "name": expect_str(item.get("name"), f"{path}.name"),
-                        "input": item.get("input", ""),
-                    },
-                }
-            )
+            call_id = expect_str(item.get("call_id"), f"{path}.call_id")
+            name = expect_str(item.get("name"), f"{path}.name")
+            if self.custom_tool_calls == "custom":
+                custom = {"name": name, "input": item.get("input", "")}
+                self.tool_calls.append({"id": call_id, "type": "custom", "custom": custom})
+            else:  # the form ResponsesToChat streams by default: a function call holding the raw input
+                function = {"name": name, "arguments": item.get("input", "")}
+                self.tool_calls.append({"id": call_id, "type": "function", "function": function})
         elif kind == "reasoning":
             parts = [*(item.get("summary") or []), *(item.get("content") or [])]
             self.reasoning += [p["text"] for p in parts if isinstance(p, dict) and p.get("text")]
@@ -407,6 +393,7 @@ def response_to_chat_completion(
     *,
     reasoning_field: str | None = "reasoning_content",
     separator: str = SEPARATOR,
+    custom_tool_calls: str = "function",
     ids: IdSource = random_id,
 ) -> dict[str, Any]:
     """``Response`` (dict or SDK object) -> ``ChatCompletion`` dict with one choice.
@@ -416,6 +403,10 @@ def response_to_chat_completion(
         reasoning_field: the message field that receives reasoning text (``None`` drops it).
         separator: joins the text parts of several message items (commentary + final answer),
             and likewise refusals and reasoning parts, into one Chat field.
+        custom_tool_calls: a ``custom_tool_call`` becomes a function tool call whose ``arguments``
+            hold the raw input (``"function"``, the default, as ``ResponsesToChat`` streams it, so a
+            client sees the same call streamed or not, and the SDK's ``parse()`` keeps it), or the
+            Chat API's own ``{type: "custom", custom: {name, input}}`` (``"custom"``).
         ids: id source for the ``chatcmpl-`` id.
 
     Raises:
@@ -428,7 +419,9 @@ def response_to_chat_completion(
         detail = f": {error.get('message')}" if isinstance(error, dict) and error.get("message") else ""
         reason = f"a response with status {status!r} has no Chat Completions form{detail}"
         raise ConversionError(reason, path="status")
-    builder = _ChatMessageBuilder(separator)
+    if custom_tool_calls not in ("function", "custom"):
+        raise ValueError(f"custom_tool_calls must be 'function' or 'custom', got {custom_tool_calls!r}")
+    builder = _ChatMessageBuilder(separator, custom_tool_calls)
     for i, item in enumerate(expect_list(response.get("output"), "output")):
         builder.add(expect_dict(item, f"output[{i}]"), f"output[{i}]")
     choice: dict[str, Any] = {

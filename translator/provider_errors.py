@@ -42,7 +42,7 @@ __all__ = ["ProviderError", "classify_error", "error_body"]
 _TEXT_LIMIT = 500
 
 _CONTEXT = re.compile(
-    r"context[ _-]?(length|window|size)|maximum context|token limit|too many tokens|prompt is too long"
+    r"context[ _-]?(length|window|size)|maximum context|model token limit|prompt is too long"
     r"|prompt exceeds max length|exceeds the maximum number of tokens|input is too long"
     r"|reduce the length of the messages|exceed_context_size",
     re.IGNORECASE,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dropped import Dropped, DroppedParameterWarning, Policy
+from .dropped import Dropped, DroppedParameterWarning, Policy, raise_problems
 from .errors import ConversionError
 from .ids import IdSource, random_id
 from .tool_names import ToolNames
@@ -178,6 +178,8 @@ def _chat_messages(conv: _Conversion, value: Any, path: str) -> None:
         ids=conv.ids,
         path=path,
         dropped=conv.policy.collected,
+        check_pairing=conv.options.get("check_pairing", False),
+        problems=conv.policy.problems,
     )
     # system/developer messages map one-to-one onto message items: the first ``lead`` items are theirs
     if lead:
@@ -358,6 +360,7 @@ def chat_request_to_responses(
     hoist_instructions: bool = False,
     carry_reasoning: bool = True,
     ids: IdSource = random_id,
+    check_pairing: bool = True,
 ) -> dict[str, Any]:
     """Chat ``CompletionCreateParams`` -> Responses ``ResponseCreateParams`` (``mapping.md`` §1).
 
@@ -371,16 +374,44 @@ def chat_request_to_responses(
             the message boundaries and their position are not kept.
         carry_reasoning: keep third-party reasoning fields of assistant messages as reasoning items.
         ids: id source for items that need one (``rs_``, ``msg_``, legacy ``call_``).
+        check_pairing: report tool calls of the history without an answer, and answers without a
+            call (strict: a problem; lenient: a :class:`~translator.dropped.ToolPairingWarning`).
 
     Raises:
         ConversionError: malformed input; ``path`` names the offending value.
-        UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``.
+        UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``; every problem
+            of the request is named (``error.problems``), not only the first.
     """
-    return _chat_to_responses(request, Policy(lenient), hoist_instructions, carry_reasoning, ids)
+    policy = Policy(lenient, problems=None if lenient else [])
+    return _all_problems(
+        policy,
+        lambda: _chat_to_responses(
+            request, policy, hoist_instructions, carry_reasoning, ids, check_pairing=check_pairing
+        ),
+    )
+
+
+def _all_problems(policy: Policy, convert: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a strict conversion that collects its problems, and raise them all at the end."""
+    problems = policy.problems if policy.problems is not None else []
+    try:
+        out = convert()
+    except ConversionError as exc:
+        if problems and exc not in problems:
+            raise_problems(problems, exc)
+        raise
+    raise_problems(problems)
+    return out
 
 
 def _chat_to_responses(
-    request: Any, policy: Policy, hoist_instructions: bool, carry_reasoning: bool, ids: IdSource
+    request: Any,
+    policy: Policy,
+    hoist_instructions: bool,
+    carry_reasoning: bool,
+    ids: IdSource,
+    *,
+    check_pairing: bool = False,
 ) -> dict[str, Any]:
     request = expect_dict(request, "request")
     conv = _Conversion(
@@ -390,6 +421,7 @@ def _chat_to_responses(
         options={
             "hoist_instructions": hoist_instructions,
             "carry_reasoning": carry_reasoning,
+            "check_pairing": check_pairing,
         },
     )
     out = _run(conv, _CHAT_TO_RESPONSES, _CHAT_NO_OP_VALUES)
@@ -411,6 +443,8 @@ def _responses_input(conv: _Conversion, value: Any, path: str) -> None:
         reasoning_field=conv.options["reasoning_field"],
         path=path,
         dropped=conv.policy.collected,
+        check_pairing=conv.options.get("check_pairing", False),
+        problems=conv.policy.problems,
     )
 
 
@@ -575,6 +609,7 @@ def responses_request_to_chat(
     *,
     lenient: bool = False,
     reasoning_field: str | None = "reasoning_content",
+    check_pairing: bool = True,
 ) -> dict[str, Any]:
     """Responses ``ResponseCreateParams`` -> Chat ``CompletionCreateParams`` (``mapping.md`` §1).
 
@@ -584,13 +619,24 @@ def responses_request_to_chat(
             most ``include`` values, ``reasoning.summary``...) with a :class:`DroppedParameterWarning`
             instead of raising :class:`UnsupportedParameterError`.
         reasoning_field: where reasoning items of the input go on assistant messages (``None``: drop).
+        check_pairing: report calls of the input without an output, and outputs without a call
+            (strict: a problem; lenient: a :class:`~translator.dropped.ToolPairingWarning`).
 
     Raises:
         ConversionError: malformed input; ``path`` names the offending value.
-        UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``.
+        UnsupportedParameterError: a parameter with no equivalent, unless ``lenient``; every problem
+            of the request is named (``error.problems``), not only the first.
     """
+    policy = Policy(lenient, problems=None if lenient else [])
+    return _all_problems(policy, lambda: _responses_to_chat(request, policy, reasoning_field, check_pairing))
+
+
+def _responses_to_chat(
+    request: Any, policy: Policy, reasoning_field: str | None, check_pairing: bool
+) -> dict[str, Any]:
     request = expect_dict(request, "request")
-    conv = _Conversion(request, Policy(lenient), options={"reasoning_field": reasoning_field})
+    options = {"reasoning_field": reasoning_field, "check_pairing": check_pairing}
+    conv = _Conversion(request, policy, options=options)
     out = _run(conv, _RESPONSES_TO_CHAT, _RESPONSES_NO_OP_VALUES)
     _instructions_only(conv, _responses_input)
     if "tools" not in out:
@@ -643,6 +689,8 @@ def _upstream_input(conv: _Conversion, value: Any, path: str) -> None:
         profile=conv.options["profile"],
         tool_names=conv.options["names"],
         dropped=conv.policy.collected,
+        check_pairing=False,  # a server passes the client's history on; the upstream judges it
+        problems=conv.policy.problems,
     )
 
 

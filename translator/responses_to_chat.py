@@ -32,8 +32,13 @@ Output conventions (documented in the README section of this module):
 * ``url_citation`` annotations go out on the non-standard ``delta.annotations`` (OpenRouter's shape)
   with an ``index`` key so the SDK's ``accumulate_delta`` merges them into ``message.annotations``;
   offsets are shifted to the joined content.  Other annotation types have no Chat form: dropped.
-* Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, custom tool
-  calls, ...) are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
+* function_call and custom_tool_call items become ``tool_calls`` entries, opened (id, type, name
+  on the first fragment) once the call id and name are known or the item is finished; argument
+  deltas before that wait in the call's ``pending``.  A custom call goes out as a function call
+  holding its raw input, or with ``custom_tool_calls="custom"`` in the Chat API's ``type: "custom"``
+  shape (see the README for why the SDK-readable form is the default).
+* Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, shell, ...)
+  are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
   verbatim plus an ``index``, on the non-standard ``delta.hosted_tool_calls``.
 * Failure (``error`` event, ``response.failed``, or a stream cut) ends the stream with one chunk
   ``{"error": {"message", "type", "code", "param"}}``: the openai SDK raises ``APIError`` on it.
@@ -42,12 +47,13 @@ Output conventions (documented in the README section of this module):
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._feed import FeedBase, adrive, drive
-from .errors import InvalidChunkError
+from .errors import InvalidChunkError, StreamError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
 from .sse import DONE_FRAME, Done, encode_sse
@@ -65,7 +71,13 @@ __all__ = [
 _CHAT_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
 
 #: Output item types Chat can carry; every other type is a "hosted" item (skipped or surfaced).
-_CHAT_ITEM_TYPES = frozenset({"message", "function_call", "reasoning"})
+_CHAT_ITEM_TYPES = frozenset({"message", "function_call", "custom_tool_call", "reasoning"})
+
+#: Output item types that become ``tool_calls`` entries.
+_CALL_TYPES = frozenset({"function_call", "custom_tool_call"})
+
+#: ``custom_tool_calls`` option -> (delta ``type`` and key of the inner object, its text field).
+_CUSTOM_FORMS = {"function": ("function", "arguments"), "custom": ("custom", "input")}
 
 # Segment kinds: which delta field a segment feeds.
 _TEXT, _REFUSAL, _REASONING, _ARGS = "content", "refusal", "reasoning", "arguments"
@@ -101,13 +113,15 @@ class _Segment:
 
 @dataclass(slots=True)
 class _Call:
-    """A function_call item turned into ``tool_calls[index]``."""
+    """A function_call or custom_tool_call item turned into ``tool_calls[index]``."""
 
     index: int = -1  #: position in ``message.tool_calls``, given when the call opens
     call_id: str | None = None
     name: str | None = None
+    kind: str = "function"  #: delta ``type`` and key of the inner object (``function``/``custom``)
+    text_key: str = "arguments"  #: the inner object's text field (``arguments``/``input``)
     opened: bool = False  #: the first delta (id, type, name) was sent
-    pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was known
+    pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was opened
 
 
 class ResponsesToChat(FeedBase):
@@ -119,6 +133,11 @@ class ResponsesToChat(FeedBase):
         reasoning_field: delta field for reasoning summaries and reasoning text (``"reasoning"``
             for OpenRouter/Groq-style clients); ``None`` drops reasoning.
         surface_hosted_tools: send items Chat cannot carry on ``delta.hosted_tool_calls``.
+        custom_tool_calls: how a ``custom_tool_call`` (freeform tool such as ``apply_patch``) goes
+            out: ``"function"`` (default), a function tool call whose ``arguments`` hold the raw
+            input, which every Chat client and the openai SDK read; or ``"custom"``, the shape the
+            Chat Completions API itself streams (``type: "custom"``, ``custom: {name, input}``),
+            which the SDK's chunk type does not know.
         separator: joins consecutive message items (and reasoning parts) into one Chat message.
         ids: id source; the chunk id is ``ids("chatcmpl")``.
         clock: used for ``created`` only when the stream carries no ``response`` object.
@@ -130,6 +149,7 @@ class ResponsesToChat(FeedBase):
         include_usage: bool = True,
         reasoning_field: str | None = "reasoning_content",
         surface_hosted_tools: bool = False,
+        custom_tool_calls: str = "function",
         separator: str = "\n",
         ids: IdSource = random_id,
         clock: Clock = system_clock,
@@ -138,6 +158,9 @@ class ResponsesToChat(FeedBase):
         self.include_usage = include_usage
         self.reasoning_field = reasoning_field
         self.surface_hosted_tools = surface_hosted_tools
+        if custom_tool_calls not in _CUSTOM_FORMS:
+            raise ValueError(f"custom_tool_calls must be 'function' or 'custom', got {custom_tool_calls!r}")
+        self.custom_tool_calls = custom_tool_calls
         self.separator = separator
         self._ids = ids
         self._clock = clock
@@ -147,13 +170,13 @@ class ResponsesToChat(FeedBase):
         self._segments: dict[tuple[int, str, int], _Segment] = {}
         self._last: dict[str, tuple[int, str, int]] = {}  #: field -> last segment that sent text into it
         self._content_len = 0  #: characters of ``content`` sent (annotation offsets)
-        self._calls: dict[int, _Call] = {}  #: output_index -> function call
-        self._opened_calls = 0  #: function calls sent so far (the next ``tool_calls[].index``)
+        self._calls: dict[int, _Call] = {}  #: output_index -> function or custom tool call
+        self._opened_calls = 0  #: calls sent so far (the next ``tool_calls[].index``)
         self._oi_by_item_id: dict[str, int] = {}
         self._seen: dict[int, str | None] = {}  #: output_index -> item type (None: not known yet)
         self._hosted_sent: set[int] = set()  #: output indexes surfaced as hosted items
         self._annotation_count = 0  #: entries in the client's ``message.annotations``
-        self._shown_call = False  #: a tool call (function or surfaced custom) was shown to the client
+        self._shown_call = False  #: a tool call was shown to the client
         self._last_type = "<none>"
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
@@ -181,7 +204,14 @@ class ResponsesToChat(FeedBase):
             return []  # hosted-tool progress, audio, shell... and event types newer than this code
         if self._base is None:
             self._start({})
-        return handler(self, payload, index)
+        out: list[dict[str, Any]] = []
+        try:
+            handler(self, payload, index, out)
+        except StreamError as exc:
+            # what this event sent before the error is state already: FeedBase returns it next
+            exc.partial = out + exc.partial
+            raise
+        return out
 
     def _continuation(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
         """Hot path: one more text, reasoning or argument delta for the segment being streamed.
@@ -207,7 +237,7 @@ class ResponsesToChat(FeedBase):
                 return None
             segment.pieces.append(text)
             self._last_type = kind
-            tool = {"index": call.index, "function": {"arguments": text}}
+            tool = {"index": call.index, call.kind: {call.text_key: text}}
             return [self._chunk({"tool_calls": [tool]})]
         elif kind == "response.reasoning_summary_text.delta":
             field, key = _REASONING, (oi, _REASONING, event.get("summary_index", 0))
@@ -233,6 +263,8 @@ class ResponsesToChat(FeedBase):
     def _finish(self) -> list[dict[str, Any]]:
         if self.phase in (Phase.DONE, Phase.FAILED):
             return []
+        if self.failure is not None:
+            return self._fail_cut(f"translation stopped at a bad upstream event: {self.failure}")
         return self._fail_cut(f"stream ended before response.completed (last event: {self._last_type})")
 
     # -- chunk builders ---------------------------------------------------------------------------
@@ -244,11 +276,11 @@ class ResponsesToChat(FeedBase):
         base: dict[str, Any] = {
             "id": self._ids("chatcmpl"),
             "object": "chat.completion.chunk",
-            "created": int(created) if isinstance(created, (int, float)) else self._clock(),
+            "created": int(created) if _finite(created) else self._clock(),
             "model": model if isinstance(model, str) else "",
         }
         tier = response.get("service_tier")
-        if tier in _CHAT_SERVICE_TIERS:
+        if isinstance(tier, str) and tier in _CHAT_SERVICE_TIERS:
             base["service_tier"] = tier
         self._base = base
 
@@ -356,24 +388,90 @@ class ResponsesToChat(FeedBase):
         self._seen[oi] = item["type"]
         return oi, item
 
-    def _terminal_oi(self, position: int, item: dict[str, Any]) -> int:
-        """Where an item of the terminal ``response.output`` was streamed.
+    def _reconcile(self, output: list[Any]) -> dict[int, int]:
+        """Where each item of the terminal ``response.output`` was streamed: position -> output_index.
 
-        By item id first: ``output_index`` may skip numbers (C:openai__phase_two_messages.sse), so the
-        position in ``output`` is not always the streamed index.  By position when the id is unknown
-        (GitHub Copilot rotates ids) and that index held an item of the same type or nothing; else a
-        fresh index, so an item never lands on another item's text.
+        The terminal response repeats the items, but not always as they were streamed: ``output_index``
+        may skip numbers (C:openai__phase_two_messages.sse), GitHub Copilot rotates item ids, some servers
+        leave a streamed reasoning item out.  So an item is matched by its item id, or a call by its call
+        id, when that id was streamed and what was sent agrees; else to the next streamed index (in the
+        order of both lists; out of order only as a last resort) whose sent text it continues; else to
+        the next one of its type that sent nothing.  An unknown id proves nothing: OpenRouter keeps the
+        message's id but renames the reasoning item's (C:openrouter__gpt_oss_reasoning_text_data_only_done).
+        An item that matches nothing gets a fresh index: it was never streamed, and it is delivered once.
         """
-        item_id = item.get("id")
-        known = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
-        if known is not None:
-            return known
-        if self._seen.get(position, item["type"]) in (None, item["type"]):
-            oi = position
-        else:
-            oi = max(self._seen) + 1
-        self._seen[oi] = item["type"]
-        return oi
+        items = [
+            (position, item)
+            for position, item in enumerate(output)
+            if isinstance(item, dict) and isinstance(item.get("type"), str)
+        ]
+        streamed = sorted(self._seen)
+        rank = {oi: n for n, oi in enumerate(streamed)}
+        by_call_id = {call.call_id: oi for oi, call in self._calls.items() if call.call_id}
+        placed: dict[int, int] = {}
+        claimed: set[int] = set()
+        for position, item in items:
+            item_id, call_id = item.get("id"), item.get("call_id")
+            oi: int | None = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
+            if oi is None and item["type"] in _CALL_TYPES and isinstance(call_id, str):
+                oi = by_call_id.get(call_id)
+            if oi is not None and oi not in claimed and self._affinity(oi, item) >= 0:
+                placed[position] = oi
+                claimed.add(oi)
+        cursor = 0
+        for position, item in items:
+            if position in placed:
+                cursor = max(cursor, rank[placed[position]] + 1)
+                continue
+            after = [oi for oi in streamed[cursor:] if oi not in claimed]
+            before = [oi for oi in streamed[:cursor] if oi not in claimed]
+            affinity = {oi: self._affinity(oi, item) for oi in after + before}
+            found = next((oi for oi in after + before if affinity[oi] > 0), None)
+            if found is None:
+                found = next((oi for oi in after if affinity[oi] == 0), None)
+            if found is None:  # never streamed
+                found = max(self._seen, default=-1) + 1
+                self._seen[found] = item["type"]
+            else:
+                claimed.add(found)
+                cursor = max(cursor, rank[found] + 1)
+            placed[position] = found
+        return placed
+
+    def _affinity(self, oi: int, item: dict[str, Any]) -> int:
+        """How what was streamed at ``oi`` relates to the finished ``item``.
+
+        -1: it cannot be that item (another type, text that ``item`` does not continue, another call
+        id); 1: it is (what was sent is the start of ``item``'s text, or the call ids agree); 0: nothing
+        tells (nothing was sent).
+        """
+        kind = item["type"]
+        if self._seen.get(oi) not in (None, kind):
+            return -1
+        sent = {key[1:]: segment.sent() for key, segment in self._segments.items() if key[0] == oi}
+        sent = {key: text for key, text in sent.items() if text}
+        pairs: list[tuple[str, Any]] = []  # (text sent, the item's text at the same place)
+        if kind in _CALL_TYPES:
+            call = self._calls.get(oi)
+            call_id = item.get("call_id")
+            if call is not None and call.call_id and isinstance(call_id, str):
+                return 1 if call.call_id == call_id else -1
+            if call is not None and not call.opened:
+                sent[(_ARGS, 0)] = "".join(call.pending)
+            pairs = [(text, _call_text(item)) for (field, _), text in sent.items() if field == _ARGS]
+        elif kind == "message":
+            for (field, ci), text in sent.items():
+                key = "text" if field == _TEXT else field
+                pairs.append((text, _part_text(item.get("content"), ci, key)))
+        elif kind == "reasoning":
+            for (_, sub), text in sent.items():
+                where = ("content", sub - _RAW) if sub >= _RAW else ("summary", sub)
+                pairs.append((text, _part_text(item.get(where[0]), where[1], "text")))
+        elif oi in self._hosted_sent:
+            return 1 if self._seen.get(oi) == kind else -1
+        if len(pairs) < len(sent) or any(not isinstance(f, str) or not f.startswith(t) for t, f in pairs):
+            return -1  # text of another kind was sent there, or text this item does not continue
+        return 1 if any(text for text, _ in pairs) else 0
 
     # -- function calls -----------------------------------------------------------------------------
 
@@ -383,31 +481,53 @@ class ResponsesToChat(FeedBase):
             call = self._calls[oi] = _Call()
         return call
 
-    def _open_call(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        """Send the call's first delta (id, type, name, and whatever arguments are known)."""
+    def _learn_call(self, oi: int, item: dict[str, Any], where: str) -> _Call:
+        """Take what ``item`` tells about its call (kind, call id, name) into the call's record."""
         call = self._call(oi)
         if call.opened:
-            return
-        call_id = item.get("call_id")
-        call.call_id = call_id if isinstance(call_id, str) else item.get("id")
-        call.name = item.get("name") if isinstance(item.get("name"), str) else ""
-        if call.call_id is None:  # not enough to open it yet; arguments wait in ``pending``
+            return call
+        if item.get("type") == "custom_tool_call":
+            call.kind, call.text_key = _CUSTOM_FORMS[self.custom_tool_calls]
+        call_id = _optional_str(item, "call_id", where)
+        if call_id is None and isinstance(item.get("id"), str):
+            call_id = item["id"]  # some servers give only the item id
+        if call_id:
+            call.call_id = call_id
+        name = _optional_str(item, "name", where)
+        if name:
+            call.name = name
+        return call
+
+    def _open_call(
+        self, oi: int, item: dict[str, Any], out: list[dict[str, Any]], where: str, final: bool
+    ) -> None:
+        """Send the call's first delta (id, type, name, and whatever arguments are known).
+
+        A Chat client takes the name (and id) from the first fragment only, so the call waits while
+        either is missing; argument deltas meanwhile wait in ``pending``.  When the item is finished
+        (``final``: its ``output_item.done`` or the terminal response) it opens with what is known: a
+        synthesized ``call_`` id, an empty name.
+        """
+        call = self._learn_call(oi, item, where)
+        if call.opened or (not final and (call.call_id is None or not call.name)):
             return
         call.opened = True
         call.index = self._opened_calls
         self._opened_calls += 1
         self._shown_call = True
+        if call.call_id is None:
+            call.call_id = self._ids("call")
         arguments = "".join(call.pending)
         call.pending.clear()
-        snapshot = item.get("arguments")
+        snapshot = _call_text(item)
         if isinstance(snapshot, str) and snapshot.startswith(arguments):
             arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
         self._segment((oi, _ARGS, 0)).pieces.append(arguments)
         tool = {
             "index": call.index,
             "id": call.call_id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": arguments},
+            "type": call.kind,
+            call.kind: {"name": call.name or "", call.text_key: arguments},
         }
         role = self._open(_ARGS, out)
         delta = {**role, "tool_calls": [tool]} if role is not None else {"tool_calls": [tool]}
@@ -421,7 +541,7 @@ class ResponsesToChat(FeedBase):
             call.pending.append(text)
             return
         self._segment((oi, _ARGS, 0)).pieces.append(text)
-        out.append(self._chunk({"tool_calls": [{"index": call.index, "function": {"arguments": text}}]}))
+        out.append(self._chunk({"tool_calls": [{"index": call.index, call.kind: {call.text_key: text}}]}))
 
     def _catch_up_args(self, oi: int, full: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(full, str):
@@ -439,32 +559,35 @@ class ResponsesToChat(FeedBase):
 
     # -- whole-item snapshots ------------------------------------------------------------------------
 
-    def _snapshot_item(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        """Catch up everything a finished item (``output_item.done`` or ``response.output``) holds."""
+    def _snapshot_item(self, oi: int, item: dict[str, Any], out: list[dict[str, Any]], where: str) -> None:
+        """Catch up everything a finished item (``output_item.done`` or ``response.output``) holds.
+
+        ``where`` names the item in errors (``item``, ``response.output[2]``).
+        """
         kind = item.get("type")
         if kind == "message":
-            for ci, part in enumerate(item.get("content") or ()):
+            for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict):
-                    self._snapshot_part(oi, ci, part, out)
-        elif kind == "function_call":
-            self._open_call(oi, item, out)
-            self._catch_up_args(oi, item.get("arguments"), out)
+                    self._snapshot_part(oi, ci, part, out, f"{where}.content[{ci}]")
+        elif kind in _CALL_TYPES:
+            self._open_call(oi, item, out, where, final=True)
+            self._catch_up_args(oi, _call_text(item), out)
         elif kind == "reasoning":
-            for si, part in enumerate(item.get("summary") or ()):
+            for si, part in enumerate(_list(item, "summary", where)):
                 if isinstance(part, dict):
                     self._catch_up((oi, _REASONING, si), part.get("text"), out)
-            for ci, part in enumerate(item.get("content") or ()):
+            for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict) and part.get("type") == "reasoning_text":
                     self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
         elif self.surface_hosted_tools and oi not in self._hosted_sent:
             self._hosted_sent.add(oi)
-            if kind == "custom_tool_call":
-                self._shown_call = True
             self._open("hosted", out)
             entry = {"index": len(self._hosted_sent) - 1, **item}
             out.append(self._chunk({"hosted_tool_calls": [entry]}))
 
-    def _snapshot_part(self, oi: int, ci: int, part: dict[str, Any], out: list[dict[str, Any]]) -> None:
+    def _snapshot_part(
+        self, oi: int, ci: int, part: dict[str, Any], out: list[dict[str, Any]], where: str
+    ) -> None:
         kind = part.get("type")
         if kind == "output_text":
             self._catch_up((oi, _TEXT, ci), part.get("text"), out, part.get("logprobs"))
@@ -472,15 +595,22 @@ class ResponsesToChat(FeedBase):
             if isinstance(annotations, list):
                 segment = self._segment((oi, _TEXT, ci))
                 for ai in range(segment.annotations, len(annotations)):
-                    self._annotation(segment, ai, annotations[ai], out)
+                    self._annotation(segment, ai, annotations[ai], out, f"{where}.annotations[{ai}]")
         elif kind == "refusal":
             self._catch_up((oi, _REFUSAL, ci), part.get("refusal"), out)
 
-    def _annotation(self, segment: _Segment, ai: int, annotation: Any, out: list[dict[str, Any]]) -> None:
+    def _annotation(
+        self, segment: _Segment, ai: int, annotation: Any, out: list[dict[str, Any]], where: str
+    ) -> None:
         """Annotation ``ai`` of a text segment; url_citation goes out, other kinds are dropped."""
         segment.annotations = max(segment.annotations, ai + 1)
         if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
             return
+        for name, kind in (("url", str), ("title", str), ("start_index", int), ("end_index", int)):
+            value = annotation.get(name)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                reason = f"url_citation {name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__}"
+                raise InvalidChunkError(reason, field=f"{where}.{name}")
         citation = {
             "url": annotation.get("url") or "",
             "title": annotation.get("title") or "",
@@ -494,34 +624,27 @@ class ResponsesToChat(FeedBase):
 
     # -- event handlers -------------------------------------------------------------------------------
 
-    def _on_item_added(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_item_added(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
-        out: list[dict[str, Any]] = []
-        if item["type"] == "function_call":
-            self._open_call(oi, item, out)
-            self._catch_up_args(oi, item.get("arguments"), out)
-        return out
+        if item["type"] in _CALL_TYPES:
+            self._open_call(oi, item, out, "item", final=False)
+            self._catch_up_args(oi, _call_text(item), out)
 
-    def _on_item_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_item_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
-        out: list[dict[str, Any]] = []
-        self._snapshot_item(oi, item, out)
-        return out
+        self._snapshot_item(oi, item, out, "item")
 
-    def _on_part_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_part_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi = self._oi(event, index)
         part = event.get("part")
         ci = event.get("content_index", 0)
-        out: list[dict[str, Any]] = []
         if isinstance(part, dict) and isinstance(ci, int):
             if part.get("type") == "reasoning_text":
                 self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
             else:
-                self._snapshot_part(oi, ci, part, out)
-        return out
+                self._snapshot_part(oi, ci, part, out, "part")
 
-    def _on_text_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         logprobs = event.get("logprobs")
         self._send_text(
             (self._oi(event, index), _TEXT, _int(event, "content_index", index)),
@@ -529,83 +652,74 @@ class ResponsesToChat(FeedBase):
             out,
             logprobs if isinstance(logprobs, list) else None,
         )
-        return out
 
-    def _on_text_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _TEXT, _int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out, event.get("logprobs"))
-        return out
 
-    def _on_annotation(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_annotation(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         segment = self._segment((self._oi(event, index), _TEXT, _int(event, "content_index", index)))
         ai = event.get("annotation_index")
         ai = ai if isinstance(ai, int) else segment.annotations
-        self._annotation(segment, ai, event.get("annotation"), out)
-        return out
+        self._annotation(segment, ai, event.get("annotation"), out, "annotation")
 
-    def _on_refusal_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_refusal_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
         self._send_text(key, _str(event, "delta", index), out)
-        return out
 
-    def _on_refusal_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_refusal_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
         self._catch_up(key, event.get("refusal"), out)
-        return out
 
-    def _on_summary_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_summary_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
         self._send_text(key, _str(event, "delta", index), out)
-        return out
 
-    def _on_summary_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_summary_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
         text = event.get("text")
         if text is None and isinstance(event.get("part"), dict):  # reasoning_summary_part.done
             text = event["part"].get("text")
         self._catch_up(key, text, out)
-        return out
 
-    def _on_reasoning_text_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_reasoning_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
         self._send_text(key, _str(event, "delta", index), out)
-        return out
 
-    def _on_reasoning_text_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_reasoning_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out)
-        return out
 
-    def _on_args_delta(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_args_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         self._send_args(self._oi(event, index), _str(event, "delta", index), out)
-        return out
 
-    def _on_args_done(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        self._catch_up_args(self._oi(event, index), event.get("arguments"), out)
-        return out
+    def _on_args_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
+        oi = self._oi(event, index)
+        if isinstance(event.get("name"), str) and not self._call(oi).opened:
+            # some servers name the call here (not in the SDK's event type): it may open now
+            self._open_call(oi, {"name": event["name"]}, out, "name", final=False)
+        self._catch_up_args(oi, event.get("arguments"), out)
 
-    def _on_terminal(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_input_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
+        self._catch_up_args(self._oi(event, index), event.get("input"), out)
+
+    def _on_terminal(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         response = event.get("response")
         if not isinstance(response, dict):
             raise InvalidChunkError("terminal event without a response object", index=index, field="response")
-        out: list[dict[str, Any]] = []
         # items whose events went missing (no output_item.done: C:openai__mcp_list_tools_three_servers...)
         output = response.get("output") or []
         if not isinstance(output, list):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
-        for position, item in enumerate(output):
-            if isinstance(item, dict) and isinstance(item.get("type"), str):
-                self._snapshot_item(self._terminal_oi(position, item), item, out)
+        placed = self._reconcile(output)
+        # text that continues what was streamed last goes first: appended anywhere later, it would
+        # land inside another item's text
+        streaming = {key[0] for key in self._last.values()}
+        for position in sorted(placed, key=lambda position: (placed[position] not in streaming, position)):
+            self._snapshot_item(placed[position], output[position], out, f"response.output[{position}]")
+        for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
+            if not call.opened and (call.pending or call.call_id is not None):
+                self._open_call(oi, {}, out, "response", final=True)
         self._open(_TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
             finish = finish_reason_for_response(response)
@@ -620,25 +734,24 @@ class ResponsesToChat(FeedBase):
             last["usage"] = responses_usage_to_chat(usage)
             out.append(last)
         self.phase = Phase.DONE
-        return out
 
-    def _on_error(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_error(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
         # ResponseErrorEvent has them at the top level.  Accept both.
         inner = event.get("error")
         source = inner if isinstance(inner, dict) else event
-        return self._fail(
+        out += self._fail(
             source.get("message") or "the upstream response failed",
             source.get("type") or source.get("code") or "server_error",
             source.get("code"),
             source.get("param"),
         )
 
-    def _on_failed(self, event: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    def _on_failed(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         response = event.get("response")
         error = response.get("error") if isinstance(response, dict) else None
         error = error if isinstance(error, dict) else {}
-        return self._fail(
+        out += self._fail(
             error.get("message") or "the upstream response failed",
             error.get("type") or error.get("code") or "server_error",
             error.get("code"),
@@ -661,6 +774,46 @@ def _str(event: dict[str, Any], name: str, index: int) -> str:
     return value
 
 
+def _part_text(parts: Any, n: int, key: str) -> Any:
+    """``parts[n][key]`` when ``parts`` is a list holding an object there, else ``None``."""
+    if isinstance(parts, list) and 0 <= n < len(parts) and isinstance(parts[n], dict):
+        return parts[n].get(key)
+    return None
+
+
+def _call_text(item: dict[str, Any]) -> Any:
+    """A call item's text: ``input`` of a custom_tool_call, ``arguments`` of a function_call."""
+    return item.get("input" if item.get("type") == "custom_tool_call" else "arguments")
+
+
+def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
+    """``item[name]`` as a list (absent or null: empty), or :class:`InvalidChunkError`."""
+    value = item.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidChunkError(f"{name} must be a list, got {type(value).__name__}", field=f"{where}.{name}")
+    return value
+
+
+def _optional_str(item: dict[str, Any], name: str, where: str) -> str | None:
+    """``item[name]`` when it is a string, ``None`` when absent or null, else :class:`InvalidChunkError`."""
+    value = item.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidChunkError(f"{name} must be a string, got {type(value).__name__}", field=f"{where}.{name}")
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    """A number ``int()`` can take (``created_at``): not a bool, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer"}
+
+
 def _int(event: dict[str, Any], name: str, index: int) -> int:
     value = event.get(name, 0)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -669,7 +822,7 @@ def _int(event: dict[str, Any], name: str, index: int) -> int:
     return value
 
 
-_Handler = Callable[[ResponsesToChat, dict[str, Any], int], list[dict[str, Any]]]
+_Handler = Callable[[ResponsesToChat, dict[str, Any], int, list[dict[str, Any]]], None]
 
 #: Wire ``type`` -> handler.  Types not listed (lifecycle, content_part.added, hosted-tool progress,
 #: audio, shell, types newer than this table) produce nothing.
@@ -689,6 +842,8 @@ _HANDLERS: dict[str, _Handler] = {
     "response.reasoning_text.done": ResponsesToChat._on_reasoning_text_done,
     "response.function_call_arguments.delta": ResponsesToChat._on_args_delta,
     "response.function_call_arguments.done": ResponsesToChat._on_args_done,
+    "response.custom_tool_call_input.delta": ResponsesToChat._on_args_delta,
+    "response.custom_tool_call_input.done": ResponsesToChat._on_input_done,
     "response.completed": ResponsesToChat._on_terminal,
     "response.incomplete": ResponsesToChat._on_terminal,
     "response.failed": ResponsesToChat._on_failed,

@@ -25,10 +25,19 @@ Choices made where the SDK types leave room (each is documented in the README's 
 * Several assistant text segments merged into one Chat message (message items, parts, reasoning
   parts) are joined with :data:`SEPARATOR` (``"\\n"``), as the stream translator and
   openai-agents do.
-* Something with no equivalent raises :class:`UnsupportedParameterError` naming its path, or with
-  ``lenient=True`` is dropped with a :class:`DroppedParameterWarning`.  Output-only metadata
-  (item ids and status, annotations, logprobs, ``phase``, ``encrypted_content``) is dropped quietly:
-  Chat history has no place for it and it is not an instruction to the model.
+* Something with no equivalent is an :class:`UnsupportedParameterError` naming its path, or with
+  ``lenient=True`` is dropped with a :class:`DroppedParameterWarning`.  A strict conversion goes on
+  to the end and raises once, naming every problem (``error.problems``).  Output-only metadata
+  (item ids and status, annotations, logprobs, ``phase``, ``encrypted_content``) is dropped quietly
+  on the way to Chat: Chat history has no place for it and it is not an instruction to the model.
+* Messages stored by dumping the SDK's objects (``ChatCompletionMessage.model_dump()``, with
+  ``annotations: []``, ``audio: null``, ``tool_calls: null``...) convert: null and empty values are
+  absent values.  ``url_citation`` annotations of an assistant message become the annotations of
+  its ``output_text`` (the output-message form, with a synthesized ``msg_`` id).  SDK objects
+  themselves (messages, output items) are accepted and dumped first.
+* Tool pairing: a call no later tool message answers, or a tool message answering no earlier call
+  (or one already answered), is a history providers reject: a problem in strict mode, a
+  :class:`ToolPairingWarning` in lenient mode (the history is converted as it is).
 """
 
 from __future__ import annotations
@@ -39,15 +48,18 @@ from typing import Any
 
 import orjson
 
-from .dropped import Dropped, DroppedParameterWarning, Policy
+from ._feed import dump_model
+from .dropped import Dropped, DroppedParameterWarning, Policy, ToolPairingWarning, raise_problems
 from .errors import ConversionError
 from .ids import IdSource, random_id
+from .mapping import chat_annotation_to_responses
 from .tool_names import CUSTOM_INPUT, ToolIdentity, ToolNames, loaded_identities
 from .upstream import UpstreamProfile
 
 __all__ = [
     "SEPARATOR",
     "DroppedParameterWarning",
+    "ToolPairingWarning",
     "input_to_messages",
     "messages_to_input",
 ]
@@ -76,12 +88,28 @@ def expect_list(value: Any, path: str) -> list[Any]:
     return list(value)
 
 
-def check_keys(obj: dict[str, Any], allowed: Iterable[str], path: str, policy: Policy) -> None:
-    """Every key of ``obj`` outside ``allowed`` whose value is not null has no equivalent."""
+def is_absent(value: Any) -> bool:
+    """``None``, ``[]`` and ``{}``: what SDK dumps write for a field that carries nothing."""
+    return value is None or (isinstance(value, (list, dict)) and not value)
+
+
+def check_keys(
+    obj: dict[str, Any], allowed: Iterable[str], path: str, policy: Policy, *, empty_is_absent: bool = False
+) -> None:
+    """Every key of ``obj`` outside ``allowed`` whose value is not null has no equivalent.
+
+    ``empty_is_absent``: ``[]`` and ``{}`` pass as well (messages dumped from the SDK's objects).
+    """
     known = set(allowed)
     for key, value in obj.items():
-        if key not in known and value is not None:
-            policy.drop(f"{path}.{key}", f"{key!r} has no equivalent in the target API")
+        if key in known or value is None or (empty_is_absent and is_absent(value)):
+            continue
+        policy.drop(f"{path}.{key}", f"{key!r} has no equivalent in the target API")
+
+
+def _plain(values: Any, path: str) -> list[Any]:
+    """A list of messages or items as dicts: SDK objects (pydantic models) are dumped first."""
+    return [value if isinstance(value, dict) else dump_model(value) for value in expect_list(values, path)]
 
 
 def _with_breakpoint(out: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +199,7 @@ class _ChatReader:
         raise ConversionError(f"unknown message role {role!r}", path=f"{path}.role")
 
     def _simple(self, msg: dict[str, Any], role: str, path: str) -> dict[str, Any]:
-        check_keys(msg, ("role", "content"), path, self.policy)
+        check_keys(msg, ("role", "content"), path, self.policy, empty_is_absent=True)
         if "content" not in msg:
             raise ConversionError("a message needs content", path=f"{path}.content")
         content = _chat_content_to_input(
@@ -203,18 +231,21 @@ class _ChatReader:
             "function_call",
             "reasoning_content",
             "reasoning",
+            "annotations",
         )
-        check_keys(msg, allowed, path, self.policy)
+        check_keys(msg, allowed, path, self.policy, empty_is_absent=True)
         texts, refusals, thinking = self._assistant_content(msg.get("content"), f"{path}.content")
         if msg.get("refusal") is not None:
             refusals.append(expect_str(msg["refusal"], f"{path}.refusal"))
+        annotations = self._annotations(msg.get("annotations"), f"{path}.annotations")
         items = self._reasoning(msg, thinking, path)
         calls = self._tool_calls(msg, path)
         content = msg.get("content")
-        if refusals:
+        if refusals or annotations:
+            # the output-message form: the only one whose text parts carry annotations or a refusal
             parts: list[dict[str, Any]] = []
-            if texts:
-                parts.append({"type": "output_text", "text": "".join(texts), "annotations": []})
+            if texts or not refusals:
+                parts.append({"type": "output_text", "text": "".join(texts), "annotations": annotations})
             parts += [{"type": "refusal", "refusal": r} for r in refusals]
             items.append(
                 {
@@ -228,6 +259,18 @@ class _ChatReader:
         elif texts or (isinstance(content, str) and not calls):
             items.append({"type": "message", "role": "assistant", "content": "".join(texts)})
         return items + calls
+
+    def _annotations(self, value: Any, path: str) -> list[dict[str, Any]]:
+        """An assistant message's ``url_citation`` annotations, flat as ``output_text`` carries them."""
+        out: list[dict[str, Any]] = []
+        for i, annotation in enumerate(expect_list(value or [], path)):
+            flat = chat_annotation_to_responses(annotation, f"{path}[{i}]")
+            if flat is None:
+                kind = annotation.get("type")
+                self.policy.drop(f"{path}[{i}].type", f"annotation type {kind!r} has no Responses equivalent")
+            else:
+                out.append(flat)
+        return out
 
     def _assistant_content(self, content: Any, path: str) -> tuple[list[str], list[str], list[str]]:
         """(text pieces, refusals, Mistral ``thinking`` texts) of an assistant ``content``."""
@@ -301,7 +344,7 @@ class _ChatReader:
         return items
 
     def _tool(self, msg: dict[str, Any], path: str) -> dict[str, Any]:
-        check_keys(msg, ("role", "content", "tool_call_id"), path, self.policy)
+        check_keys(msg, ("role", "content", "tool_call_id"), path, self.policy, empty_is_absent=True)
         call_id = expect_str(msg.get("tool_call_id"), f"{path}.tool_call_id")
         kind = "custom_tool_call_output" if call_id in self.custom_call_ids else "function_call_output"
         return {
@@ -312,7 +355,7 @@ class _ChatReader:
 
     def _function(self, msg: dict[str, Any], path: str) -> dict[str, Any]:
         """Legacy ``{role: function, name, content}``: pair with the oldest pending call of that name."""
-        check_keys(msg, ("role", "content", "name"), path, self.policy)
+        check_keys(msg, ("role", "content", "name"), path, self.policy, empty_is_absent=True)
         name = expect_str(msg.get("name"), f"{path}.name")
         for i, (pending_name, pending_id) in enumerate(self.pending_legacy):
             if pending_name == name:
@@ -336,11 +379,14 @@ def messages_to_input(
     ids: IdSource = random_id,
     path: str = "messages",
     dropped: list[Dropped] | None = None,
+    check_pairing: bool = True,
+    problems: list[ConversionError] | None = None,
 ) -> list[dict[str, Any]]:
     """Chat ``messages`` -> Responses ``input`` items (``mapping.md`` §2a, §2b).
 
     Args:
-        messages: Chat message dicts (``ChatCompletionMessageParam`` shaped).
+        messages: Chat messages: dicts (``ChatCompletionMessageParam`` shaped, or SDK dumps) or the
+            SDK's objects (``ChatCompletionMessage``).
         lenient: drop values with no Responses equivalent (``name``, audio parts, ...) with a
             :class:`DroppedParameterWarning` instead of raising :class:`UnsupportedParameterError`.
         carry_reasoning: turn third-party reasoning fields into ``reasoning`` items (else drop them).
@@ -348,12 +394,59 @@ def messages_to_input(
         path: the name of the list in error paths.
         dropped: with ``lenient``, append a :class:`~translator.dropped.Dropped` per dropped value
             here instead of warning.
+        check_pairing: report tool calls without an answer and answers without a call.
+        problems: strict mode: append the problems here instead of raising (the caller raises).
+
+    Raises:
+        ConversionError: malformed input, or (strict) every problem found, in ``error.problems``.
     """
-    reader = _ChatReader(Policy(lenient, dropped), ids, carry_reasoning)
+    own = problems is None and not lenient
+    collected: list[ConversionError] | None = [] if own else problems
+    reader = _ChatReader(Policy(lenient, dropped, collected), ids, carry_reasoning)
     items: list[dict[str, Any]] = []
-    for i, msg in enumerate(expect_list(messages, path)):
-        items += reader.message(msg, f"{path}[{i}]")
+    try:
+        plain = _plain(messages, path)
+        for i, msg in enumerate(plain):
+            items += reader.message(msg, f"{path}[{i}]")
+        if check_pairing:
+            _check_chat_pairing(plain, path, reader.policy)
+    except ConversionError as exc:
+        if own and collected:
+            raise_problems(collected, exc)
+        raise
+    if own and collected:
+        raise_problems(collected)
     return items
+
+
+def _check_chat_pairing(messages: list[Any], path: str, policy: Policy) -> None:
+    """Every tool call answered by a later ``tool`` message, every ``tool`` message answering one call."""
+    pending: dict[str, str] = {}  # call id -> path of the call
+    answered: set[str] = set()
+    legacy: list[tuple[str, str]] = []  # (name, path) of function_call awaiting a role=function answer
+    for i, msg in enumerate(messages):
+        role = msg.get("role")
+        if role == "assistant":
+            for j, call in enumerate(msg.get("tool_calls") or []):
+                pending[call["id"]] = f"{path}[{i}].tool_calls[{j}].id"
+            if msg.get("function_call") is not None:
+                legacy.append((msg["function_call"]["name"], f"{path}[{i}].function_call"))
+        elif role == "function":  # the reader paired it with the oldest call of its name
+            legacy.remove(next(entry for entry in legacy if entry[0] == msg["name"]))
+        elif role == "tool":
+            call_id = msg["tool_call_id"]
+            where = f"{path}[{i}].tool_call_id"
+            if call_id in pending:
+                del pending[call_id]
+                answered.add(call_id)
+            elif call_id in answered:
+                policy.flag(where, "answers a tool call already answered")
+            else:
+                policy.flag(where, "answers no earlier tool call (no call has this id)")
+    for where in pending.values():
+        policy.flag(where, "has no answer (no later tool message has this call's id)")
+    for _, where in legacy:
+        policy.flag(where, "has no answer (no later function message of its name)")
 
 
 # --------------------------------------------------------------------------- Responses -> Chat
@@ -714,11 +807,14 @@ def input_to_messages(
     profile: UpstreamProfile | None = None,
     tool_names: ToolNames | None = None,
     dropped: list[Dropped] | None = None,
+    check_pairing: bool = True,
+    problems: list[ConversionError] | None = None,
 ) -> list[dict[str, Any]]:
     """Responses ``input`` (a string or items) -> Chat ``messages`` (``mapping.md`` §2a, §2b).
 
     Args:
-        input: the ``input`` of a Responses request, or a stored list of items.
+        input: the ``input`` of a Responses request, or a stored list of items (dicts, or the SDK's
+            objects such as a ``Response.output``).
         instructions: becomes a leading ``system`` message (the openai-agents convention).
         lenient: drop items and parts with no Chat equivalent (hosted tool calls, ``item_reference``,
             images by ``file_id``, ...) with a :class:`DroppedParameterWarning` instead of raising.
@@ -733,17 +829,61 @@ def input_to_messages(
             so that history calls match the declared tools; a fresh one when ``None``.
         dropped: with ``lenient``, append a :class:`~translator.dropped.Dropped` per dropped value
             here instead of warning.
+        check_pairing: report function/custom tool calls without an output and outputs without a call.
+        problems: strict mode: append the problems here instead of raising (the caller raises).
+
+    Raises:
+        ConversionError: malformed input, or (strict) every problem found, in ``error.problems``.
     """
     messages: list[dict[str, Any]] = []
     if instructions is not None:
         messages.append({"role": "system", "content": expect_str(instructions, "instructions")})
     if isinstance(input, str):
         return [*messages, {"role": "user", "content": input}]
-    reader = _ItemReader(Policy(lenient, dropped), reasoning_field, messages)
+    own = problems is None and not lenient
+    collected: list[ConversionError] | None = [] if own else problems
+    reader = _ItemReader(Policy(lenient, dropped, collected), reasoning_field, messages)
     if profile is not None:
         reader.profile = profile
         reader.reasoning_field = profile.reasoning_field
         reader.names = ToolNames() if tool_names is None else tool_names
-    for i, item in enumerate(expect_list(input, path)):
-        reader.item(item, f"{path}[{i}]")
-    return reader.finish()
+    try:
+        plain = _plain(input, path)
+        for i, item in enumerate(plain):
+            reader.item(item, f"{path}[{i}]")
+        if check_pairing:
+            _check_item_pairing(plain, path, reader.policy)
+        result = reader.finish()
+    except ConversionError as exc:
+        if own and collected:
+            raise_problems(collected, exc)
+        raise
+    if own and collected:
+        raise_problems(collected)
+    return result
+
+
+_CALL_ITEMS = frozenset({"function_call", "custom_tool_call"})
+_OUTPUT_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
+
+
+def _check_item_pairing(items: list[Any], path: str, policy: Policy) -> None:
+    """Every function/custom tool call answered by a later output, every output answering one call."""
+    pending: dict[str, str] = {}  # call_id -> path of the call
+    answered: set[str] = set()
+    for i, item in enumerate(items):
+        kind = item.get("type")
+        if kind in _CALL_ITEMS:
+            pending[item["call_id"]] = f"{path}[{i}].call_id"
+        elif kind in _OUTPUT_ITEMS:
+            call_id = item["call_id"]
+            where = f"{path}[{i}].call_id"
+            if call_id in pending:
+                del pending[call_id]
+                answered.add(call_id)
+            elif call_id in answered:
+                policy.flag(where, "answers a call already answered")
+            else:
+                policy.flag(where, "answers no earlier call (no call has this call_id)")
+    for where in pending.values():
+        policy.flag(where, "has no output (no later output item has this call_id)")

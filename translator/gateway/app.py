@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -32,11 +33,13 @@ from .asgi import (
     send_error,
     send_json,
 )
-from .bridge import run_bridge
+from .bridge import OpenBridge, ResponseHooks, open_bridge, run_bridge
 from .config import GatewayConfig
 from .errors import GatewayError
 from .exchange import Exchange, logger
 from .relay import run_relay
+from .state import ResponsesState
+from .store import StoreError, open_store
 from .upstream import Upstream
 
 __all__ = ["Gateway"]
@@ -51,8 +54,15 @@ class Gateway:
         self.config = config
         self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
         self._keys = tuple(key.encode() for key in config.api_keys)
+        store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
+        self.state = ResponsesState(store, max_bytes=config.store_max_bytes)
+
+    async def start(self) -> None:
+        """Check the response store (a Redis that cannot be reached fails the start)."""
+        await self.state.start()
 
     async def aclose(self) -> None:
+        await self.state.close()
         for upstream in self.upstreams.values():
             await upstream.aclose()
 
@@ -81,6 +91,15 @@ class Gateway:
             await send_error(tracked, exc)
         except ClientGone:
             exchange.disconnected = True
+        except StoreError as exc:  # the response store failed (unreachable Redis, full disk)
+            error = GatewayError(503, f"response store: {exc}", type="server_error", code="store_unavailable")
+            exchange.status = 503
+            exchange.error = error.code
+            with contextlib.suppress(Exception):
+                if started:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                else:
+                    await send_error(tracked, error)
         except Exception as exc:  # a bug: answer 500 in the client's shape and log it
             logger.exception("unexpected error serving %s %s", scope["method"], scope["path"])
             exchange.status = 500
@@ -98,6 +117,11 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except StoreError as exc:
+                    await send({"type": "lifespan.startup.failed", "message": f"response store: {exc}"})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
@@ -121,6 +145,13 @@ class Gateway:
                     405, f"{method} is not allowed on {scope['path']}; use POST", type="invalid_request_error"
                 )
             await self._create(endpoint, scope, receive, send, exchange)
+            return
+        if path.startswith("/responses/"):
+            response_id, _, action = path[len("/responses/") :].partition("/")
+            exchange.client_protocol = "responses"
+            exchange.status = await self.state.serve(
+                method, response_id, action, scope.get("query_string", b""), send
+            )
             return
         if path == "/models":
             if method != "GET":
@@ -171,21 +202,79 @@ class Gateway:
         upstream = self.upstreams[upstream_config.name]
         exchange.upstream = upstream.name
         exchange.upstream_model = upstream_model
-        run = run_relay if upstream_config.protocol == endpoint else run_bridge
+        authorization = self._client_authorization(scope)
         try:
-            await run(
-                endpoint,
-                body,
-                upstream=upstream,
-                upstream_model=upstream_model,
-                authorization=self._client_authorization(scope),
-                exchange=exchange,
-                receive=receive,
-                send=send,
-            )
+            if upstream_config.protocol == endpoint:
+                await run_relay(
+                    endpoint,
+                    body,
+                    upstream=upstream,
+                    upstream_model=upstream_model,
+                    authorization=authorization,
+                    exchange=exchange,
+                    receive=receive,
+                    send=send,
+                )
+            elif endpoint == "chat":
+                await run_bridge(
+                    endpoint,
+                    body,
+                    upstream=upstream,
+                    upstream_model=upstream_model,
+                    authorization=authorization,
+                    exchange=exchange,
+                    receive=receive,
+                    send=send,
+                )
+            else:
+                await self._create_response(
+                    body, upstream, upstream_model, authorization, exchange, receive, send
+                )
         except ConversionError as exc:
             param = exc.path.removeprefix("request.") if exc.path else None
             raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
+
+    async def _create_response(
+        self,
+        body: dict[str, Any],
+        upstream: Upstream,
+        upstream_model: str,
+        authorization: str | None,
+        exchange: Exchange,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state."""
+        request, own = await self.state.prepare(body)
+        if body.get("background") is True:
+            background_exchange = Exchange(exchange.method, exchange.path, request_id=exchange.request_id)
+
+            def start(hooks: ResponseHooks) -> Awaitable[OpenBridge]:
+                return open_bridge(
+                    "responses",
+                    request,
+                    upstream=upstream,
+                    upstream_model=upstream_model,
+                    authorization=authorization,
+                    exchange=background_exchange,
+                    hooks=hooks,
+                )
+
+            queued = await self.state.start_background(body, own, exchange, start)
+            exchange.status = 200
+            await send_json(send, 200, json_bytes(queued))
+            return
+        await run_bridge(
+            "responses",
+            request,
+            upstream=upstream,
+            upstream_model=upstream_model,
+            authorization=authorization,
+            exchange=exchange,
+            receive=receive,
+            send=send,
+            hooks=self.state.hooks(body, own, exchange),
+        )
 
     async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
         config = self.config

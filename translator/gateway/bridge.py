@@ -13,26 +13,29 @@ failure carrying everything received.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._feed import FeedBase
 from ..accumulate import ChatAccumulator
 from ..chat_to_responses import ChatToResponses
 from ..errors import TranslatorError
+from ..ids import IdSource, random_id
 from ..mapping import RESPONSE_DEFAULTS
 from ..provider_errors import classify_error
 from ..replay import completion_as_chunks, response_as_events
+from ..requests import RequestConversion, convert_chat_request, convert_responses_request
 from ..responses_to_chat import ResponsesToChat
 from ..sse import DONE_FRAME, encode_sse
+from ..upstream import UpstreamProfile
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
-from .convert import Converted, chat_to_responses_request, responses_to_chat_request
 from .errors import GatewayError
 from .exchange import Exchange
 from .upstream import Upstream, UpstreamReadError, UpstreamResponse
 
-__all__ = ["run_bridge"]
+__all__ = ["CANCEL_POLL", "Cancelled", "OpenBridge", "ResponseHooks", "open_bridge", "run_bridge"]
 
 #: HTTP status for a failure known only once the upstream stream had started (non-streaming clients).
 _STATUS_BY_CODE = {
@@ -45,6 +48,29 @@ _STATUS_BY_CODE = {
 
 #: Response fields echoed from a Responses request (the rest come from the upstream's stream).
 _ECHOED = tuple(RESPONSE_DEFAULTS)
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+@dataclass(slots=True)
+class ResponseHooks:
+    """What the response state adds to a Responses exchange over a chat upstream.
+
+    ``fields``: Response fields to echo besides the request's (``previous_response_id``,
+    ``background``); ``response_id``: the id the response must have (a background response was
+    announced before it ran); ``on_final``: awaited with the final response *before* its terminal
+    event leaves, so a client that continues from it at once finds it stored; ``cancelled``: polled
+    between upstream reads (at most every :data:`CANCEL_POLL` seconds), ends the exchange when true.
+    """
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    response_id: str | None = None
+    on_final: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    cancelled: Callable[[], Awaitable[bool]] | None = None
+
+
+#: Seconds between two checks of ``ResponseHooks.cancelled``.
+CANCEL_POLL = 0.25
+_NO_HOOKS = ResponseHooks()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +79,9 @@ class _Direction:
 
     client_protocol: str
     upstream_path: str
-    convert: Callable[[dict[str, Any]], Converted]
-    new_translator: Callable[[dict[str, Any], Converted], FeedBase]
+    convert: Callable[[dict[str, Any], UpstreamProfile], RequestConversion]
+    new_translator: Callable[[dict[str, Any], RequestConversion, ResponseHooks], FeedBase]
+    final_of: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
     error_payload: Callable[[str, str], dict[str, Any]]
     replay: Callable[[Any], list[dict[str, Any]]]
     write: Callable[[list[dict[str, Any]], Exchange], tuple[bytes, bool]]
@@ -64,15 +91,34 @@ class _Direction:
 # -- Responses client, chat upstream --------------------------------------------------------------------
 
 
-def _responses_translator(body: dict[str, Any], converted: Converted) -> FeedBase:
+def _responses_translator(
+    body: dict[str, Any], converted: RequestConversion, hooks: ResponseHooks
+) -> FeedBase:
     echo = {key: body[key] for key in _ECHOED if body.get(key) is not None}
     echo.setdefault("store", True)  # the Responses API's default
-    return ChatToResponses(response_fields=echo)
+    echo.update(hooks.fields)
+    ids: IdSource = random_id if hooks.response_id is None else _FixedResponseId(hooks.response_id)
+    return ChatToResponses(response_fields=echo, ids=ids, tool_map=converted.tool_map)
+
+
+class _FixedResponseId:
+    """An id source whose ``resp`` id is given (the rest are random)."""
+
+    def __init__(self, response_id: str) -> None:
+        self._response_id = response_id
+
+    def __call__(self, prefix: str) -> str:
+        return self._response_id if prefix == "resp" else random_id(prefix)
+
+
+def _final_response_of(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    last = events[-1]
+    return last["response"] if last["type"] in _TERMINAL else None
 
 
 def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
     last = events[-1]
-    if last["type"] in ("response.completed", "response.incomplete", "response.failed"):
+    if last["type"] in _TERMINAL:
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
             exchange.error = exchange.error or (last["response"].get("error") or {}).get("code")
@@ -102,8 +148,9 @@ def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError
 _RESPONSES_OVER_CHAT = _Direction(
     client_protocol="responses",
     upstream_path="/chat/completions",
-    convert=responses_to_chat_request,
+    convert=convert_responses_request,
     new_translator=_responses_translator,
+    final_of=_final_response_of,
     error_payload=lambda message, code: {
         "error": {"message": message, "type": "upstream_error", "code": code}
     },
@@ -116,7 +163,7 @@ _RESPONSES_OVER_CHAT = _Direction(
 # -- Chat client, responses upstream --------------------------------------------------------------------
 
 
-def _chat_translator(body: dict[str, Any], converted: Converted) -> FeedBase:
+def _chat_translator(body: dict[str, Any], converted: RequestConversion, hooks: ResponseHooks) -> FeedBase:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return ResponsesToChat(include_usage=include_usage or body.get("stream") is not True)
@@ -150,8 +197,9 @@ def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple
 _CHAT_OVER_RESPONSES = _Direction(
     client_protocol="chat",
     upstream_path="/responses",
-    convert=chat_to_responses_request,
+    convert=lambda body, profile: convert_chat_request(body),
     new_translator=_chat_translator,
+    final_of=lambda chunks: None,
     error_payload=lambda message, code: {"type": "error", "message": message, "code": code, "param": None},
     replay=response_as_events,
     write=_write_chunks,
@@ -164,6 +212,83 @@ BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
 # -- the exchange ---------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class OpenBridge:
+    """A translated exchange whose upstream has answered: read it as a stream or collect it."""
+
+    direction: _Direction
+    translator: FeedBase
+    source: AsyncIterator[Any]
+    response: UpstreamResponse
+    headers: list[tuple[bytes, bytes]]
+    hooks: ResponseHooks
+    exchange: Exchange
+
+    async def stream(self, receive: Receive, send: Send) -> None:
+        """Write the client's event stream as the upstream's reads arrive (until the client leaves)."""
+        pump = _pump(self, send)
+        self.exchange.disconnected = await stream_until_disconnect(receive, pump)
+        self.exchange.status = 200
+
+    async def collect(self) -> list[dict[str, Any]]:
+        """Everything the translator emits, then its close() output."""
+        collected: list[dict[str, Any]] = []
+
+        async def keep(out: list[dict[str, Any]]) -> bool:
+            collected.extend(out)
+            return False
+
+        try:
+            collected += await _feed_all(self, keep)
+        finally:
+            await self.response.aclose()
+        return collected
+
+    async def answer(self, send: Send) -> None:
+        """One JSON answer (a ``Response`` or a ``chat.completion``) for a non-streaming client."""
+        status, payload = self.direction.finish(await self.collect(), self.exchange)
+        self.exchange.status = status
+        self.exchange.sent_first_byte()
+        await send_json(send, status, payload, self.headers)
+
+
+async def open_bridge(
+    client_protocol: str,
+    body: dict[str, Any],
+    *,
+    upstream: Upstream,
+    upstream_model: str,
+    authorization: str | None,
+    exchange: Exchange,
+    hooks: ResponseHooks = _NO_HOOKS,
+) -> OpenBridge:
+    """Convert the request and call the upstream; :class:`GatewayError` for failures before it answers."""
+    direction = BRIDGES[client_protocol]
+    profile = upstream.config.capabilities
+    converted = direction.convert(body, profile)
+    dropped = [str(drop) for drop in converted.dropped]
+    exchange.dropped = dropped
+    params = converted.params
+    params["model"] = upstream_model
+    upstream_streams = profile.stream
+    if upstream_streams:
+        params["stream"] = True
+        if direction.upstream_path == "/chat/completions":
+            params["stream_options"] = {"include_usage": True}
+    else:
+        params.pop("stream", None)
+        params.pop("stream_options", None)
+    translator = direction.new_translator(body, converted, hooks)
+    response = await upstream.post(
+        direction.upstream_path, params, authorization=authorization, stream=upstream_streams
+    )
+    if upstream_streams and response.is_event_stream():
+        source: AsyncIterator[Any] = _stream_source(response)
+    else:  # asked not to stream, or answered one object anyway: replay it through the translator
+        source = _replayed(_replay(await _final_object(response), direction, upstream.name))
+    return OpenBridge(direction, translator, source, response, _dropped_header(dropped), hooks, exchange)
+
+
 async def run_bridge(
     client_protocol: str,
     body: dict[str, Any],
@@ -174,44 +299,22 @@ async def run_bridge(
     exchange: Exchange,
     receive: Receive,
     send: Send,
+    hooks: ResponseHooks = _NO_HOOKS,
 ) -> None:
     """Serve one translated request; raises :class:`GatewayError` for failures before the answer starts."""
-    direction = BRIDGES[client_protocol]
-    client_streams = body.get("stream") is True
-    converted = direction.convert(body)
-    exchange.dropped = converted.dropped
-    params = converted.params
-    params["model"] = upstream_model
-    upstream_streams = upstream.config.capabilities.stream
-    if upstream_streams:
-        params["stream"] = True
-        if direction.upstream_path == "/chat/completions":
-            params["stream_options"] = {"include_usage": True}
-    else:
-        params.pop("stream", None)
-        params.pop("stream_options", None)
-    translator = direction.new_translator(body, converted)
-    response = await upstream.post(
-        direction.upstream_path, params, authorization=authorization, stream=upstream_streams
+    bridge = await open_bridge(
+        client_protocol,
+        body,
+        upstream=upstream,
+        upstream_model=upstream_model,
+        authorization=authorization,
+        exchange=exchange,
+        hooks=hooks,
     )
-    if upstream_streams and response.is_event_stream():
-        source: AsyncIterator[Any] = _stream_source(response)
-    else:  # asked not to stream, or answered one object anyway: replay it through the translator
-        source = _replayed(_replay(await _final_object(response), direction, upstream.name))
-    headers = _dropped_header(converted.dropped)
-    if client_streams:
-        pump = _pump(direction, translator, source, response, exchange, send, headers)
-        exchange.disconnected = await stream_until_disconnect(receive, pump)
-        exchange.status = 200
-        return
-    try:
-        out = await _collect(direction, translator, source, exchange)
-    finally:
-        await response.aclose()
-    status, payload = direction.finish(out, exchange)
-    exchange.status = status
-    exchange.sent_first_byte()
-    await send_json(send, status, payload, headers)
+    if body.get("stream") is True:
+        await bridge.stream(receive, send)
+    else:
+        await bridge.answer(send)
 
 
 async def _stream_source(response: UpstreamResponse) -> AsyncIterator[Any]:
@@ -250,23 +353,38 @@ def _dropped_header(dropped: list[str]) -> list[tuple[bytes, bytes]]:
     return [(b"x-translator-dropped", value.replace(b"\r", b" ").replace(b"\n", b" ")[:8192])]
 
 
+class Cancelled(Exception):
+    """The exchange was cancelled (``ResponseHooks.cancelled``) while the upstream was being read."""
+
+
 async def _feed_all(
-    direction: _Direction,
-    translator: FeedBase,
-    source: AsyncIterator[Any],
-    emit: Callable[[list[dict[str, Any]]], Awaitable[bool]],
-    exchange: Exchange,
+    bridge: OpenBridge, emit: Callable[[list[dict[str, Any]]], Awaitable[bool]]
 ) -> list[dict[str, Any]]:
-    """Feed the upstream through ``translator``, handing each read's output to ``emit``.
+    """Feed the upstream through the translator, handing each read's output to ``emit``.
 
     Returns what remains to write: the close() output, after a failure event when the upstream failed.
+    The final response is handed to ``hooks.on_final`` before the output that ends with it.
     """
+    direction, translator, hooks, exchange = (
+        bridge.direction,
+        bridge.translator,
+        bridge.hooks,
+        bridge.exchange,
+    )
     failure: tuple[str, str] | None = None
+    next_poll = time.monotonic() + CANCEL_POLL
     try:
-        async for piece in source:
+        async for piece in bridge.source:
             out = translator.feed(piece)
-            if out and await emit(out):
-                return []
+            if out:
+                if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
+                    await hooks.on_final(final)
+                if await emit(out):
+                    return []
+            if hooks.cancelled is not None and time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + CANCEL_POLL
+                if await hooks.cancelled():
+                    raise Cancelled
     except UpstreamReadError as exc:
         failure = (exc.message, exc.code)
     except TranslatorError as exc:
@@ -278,18 +396,14 @@ async def _feed_all(
         exchange.error = failure[1]
         with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
             tail += translator.feed(direction.error_payload(*failure))
-    return tail + translator.close()
+    tail += translator.close()
+    if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
+        await hooks.on_final(final)
+    return tail
 
 
-async def _pump(
-    direction: _Direction,
-    translator: FeedBase,
-    source: AsyncIterator[Any],
-    response: UpstreamResponse,
-    exchange: Exchange,
-    send: Send,
-    headers: list[tuple[bytes, bytes]],
-) -> None:
+async def _pump(bridge: OpenBridge, send: Send) -> None:
+    direction, exchange = bridge.direction, bridge.exchange
     ended = False
 
     async def emit(out: list[dict[str, Any]]) -> bool:
@@ -299,27 +413,14 @@ async def _pump(
         await send({"type": "http.response.body", "body": frames, "more_body": True})
         return ended
 
-    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *bridge.headers]})
     try:
-        tail = await _feed_all(direction, translator, source, emit, exchange)
+        tail = await _feed_all(bridge, emit)
     finally:
-        await response.aclose()
+        await bridge.response.aclose()
     last = b""
     if tail and not ended:
         last, ended = direction.write(tail, exchange)
     if not ended and direction.client_protocol == "chat":
         last += DONE_FRAME
     await send({"type": "http.response.body", "body": last, "more_body": False})
-
-
-async def _collect(
-    direction: _Direction, translator: FeedBase, source: AsyncIterator[Any], exchange: Exchange
-) -> list[dict[str, Any]]:
-    collected: list[dict[str, Any]] = []
-
-    async def keep(out: list[dict[str, Any]]) -> bool:
-        collected.extend(out)
-        return False
-
-    collected += await _feed_all(direction, translator, source, keep, exchange)
-    return collected

@@ -22,7 +22,8 @@ an unknown key, so a typo never passes silently.
     connect_timeout = 10            # seconds
     first_byte_timeout = 300        # until the upstream's response headers
     read_timeout = 120              # longest silence inside a stream
-    [upstreams.ollama.capabilities]
+    [upstreams.ollama.capabilities]     # translator.upstream.UpstreamProfile: a preset, then fields
+    preset = "generic"
     stream = true                   # false: call without streaming, synthesise the client's stream
 
     [models."gpt-oss"]              # what clients ask for -> where it goes
@@ -39,6 +40,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import ProfileError
+from ..upstream import UpstreamProfile
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -46,7 +50,6 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
-    "Capabilities",
     "ConfigError",
     "GatewayConfig",
     "Route",
@@ -69,19 +72,6 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What an upstream can do, as far as the gateway must know.
-
-    ``stream``: the upstream streams well (false: the gateway calls it without streaming and writes the
-    client's event stream from the final object).  ``raw`` keeps every capability key of the file, for
-    the request converter's upstream profile.
-    """
-
-    stream: bool = True
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     name: str
     base_url: str
@@ -91,7 +81,8 @@ class UpstreamConfig:
     first_byte_timeout: float = 300.0
     read_timeout: float = 120.0
     max_connections: int = 1000
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    #: What the upstream accepts (``[upstreams.NAME.capabilities]``; see :mod:`translator.upstream`).
+    capabilities: UpstreamProfile = field(default_factory=UpstreamProfile)
 
     def api_key(self) -> str | None:
         """The upstream key from ``key_env`` (``None`` when no variable is named)."""
@@ -207,12 +198,11 @@ def _env_name(value: Any, key: str) -> str:
     return name
 
 
-def _capabilities(value: Any, key: str) -> Capabilities:
-    table = _table(value, key)
-    stream = table.get("stream", True)
-    if not isinstance(stream, bool):
-        raise ConfigError(f"{key}.stream", f"must be true or false, got {stream!r}")
-    return Capabilities(stream=stream, raw=dict(table))
+def _capabilities(value: Any, key: str) -> UpstreamProfile:
+    try:
+        return UpstreamProfile.from_mapping(_table(value, key))
+    except ProfileError as exc:
+        raise ConfigError(f"{key}.{exc.key}" if exc.key else key, exc.reason) from None
 
 
 def _upstream(name: str, value: Any) -> UpstreamConfig:

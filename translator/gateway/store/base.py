@@ -14,7 +14,8 @@ used to generate R: the conversation of R's parent followed by R's own input ite
 from the chain in pages (:data:`PAGE_SIZE` items), so a long conversation is never loaded at once.
 
 Each backend implements a handful of primitives (``_insert``, ``_chain``, ``_load``...); the public
-methods, the pagination over a chain and the size accounting are written once, here.
+methods, the pagination over a chain and the size accounting are written once, here.  A page may
+span many responses' item runs; ``_load`` fetches all of them in one round trip.
 
 Rules every backend keeps (the tests check them on all three):
 
@@ -22,7 +23,8 @@ Rules every backend keeps (the tests check them on all three):
   own records, atomically, and bumps its parent's child count.
 * **Expiry.**  A response expires ``ttl`` seconds after it was stored.  Storing a response extends
   every ancestor's expiry to at least its own, so a conversation is never cut by an ancestor
-  expiring first.
+  expiring first.  Ancestors are extended a little further (:data:`EXPIRY_SLACK` of ``ttl``), so
+  the next turns find them long-lived enough and stop at the parent instead of walking the chain.
 * **Deletion.**  A deleted response is gone for every public method (``get``, ``input_items``,
   continuing from it, deleting it again).  Responses that already continue from it keep their whole
   conversation, as in the API (a child's input items list its ancestors' items): its items stay,
@@ -38,13 +40,15 @@ Rules every backend keeps (the tests check them on all three):
 
 from __future__ import annotations
 
+import bisect
 import enum
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -60,11 +64,15 @@ __all__ = [
 #: How long a stored response is kept, in seconds (30 days, as in the API).
 DEFAULT_TTL = 30 * 24 * 3600.0
 #: The default cap on one response's stored bytes (its object plus its own input and output items).
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-#: Items loaded per read while walking a conversation.
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+#: Items loaded per round trip while walking a conversation.
 PAGE_SIZE = 100
+#: How much longer than a new response its extended ancestors live, as a fraction of ``ttl``.
+EXPIRY_SLACK = 0.01
 #: The statuses of a response still running: updatable, cancellable, not yet continuable.
 UNFINISHED = ("queued", "in_progress")
+#: What a stored response id may look like (``resp_`` + hex, as the gateway makes them).
+RESPONSE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
 #: Bounds of the input-items list ``limit`` (API: 1 to 100, default 20).
 MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
 
@@ -78,8 +86,7 @@ class Part(enum.IntEnum):
     OUTPUT = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """One response on a chain: its id and how many input and output items it has."""
 
     response_id: str
@@ -118,14 +125,52 @@ def replaceable(stored_status: str, new_status: str) -> bool:
     return stored_status in UNFINISHED or stored_status == new_status == "cancelled"
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
+class Run(NamedTuple):
+    """Items ``[start, stop)`` of one part of one response."""
+
+    response_id: str
+    part: Part
+    start: int
+    stop: int
+
+
+class _Segment(NamedTuple):
     """A run of a chain's items in conversation order: one part of one response, from ``offset``."""
 
     response_id: str
     part: Part
-    count: int
+    size: int
     offset: int
+
+
+class _Layout:
+    """A chain's items in conversation order, as runs: every response's input then output items
+    (the last response's output only if ``own_output``), with where each run starts."""
+
+    def __init__(self, chain: Sequence[Link], *, own_output: bool) -> None:
+        self.segments: list[_Segment] = []
+        self.total = 0
+        last = len(chain) - 1
+        for n, link in enumerate(chain):
+            parts = [(Part.INPUT, link.n_input)]
+            if own_output or n < last:
+                parts.append((Part.OUTPUT, link.n_output))
+            for part, size in parts:
+                if size:
+                    self.segments.append(_Segment(link.response_id, part, size, self.total))
+                    self.total += size
+        self._starts = [segment.offset for segment in self.segments]
+
+    def runs(self, start: int, stop: int) -> list[Run]:
+        """The runs holding positions ``[start, stop)``."""
+        found: list[Run] = []
+        for segment in self.segments[max(bisect.bisect_right(self._starts, start) - 1, 0) :]:
+            if segment.offset >= stop:
+                break
+            lo, hi = max(start, segment.offset), min(stop, segment.offset + segment.size)
+            if lo < hi:
+                found.append(Run(segment.response_id, segment.part, lo - segment.offset, hi - segment.offset))
+        return found
 
 
 def _dumps_items(items: Sequence[Mapping[str, Any]]) -> tuple[list[bytes], list[str | None]]:
@@ -137,8 +182,10 @@ def _dumps_items(items: Sequence[Mapping[str, Any]]) -> tuple[list[bytes], list[
 def _split_response(response: Mapping[str, Any]) -> tuple[str, bytes, str, list[bytes], list[str | None]]:
     """(id, body without the output items, status, output blobs, output ids)."""
     response_id = response.get("id")
-    if not isinstance(response_id, str) or not response_id:
-        raise ValueError("the response to store has no string 'id'")
+    if not isinstance(response_id, str) or not RESPONSE_ID.fullmatch(response_id):
+        raise ValueError(
+            f"the response to store needs an 'id' of 1-256 letters, digits, _.:- (got {response_id!r})"
+        )
     status = response.get("status")
     if not isinstance(status, str):
         raise ValueError(f"response {response_id!r} has no string 'status'")
@@ -275,15 +322,13 @@ class ResponseStore(ABC):
         chain = await self._chain(response_id)
         if chain is None:
             raise ResponseNotFoundError(response_id)
-        for link in chain:
-            for part, count in ((Part.INPUT, link.n_input), (Part.OUTPUT, link.n_output)):
-                for start in range(0, count, PAGE_SIZE):
-                    stop = min(start + PAGE_SIZE, count)
-                    page = await self._load(link.response_id, part, start, stop)
-                    if len(page) != stop - start:
-                        raise ResponseNotFoundError(response_id)
-                    for blob in page:
-                        yield orjson.loads(blob)
+        layout = _Layout(chain, own_output=True)
+        for start in range(0, layout.total, PAGE_SIZE):
+            page = await self._load_runs(layout.runs(start, min(start + PAGE_SIZE, layout.total)))
+            if page is None:
+                raise ResponseNotFoundError(response_id)
+            for blob in page:
+                yield orjson.loads(blob)
 
     async def input_items(
         self,
@@ -308,19 +353,19 @@ class ResponseStore(ABC):
         chain = await self._chain(response_id)
         if chain is None:
             return None
-        segments = self._listed_segments(chain)
-        total = sum(segment.count for segment in segments)
+        layout = _Layout(chain, own_output=False)
+        total = layout.total
         if after is None:
             cursor = -1 if order == "asc" else total
         else:
-            cursor = await self._position(segments, after, order)
+            cursor = await self._position(layout.segments, after, order)
         if order == "asc":
             start, stop = cursor + 1, min(cursor + 1 + limit, total)
             has_more = stop < total
         else:
             start, stop = max(cursor - limit, 0), cursor
             has_more = start > 0
-        blobs = await self._load_range(segments, start, stop)
+        blobs = await self._load_runs(layout.runs(start, stop))
         if blobs is None:
             return None  # deleted while being read
         data = [orjson.loads(blob) for blob in blobs]
@@ -359,24 +404,6 @@ class ResponseStore(ABC):
 
     # ------------------------------------------------------------------ pagination over a chain
 
-    @staticmethod
-    def _listed_segments(chain: Sequence[Link]) -> list[_Segment]:
-        """The item runs ``input_items`` lists: every ancestor's input and output, then own input."""
-        segments: list[_Segment] = []
-        offset = 0
-        *ancestors, own = chain
-        runs = [
-            (a.response_id, part, n)
-            for a in ancestors
-            for part, n in ((Part.INPUT, a.n_input), (Part.OUTPUT, a.n_output))
-        ]
-        runs.append((own.response_id, Part.INPUT, own.n_input))
-        for rid, part, count in runs:
-            if count:
-                segments.append(_Segment(rid, part, count, offset))
-                offset += count
-        return segments
-
     async def _position(self, segments: Sequence[_Segment], item_id: str, order: Order) -> int:
         """The position of item ``item_id`` in the listed items (its first occurrence in ``order``)."""
         offsets = {(s.response_id, s.part): s for s in segments}
@@ -384,7 +411,7 @@ class ResponseStore(ABC):
         positions = [
             offsets[(rid, part)].offset + index
             for rid, part, index in hits
-            if (rid, part) in offsets and index < offsets[(rid, part)].count
+            if (rid, part) in offsets and index < offsets[(rid, part)].size
         ]
         if not positions:
             raise InvalidListParameterError(
@@ -392,15 +419,11 @@ class ResponseStore(ABC):
             )
         return min(positions) if order == "asc" else max(positions)
 
-    async def _load_range(self, segments: Sequence[_Segment], start: int, stop: int) -> list[bytes] | None:
-        """The listed items at positions ``[start, stop)``, in conversation order."""
+    async def _load_runs(self, runs: list[Run]) -> list[bytes] | None:
+        """The items of ``runs``, in one round trip; ``None`` when some vanished meanwhile (deleted)."""
         blobs: list[bytes] = []
-        for s in segments:
-            lo, hi = max(start, s.offset), min(stop, s.offset + s.count)
-            if lo >= hi:
-                continue
-            page = await self._load(s.response_id, s.part, lo - s.offset, hi - s.offset)
-            if len(page) != hi - lo:
+        for run, page in zip(runs, await self._load(runs), strict=True):
+            if len(page) != run.stop - run.start:
                 return None
             blobs += page
         return blobs
@@ -444,8 +467,8 @@ class ResponseStore(ABC):
         """The chain from its root down to ``response_id`` (which must be live, else ``None``)."""
 
     @abstractmethod
-    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
-        """Items ``[start, stop)`` of one part of one response (fewer if it vanished)."""
+    async def _load(self, runs: Sequence[Run]) -> list[list[bytes]]:
+        """The items of each run (fewer if they vanished), all in one round trip."""
 
     @abstractmethod
     async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from .base import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TTL,
+    EXPIRY_SLACK,
     UNFINISHED,
     Link,
     NewResponse,
     Part,
     Replaced,
     ResponseStore,
+    Run,
     replaceable,
 )
 from .errors import DuplicateResponseError, ResponseInProgressError, ResponseNotFoundError, StoreError
@@ -119,7 +121,9 @@ class MemoryResponseStore(ResponseStore):
             parent.children += 1
         ancestor_id = new.parent
         while ancestor_id is not None and (ancestor := self._table.entries.get(ancestor_id)) is not None:
-            ancestor.expires_at = max(ancestor.expires_at, expires_at)
+            if ancestor.expires_at >= expires_at:
+                break  # it, and so every response above it, already outlives the new one
+            ancestor.expires_at = expires_at + self.ttl * EXPIRY_SLACK
             ancestor_id = ancestor.parent
 
     async def _replace(
@@ -176,9 +180,12 @@ class MemoryResponseStore(ResponseStore):
         chain.reverse()
         return chain
 
-    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
-        entry = self._entry(response_id)
-        return [] if entry is None else entry.items[part][start:stop]
+    async def _load(self, runs: Sequence[Run]) -> list[list[bytes]]:
+        pages: list[list[bytes]] = []
+        for run in runs:
+            entry = self._entry(run.response_id)
+            pages.append([] if entry is None else entry.items[run.part][run.start : run.stop])
+        return pages
 
     async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
         hits: list[tuple[str, Part, int]] = []

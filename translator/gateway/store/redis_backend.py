@@ -33,12 +33,14 @@ from redis.exceptions import RedisError, ResponseError
 from .base import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TTL,
+    EXPIRY_SLACK,
     UNFINISHED,
     Link,
     NewResponse,
     Part,
     Replaced,
     ResponseStore,
+    Run,
 )
 from .errors import (
     DuplicateResponseError,
@@ -85,7 +87,8 @@ end
 """
 
 # ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
-#       unfinished statuses (comma-separated), input items, output items, input ids, output ids
+#       unfinished statuses (comma-separated), ancestors' ttl ms, input items, output items, input ids,
+#       output ids
 _CREATE = (
     _PRELUDE
     + """
@@ -100,12 +103,13 @@ if parent ~= '' then
 end
 redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'parent', parent, 'nin', nin, 'nout', nout,
   'insize', ARGV[7], 'size', ARGV[8], 'created', ARGV[11], 'deleted', '0', 'children', '0')
-local first = 13
+local first = 14
 push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
 index(p .. 'outx:' .. id, first + 2 * nin + nout, nout)
 local function expire(key) redis.call('PEXPIRE', key, ttl) end
+local function extend(key) redis.call('PEXPIRE', key, ARGV[13]) end
 each_key(id, expire)
 if parent ~= '' then redis.call('HINCRBY', p .. 'resp:' .. parent, 'children', 1) end
 -- ancestors expire no earlier than their descendants: stop at the first one that already lives long enough
@@ -113,7 +117,7 @@ local cur = parent
 while cur ~= '' do
   local m = p .. 'resp:' .. cur
   if redis.call('PTTL', m) >= ttl then break end
-  each_key(cur, expire)
+  each_key(cur, extend)
   cur = redis.call('HGET', m, 'parent') or ''
 end
 return 'ok'
@@ -161,7 +165,8 @@ return 1
 """
 )
 
-# ARGV: prefix, id.  Returns nil when id is not live, else id, nin, nout for each response up to the root.
+# ARGV: prefix, id.  Returns nil when id is not live, else "id nin nout id nin nout ..." from id up to the
+# root: one string (response ids have no spaces: base.RESPONSE_ID), parsed far faster than an array.
 _CHAIN = """
 local p, cur = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
@@ -172,10 +177,23 @@ while true do
   out[#out + 1] = f[2]
   out[#out + 1] = f[3]
   cur = f[4]
-  if cur == '' then return out end
+  if cur == '' then return table.concat(out, ' ') end
   f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
   if not f[1] then return redis.error_reply('TRANSLATOR broken chain at ' .. cur) end
 end
+"""
+
+# ARGV: prefix, then for each run: key kind (in: or out:), response id, start, stop (exclusive).
+# Returns the number of items found for each run, then all the items.
+_LOAD = """
+local p, counts, items = ARGV[1], {}, {}
+for i = 2, #ARGV, 4 do
+  local found = redis.call('LRANGE', p .. ARGV[i] .. ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]) - 1)
+  counts[#counts + 1] = #found
+  for _, item in ipairs(found) do items[#items + 1] = item end
+end
+for _, item in ipairs(items) do counts[#counts + 1] = item end
+return counts
 """
 
 # ARGV: prefix, id
@@ -253,6 +271,7 @@ class RedisResponseStore(ResponseStore):
         self._cancel_script = self._redis.register_script(_CANCEL)
         self._chain_script = self._redis.register_script(_CHAIN)
         self._delete_script = self._redis.register_script(_DELETE)
+        self._load_script = self._redis.register_script(_LOAD)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -312,6 +331,7 @@ class RedisResponseStore(ResponseStore):
             len(new.output_items),
             repr(new.created_at),
             _UNFINISHED,
+            ttl_ms + round(self.ttl * EXPIRY_SLACK * 1000),
             *new.input_items,
             *new.output_items,
             *(item_id or "" for item_id in new.input_ids),
@@ -376,16 +396,25 @@ class RedisResponseStore(ResponseStore):
             flat = await self._chain_script(keys=[], args=[self.key_prefix, response_id])
         if flat is None:
             return None
-        links = [Link(flat[n].decode(), int(flat[n + 1]), int(flat[n + 2])) for n in range(0, len(flat), 3)]
+        fields = flat.decode().split(" ")
+        links = [Link(fields[n], int(fields[n + 1]), int(fields[n + 2])) for n in range(0, len(fields), 3)]
         links.reverse()
         return links
 
-    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
-        if stop <= start:
+    async def _load(self, runs: Sequence[Run]) -> list[list[bytes]]:
+        if not runs:
             return []
+        args: list[Any] = [self.key_prefix]
+        for run in runs:
+            args += [_PART_KEYS[run.part][0], run.response_id, run.start, run.stop]
         async with self._errors():
-            items = await self._redis.lrange(self._key(_PART_KEYS[part][0], response_id), start, stop - 1)
-        return cast("list[bytes]", items)
+            flat = await self._load_script(keys=[], args=args)
+        pages: list[list[bytes]] = []
+        at = len(runs)
+        for count in flat[: len(runs)]:
+            pages.append(flat[at : at + count])
+            at += count
+        return pages
 
     async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
         async with self._errors(), self._redis.pipeline(transaction=False) as pipe:

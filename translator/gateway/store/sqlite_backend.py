@@ -24,12 +24,14 @@ from typing import Any, TypeVar
 from .base import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TTL,
+    EXPIRY_SLACK,
     UNFINISHED,
     Link,
     NewResponse,
     Part,
     Replaced,
     ResponseStore,
+    Run,
     replaceable,
 )
 from .errors import (
@@ -88,15 +90,6 @@ WITH RECURSIVE chain(id, parent, n_input, n_output, depth) AS (
     FROM responses AS r JOIN chain ON r.id = chain.parent
 )
 SELECT id, parent, n_input, n_output FROM chain ORDER BY depth DESC
-"""
-
-_EXTEND_ANCESTORS = """
-WITH RECURSIVE chain(id) AS (
-    SELECT ?
-    UNION ALL
-    SELECT r.parent FROM responses AS r JOIN chain ON r.id = chain.id WHERE r.parent IS NOT NULL
-)
-UPDATE responses SET expires_at = ?2 WHERE id IN chain AND expires_at < ?2
 """
 
 
@@ -231,7 +224,18 @@ class SQLiteResponseStore(ResponseStore):
             db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", rows)
             if new.parent is not None:
                 db.execute("UPDATE responses SET children = children + 1 WHERE id = ?", (new.parent,))
-                db.execute(_EXTEND_ANCESTORS, (new.parent, expires_at))
+            ancestor = new.parent
+            while ancestor is not None:
+                row = db.execute(
+                    "SELECT parent, expires_at FROM responses WHERE id = ?", (ancestor,)
+                ).fetchone()
+                if row is None or row[1] >= expires_at:
+                    break  # it, and so every response above it, already outlives the new one
+                db.execute(
+                    "UPDATE responses SET expires_at = ? WHERE id = ?",
+                    (expires_at + self.ttl * EXPIRY_SLACK, ancestor),
+                )
+                ancestor = row[0]
 
     async def _replace(
         self,
@@ -325,14 +329,22 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(chain)
 
-    async def _load(self, response_id: str, part: Part, start: int, stop: int) -> list[bytes]:
-        def load(db: sqlite3.Connection) -> list[bytes]:
-            rows = db.execute(
-                "SELECT body FROM items WHERE response_id = ? AND part = ? AND seq >= ? AND seq < ?"
-                " ORDER BY seq",
-                (response_id, int(part), start, stop),
-            ).fetchall()
-            return [blob for (blob,) in rows]
+    async def _load(self, runs: Sequence[Run]) -> list[list[bytes]]:
+        query = (
+            "SELECT body FROM items WHERE response_id = ? AND part = ? AND seq >= ? AND seq < ? ORDER BY seq"
+        )
+
+        def load(db: sqlite3.Connection) -> list[list[bytes]]:
+            with _transaction(db, "BEGIN"):
+                return [
+                    [
+                        blob
+                        for (blob,) in db.execute(
+                            query, (run.response_id, int(run.part), run.start, run.stop)
+                        )
+                    ]
+                    for run in runs
+                ]
 
         return await self._run(load)
 
