@@ -323,14 +323,18 @@ def test_a_slow_client_holds_back_the_upstream_instead_of_filling_memory(
     fresh: Callable[..., tuple[UpstreamProcess, GatewayProcess]],
 ) -> None:
     upstream, gateway = fresh(client_timeout=30)
+    for _ in range(2):  # warm up: the first requests load code and grow the heap
+        httpx.post(f"{gateway.url}/v1/responses", json=responses_body("big-500000"), timeout=30)
+    before = upstream.stats()
     grown, written, read = _stream_to_a_slow_reader(gateway, upstream, 30)  # 3 s at 20 bytes a second
     assert read == 60
-    # Only what socket buffers hold left the upstream (loopback buffers are a few MB), not 300 MB ...
-    assert written < 32_000_000, written
-    # ... and the gateway did not keep it: its memory grew by far less than what passed.
-    assert grown < 16_000_000, grown
+    # Only what the kernel's socket buffers hold left the upstream (about 10 MB on loopback), not 300 MB:
+    # the gateway reads the upstream only as fast as its client reads ...
+    assert written - before["bytes_written"] < 32_000_000, written
+    # ... and keeps none of it: its memory did not grow with what passed.
+    assert grown < 4_000_000, grown
     assert wait_until(lambda: upstream.stats()["open_streams"] == 0, 3)
-    assert upstream.stats()["closed_early"] == 1
+    assert upstream.stats()["closed_early"] == before["closed_early"] + 1
 
 
 def test_a_client_that_stops_reading_is_dropped_after_the_client_timeout(
