@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint bench example golden codex clean
+.PHONY: install test lint bench bench-migrate example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -25,6 +25,9 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/bench.py
+
+bench-migrate: install
+	$(PY) benchmarks/migrate_bench.py --records 100000 --jobs 1 2
 
 example: install
 	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse

@@ -20,7 +20,9 @@ For each stream the same work is timed for:
   as dicts (``feed``), and as SSE bytes to Chat SSE bytes (``responses_stream_to_chat_sse`` over
   16 KiB reads; chunks/s and MB/s there count Responses events/bytes).
 
-Every measurement is repeated (7 times by default) and the median is reported.  chunks/s counts input
+Every measurement is repeated (7 times by default) and the median is reported; the subjects of a
+workload take turns (repetition 1 of each, then 2...), so a burst of load on a shared machine hits
+them alike and the ratios stay meaningful.  chunks/s counts input
 chunks; MB/s is MB (10^6 bytes) of the input SSE body per second.  Then the peak memory (tracemalloc)
 of translating ``long_text`` at 1x and 4x length, next to its output size: it grows with the output.
 
@@ -289,21 +291,40 @@ def median_seconds(work: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def median_seconds_agents(chunks: list[ChatCompletionChunk], repeats: int) -> float:
-    """Timed inside one event loop, so loop start-up is not charged to the handler."""
-    responses = [agents_response() for _ in range(repeats)]  # built outside the timed region
+def agents_seconds(chunks: list[ChatCompletionChunk]) -> float:
+    """One pass of the agents handler, timed inside its event loop (loop start-up is not charged)."""
+    response = agents_response()  # built outside the timed region
 
-    async def timed() -> list[float]:
-        times = []
-        for response in responses:
+    async def timed() -> float:
+        start = time.perf_counter()
+        async for _ in ChatCmplStreamHandler.handle_stream(response, _aiter(chunks)):  # type: ignore[arg-type]
+            pass
+        return time.perf_counter() - start
+
+    return asyncio.run(timed())
+
+
+def timed(work: Callable[[], object]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+    return run
+
+
+def round_robin_medians(works: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Median seconds of each work, the works taking turns (repetition 1 of each, then 2...).
+
+    On a shared machine load comes in bursts; taking turns spreads a burst over all subjects alike,
+    so the ratios between them (what the targets are about) move much less than the absolute times.
+    """
+    times: dict[str, list[float]] = {name: [] for name in works}
+    for _ in range(repeats):
+        for name, work in works.items():
             gc.collect()
-            start = time.perf_counter()
-            async for _ in ChatCmplStreamHandler.handle_stream(response, _aiter(chunks)):  # type: ignore[arg-type]
-                pass
-            times.append(time.perf_counter() - start)
-        return times
-
-    return statistics.median(asyncio.run(timed()))
+            times[name].append(work())
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 @dataclass
@@ -333,25 +354,23 @@ def measure(load: Workload, repeats: int) -> list[Row]:
     def row(subject: str, seconds: float, chunks: int = n, nbytes: int = size) -> Row:
         return Row(load.name, subject, chunks, nbytes, seconds)
 
+    medians = round_robin_medians(
+        {
+            "ours dicts": timed(lambda: ours(load.chunks)),
+            "ours sdk": timed(lambda: ours(load.sdk)),
+            "agents sdk": lambda: agents_seconds(load.sdk),
+            "ours e2e sse": timed(lambda: ours_sse(load.sse)),
+            "orjson floor": timed(lambda: orjson_floor(lines)),
+            "orjson floor rsp": timed(lambda: orjson_floor(events_lines)),
+            "reverse dicts": timed(lambda: reverse(events)),
+            "reverse e2e sse": timed(lambda: reverse_sse(events_sse)),
+        },
+        repeats,
+    )
+    responses_side = ("orjson floor rsp", "reverse dicts", "reverse e2e sse")
     return [
-        row("ours dicts", median_seconds(lambda: ours(load.chunks), repeats)),
-        row("ours sdk", median_seconds(lambda: ours(load.sdk), repeats)),
-        row("agents sdk", median_seconds_agents(load.sdk, repeats)),
-        row("ours e2e sse", median_seconds(lambda: ours_sse(load.sse), repeats)),
-        row("orjson floor", median_seconds(lambda: orjson_floor(lines), repeats)),
-        row(
-            "orjson floor rsp",
-            median_seconds(lambda: orjson_floor(events_lines), repeats),
-            len(events),
-            len(events_sse),
-        ),
-        row("reverse dicts", median_seconds(lambda: reverse(events), repeats), len(events), len(events_sse)),
-        row(
-            "reverse e2e sse",
-            median_seconds(lambda: reverse_sse(events_sse), repeats),
-            len(events),
-            len(events_sse),
-        ),
+        row(name, seconds, len(events), len(events_sse)) if name in responses_side else row(name, seconds)
+        for name, seconds in medians.items()
     ]
 
 

@@ -76,6 +76,14 @@ def text_stream_chat(model: str, text: str) -> list[bytes]:
     return [b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
 
 
+def text_stream_responses(model: str, text: str) -> list[bytes]:
+    """A short Responses stream answering ``text``, written the way OpenAI streams it."""
+    from translator import translate_chat_stream
+
+    events = translate_chat_stream(text_stream_chat(model, text), response_fields={"store": False})
+    return [b"event: %s\ndata: %s\n\n" % (e["type"].encode(), orjson.dumps(e)) for e in events]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -155,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(rest) / 1000)
             self._stream(text_stream_chat(model, "late but fine"), seen)
         elif responses:
-            self._stream(split_frames((CORPUS / "responses" / "lmstudio__text.sse").read_bytes()), seen)
+            self._stream(text_stream_responses(model, f"Hello from {model}"), seen)
         elif stream:
             self._stream(text_stream_chat(model, f"Hello from {model}"), seen)
         else:

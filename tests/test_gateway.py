@@ -24,7 +24,7 @@ import httpx
 import openai
 import orjson
 import pytest
-from corpus import CORPUS, corpus_files, corpus_params, read_json
+from corpus import CORPUS, SKIP_REASON, corpus_files, corpus_params, read_json
 from gateway_support import FakeUpstream, RunningGateway, running, split_frames
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -37,10 +37,10 @@ from translator.accumulate import accumulate_chat
 from translator.errors import TranslatorError
 from translator.gateway.app import Gateway
 from translator.gateway.config import ConfigError, load_config
-from translator.objects import chat_completion_to_response
+from translator.objects import chat_completion_to_response, response_to_chat_completion
 from translator.sse import Done, iter_sse
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON)
 
 _CHUNK = TypeAdapter(ChatCompletionChunk)
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +135,7 @@ def test_responses_stream_over_chat_equals_offline_translation(
     assert normalize_stream(events) == normalize_stream(expected)
 
 
+@needs_corpus
 @pytest.mark.parametrize(
     "name",
     ["openai__tool_calls_parallel_two_functions", "deepseek__reasoning_then_tool_call", "openai__text_plain"],
@@ -157,6 +158,7 @@ def test_sdk_stream_helper_and_non_streaming_give_the_offline_response(
     assert normalize(whole.model_dump(mode="json", exclude_unset=True)) == normalize(expected)
 
 
+@needs_corpus
 def test_async_client_streams_through_the_gateway(chat_gateway: RunningGateway) -> None:
     path = CORPUS / "chat" / "xai__grok_reasoning_content_tool_call.sse"
     expected = list(translate_chat_stream([path.read_bytes()], response_fields={"store": True}))
@@ -238,6 +240,7 @@ def test_chat_stream_over_responses_equals_offline_translation(
         state.handle_chunk(_CHUNK.validate_python(chunk))
 
 
+@needs_corpus
 def test_chat_sdk_non_streaming_and_errors_over_responses(responses_gateway: RunningGateway) -> None:
     client = sdk(responses_gateway)
     path = CORPUS / "responses" / "openai__function_call.sse"
@@ -281,6 +284,7 @@ def test_responses_upstream_gets_a_responses_request(
 # -- relays -------------------------------------------------------------------------------------------------
 
 
+@needs_corpus
 @pytest.mark.parametrize(
     "name", ["openai__tool_call_multiply_include_usage.sse", "deepseek__text_finish_length.sse"]
 )
@@ -294,6 +298,7 @@ def test_chat_relay_passes_the_bytes_through(chat_gateway: RunningGateway, name:
         assert answer.content == recorded
 
 
+@needs_corpus
 def test_responses_relay_passes_the_bytes_through(
     responses_gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:
@@ -307,6 +312,7 @@ def test_responses_relay_passes_the_bytes_through(
     assert upstream.last().path == "/v1/responses"
 
 
+@needs_corpus
 def test_relay_of_a_cut_responses_stream_ends_with_response_failed(responses_gateway: RunningGateway) -> None:
     name = "responses/openai__hello_text.sse"
     answer = post(
@@ -352,11 +358,47 @@ def test_non_streaming_upstream_is_replayed_as_a_stream(gateway_from: Any, path:
         assert normalize({key: got[key]}) == normalize({key: expected[key]})
 
 
+def _final_responses() -> list[Path]:
+    return [
+        p
+        for p in corpus_files("responses_json", "*.json")
+        if isinstance(read_json(p), dict) and read_json(p).get("status") in ("completed", "incomplete")
+    ]
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in _final_responses()])
+def test_non_streaming_responses_upstream_is_replayed_for_chat_clients(gateway_from: Any, path: Path) -> None:
+    gateway = gateway_from(
+        '[upstreams.r]\nbase_url = "{upstream}"\nprotocol = "responses"\n'
+        "[upstreams.r.capabilities]\nstream = false\n"
+    )
+    body = {"model": f"replay:responses_json/{path.name}", "messages": [{"role": "user", "content": "x"}]}
+    streamed = post(gateway, "/v1/chat/completions", {**body, "stream": True})
+    chunks = sse_payloads(streamed.content)
+    state = ChatCompletionStreamState()
+    for chunk in chunks:
+        state.handle_chunk(_CHUNK.validate_python(chunk))
+    whole = post(gateway, "/v1/chat/completions", body)
+    assert whole.status_code == 200
+    expected = response_to_chat_completion(read_json(path))
+    got = ChatCompletion.model_validate(whole.json())
+    # with no text at all (a hosted-tool-only response) the stream's opening chunk says content "",
+    # the object converter null: the same empty answer
+    assert (got.choices[0].message.content or None) == expected["choices"][0]["message"].get("content")
+    assert got.choices[0].finish_reason == expected["choices"][0]["finish_reason"]
+    streamed_message = state.current_completion_snapshot.choices[0].message
+    assert streamed_message.content == got.choices[0].message.content
+    assert [c.id for c in streamed_message.tool_calls or []] == [
+        c.id for c in got.choices[0].message.tool_calls or []
+    ]
+
+
 # -- errors -------------------------------------------------------------------------------------------------
 
 _CONTEXT = '{"error":{"message":"This model\'s maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"invalid_request_error","param":"messages","code":null}}'  # noqa: E501
 
 
+@needs_corpus
 def test_upstream_error_answers_keep_their_status_and_message(chat_gateway: RunningGateway) -> None:
     client = sdk(chat_gateway)
     with pytest.raises(openai.BadRequestError) as raised:
@@ -402,6 +444,7 @@ def test_unreachable_upstream_is_502_and_slow_headers_504(gateway_from: Any) -> 
     assert late.value.status_code == 504 and "'slow'" in late.value.message and "0.3 s" in late.value.message
 
 
+@needs_corpus
 def test_cut_upstream_ends_the_client_stream_with_what_was_received(chat_gateway: RunningGateway) -> None:
     name = "chat/openai__text_long_include_usage.sse"
     answer = post(chat_gateway, "/v1/responses", {"model": f"cut:{name}:8", "input": "x", "stream": True})
@@ -413,6 +456,7 @@ def test_cut_upstream_ends_the_client_stream_with_what_was_received(chat_gateway
     assert "broke the connection" in events[-1]["response"]["error"]["message"]
 
 
+@needs_corpus
 def test_stalled_upstream_fails_the_stream_after_the_read_timeout(gateway_from: Any) -> None:
     gateway = gateway_from('[upstreams.u]\nbase_url = "{upstream}"\nread_timeout = 0.5\n')
     started = time.monotonic()
@@ -443,6 +487,7 @@ def test_garbage_from_the_upstream_is_a_failure_naming_it(chat_gateway: RunningG
     assert post(chat_gateway, "/v1/responses", {"model": "after-garbage", "input": "x"}).status_code == 200
 
 
+@needs_corpus
 def test_client_disconnect_closes_the_upstream_request_within_a_second(
     chat_gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:

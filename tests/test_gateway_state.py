@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from corpus import CORPUS
+from corpus import CORPUS, SKIP_REASON
 from gateway_support import FakeUpstream, RunningGateway
 from openai.types.responses import Response
 from sdk import without_parsed
@@ -27,8 +27,6 @@ from store_helpers import Backend
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +148,7 @@ def test_two_continuations_of_one_response_fork(gateway: RunningGateway, upstrea
         assert texts == ["root question", "Hello from root", f"{name} question"]
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON)
 def test_background_response_runs_and_can_be_cancelled(gateway: RunningGateway) -> None:
     client = client_of(gateway)
     queued = client.responses.create(model="replay:chat/openai__text_plain.sse", input="x", background=True)

@@ -6,9 +6,17 @@ one terminal event (``response.completed`` / ``response.incomplete`` / ``respons
 emitted, whatever the input did (finished, errored, or was cut).
 
 Output items are sequential, as OpenAI streams them: an item's ``output_item.done`` goes out before
-the next item's ``output_item.added``.  The one exception to "no buffering" is a provider that
-interleaves the fragments of parallel tool calls: a later call's fragments wait until the open
-call's arguments are complete JSON (or the choice finishes), then go out in order.
+the next item's ``output_item.added``.  The exceptions to "no buffering" follow from that: a tool
+call's item opens with its first argument fragment (a header alone waits, so arguments that come
+after other content are still accepted), and while the open call's arguments have started but are
+not yet complete JSON, whatever else arrives (another call's fragments, text, reasoning) waits until
+they are (or the choice finishes), then goes out in arrival order.
+
+Which call a tool-call delta continues is decided by its ``index`` and ``id`` (``_which_call``);
+``call_id`` values are unique within the response.  ``tool_map`` turns calls back into the client's
+Responses tools (namespaced ``function_call``, ``custom_tool_call`` with its input unwrapped as it
+streams, client ``tool_search_call``).  ``finish_reason`` values end the response by
+``mapping.finish_outcome``.  Errors lose nothing (see ``FeedBase``).
 
 Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
 
@@ -147,6 +155,7 @@ class _Call:
         "name",
         "namespace",
         "opened",
+        "parsed_at",
         "pending",
         "tool_name",
         "unwrap",
@@ -159,7 +168,8 @@ class _Call:
         self.name: str | None = None
         self.arguments: list[str] = []
         self.pending: list[str] = []  # fragments received before the item could open
-        self.json: JsonCompleteness | None = None  # made when completeness is first asked
+        self.json: JsonCompleteness | None = None  # made when completeness is asked a second time
+        self.parsed_at = -1  # the arguments parsed as complete JSON when they had this many fragments
         self.opened = False
         self.closed = False
         # the Responses identity (from tool_map): form None is a function_call (tool_name, namespace),
@@ -170,13 +180,27 @@ class _Call:
         self.unwrap: JsonStringField | None = None
 
     def complete(self) -> bool:
-        """Whether the arguments so far are one complete JSON value (linear over the whole call)."""
+        """Whether the arguments so far are one complete JSON value (linear over the whole call).
+
+        The first answer comes from one parse of the text (what a call followed by the next one needs,
+        at C speed); asked again after more fragments, an incremental scanner takes over.
+        """
         scan = self.json
-        if scan is None:
+        if scan is not None:
+            return scan.complete
+        if self.parsed_at != len(self.arguments):
+            if self.parsed_at < 0:
+                try:
+                    orjson.loads("".join(self.arguments))
+                    self.parsed_at = len(self.arguments)
+                    return True
+                except orjson.JSONDecodeError:
+                    pass
             scan = self.json = JsonCompleteness()
             for fragment in self.arguments:
                 scan.feed(fragment)
-        return scan.complete
+            return scan.complete
+        return True
 
     def add(self, fragment: str) -> None:
         self.arguments.append(fragment)
@@ -203,6 +227,39 @@ class ChatToResponses(FeedBase):
         of the Chat arguments ``{"input": "..."}``, streamed as it arrives; ``{"type": "tool_search"}`` a
         client ``tool_search_call`` with the parsed arguments.  Names not in the map stay functions.
     """
+
+    # Slots: the hot path reads these on every chunk, and more than 30 instance attributes would cost
+    # CPython its fast (shared-key) attribute access.
+    __slots__ = (
+        "_audio",
+        "_call_at",
+        "_call_by_id",
+        "_call_ids",
+        "_calls",
+        "_choice",
+        "_choice_given",
+        "_clock",
+        "_delta_class",
+        "_delta_other",
+        "_finish_reason",
+        "_forcing",
+        "_ids",
+        "_item",
+        "_model_hint",
+        "_output",
+        "_params",
+        "_response",
+        "_saw_done",
+        "_secrets",
+        "_seq",
+        "_service_tier",
+        "_streaming",
+        "_terminal_sent",
+        "_think",
+        "_tool_map",
+        "_usage",
+        "_waiting",
+    )
 
     def __init__(
         self,
