@@ -339,7 +339,7 @@ class ChatToResponses(FeedBase):
             content = delta.content
             calls = delta.tool_calls
             extra = delta.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
-            if calls is None and not extra:  # the commonest chunk: text
+            if calls is None and not extra:  # the commonest chunk: text (the hot branch of _text, inline)
                 if content.__class__ is not str or not content or self._think is not None:
                     return None if content else []
                 open_item = self._item
