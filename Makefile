@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint bench example golden codex clean
+.PHONY: install test lint bench bench-migrate bench-gateway soak example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -26,6 +26,30 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench.py
 
+bench-migrate: install
+	$(PY) benchmarks/migrate_bench.py --records 100000 --jobs 1 2
+
+# The gateway side by side with LiteLLM's proxy (benchmarks/bench_gateway.py, a few minutes).  LiteLLM,
+# psutil and matplotlib go into their own git-ignored virtualenv, never into the project's.
+# LiteLLM 1.100.5 is the newest release whose [proxy] extra installs on Python 3.11 from the index here.
+BENCH_VENV := .bench/venv
+LITELLM_VERSION := 1.100.5
+BENCH_PACKAGES := 'litellm[proxy]==$(LITELLM_VERSION)' psutil==7.2.2 matplotlib==3.11.2 uvloop==0.23.0
+
+$(BENCH_VENV)/.installed: Makefile
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q $(BENCH_PACKAGES)
+	touch $@
+
+bench-gateway: install $(BENCH_VENV)/.installed
+	$(PY) benchmarks/bench_upstream_client.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_gateway.py $(ARGS)
+
+# Longer runs of the gateway's load and fault tests (tests/test_gateway_load.py, marked soak).
+soak: install
+	$(PY) -m pytest -q -m soak tests/test_gateway_load.py
+
 example: install
 	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse
 
@@ -47,4 +71,4 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) $(CODEX_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CODEX_DIR) .bench .pytest_cache .mypy_cache .ruff_cache

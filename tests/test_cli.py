@@ -439,25 +439,25 @@ def test_corpus_responses_to_chat(capsysbinary: pytest.CaptureFixture[bytes], pa
         assert frames(out)[-1].startswith(b"event: error\n")
 
 
-def test_migrate_lenient_warns_per_record_with_its_line(
+def test_migrate_lenient_counts_drops_by_reason_and_lists_them_per_line_with_verbose(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:
     src = tmp_path / "in.jsonl"
-    record = {"messages": [{"role": "user", "content": "hi"}], "seed": 1}
+    record = {"messages": [{"role": "user", "content": "hi"}], "model": "m", "seed": 1}
     src.write_bytes(orjson.dumps(record) + b"\n" + orjson.dumps(record) + b"\n")
-    code, out, err = run(
-        capsysbinary,
-        "migrate",
-        "--direction",
-        "chat-to-responses",
-        "--lenient",
-        str(src),
-        str(tmp_path / "o"),
-    )
+    argv = ["migrate", "--direction", "chat-to-responses", "--lenient", str(src), str(tmp_path / "o")]
+    code, out, err = run(capsysbinary, *argv)
     assert code == 0 and b"written\t2" in out
     assert err.splitlines() == [
-        "translator: warning: line 1: request.seed: 'seed' has no equivalent in the target API (dropped)",
-        "translator: warning: line 2: request.seed: 'seed' has no equivalent in the target API (dropped)",
+        "translator migrate: read 2, written 2, rejected 0",
+        "  dropped values (--lenient), by reason:",
+        "          2  request.seed: 'seed' has no equivalent in the target API",
+        "  (--verbose: one line per record)",
+    ]
+    code, out, err = run(capsysbinary, *argv, "--verbose")
+    assert err.splitlines()[:2] == [
+        "translator: line 1: request.seed: 'seed' has no equivalent in the target API (dropped)",
+        "translator: line 2: request.seed: 'seed' has no equivalent in the target API (dropped)",
     ]
 
 

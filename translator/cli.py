@@ -11,8 +11,11 @@ Exit codes::
     1  validate found violations
     2  usage error (bad arguments)
     3  input error: the input cannot be read as a stream/object or cannot be translated
-       (the message names the chunk or field, as :mod:`translator.errors` does)
-    4  file not found, or another I/O error
+       (the message names the chunk or field, as :mod:`translator.errors` does); the input is
+       of the other protocol (every verb checks); ``migrate`` converted nothing, met a record of
+       the other protocol first, or rejected more than ``--max-rejects``
+    4  file not found, or another I/O error (a destination that is a folder or in a missing one)
+    130  interrupted (SIGINT, ^C)   143  terminated (SIGTERM): temporary files removed
 
 A closed stdout (``translator ... | head``) ends the command quietly with status 0.
 """
@@ -26,10 +29,10 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from .errors import SSEError, TranslatorError
+from .files import MissingExtraError
 from .ids import Clock, IdSource, SequentialIds, fixed_clock, random_id, system_clock
 from .sse import DONE_FRAME, Done, StreamDecoder, dump_json, encode_sse, load_json
 
@@ -40,6 +43,8 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_IO = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 _READ_SIZE = 1 << 16
 _PROG = "translator"
@@ -324,15 +329,48 @@ def _read_stream(name: str) -> tuple[list[Payload], bool]:
     return items, bool(source.jsonl)
 
 
+def _stream_kind(payload: Payload) -> str | None:
+    """``"chat"`` for a Chat chunk (or ``[DONE]``), ``"responses"`` for a Responses event, else ``None``."""
+    if isinstance(payload, Done):
+        return "chat"
+    if _is_responses_payload(payload):
+        return "responses"
+    if payload.get("object") in ("chat.completion", "response"):
+        return None  # a whole object, not a stream item
+    if isinstance(payload.get("choices"), list) or payload.get("object") == "chat.completion.chunk":
+        return "chat"
+    if "error" in payload and "type" not in payload:
+        return "chat"  # a Chat error chunk
+    return None
+
+
+def _not_a_stream(name: str, payload: dict[str, Any]) -> _InputError:
+    kind = payload.get("object")
+    if kind in ("chat.completion", "response"):
+        hint = f"a {kind} object, not a stream: use `{_PROG} convert` to change its protocol"
+    else:
+        keys = ", ".join(sorted(map(str, payload))[:8]) or "none"
+        hint = f"neither a Chat Completions chunk nor a Responses event (its keys: {keys})"
+    return _InputError(f"{_display(name)}: chunk 0 is {hint}")
+
+
 def _cmd_accumulate(args: argparse.Namespace) -> int:
     with _open_binary(args.file) as handle:
         payloads = _Source(handle).payloads()
-        first = next(payloads, None)  # the protocol, when not given, is the first payload's
-        protocol: str = args.protocol or ("chat" if first is None else _detect_protocol(first))
+        first = next(payloads, None)
+        if first is None:
+            raise _InputError(f"{_display(args.file)}: no chunks or events: nothing to accumulate")
+        found = _stream_kind(first)
+        if found is None:
+            assert isinstance(first, dict)
+            raise _not_a_stream(args.file, first)
+        if args.protocol is not None and args.protocol != found:
+            name = "a Responses" if found == "responses" else "a Chat Completions"
+            raise _InputError(f"chunk 0: the input looks like {name} stream; use --protocol {found}")
         from .accumulate import accumulate_chat, accumulate_responses
 
-        accumulate = accumulate_chat if protocol == "chat" else accumulate_responses
-        result = accumulate(payloads if first is None else itertools.chain([first], payloads))
+        accumulate = accumulate_chat if found == "chat" else accumulate_responses
+        result = accumulate(itertools.chain([first], payloads))
     _write_json(result)
     return EXIT_OK
 
@@ -382,12 +420,40 @@ def _custom_tool_calls_arg(parser: Any) -> None:
     )
 
 
+def _object_kind(obj: dict[str, Any]) -> str | None:
+    """``"chat"`` for a ChatCompletion, ``"responses"`` for a Response, else ``None``."""
+    kind = obj.get("object")
+    if kind == "chat.completion" or (kind is None and isinstance(obj.get("choices"), list)):
+        return "chat"
+    if kind == "response" or (kind is None and isinstance(obj.get("output"), list)):
+        return "responses"
+    return None
+
+
+def _check_object(name: str, obj: dict[str, Any], target: str) -> None:
+    found = _object_kind(obj)
+    expected = "chat" if target == "responses" else "responses"
+    if found == expected:
+        return
+    if found is not None:
+        what = "a Response" if found == "responses" else "a ChatCompletion"
+        raise _InputError(f"{_display(name)}: the input is {what}, already the target; use --to {expected}")
+    kind = obj.get("object")
+    if kind == "chat.completion.chunk" or str(obj.get("type", "")).startswith("response."):
+        raise _InputError(f"{_display(name)}: the input is one stream chunk/event: use `{_PROG} accumulate`")
+    want = "ChatCompletion" if expected == "chat" else "Response"
+    raise _InputError(f"{_display(name)}: expected a {want} object (object: {kind!r})")
+
+
 def _cmd_convert(args: argparse.Namespace) -> int:
+    if args.target == "responses" and args.custom_tool_calls:
+        raise _UsageError("--custom-tool-calls applies to --to chat only")
+    if args.target == "chat" and (args.request or args.choice is not None or args.lenient):
+        raise _UsageError("--request, --choice and --lenient apply to --to responses only")
     obj = _read_json_object(args.file)
+    _check_object(args.file, obj, args.target)
     ids, clock = _ids_and_clock(args)
     if args.target == "responses":
-        if args.custom_tool_calls:
-            raise _UsageError("--custom-tool-calls applies to --to chat only")
         from .objects import chat_completion_to_response
 
         request = _read_json_object(args.request) if args.request else None
@@ -395,8 +461,6 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             obj, request=request, ids=ids, clock=clock, choice=args.choice, lenient=args.lenient
         )
     else:
-        if args.request or args.choice is not None or args.lenient:
-            raise _UsageError("--request, --choice and --lenient apply to --to responses only")
         from .objects import response_to_chat_completion
 
         form = args.custom_tool_calls or "function"
@@ -405,10 +469,30 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_request(name: str, params: dict[str, Any], target: str) -> None:
+    """A Chat request for ``--to responses``, a Responses request for ``--to chat``, or say which it is."""
+    from .records import conversation_protocol
+
+    expected, other = ("messages", "input") if target == "responses" else ("input", "messages")
+    found: str | None = None
+    why = ""
+    if other in params and expected not in params:
+        found, why = ("chat" if other == "messages" else "responses"), f"it has {other!r}"
+    elif expected in params and (evidence := conversation_protocol(params[expected])) is not None:
+        found, why = evidence[0], f"{expected}: {evidence[1]}"
+    source = "chat" if target == "responses" else "responses"
+    if found is not None and found != source:
+        what = "a Responses" if found == "responses" else "a Chat Completions"
+        raise _InputError(f"{_display(name)}: this looks like {what} request ({why}); use --to {source}")
+
+
 def _cmd_convert_request(args: argparse.Namespace) -> int:
     from .requests import chat_request_to_responses, responses_request_to_chat
 
+    if args.target == "chat" and args.hoist_instructions:
+        raise _UsageError("--hoist-instructions applies to --to responses only")
     params = _read_json_object(args.file)
+    _check_request(args.file, params, args.target)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.target == "responses":
@@ -416,8 +500,6 @@ def _cmd_convert_request(args: argparse.Namespace) -> int:
                 params, lenient=args.lenient, hoist_instructions=args.hoist_instructions
             )
         else:
-            if args.hoist_instructions:
-                raise _UsageError("--hoist-instructions applies to --to responses only")
             result = responses_request_to_chat(params, lenient=args.lenient)
     for warning in caught:
         print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)
@@ -425,33 +507,86 @@ def _cmd_convert_request(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, *_: Any, **__: Any
-) -> None:
-    print(f"{_PROG}: warning: {message}", file=sys.stderr)
-
-
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    src = Path(args.src)
-    if not src.is_file():
-        raise FileNotFoundError(2, "No such file or directory", str(src))
-    from .migrate import migrate_file
+    from .migrate import MigrationFailed, RejectLimit, format_summary, migrate_file
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = _print_warning  # as they happen: a huge file must not pile them up
-        report = migrate_file(
-            src,
-            Path(args.dst),
-            direction=args.direction,
-            rejects=Path(args.rejects) if args.rejects else None,
-            lenient=args.lenient,
-            progress=args.progress,
-        )
-    out = _stdout()
-    out.write(f"read\t{report.read}\nwritten\t{report.written}\nrejected\t{report.rejected}\n".encode())
-    out.flush()
+    if args.reasoning_field is not None and args.direction == "chat-to-responses":
+        raise _UsageError("--reasoning-field applies to --direction responses-to-chat only")
+    if args.dst == "-" and not args.rejects:
+        raise _UsageError("DST is - (stdout): name a --rejects FILE, so that no record is lost")
+    if args.jobs < 1:
+        raise _UsageError("--jobs must be at least 1")
+    try:
+        limit = RejectLimit.parse(args.max_rejects) if args.max_rejects is not None else None
+    except ValueError as exc:
+        raise _UsageError(f"--max-rejects: {exc}") from None
+    field = args.reasoning_field or "reasoning_content"
+
+    def log(line: str) -> None:
+        print(f"{_PROG}: {line}", file=sys.stderr)
+
+    failure: MigrationFailed | None = None
+    with _terminating_on_sigterm():
+        try:
+            report = migrate_file(
+                args.src,
+                args.dst,
+                direction=args.direction,
+                rejects=args.rejects,
+                lenient=args.lenient,
+                conversation_key=args.conversation_key,
+                reasoning_field=None if field == "none" else field,
+                max_rejects=limit,
+                jobs=args.jobs,
+                progress=args.progress,
+                log=log if args.verbose else None,
+                notice=log,
+            )
+        except MigrationFailed as exc:
+            failure, report = exc, exc.report
+    rejects = args.rejects or _default_rejects(args.dst)
+    sys.stderr.write(format_summary(report, prog=f"{_PROG} migrate", rejects=rejects, verbose=args.verbose))
+    if failure is not None:
+        hint = ""
+        if "the direction is" in failure.reason:
+            other = "responses-to-chat" if args.direction == "chat-to-responses" else "chat-to-responses"
+            hint = f"; use --direction {other}"
+        return _fail(EXIT_INPUT, f"{failure.reason}{hint} (the output was not written; rejects: {rejects})")
+    if args.dst != "-":
+        out = _stdout()
+        out.write(f"read\t{report.read}\nwritten\t{report.written}\nrejected\t{report.rejected}\n".encode())
+        out.flush()
     return EXIT_OK
+
+
+def _default_rejects(destination: str) -> str:
+    from .migrate import default_rejects
+
+    return default_rejects(destination)
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: unwinds like an error, so that temporary files are removed."""
+
+
+@contextlib.contextmanager
+def _terminating_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` while the block runs (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- parser --------------------------------------------------------------------------------------
@@ -562,12 +697,32 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="convert a JSONL file of stored transcripts")
     p.add_argument("--direction", choices=("chat-to-responses", "responses-to-chat"), required=True)
-    p.add_argument("src", metavar="SRC")
-    p.add_argument("dst", metavar="DST")
+    p.add_argument("src", metavar="SRC", help="JSONL input (.gz/.zst decompressed; - for stdin)")
+    p.add_argument("dst", metavar="DST", help="JSONL output (.gz/.zst compressed; - for stdout)")
     p.add_argument(
         "--rejects", metavar="FILE", help="where unconvertible records go (default: DST.rejects.jsonl)"
     )
     p.add_argument("--lenient", action="store_true", help="drop what has no equivalent instead of rejecting")
+    p.add_argument(
+        "--conversation-key",
+        metavar="KEY",
+        help="the record field holding the conversation; the record's other fields are kept "
+        "(default: messages / input, and a record with 'model' is a request)",
+    )
+    p.add_argument(
+        "--reasoning-field",
+        metavar="NAME",
+        help="responses-to-chat: assistant field for reasoning (default: reasoning_content; 'none' drops it)",
+    )
+    p.add_argument(
+        "--max-rejects",
+        metavar="N|P%",
+        help="fail (output not written) past N rejected records, or P%% of those read",
+    )
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="worker processes (default: 1)")
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="a line per rejected record, dropped value and warning"
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -667,6 +822,14 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(EXIT_INPUT, str(exc))
     except OSError as exc:
         return _fail(EXIT_IO, _os_error(exc))
+    except KeyboardInterrupt:  # ^C: what was partly written is removed on the way out
+        print(f"\n{_PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        print(f"{_PROG}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except MissingExtraError as exc:
+        return _fail(EXIT_USAGE, str(exc))
 
 
 def _os_error(exc: OSError) -> str:

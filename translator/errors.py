@@ -10,7 +10,8 @@
     │   ├── UnsupportedStreamError  valid input the translator will not map (n>1 without choice=)
     │   └── StreamStateError      the API was misused (feed after close)
     ├── ConversionError           a whole object/request that cannot be converted; names the path
-    │   └── UnsupportedParameterError  a request option with no equivalent on the other side
+    │   ├── UnsupportedParameterError  a request option with no equivalent on the other side
+    │   └── WrongProtocolError    the input is of the other protocol (the direction is the wrong way)
     └── ProfileError              an upstream capability profile with a bad value; names the key
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "TranslatorError",
     "UnsupportedParameterError",
     "UnsupportedStreamError",
+    "WrongProtocolError",
 ]
 
 
@@ -134,3 +136,14 @@ class ProfileError(TranslatorError, ValueError):
         self.reason = reason
         self.key = key
         super().__init__(f"{key}: {reason}")
+
+
+class WrongProtocolError(ConversionError):
+    """The input is of the other protocol (a Responses request given to a Chat -> Responses conversion).
+
+    ``found`` names the protocol the input looks like: ``"chat"`` or ``"responses"``.
+    """
+
+    def __init__(self, reason: str, *, found: str, path: str | None = None) -> None:
+        super().__init__(reason, path=path)
+        self.found = found

@@ -1,68 +1,151 @@
 """Batch migration of stored transcripts: JSONL in, JSONL out, one record per line, constant memory.
 
-Record formats (one JSON value per line; blank lines are skipped and not counted):
+Each line holds one record (:mod:`translator.records`: a bare conversation, a request, or an
+envelope whose other fields are kept); blank lines are skipped and not counted.  ``.gz`` and
+``.zst`` files are read and written compressed, ``-`` is stdin / stdout (:mod:`translator.files`).
 
-============================  =============================================  ==========================
-direction                     input line                                     output line
-============================  =============================================  ==========================
-``chat-to-responses``         ``[message, ...]`` (bare Chat messages)        ``[item, ...]``
-                              ``{"messages": [...]}``                        ``{"input": [...]}``
-                              ``{"messages": [...], "model": ..., ...}``     a Responses request
-``responses-to-chat``         ``[item, ...]`` (bare input items)             ``[message, ...]``
-                              ``{"input": ..., "instructions"?: ...}``       ``{"messages": [...]}``
-                              ``{"input": ..., "model": ..., ...}``          a Chat request
-============================  =============================================  ==========================
+Theory of operation
+-------------------
+Lines are read in batches (:data:`BATCH_LINES` lines, at most :data:`BATCH_BYTES` bytes) and each
+batch is converted by :func:`convert_batch`, a pure function of the lines and
+:class:`MigrateOptions`: in this process (``jobs=1``), or in ``jobs`` worker processes, at most
+``2 * jobs`` batches in flight, their results written in input order (the output is the same
+whatever ``jobs`` is).  A batch's result is its output bytes, its rejected records and the counts
+of what was rejected, dropped (lenient) or warned about, by reason.
 
-A record that cannot be converted is written to the rejects file as
-``{"line": n, "reason": "...", "record": "<the raw line>"}`` (``n`` counts from 1) and the run goes
-on; ``read == written + rejected`` always holds.  Output and rejects are written to temporary files
-in the destination's folder and moved into place with ``os.replace`` only when the whole input was
-read, so a crash or an interrupt never leaves a partial output file behind.
+A record that cannot be converted goes to the rejects file as one JSON line
+``{"line": n, "reason": "...", "problems": [...], "record": "<the line>"}`` (``n`` counts from 1;
+``problems`` lists every problem of the record, ``reason`` joins them).  ``record`` is the line
+without its ``\\n``: ``record + "\\n"`` is the original line.  A line that is not valid UTF-8 has
+``record_base64`` (the original bytes, base64) instead, and its reason names the byte and the column
+of the first bad byte.  ``read == written + rejected`` always holds.
 
-The core, :func:`migrate_lines`, is pure (lines in, results out); :func:`migrate_file` adds the
-files and an optional progress bar on stderr.
+Output and rejects are written to temporary files next to their destinations and moved into place
+at the end (:func:`translator.files.atomic_output`): an interrupted run leaves no partial file.  A
+run *fails* (:class:`MigrationFailed`) when the first record is of the other protocol (the wrong
+``direction``), when records were read but none could be converted, or when the rejects exceed
+``max_rejects``: the output is then left as it was (not replaced) and the rejects file is written,
+so that it says why.  An empty input is a success (an empty output).
 """
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import os
+import re
 import sys
-import tempfile
 import time
 import warnings
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, Literal
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 import orjson
 
-from .errors import ConversionError, TranslatorError
+from .dropped import DroppedParameterWarning, ToolPairingWarning
+from .errors import ConversionError, TranslatorError, WrongProtocolError
+from .files import STDIO, atomic_output, check_destination, check_source, open_input, remove_stale_temporaries
 from .ids import IdSource, random_id
-from .requests import chat_request_to_responses, responses_request_to_chat
-from .transcripts import input_to_messages, messages_to_input
+from .records import DIRECTIONS, Direction, convert_record
 
 __all__ = [
+    "BATCH_BYTES",
+    "BATCH_LINES",
+    "BatchResult",
     "Direction",
+    "MigrateOptions",
+    "MigrationFailed",
     "MigrationReport",
     "Progress",
     "RecordResult",
+    "RejectLimit",
+    "convert_batch",
     "convert_record",
+    "default_rejects",
+    "format_summary",
     "migrate_file",
     "migrate_lines",
 ]
 
-Direction = Literal["chat-to-responses", "responses-to-chat"]
+#: A batch is at most this many lines...
+BATCH_LINES = 2000
+#: ... and stops after the line that reaches this many bytes.
+BATCH_BYTES = 1 << 20
+
+_BOM = b"\xef\xbb\xbf"
+_INDEX = re.compile(r"\[\d+\]")
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateOptions:
+    """How every record of a run is converted (sent to worker processes, so it holds plain values)."""
+
+    direction: Direction
+    lenient: bool = False
+    conversation_key: str | None = None
+    reasoning_field: str | None = "reasoning_content"
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction {self.direction!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """One input line's fate: ``output`` (a JSONL line, newline included) or why it was rejected."""
+
+    line: int
+    output: bytes | None = None
+    reason: str | None = None
+    #: the raw input line of a rejected record (kept for the rejects file)
+    record: bytes | None = None
+    #: every problem of a rejected record, as ``path: reason``
+    problems: tuple[str, ...] = ()
+    #: the reasons the summary counts: the problems with their indexes replaced by ``[*]``
+    reason_keys: tuple[str, ...] = ()
+    #: what a lenient conversion dropped, and the tool-pairing warnings, as ``path: reason``
+    dropped: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    #: the record is of the other protocol
+    wrong_protocol: bool = False
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one batch of lines gave: output bytes, rejected records, and counts by reason."""
+
+    output: bytes = b""
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    #: the rejected records of this batch, with their bytes (the totals of a run keep none)
+    rejects: list[RecordResult] = field(default_factory=list)
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    dropped_by_reason: Counter[str] = field(default_factory=Counter)
+    warned_by_reason: Counter[str] = field(default_factory=Counter)
+    #: per-line messages (``line N: ...``) for a verbose run
+    notes: list[str] = field(default_factory=list)
+    #: the first record read is of the other protocol
+    first_is_wrong_protocol: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class MigrationReport:
-    """Counts of one migration run; ``read == written + rejected``."""
+    """Counts of one migration run; ``read == written + rejected``.
+
+    The ``*_by_reason`` counts name a path with its indexes as ``[*]`` and the reason, e.g.
+    ``messages[*].name: 'name' has no equivalent in the target API``; one record with several
+    problems counts under each.
+    """
 
     read: int
     written: int
     rejected: int
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    warned_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -70,67 +153,232 @@ class MigrationReport:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordResult:
-    """One input line's fate: ``output`` (a JSONL line, newline included) or a ``reason`` it was rejected."""
+class RejectLimit:
+    """``--max-rejects``: a count (``count=N``: more than N rejects fail the run, which stops there)
+    or a share of the records read (``percent=P``: judged at the end)."""
 
-    line: int
-    output: bytes | None = None
-    reason: str | None = None
-    #: the raw input line of a rejected record (kept for the rejects file)
-    record: bytes | None = None
+    count: int | None = None
+    percent: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RejectLimit:
+        """``"100"`` or ``"2.5%"``; raises ``ValueError`` naming the text otherwise."""
+        value = text.strip()
+        try:
+            if value.endswith("%"):
+                percent = float(value[:-1])
+                if not 0 <= percent <= 100:
+                    raise ValueError
+                return cls(percent=percent)
+            count = int(value)
+            if count < 0:
+                raise ValueError
+            return cls(count=count)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a count (100) or a percentage (2.5%)") from None
+
+    def exceeded(self, rejected: int, read: int, *, final: bool) -> bool:
+        if self.count is not None:
+            return rejected > self.count
+        if self.percent is not None and final and read:
+            return rejected * 100 > self.percent * read
+        return False
+
+    def __str__(self) -> str:
+        return f"{self.count}" if self.count is not None else f"{self.percent:g}%"
 
 
-def convert_record(
-    record: Any, direction: Direction, *, lenient: bool = False, ids: IdSource = random_id
-) -> Any:
-    """Convert one stored transcript or request (see the module docstring for the formats)."""
-    if direction == "chat-to-responses":
-        if isinstance(record, list):
-            return messages_to_input(record, lenient=lenient, ids=ids)
-        if isinstance(record, dict) and "messages" in record:
-            if set(record) == {"messages"}:
-                return {"input": messages_to_input(record["messages"], lenient=lenient, ids=ids)}
-            return chat_request_to_responses(record, lenient=lenient, ids=ids)
-        raise ConversionError("expected a list of Chat messages or an object with 'messages'")
-    if direction == "responses-to-chat":
-        if isinstance(record, list):
-            return input_to_messages(record, lenient=lenient)
-        if isinstance(record, dict) and ("input" in record or "instructions" in record):
-            if set(record) <= {"input", "instructions"}:
-                messages = input_to_messages(
-                    record.get("input", []), instructions=record.get("instructions"), lenient=lenient
-                )
-                return {"messages": messages}
-            return responses_request_to_chat(record, lenient=lenient)
-        raise ConversionError("expected a list of input items or an object with 'input'")
-    raise ValueError(f"unknown direction {direction!r}")
+class MigrationFailed(TranslatorError):
+    """The run failed as a whole (wrong direction, nothing converted, too many rejects).
+
+    The output was not replaced; the rejects file was written.  ``report`` has the counts.
+    """
+
+    def __init__(self, reason: str, report: MigrationReport) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.report = report
+
+
+# -- converting lines ---------------------------------------------------------------------------------
+
+
+def _key(problem: str) -> str:
+    return _INDEX.sub("[*]", problem)
+
+
+def _bad_utf8(raw: bytes) -> str | None:
+    """Where the first invalid UTF-8 byte is (``byte N, column C``), or ``None`` if the line is valid."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+        return f"invalid UTF-8 at byte {exc.start + 1} (column {column}): {exc.reason}"
+    return None
+
+
+def _rejected(number: int, raw: bytes, problems: list[str], keys: list[str], **extra: Any) -> RecordResult:
+    return RecordResult(
+        number,
+        reason="; ".join(problems),
+        record=raw,
+        problems=tuple(problems),
+        reason_keys=tuple(keys),
+        **extra,
+    )
+
+
+def _convert_line(number: int, raw: bytes, options: MigrateOptions, ids: IdSource) -> RecordResult:
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        bad = _bad_utf8(raw)
+        if bad is not None:
+            return _rejected(number, raw, [bad], ["invalid UTF-8"])
+        return _rejected(number, raw, [f"invalid JSON at column {exc.colno}: {exc.msg}"], ["invalid JSON"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            converted = convert_record(
+                record,
+                options.direction,
+                lenient=options.lenient,
+                ids=ids,
+                conversation_key=options.conversation_key,
+                reasoning_field=options.reasoning_field,
+            )
+        except WrongProtocolError as exc:
+            return _rejected(number, raw, [str(exc)], [_key(exc.reason)], wrong_protocol=True)
+        except ConversionError as exc:
+            problems = [str(p) for p in exc.problems]
+            keys = [_key(f"{p.path}: {p.reason}" if p.path else p.reason) for p in exc.problems]
+            return _rejected(number, raw, problems, keys)
+        except TranslatorError as exc:
+            return _rejected(number, raw, [str(exc)], [_key(str(exc))])
+    dropped = tuple(
+        str(w.message).removesuffix(" (dropped)") for w in caught if w.category is DroppedParameterWarning
+    )
+    warned = tuple(str(w.message) for w in caught if w.category is ToolPairingWarning)
+    return RecordResult(number, output=orjson.dumps(converted) + b"\n", dropped=dropped, warnings=warned)
 
 
 def migrate_lines(
-    lines: Iterable[bytes], direction: Direction, *, lenient: bool = False, ids: IdSource = random_id
+    lines: Iterable[bytes],
+    direction: Direction,
+    *,
+    lenient: bool = False,
+    ids: IdSource = random_id,
+    conversation_key: str | None = None,
+    reasoning_field: str | None = "reasoning_content",
+    first_line: int = 1,
 ) -> Iterator[RecordResult]:
     """Convert JSONL lines one at a time; bad records become results with a ``reason``.
 
     Only the library's own errors (bad JSON, bad UTF-8, :class:`TranslatorError`) reject a record;
-    anything else is a bug and propagates.
+    anything else is a bug and propagates.  ``first_line`` is the number of the first line.
     """
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            with warnings.catch_warnings(record=True) as dropped:
-                warnings.simplefilter("always")
-                converted = convert_record(orjson.loads(raw), direction, lenient=lenient, ids=ids)
-            for warning in dropped:  # say which record each dropped value came from
-                warnings.warn_explicit(
-                    f"line {number}: {warning.message}", warning.category, warning.filename, warning.lineno
-                )
-        except orjson.JSONDecodeError as exc:
-            yield RecordResult(number, reason=f"invalid JSON: {exc}", record=raw)
-        except TranslatorError as exc:
-            yield RecordResult(number, reason=str(exc), record=raw)
+    options = MigrateOptions(direction, lenient, conversation_key, reasoning_field)
+    for number, raw in enumerate(lines, start=first_line):
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+        if raw.strip():
+            yield _convert_line(number, raw, options, ids)
+
+
+def convert_batch(
+    lines: list[bytes],
+    first_line: int,
+    options: MigrateOptions,
+    ids: IdSource = random_id,
+    *,
+    notes: bool = False,
+) -> BatchResult:
+    """Convert one batch of lines (numbered from ``first_line``); the unit of work of a worker.
+
+    ``notes``: also return a ``line N: ...`` message per rejected record, dropped value and warning.
+    """
+    result = BatchResult()
+    out: list[bytes] = []
+    for record in migrate_lines(
+        lines,
+        options.direction,
+        lenient=options.lenient,
+        ids=ids,
+        conversation_key=options.conversation_key,
+        reasoning_field=options.reasoning_field,
+        first_line=first_line,
+    ):
+        first = result.read == 0 and first_line == 1
+        result.read += 1
+        if record.output is not None:
+            out.append(record.output)
+            result.written += 1
         else:
-            yield RecordResult(number, output=orjson.dumps(converted) + b"\n")
+            result.rejected += 1
+            result.rejects.append(record)
+            result.rejected_by_reason.update(record.reason_keys)
+        result.dropped_by_reason.update(_key(d) for d in record.dropped)
+        result.warned_by_reason.update(_key(w) for w in record.warnings)
+        if first and record.wrong_protocol:  # the whole file is, most likely: stop at once
+            result.first_is_wrong_protocol = True
+            break
+        if notes:
+            if record.output is None:
+                result.notes.append(f"line {record.line}: rejected: {record.reason}")
+            result.notes += [f"line {record.line}: {d} (dropped)" for d in record.dropped]
+            result.notes += [f"line {record.line}: {w}" for w in record.warnings]
+    result.output = b"".join(out)
+    return result
+
+
+def _batches(stream: IO[bytes]) -> Iterator[tuple[list[bytes], int]]:
+    """(lines, number of the first) of at most BATCH_LINES lines / BATCH_BYTES bytes each."""
+    batch: list[bytes] = []
+    size = 0
+    first = 1
+    for raw in stream:
+        batch.append(raw)
+        size += len(raw)
+        if len(batch) >= BATCH_LINES or size >= BATCH_BYTES:
+            yield batch, first
+            first += len(batch)
+            batch, size = [], 0
+    if batch:
+        yield batch, first
+
+
+def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
+
+
+def _results(
+    batches: Iterator[tuple[list[bytes], int]], options: MigrateOptions, jobs: int, ids: IdSource, notes: bool
+) -> Iterator[BatchResult]:
+    """Each batch's result, in input order; ``jobs > 1`` converts in that many worker processes."""
+    if jobs <= 1:
+        for lines, first in batches:
+            yield convert_batch(lines, first, options, ids, notes=notes)
+        return
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
+    pending: deque[Future[BatchResult]] = deque()
+    try:
+        for lines, first in batches:
+            pending.append(executor.submit(convert_batch, lines, first, options, ids, notes=notes))
+            if len(pending) >= 2 * jobs:  # bounded: memory stays constant whatever the file size
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+# -- progress -------------------------------------------------------------------------------------------
 
 
 class Progress:
@@ -138,7 +386,7 @@ class Progress:
 
     def __init__(
         self,
-        total: int,
+        total: int | None,
         stream: IO[str],
         *,
         interval: float = 0.2,
@@ -157,10 +405,13 @@ class Progress:
         if not force and now - self._last < self.interval:
             return
         self._last = now
-        fraction = min(done / self.total, 1.0) if self.total else 1.0
-        filled = int(fraction * self.width)
-        bar = "#" * filled + "." * (self.width - filled)
-        line = f"\r[{bar}] {fraction:4.0%} {records} records, {rejected} rejected"
+        if self.total is None:  # stdin: no size to measure against
+            line = f"\r{records} records, {rejected} rejected"
+        else:
+            fraction = min(done / self.total, 1.0) if self.total else 1.0
+            filled = int(fraction * self.width)
+            bar = "#" * filled + "." * (self.width - filled)
+            line = f"\r[{bar}] {fraction:4.0%} {records} records, {rejected} rejected"
         self.stream.write(line)
         self.stream.flush()
 
@@ -170,20 +421,27 @@ class Progress:
         self.stream.flush()
 
 
-@contextlib.contextmanager
-def _atomic_writer(destination: Path) -> Iterator[IO[bytes]]:
-    """A temporary file next to ``destination``, moved onto it only if the block finishes."""
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, on every path
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp", delete=False
-    )
+# -- files ----------------------------------------------------------------------------------------------
+
+
+def _reject_line(result: RecordResult) -> bytes:
+    raw = result.record or b""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    entry: dict[str, Any] = {"line": result.line, "reason": result.reason, "problems": list(result.problems)}
     try:
-        with handle:
-            yield handle
-        os.replace(handle.name, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(handle.name)
-        raise
+        entry["record"] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["record_base64"] = base64.b64encode(raw).decode("ascii")
+    return orjson.dumps(entry) + b"\n"
+
+
+def default_rejects(destination: str) -> str:
+    """``<destination>.rejects.jsonl`` (a compressed destination keeps its extension last)."""
+    for suffix in (".gz", ".zst"):
+        if destination.lower().endswith(suffix):
+            return destination[: -len(suffix)] + ".rejects.jsonl" + destination[-len(suffix) :]
+    return destination + ".rejects.jsonl"
 
 
 def migrate_file(
@@ -193,59 +451,152 @@ def migrate_file(
     direction: Direction,
     rejects: str | os.PathLike[str] | None = None,
     lenient: bool = False,
+    conversation_key: str | None = None,
+    reasoning_field: str | None = "reasoning_content",
+    max_rejects: RejectLimit | None = None,
+    jobs: int = 1,
     progress: bool | None = None,
     progress_stream: IO[str] | None = None,
+    log: Callable[[str], None] | None = None,
+    notice: Callable[[str], None] | None = None,
     ids: IdSource = random_id,
 ) -> MigrationReport:
-    """Migrate a JSONL file of transcripts, streaming line by line.
+    """Migrate a JSONL file of stored records, streaming batch by batch (see the module docstring).
 
     Args:
-        source: the JSONL file to read.
-        destination: the JSONL file to write (replaced atomically at the end).
+        source: the JSONL file to read (``.gz``/``.zst`` decompressed; ``-`` for stdin).
+        destination: the JSONL file to write (replaced atomically at the end; ``-`` for stdout).
         direction: ``"chat-to-responses"`` or ``"responses-to-chat"``.
-        rejects: where rejected records go (default: ``<destination>.rejects.jsonl``); also written
-            atomically, even when empty, so a run always says how many records failed.
-        lenient: drop values with no equivalent (with warnings) instead of rejecting the record.
-        progress: show a progress bar on stderr; ``None`` shows it only when stderr is a terminal.
+        rejects: where rejected records go (default ``<destination>.rejects.jsonl``; required when
+            the destination is stdout); written atomically, even when empty.
+        lenient: drop values with no equivalent instead of rejecting the record.
+        conversation_key: the envelope key of the conversation (:mod:`translator.records`).
+        reasoning_field: ``responses-to-chat``: the assistant field for reasoning (``None``: drop).
+        max_rejects: fail the run past this many (or this share of) rejected records.
+        jobs: worker processes (1: this process).  The output is the same for any value.
+        progress: a progress bar on ``progress_stream``; ``None`` shows it only on a terminal.
         progress_stream: where the bar goes (default ``sys.stderr``).
-        ids: id source for synthesized ids.
+        log: receives a line per rejected record, dropped value and tool-pairing warning
+            (``line N: ...``); ``None``: no such lines.
+        notice: receives a line per stale temporary file removed (left by a killed run).
+        ids: id source for synthesized ids; with ``jobs > 1`` only the default ``random_id``.
+
+    Raises:
+        MigrationFailed: wrong direction, nothing converted, or too many rejects (see the module
+            docstring); ``error.report`` has the counts.
+        OSError: the source cannot be read, a destination cannot be written (checked first).
     """
-    source_path = Path(source)
-    destination_path = Path(destination)
-    rejects_path = (
-        Path(rejects)
-        if rejects is not None
-        else destination_path.with_name(destination_path.name + ".rejects.jsonl")
-    )
+    source_name, destination_name = os.fspath(source), os.fspath(destination)
+    if rejects is None:
+        if destination_name == STDIO:
+            raise ValueError("the destination is stdout: name a rejects file")
+        rejects = default_rejects(destination_name)
+    rejects_name = os.fspath(rejects)
+    if jobs > 1 and ids is not random_id:
+        raise ValueError("jobs > 1 synthesizes ids in each worker: only the default random_id can be used")
+    options = MigrateOptions(direction, lenient, conversation_key, reasoning_field)
+    check_source(source_name)
+    for name in (destination_name, rejects_name):
+        check_destination(name)
+        remove_stale_temporaries(name, report=notice)
+
     stream = progress_stream if progress_stream is not None else sys.stderr
     show = stream.isatty() if progress is None else progress
-    bar = Progress(source_path.stat().st_size, stream) if show else None
-    read = written = rejected = 0
-    consumed = [0]  # bytes of input read so far (the progress bar's position)
+    totals = BatchResult()
+    failure: str | None = None
+    with open_input(source_name) as reader, atomic_output(rejects_name) as bad:
+        bar = Progress(reader.size, stream) if show else None
+        try:
+            with atomic_output(destination_name) as out:
+                for batch in _results(_batches(reader.stream), options, jobs, ids, log is not None):
+                    out.write(batch.output)
+                    bad.write(b"".join(_reject_line(r) for r in batch.rejects))
+                    _add(totals, batch)
+                    if log is not None:
+                        for note in batch.notes:
+                            log(note)
+                    if bar is not None:
+                        bar.update(reader.position(), totals.read, totals.rejected)
+                    failure = _early_failure(totals, batch, max_rejects)
+                    if failure is not None:
+                        raise _Stop
+                failure = _final_failure(totals, max_rejects)
+                if failure is not None:
+                    raise _Stop  # leaves the previous output as it was
+        except _Stop:
+            pass
+        if bar is not None:
+            bar.finish(reader.position(), totals.read, totals.rejected)
+    report = MigrationReport(
+        read=totals.read,
+        written=totals.written,
+        rejected=totals.rejected,
+        rejected_by_reason=dict(totals.rejected_by_reason.most_common()),
+        dropped_by_reason=dict(totals.dropped_by_reason.most_common()),
+        warned_by_reason=dict(totals.warned_by_reason.most_common()),
+    )
+    if failure is not None:
+        raise MigrationFailed(failure, report)
+    return report
 
-    def lines(reader: IO[bytes]) -> Iterator[bytes]:
-        for raw in reader:
-            consumed[0] += len(raw)
-            yield raw
 
-    with (
-        source_path.open("rb") as reader,
-        _atomic_writer(destination_path) as out,
-        _atomic_writer(rejects_path) as bad,
-    ):
-        for result in migrate_lines(lines(reader), direction, lenient=lenient, ids=ids):
-            read += 1
-            if result.output is not None:
-                out.write(result.output)
-                written += 1
-            else:
-                text = (result.record or b"").rstrip(b"\r\n").decode("utf-8", errors="replace")
-                bad.write(
-                    orjson.dumps({"line": result.line, "reason": result.reason, "record": text}) + b"\n"
-                )
-                rejected += 1
-            if bar is not None:
-                bar.update(consumed[0], read, rejected)
-    if bar is not None:
-        bar.finish(consumed[0], read, rejected)
-    return MigrationReport(read=read, written=written, rejected=rejected)
+class _Stop(Exception):
+    """Ends the run early; the output's atomic writer then removes its temporary file."""
+
+
+def _add(totals: BatchResult, batch: BatchResult) -> None:
+    """Add a batch's counts to the run's (the run keeps no record: its memory stays constant)."""
+    totals.read += batch.read
+    totals.written += batch.written
+    totals.rejected += batch.rejected
+    totals.rejected_by_reason.update(batch.rejected_by_reason)
+    totals.dropped_by_reason.update(batch.dropped_by_reason)
+    totals.warned_by_reason.update(batch.warned_by_reason)
+
+
+def _early_failure(totals: BatchResult, batch: BatchResult, limit: RejectLimit | None) -> str | None:
+    if batch.first_is_wrong_protocol:
+        return f"line {batch.rejects[0].line}: {batch.rejects[0].reason}; nothing was converted"
+    if limit is not None and limit.exceeded(totals.rejected, totals.read, final=False):
+        return f"more than {limit} records rejected (stopped at line {batch.rejects[-1].line})"
+    return None
+
+
+def _final_failure(totals: BatchResult, limit: RejectLimit | None) -> str | None:
+    if totals.read and not totals.written:
+        return f"none of the {totals.read} records could be converted"
+    if limit is not None and limit.exceeded(totals.rejected, totals.read, final=True):
+        share = 100 * totals.rejected / totals.read
+        return f"{totals.rejected} of {totals.read} records rejected ({share:.1f}%), more than {limit}"
+    return None
+
+
+#: The summary lists at most this many reasons per kind; the rest are counted on one line.
+SUMMARY_REASONS = 20
+
+
+def format_summary(
+    report: MigrationReport, *, prog: str = "migrate", rejects: str | None = None, verbose: bool = False
+) -> str:
+    """The end-of-run summary: the counts, then rejects, drops and warnings counted by reason."""
+    where = f" (rejects in {rejects})" if rejects and report.rejected else ""
+    lines = [f"{prog}: read {report.read}, written {report.written}, rejected {report.rejected}{where}"]
+    if not report.read:
+        lines.append(f"{prog}: the input holds no record")
+    sections = (
+        ("rejected records", report.rejected_by_reason),
+        ("dropped values (--lenient)", report.dropped_by_reason),
+        ("tool pairing warnings", report.warned_by_reason),
+    )
+    for title, counts in sections:
+        if not counts:
+            continue
+        lines.append(f"  {title}, by reason:")
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        lines += [f"  {count:>9,}  {reason}" for reason, count in ranked[:SUMMARY_REASONS]]
+        if len(ranked) > SUMMARY_REASONS:
+            rest = sum(count for _, count in ranked[SUMMARY_REASONS:])
+            lines.append(f"  {rest:>9,}  ({len(ranked) - SUMMARY_REASONS} more reasons)")
+    if not verbose and (report.rejected or report.dropped_by_reason or report.warned_by_reason):
+        lines.append("  (--verbose: one line per record)")
+    return "\n".join(lines) + "\n"

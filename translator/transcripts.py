@@ -440,13 +440,13 @@ def _check_chat_pairing(messages: list[Any], path: str, policy: Policy) -> None:
                 del pending[call_id]
                 answered.add(call_id)
             elif call_id in answered:
-                policy.flag(where, f"tool call {call_id!r} was already answered")
+                policy.flag(where, "answers a tool call already answered")
             else:
-                policy.flag(where, f"answers no earlier tool call (none has id {call_id!r})")
-    for call_id, where in pending.items():
-        policy.flag(where, f"tool call {call_id!r} has no answer (no later tool message)")
-    for name, where in legacy:
-        policy.flag(where, f"function_call {name!r} has no answer (no later function message)")
+                policy.flag(where, "answers no earlier tool call (no call has this id)")
+    for where in pending.values():
+        policy.flag(where, "has no answer (no later tool message has this call's id)")
+    for _, where in legacy:
+        policy.flag(where, "has no answer (no later function message of its name)")
 
 
 # --------------------------------------------------------------------------- Responses -> Chat
@@ -882,8 +882,8 @@ def _check_item_pairing(items: list[Any], path: str, policy: Policy) -> None:
                 del pending[call_id]
                 answered.add(call_id)
             elif call_id in answered:
-                policy.flag(where, f"call {call_id!r} was already answered")
+                policy.flag(where, "answers a call already answered")
             else:
-                policy.flag(where, f"answers no earlier call (none has call_id {call_id!r})")
-    for call_id, where in pending.items():
-        policy.flag(where, f"call {call_id!r} has no output (no later {'/'.join(sorted(_OUTPUT_ITEMS))})")
+                policy.flag(where, "answers no earlier call (no call has this call_id)")
+    for where in pending.values():
+        policy.flag(where, "has no output (no later output item has this call_id)")

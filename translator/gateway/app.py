@@ -181,7 +181,8 @@ class Gateway:
         self, endpoint: str, scope: Scope, receive: Receive, send: Send, exchange: Exchange
     ) -> None:
         exchange.client_protocol = endpoint
-        body = _parse_request(await read_body(scope, receive, self.config.max_body_bytes))
+        config = self.config
+        body = _parse_request(await read_body(scope, receive, config.max_body_bytes, config.client_timeout))
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise GatewayError.bad_request(

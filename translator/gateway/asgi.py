@@ -36,8 +36,16 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The request body, at most ``limit`` bytes (413 beyond, checked on Content-Length first)."""
+async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) -> bytes:
+    """The request body, at most ``limit`` bytes (413 beyond, checked on Content-Length first), received
+    within ``timeout`` seconds (408 after: a client trickling its body must not hold the worker)."""
+    try:
+        return await asyncio.wait_for(_read_body(scope, receive, limit), timeout)
+    except asyncio.TimeoutError:
+        raise GatewayError.request_timeout(f"request body not received within {timeout:g} s") from None
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = header(scope, b"content-length")
     if declared is not None:
         try:

@@ -11,6 +11,7 @@ an unknown key, so a typo never passes silently.
     host = "127.0.0.1"              # loopback unless you say otherwise
     port = 8080
     max_body_bytes = 33554432       # 32 MiB; larger request bodies get 413
+    client_timeout = 60             # seconds to send a request's headers, and again its body (408)
     api_keys_env = ["GATEWAY_KEY"]  # inbound keys, read from these environment variables
     store = "sqlite"                # response state: "memory", "sqlite", "sqlite:PATH", "redis://..."
 
@@ -107,6 +108,7 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    client_timeout: float = 60.0
     api_keys: tuple[str, ...] = ()
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
@@ -128,6 +130,7 @@ _SERVER_KEYS = {
     "host",
     "port",
     "max_body_bytes",
+    "client_timeout",
     "api_keys_env",
     "default_upstream",
     "store",
@@ -322,6 +325,7 @@ def load_config(
         max_body_bytes=int(_number(body_limit, "server.max_body_bytes", integer=True))
         if body_limit is not None
         else DEFAULT_MAX_BODY_BYTES,
+        client_timeout=_number(server.get("client_timeout", 60.0), "server.client_timeout"),
         api_keys=_api_keys(server["api_keys_env"], "server.api_keys_env") if "api_keys_env" in server else (),
         store=_str(store_value, "server.store" if store is None else "--store"),
         store_ttl_seconds=int(

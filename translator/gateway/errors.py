@@ -82,6 +82,11 @@ class GatewayError(Exception):
         )
 
     @classmethod
+    def request_timeout(cls, message: str) -> GatewayError:
+        """The client took longer than ``client_timeout`` to send its request body (408)."""
+        return cls(408, message, type="invalid_request_error", code="request_timeout")
+
+    @classmethod
     def unreachable(cls, upstream: str, reason: str) -> GatewayError:
         return cls(
             502, f"upstream {upstream!r} is unreachable: {reason}", type="upstream_error", code="bad_gateway"

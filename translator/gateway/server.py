@@ -36,7 +36,23 @@ def create_app() -> Gateway:
     """The app of one worker process, from the settings the parent left in the environment."""
     settings: dict[str, Any] = orjson.loads(os.environ[_SETTINGS_ENV])
     _setup_logging(settings.pop("log_level", "info"))
-    return Gateway(load_config(**settings))
+    config = load_config(**settings)
+    _bound_request_heads(config)
+    return Gateway(config)
+
+
+def _bound_request_heads(config: GatewayConfig) -> dict[str, Any]:
+    """uvicorn's options for HTTP parsing: httptools with a deadline for request heads (slowloris).
+
+    Without httptools (``uvicorn[standard]`` not fully installed) uvicorn's h11 parser is used, and
+    request heads are only bounded in size.
+    """
+    if importlib.util.find_spec("httptools") is None:
+        return {"http": "h11", "h11_max_incomplete_event_size": 64 * 1024}
+    from .protocol import HeadTimeoutProtocol
+
+    HeadTimeoutProtocol.head_timeout = config.client_timeout
+    return {"http": HeadTimeoutProtocol}
 
 
 def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info") -> None:
@@ -54,12 +70,10 @@ def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info"
         "timeout_keep_alive": 30,
         "timeout_graceful_shutdown": 10,
         "server_header": False,
-        "h11_max_incomplete_event_size": 64 * 1024,
+        **_bound_request_heads(config),
     }
     if importlib.util.find_spec("uvloop") is not None:
         options["loop"] = "uvloop"
-    if importlib.util.find_spec("httptools") is not None:
-        options["http"] = "httptools"
     logging.getLogger("translator.gateway").warning(
         "translator gateway listening on http://%s:%d (%d worker%s; upstreams: %s)",
         config.host,

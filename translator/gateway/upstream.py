@@ -1,21 +1,29 @@
-"""Calls to one upstream over HTTP (httpx), with the gateway's timeouts and error mapping.
+"""Calls to one upstream over HTTP (aiohttp), with the gateway's timeouts and error mapping.
 
-Three clocks bound every call: ``connect_timeout`` (TCP/TLS connect), ``first_byte_timeout`` (until the
-response headers: a local server may load a model first) and ``read_timeout`` (the longest silence
-inside a stream).  Failures before the answer starts become a :class:`GatewayError` (502 unreachable,
-504 timeout, the upstream's own status for its error answers); failures while a stream is being read
-become :class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal
-failure.
+Three clocks bound every call: ``connect_timeout`` (TCP/TLS connect, and the wait for a free pooled
+connection), ``first_byte_timeout`` (until the response headers: a local server may load a model first)
+and ``read_timeout`` (the longest silence inside a stream).  Failures before the answer starts become a
+:class:`GatewayError` (502 unreachable, 504 timeout, 503 when every pooled connection is busy, the
+upstream's own status for its error answers); failures while a stream is being read become
+:class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal failure.
+
+aiohttp rather than httpx (measured, see the README's "Why this stack"): httpx hands over every HTTP
+chunk of the upstream's body on its own, parsed by h11 in Python, at 5-8x the CPU per chunk;
+aiohttp parses in C and hands over what has arrived in one piece, so the pump translates and writes
+once per read.  Its reader stops reading the socket while its buffer is full (about 64 KiB), so a
+slow client, which holds back the pump, holds back the upstream too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
+from yarl import URL
 
 from ..provider_errors import classify_error
 from .config import UpstreamConfig
@@ -57,7 +65,7 @@ class UpstreamReadError(Exception):
 class UpstreamResponse:
     """An upstream answer whose headers have arrived (2xx); read it as a stream or as one JSON object."""
 
-    def __init__(self, upstream: Upstream, response: httpx.Response) -> None:
+    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse) -> None:
         self._upstream = upstream
         self._response = response
 
@@ -67,27 +75,35 @@ class UpstreamResponse:
 
     def is_event_stream(self) -> bool:
         """Whether the answer is a stream (SSE or JSON lines) rather than one JSON object."""
-        kind = self._response.headers.get("content-type", "").split(";")[0].strip().lower()
-        return kind in _STREAM_TYPES
+        return _content_type(self._response) in _STREAM_TYPES
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives.  Raises :class:`UpstreamReadError` on silence or a broken connection."""
         name = self._upstream.name
+        content = self._response.content
         try:
-            async for data in self._response.aiter_bytes():
+            while True:
+                data = await content.readany()
+                if not data:
+                    return
                 yield data
-        except httpx.ReadTimeout:
+        except aiohttp.ServerTimeoutError:
             seconds = self._upstream.config.read_timeout
             raise UpstreamReadError(
                 f"upstream {name!r} sent nothing for {seconds:g} s (read timeout)", "upstream_timeout"
             ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except aiohttp.ClientPayloadError as exc:
+            reason = _reason(exc.__cause__ or exc)
+            if "decompress" in reason.lower() or "encoding" in reason.lower():
+                raise UpstreamReadError(
+                    f"upstream {name!r} sent an undecodable body ({reason})", "bad_upstream"
+                ) from None
+            raise UpstreamReadError(
+                f"upstream {name!r} broke the connection mid-stream ({reason})", "upstream_disconnected"
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
             raise UpstreamReadError(
                 f"upstream {name!r} broke the connection mid-stream ({_reason(exc)})", "upstream_disconnected"
-            ) from None
-        except httpx.DecodingError as exc:
-            raise UpstreamReadError(
-                f"upstream {name!r} sent an undecodable body ({_reason(exc)})", "bad_upstream"
             ) from None
 
     async def json(self) -> Any:
@@ -112,30 +128,59 @@ class UpstreamResponse:
             ) from None
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        """Done with the answer: a fully read one gives its connection back, an unfinished one closes it."""
+        response = self._response
+        if response.content.is_eof():
+            response.release()
+        else:
+            response.close()  # the upstream sees the request closed at once
 
 
 class Upstream:
-    """One configured upstream and its connection pool."""
+    """One configured upstream and its connection pool (created in the event loop, on first use)."""
 
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
         self.name = config.name
-        self._client = httpx.AsyncClient(
-            base_url=config.base_url,
-            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=100),
-            timeout=httpx.Timeout(
-                connect=config.connect_timeout,
-                read=config.first_byte_timeout,
-                write=config.read_timeout,
-                pool=config.connect_timeout,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            config = self.config
+            connector = aiohttp.TCPConnector(
+                limit=config.max_connections, limit_per_host=0, keepalive_timeout=30, ttl_dns_cache=60
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=config.connect_timeout,  # a free pooled connection, then the TCP/TLS connect
+                    sock_connect=config.connect_timeout,
+                    sock_read=config.first_byte_timeout,  # until the headers; read_timeout after them
+                ),
+                trust_env=False,
+                json_serialize=lambda value: orjson.dumps(value).decode(),
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    @property
+    def open_connections(self) -> int:
+        """Connections the pool holds (busy or idle): for the load tests and the logs."""
+        if self._session is None or self._session.closed:
+            return 0
+        connector = self._session.connector
+        if connector is None:
+            return 0
+        busy = len(connector._acquired)
+        idle = sum(len(conns) for conns in connector._conns.values())
+        return busy + idle
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def headers(self, client_authorization: str | None, *, stream: bool) -> dict[str, str]:
         """Request headers: the configured key, else the client's own ``Authorization`` when allowed."""
@@ -150,77 +195,90 @@ class Upstream:
             headers["authorization"] = client_authorization
         return headers
 
+    def _url(self, path: str) -> URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(self.config.base_url + path)
+        return url
+
     async def post(
         self, path: str, body: dict[str, Any], *, authorization: str | None, stream: bool
     ) -> UpstreamResponse:
         """POST ``body`` and wait for a 2xx answer's headers; errors as :class:`GatewayError`."""
-        request = self._client.build_request(
-            "POST", path, content=orjson.dumps(body), headers=self.headers(authorization, stream=stream)
-        )
-        return await self._send(request)
+        headers = self.headers(authorization, stream=stream)
+        return await self._send("POST", path, headers, orjson.dumps(body))
 
     async def get(self, path: str, *, authorization: str | None) -> UpstreamResponse:
-        request = self._client.build_request("GET", path, headers=self.headers(authorization, stream=False))
-        return await self._send(request)
+        return await self._send("GET", path, self.headers(authorization, stream=False), None)
 
-    async def _send(self, request: httpx.Request) -> UpstreamResponse:
+    async def _send(
+        self, method: str, path: str, headers: dict[str, str], data: bytes | None
+    ) -> UpstreamResponse:
         config = self.config
+        session = self._client()
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.ConnectTimeout:
+            response = await session.request(
+                method, self._url(path), data=data, headers=headers, allow_redirects=False
+            )
+        except aiohttp.ConnectionTimeoutError:
+            if self.open_connections >= config.max_connections:
+                raise GatewayError(
+                    503,
+                    f"upstream {self.name!r}: all {config.max_connections} connections are busy",
+                    type="upstream_error",
+                    code="upstream_busy",
+                ) from None
             raise GatewayError.timeout(
                 self.name, "did not accept the connection", config.connect_timeout
             ) from None
-        except httpx.PoolTimeout:
-            raise GatewayError(
-                503,
-                f"upstream {self.name!r}: all {config.max_connections} connections are busy",
-                type="upstream_error",
-                code="upstream_busy",
-            ) from None
-        except httpx.ReadTimeout:
+        except aiohttp.ServerTimeoutError:
             raise GatewayError.timeout(
                 self.name, "sent no response headers", config.first_byte_timeout
             ) from None
-        except httpx.ConnectError as exc:
-            raise GatewayError.unreachable(self.name, _reason(exc)) from None
-        except httpx.TimeoutException as exc:
+        except aiohttp.ClientConnectorError as exc:
+            raise GatewayError.unreachable(self.name, _reason(exc.os_error)) from None
+        except asyncio.TimeoutError as exc:
             raise GatewayError.timeout(
                 self.name, f"timed out ({type(exc).__name__})", config.connect_timeout
             ) from None
-        except httpx.TransportError as exc:
+        except aiohttp.ClientResponseError as exc:  # not HTTP: a malformed status line or headers
+            raise GatewayError.bad_upstream(
+                self.name, f"answered with malformed HTTP ({exc.message})"
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
             raise GatewayError.bad_upstream(
                 self.name, f"closed the connection before answering ({_reason(exc)})"
             ) from None
-        if response.status_code >= 300:
+        if response.status >= 300:
             raise await self._error(response)
-        # From here on, a read waits at most read_timeout (httpcore reads the request's timeout table
-        # on every body read, so the first-byte allowance ends with the headers).
-        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        kind = _content_type(response)
         if kind not in _STREAM_TYPES and kind not in _JSON_TYPES:
             preview = await _preview(response)
             raise GatewayError.bad_upstream(
                 self.name,
-                f"answered HTTP {response.status_code} with {kind!r},"
-                f" not JSON or an event stream: {preview!r}",
+                f"answered HTTP {response.status} with {kind!r}, not JSON or an event stream: {preview!r}",
             )
-        timeouts = response.request.extensions.get("timeout")
-        if isinstance(timeouts, dict):
-            timeouts["read"] = config.read_timeout
+        # From here on, a read waits at most read_timeout: the first-byte allowance ends with the headers.
+        connection = response.connection
+        if connection is not None and connection.protocol is not None:
+            connection.protocol.read_timeout = config.read_timeout
+            if not response.content.is_eof():  # (at the end of the body aiohttp stops the clock itself)
+                connection.protocol.start_timeout()  # it restarts now, with the stream's allowance
         return UpstreamResponse(self, response)
 
-    async def _error(self, response: httpx.Response) -> GatewayError:
+    async def _error(self, response: aiohttp.ClientResponse) -> GatewayError:
         body = bytearray()
         try:
-            async for data in response.aiter_bytes():
-                body += data
-                if len(body) >= _ERROR_BODY_LIMIT:
+            while len(body) < _ERROR_BODY_LIMIT:
+                data = await response.content.readany()
+                if not data:
                     break
-        except httpx.HTTPError:
+                body += data
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             pass
         finally:
-            await response.aclose()
-        status = response.status_code
+            response.close()
+        status = response.status
         error = classify_error(None, status=status, body=bytes(body[:_ERROR_BODY_LIMIT]))
         key = self.config.api_key()
         if key and key in error.message:  # some providers quote the key they were given
@@ -235,18 +293,21 @@ class Upstream:
         return GatewayError.from_provider(status, error, passed)
 
 
-async def _preview(response: httpx.Response) -> str:
+def _content_type(response: aiohttp.ClientResponse) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _preview(response: aiohttp.ClientResponse) -> str:
     """The start of an unexpected answer, for the error message (the connection is then closed)."""
     try:
-        async for data in response.aiter_bytes():
-            return data[:160].decode("utf-8", "replace")
-    except httpx.HTTPError:
-        pass
+        data = await response.content.read(160)
+        return data.decode("utf-8", "replace")
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        return ""
     finally:
-        await response.aclose()
-    return ""
+        response.close()
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__

@@ -1,0 +1,178 @@
+"""``translator migrate`` throughput and memory, at 1 and 2 (or more) jobs, on a generated file.
+
+Generates a seeded JSONL file of realistic stored transcripts (envelopes around multi-turn Chat
+histories dumped from the SDK: system prompt, user turns, assistant tool calls with ``null`` fields,
+tool outputs, answers with ``annotations``; 1% of lines broken, 1% with a field that has no
+equivalent), then runs ``python -m translator migrate`` on it once per job count and reports wall
+time, records/s, the peak RSS of the main process and of the whole process tree (sampled from
+/proc every 20 ms), and the ratio to one job.  Usage::
+
+    python benchmarks/migrate_bench.py [--records 100000] [--jobs 1 2] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+_TEXT = (
+    "the order shipped yesterday and should arrive within three business days please check the "
+    "tracking link for updates about your refund request we have escalated this to our billing team"
+)
+WORDS = _TEXT.split(" ")
+
+
+def sentence(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))).capitalize() + "."
+
+
+def record(rng: random.Random, n: int) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": sentence(rng, 30, 60)}]
+    for turn in range(rng.randint(2, 4)):
+        messages.append({"role": "user", "content": sentence(rng, 10, 40)})
+        if rng.random() < 0.5:
+            call_id = f"call_{n}_{turn}"
+            arguments = orjson.dumps({"order": n, "q": sentence(rng, 3, 8)}).decode()
+            function = {"arguments": arguments, "name": "lookup_order"}
+            call = {"id": call_id, "function": function, "type": "function"}
+            messages.append(
+                {  # ChatCompletionMessage.model_dump(): every field, nulls included
+                    "content": None,
+                    "refusal": None,
+                    "role": "assistant",
+                    "annotations": [],
+                    "audio": None,
+                    "function_call": None,
+                    "tool_calls": [call],
+                }
+            )
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": sentence(rng, 20, 60)})
+        answer: dict[str, Any] = {
+            "content": sentence(rng, 40, 120),
+            "refusal": None,
+            "role": "assistant",
+            "annotations": [],
+            "audio": None,
+            "function_call": None,
+            "tool_calls": None,
+        }
+        if rng.random() < 0.1:
+            citation = {"start_index": 0, "end_index": 5, "url": "https://example.com/o", "title": "Order"}
+            answer["annotations"] = [{"type": "url_citation", "url_citation": citation}]
+        messages.append(answer)
+    if rng.random() < 0.01:
+        messages[1]["name"] = "customer"  # no Responses equivalent: rejected in strict mode
+    return {
+        "id": f"conv_{n:08d}",
+        "user_id": f"user_{rng.randint(1, 50_000)}",
+        "created_at": 1_700_000_000 + n,
+        "metadata": {"channel": rng.choice(["web", "app", "email"]), "csat": rng.randint(1, 5)},
+        "messages": messages,
+    }
+
+
+def generate(path: Path, records: int, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    with path.open("wb") as out:
+        for n in range(records):
+            line = orjson.dumps(record(rng, n))
+            if rng.random() < 0.01:
+                line = line[: len(line) // 2]  # a cut line: invalid JSON
+            out.write(line + b"\n")
+    return path.stat().st_size
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    for current in pids:
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pids += [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(source: Path, jobs: int, workdir: Path) -> dict[str, float]:
+    destination = workdir / f"out_{jobs}.jsonl"
+    command = [sys.executable, "-m", "translator", "migrate", "--direction", "chat-to-responses",
+               "--jobs", str(jobs), "--no-progress", str(source), str(destination)]  # fmt: skip
+    peaks = {"main": 0, "tree": 0}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            sizes = [_rss_kib(pid) for pid in _tree(process.pid)]
+            peaks["main"] = max(peaks["main"], sizes[0] if sizes else 0)
+            peaks["tree"] = max(peaks["tree"], sum(sizes))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"migrate failed ({process.returncode}): {err.decode()}")
+    counts = dict(line.split("\t") for line in out.decode().splitlines())
+    read = int(counts["read"])
+    return {"jobs": jobs, "seconds": elapsed, "read": read, "rate": read / elapsed,
+            "main_mib": peaks["main"] / 1024, "tree_mib": peaks["tree"] / 1024,
+            "written": int(counts["written"]), "rejected": int(counts["rejected"])}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--keep", metavar="FILE", help="generate into FILE and keep it (reused if present)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        source = Path(args.keep) if args.keep else workdir / "in.jsonl"
+        if not source.exists():
+            generate(source, args.records)
+        size = source.stat().st_size
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+        print(f"input {size / 1e6:.1f} MB, {args.records:,} records ({size / args.records:,.0f} bytes each)")
+        print(f"{'jobs':>4} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'main MiB':>9} {'tree MiB':>9}"
+              f" {'written':>8} {'rejected':>8}")  # fmt: skip
+        base = None
+        for jobs in args.jobs:
+            result = run(source, jobs, workdir)
+            base = base or result["rate"]
+            ratio = result["rate"] / base
+            print(f"{jobs:>4} {result['seconds']:>8.2f} {result['rate']:>10,.0f} {ratio:>6.2f}"
+                  f" {result['main_mib']:>9.1f} {result['tree_mib']:>9.1f} {result['written']:>8,}"
+                  f" {result['rejected']:>8,}")  # fmt: skip
+            (workdir / f"out_{jobs}.jsonl").unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""benchmarks/migrate_bench.py runs end to end on a tiny file (timings are reported, never asserted)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import migrate_bench
+
+
+def test_generated_records_are_realistic_envelopes(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    migrate_bench.generate(path, 300)
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 300
+    records = []
+    for line in lines:
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    assert 280 <= len(records) < 300  # about 1% of lines are cut
+    assert all(set(r) == {"id", "user_id", "created_at", "metadata", "messages"} for r in records)
+    assert any(m.get("tool_calls") for r in records for m in r["messages"])
+
+
+def test_the_benchmark_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--records", "500", "--jobs", "1", "2", "--keep", str(tmp_path / "in.jsonl")]
+    assert migrate_bench.main(argv) == 0
+    rows = capsys.readouterr().out.splitlines()[-2:]
+    assert [row.split()[0] for row in rows] == ["1", "2"]
+    assert rows[0].split()[-2:] == rows[1].split()[-2:]  # the same written and rejected counts
