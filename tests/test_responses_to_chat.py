@@ -1400,3 +1400,28 @@ def test_a_cut_stream_makes_the_sdk_raise() -> None:
     client = client_for(sse([*created(), *message(0, "partial")[:3]]))
     with pytest.raises(openai.APIError, match=r"stream ended before response\.completed"):
         list(client.chat.completions.create(model="m", messages=[], stream=True))
+
+
+def test_feed_sse_writes_the_frames_of_feed_and_ends_once() -> None:
+    events = [
+        *created(),
+        *reasoning_summary(0, ["think"]),
+        *message(1, "one two three"),
+        *function_call(2, "call_1", "f", '{"a":1}', deltas=['{"a"', ":1", "}"]),
+        *custom_call(3, "call_2", "apply_patch", PATCH),
+        completed(),
+    ]
+    events[12] = {**events[12], "delta": "two \ud83d"}  # a lone surrogate in a streaming delta
+    expected = b"".join(encode_sse(c) for c in run(events)) + DONE_FRAME
+    translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
+    written = b"".join(translator.feed_sse(event) for event in events) + translator.close_sse()
+    assert written == expected
+    assert "two \ufffd" in written.decode()
+    assert translator.close_sse() == b""  # [DONE] is written once
+
+
+def test_feed_sse_ends_with_the_error_frame_and_no_done() -> None:
+    translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
+    written = b"".join(translator.feed_sse(e) for e in [*created(), *message(0, "partial"), WIRE_ERROR])
+    assert written.endswith(b"\n\n") and written.split(b"\n\n")[-2].startswith(b"event: error\ndata: ")
+    assert translator.feed_sse(completed()) == b"" and translator.close_sse() == b""

@@ -27,7 +27,7 @@ from translator.ids import SequentialIds, fixed_clock
 from translator.mapping import FINISH_REASON_BY_INCOMPLETE_REASON, responses_usage_to_chat
 from translator.responses_to_chat import ResponsesToChat, responses_stream_to_chat_sse
 from translator.snapshot import SSESnapshotExtension, golden_root
-from translator.sse import DONE, StreamDecoder
+from translator.sse import DONE, DONE_FRAME, StreamDecoder, encode_sse
 from translator.validate import validate_chat_stream
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -180,6 +180,31 @@ def test_corpus_bytes_split_anywhere_give_the_same_chunks(path: Path) -> None:
     cuts = sorted(rng.sample(range(1, len(raw)), min(40, len(raw) - 1)))
     pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     assert translate(pieces) == translate([raw]) == translate(events_of(path))
+
+
+def expected_sse(chunks: list[dict[str, Any]]) -> bytes:
+    """The frames of ``chunks`` written one by one with ``encode_sse`` (the reference writer)."""
+    frames = []
+    for chunk in chunks:
+        if "error" in chunk:
+            return b"".join(frames) + encode_sse(chunk, event="error")
+        frames.append(encode_sse(chunk))
+    return b"".join(frames) + DONE_FRAME
+
+
+@pytest.mark.parametrize("path", STREAMS)
+@pytest.mark.parametrize("options", [{}, {"include_usage": False, "reasoning_field": "reasoning"}])
+def test_corpus_sse_writer_gives_the_bytes_of_encode_sse(path: Path, options: dict[str, Any]) -> None:
+    # the SSE wrapper writes streaming deltas from frame templates, without building chunks: it must
+    # give byte for byte what encode_sse gives for the chunks feed() returns, whatever the reads
+    raw = path.read_bytes()
+    rng = random.Random(path.name)
+    cuts = sorted(rng.sample(range(1, len(raw)), min(25, len(raw) - 1)))
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
+    expected = expected_sse(translate([raw], **options))
+    for items in (pieces, [raw], events_of(path)):
+        written = responses_stream_to_chat_sse(items, ids=SequentialIds(), clock=fixed_clock(0), **options)
+        assert b"".join(written) == expected
 
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)

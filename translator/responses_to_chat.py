@@ -52,11 +52,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+import orjson
+
 from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError, StreamError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
-from .sse import DONE_FRAME, Done, encode_sse
+from .sse import DONE_FRAME, Done, dump_json, encode_sse
 
 __all__ = [
     "Phase",
@@ -85,6 +87,21 @@ _TEXT, _REFUSAL, _REASONING, _ARGS = "content", "refusal", "reasoning", "argumen
 #: Sub-index offset of raw ``reasoning_text`` parts, so they never share a key with the summary
 #: parts (``summary_index``) of the same reasoning item: both feed the reasoning field.
 _RAW = 1 << 20
+
+_RAW_REASONING = "reasoning_text"
+
+#: Segment kind -> the event type of its deltas and the field of its sub-index (the hot path's keys).
+_DELTA_EVENTS = {
+    _TEXT: ("response.output_text.delta", "content_index"),
+    _REFUSAL: ("response.refusal.delta", "content_index"),
+    _REASONING: ("response.reasoning_summary_text.delta", "summary_index"),
+    _RAW_REASONING: ("response.reasoning_text.delta", "content_index"),
+}
+
+#: Stands for the text in a frame template (see ``ResponsesToChat._hot_template``); never in real text.
+_MARK = "\x00\x01hot-text\x01\x00"
+_MARK_JSON = orjson.dumps(_MARK)
+_dumps = orjson.dumps
 
 
 class Phase(enum.Enum):
@@ -120,6 +137,7 @@ class _Call:
     name: str | None = None
     kind: str = "function"  #: delta ``type`` and key of the inner object (``function``/``custom``)
     text_key: str = "arguments"  #: the inner object's text field (``arguments``/``input``)
+    delta_type: str = "response.function_call_arguments.delta"  #: the event type of its deltas
     opened: bool = False  #: the first delta (id, type, name) was sent
     pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was opened
 
@@ -178,14 +196,47 @@ class ResponsesToChat(FeedBase):
         self._annotation_count = 0  #: entries in the client's ``message.annotations``
         self._shown_call = False  #: a tool call was shown to the client
         self._last_type = "<none>"
+        # The hot segment: the one that sent text last.  Its next plain delta event (same type,
+        # output_index and sub-index, no logprobs) is sent by _feed_payload's first lines alone.
+        # (delta event type, output_index, sub-index field or None, sub-index, pieces.append, counts
+        # towards _content_len, frame head, frame tail), one tuple so the hot path reads it at once;
+        # None: no hot segment.  The frame head/tail are None until feed_sse needs them.
+        self._hot: tuple[str, int, str | None, int, Callable[[str], None], bool, bytes | None, bytes] | None
+        self._hot = None
+        self._hot_delta: str | _Call = ""  #: the delta field the hot segment feeds, or its call
+        self._frames = False  #: feed_sse()/close_sse() is running: the hot path writes frames
+        self._sse_closed = False
+        self._templates: dict[Any, tuple[bytes, bytes]] = {}
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
-    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
-        if self.phase is Phase.STREAMING and not isinstance(payload, Done):
-            hot = self._continuation(payload)
-            if hot is not None:
-                return hot
+    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[Any]:
+        hot = self._hot
+        if hot is not None and payload.__class__ is dict:
+            hot_type, oi, sub_name, sub, append, counts, head, tail = hot
+            event: dict[str, Any] = payload
+            get = event.get
+            text = get("delta")
+            if (
+                get("type") == hot_type
+                and text.__class__ is str
+                and text
+                and get("output_index") == oi
+                and (sub_name is None or (get(sub_name, 0) == sub and not get("logprobs")))
+            ):
+                append(text)
+                if counts:
+                    self._content_len += len(text)
+                self._last_type = hot_type
+                if self._frames:
+                    if head is None:
+                        head, tail = self._hot_template()
+                    # the frame in three pieces: feed_sse joins the whole read at once
+                    try:
+                        return [head, _dumps(text), tail]
+                    except TypeError:  # lone surrogates: the writer repairs them
+                        return [head, dump_json(text), tail]
+                return [self._hot_chunk(text)]
         if self.phase in (Phase.DONE, Phase.FAILED):
             return []  # after the terminal event: trailing [DONE] or stray events
         if isinstance(payload, Done):
@@ -213,52 +264,75 @@ class ResponsesToChat(FeedBase):
             raise
         return out
 
-    def _continuation(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """Hot path: one more text, reasoning or argument delta for the segment being streamed.
+    def _heat(self, key: tuple[int, str, int], segment: _Segment, name: str) -> None:
+        """Make segment ``key`` (just sent text into delta field ``name``) the hot one."""
+        oi, kind, sub = key
+        if kind == _REASONING and sub >= _RAW:
+            kind, sub = _RAW_REASONING, sub - _RAW
+        event_type, sub_name = _DELTA_EVENTS[kind]
+        head, tail = self._templates.get(name, (None, b""))
+        self._hot = (event_type, oi, sub_name, sub, segment.pieces.append, kind == _TEXT, head, tail)
+        self._hot_delta = name
 
-        Returns ``None`` for anything else (a first delta, logprobs, a new segment, odd input), which
-        then takes the full path.
+    def _heat_call(self, oi: int, call: _Call, segment: _Segment) -> None:
+        """Make the arguments of ``call`` (at ``oi``, opened) the hot segment."""
+        head, tail = self._templates.get((call.index, call.kind, call.text_key), (None, b""))
+        self._hot = (call.delta_type, oi, None, 0, segment.pieces.append, False, head, tail)
+        self._hot_delta = call
+
+    def _hot_chunk(self, text: str) -> dict[str, Any]:
+        """The chunk that sends ``text`` into the hot segment's field."""
+        target = self._hot_delta
+        if isinstance(target, str):
+            return self._chunk({target: text})
+        return self._chunk({"tool_calls": [{"index": target.index, target.kind: {target.text_key: text}}]})
+
+    def _hot_template(self) -> tuple[bytes, bytes]:
+        """The hot segment's SSE frame split around its text, so a delta is written without a dict.
+
+        Cut from ``encode_sse`` of the very chunk :meth:`_hot_chunk` builds, so both ways give the
+        same bytes (the tests compare them).
         """
-        kind = event.get("type")
-        text = event.get("delta")
-        oi = event.get("output_index")
-        if text.__class__ is not str or not text or oi.__class__ is not int:
-            return None
-        if kind == "response.output_text.delta":
-            if event.get("logprobs"):
-                return None
-            field, key = _TEXT, (oi, _TEXT, event.get("content_index", 0))
-        elif kind == "response.function_call_arguments.delta":
-            call = self._calls.get(oi)
-            if call is None or not call.opened:
-                return None
-            segment = self._segments.get((oi, _ARGS, 0))
-            if segment is None:
-                return None
-            segment.pieces.append(text)
-            self._last_type = kind
-            tool = {"index": call.index, call.kind: {call.text_key: text}}
-            return [self._chunk({"tool_calls": [tool]})]
-        elif kind == "response.reasoning_summary_text.delta":
-            field, key = _REASONING, (oi, _REASONING, event.get("summary_index", 0))
-        elif kind == "response.reasoning_text.delta":
-            ci = event.get("content_index", 0)
-            if ci.__class__ is not int:
-                return None
-            field, key = _REASONING, (oi, _REASONING, _RAW + ci)
-        else:
-            return None
-        if key[2].__class__ is not int:
-            return None  # the full path names the bad field
-        name = self.reasoning_field if field == _REASONING else field
-        segment = self._segments.get(key)
-        if name is None or self._last.get(field) != key or segment is None or not segment.pieces:
-            return None
-        segment.pieces.append(text)
-        if field == _TEXT:
-            self._content_len += len(text)
-        self._last_type = kind
-        return [self._chunk({name: text})]
+        target = self._hot_delta
+        shape = target if isinstance(target, str) else (target.index, target.kind, target.text_key)
+        frame = self._templates.get(shape)
+        if frame is None:
+            frame_bytes = encode_sse(self._hot_chunk(_MARK))
+            head, found, tail = frame_bytes.partition(_MARK_JSON)
+            if not found or _MARK_JSON in tail:
+                raise AssertionError("the frame template marker is not unique")  # pragma: no cover
+            frame = self._templates[shape] = (head, tail)
+        assert self._hot is not None
+        self._hot = (*self._hot[:6], *frame)
+        return frame
+
+    # -- SSE output ----------------------------------------------------------------------------------
+
+    def feed_sse(self, item: Any) -> bytes:
+        """:meth:`feed`, with the chunks written as Chat SSE frames (``b""`` when there are none).
+
+        Byte for byte the ``encode_sse`` frames of the chunks ``feed`` would return, but a streaming
+        delta is written straight into its frame, without building its chunk.  An error chunk is
+        written as ``event: error`` and is the last frame.  Use either ``feed`` or ``feed_sse`` (with
+        ``close_sse``) on one translator, not both.
+        """
+        self._frames = True
+        try:
+            return _written(self.feed(item))
+        finally:
+            self._frames = False
+
+    def close_sse(self) -> bytes:
+        """:meth:`close` as SSE frames, then ``data: [DONE]`` unless the stream ended in an error."""
+        if self._sse_closed:
+            return b""
+        self._sse_closed = True
+        self._frames = True
+        try:
+            frames = _written(self.close())
+        finally:
+            self._frames = False
+        return frames if self.phase is Phase.FAILED else frames + DONE_FRAME
 
     def _finish(self) -> list[dict[str, Any]]:
         if self.phase in (Phase.DONE, Phase.FAILED):
@@ -334,6 +408,7 @@ class ResponsesToChat(FeedBase):
                 segment.offset = self._content_len + len(payload) - len(text)
             segment.pieces.append(text)
             self._last[kind] = key
+            self._heat(key, segment, name)
         self._open(kind, out)
         lp = None
         if logprobs:
@@ -488,6 +563,7 @@ class ResponsesToChat(FeedBase):
             return call
         if item.get("type") == "custom_tool_call":
             call.kind, call.text_key = _CUSTOM_FORMS[self.custom_tool_calls]
+            call.delta_type = "response.custom_tool_call_input.delta"
         call_id = _optional_str(item, "call_id", where)
         if call_id is None and isinstance(item.get("id"), str):
             call_id = item["id"]  # some servers give only the item id
@@ -522,7 +598,9 @@ class ResponsesToChat(FeedBase):
         snapshot = _call_text(item)
         if isinstance(snapshot, str) and snapshot.startswith(arguments):
             arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
-        self._segment((oi, _ARGS, 0)).pieces.append(arguments)
+        segment = self._segment((oi, _ARGS, 0))
+        segment.pieces.append(arguments)
+        self._heat_call(oi, call, segment)
         tool = {
             "index": call.index,
             "id": call.call_id,
@@ -540,7 +618,9 @@ class ResponsesToChat(FeedBase):
         if not call.opened:
             call.pending.append(text)
             return
-        self._segment((oi, _ARGS, 0)).pieces.append(text)
+        segment = self._segment((oi, _ARGS, 0))
+        segment.pieces.append(text)
+        self._heat_call(oi, call, segment)
         out.append(self._chunk({"tool_calls": [{"index": call.index, call.kind: {call.text_key: text}}]}))
 
     def _catch_up_args(self, oi: int, full: Any, out: list[dict[str, Any]]) -> None:
@@ -734,6 +814,7 @@ class ResponsesToChat(FeedBase):
             last["usage"] = responses_usage_to_chat(usage)
             out.append(last)
         self.phase = Phase.DONE
+        self._hot = None
 
     def _on_error(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
@@ -760,6 +841,7 @@ class ResponsesToChat(FeedBase):
 
     def _fail(self, message: Any, kind: Any, code: Any, param: Any) -> list[dict[str, Any]]:
         self.phase = Phase.FAILED
+        self._hot = None
         return [{"error": {"message": str(message), "type": kind, "code": code, "param": param}}]
 
     def _fail_cut(self, reason: str) -> list[dict[str, Any]]:
@@ -864,25 +946,51 @@ def atranslate_responses_stream(events: AsyncIterable[Any], **options: Any) -> A
     return adrive(ResponsesToChat(**options), events)
 
 
-def responses_stream_to_chat_sse(events: Iterable[Any], **options: Any) -> Iterator[bytes]:
-    """Chat SSE frames, ending with ``data: [DONE]``.
+def _written(chunks: list[Any]) -> bytes:
+    """Chunks as Chat SSE frames; frames the hot path wrote already pass through.
 
+    An error chunk becomes ``event: error`` (as Groq sends it) and nothing after it is written.
+    """
+    try:
+        return b"".join(chunks)  # only frames the hot path wrote (nearly every read of a stream)
+    except TypeError:
+        pass
+    frames = []
+    for chunk in chunks:
+        if chunk.__class__ is bytes:
+            frames.append(chunk)
+        elif "error" in chunk:
+            frames.append(encode_sse(chunk, event="error"))
+            break
+        else:
+            frames.append(encode_sse(chunk))
+    return b"".join(frames)
+
+
+def responses_stream_to_chat_sse(events: Iterable[Any], **options: Any) -> Iterator[bytes]:
+    """Chat SSE frames for Responses events (SSE bytes in any slices, dicts or SDK objects).
+
+    One ``bytes`` per input item that produced output, then the last frames and ``data: [DONE]``.
     An error chunk is written as ``event: error`` (as Groq does) and ends the stream *without*
     ``[DONE]``: the SDK raises on it, and a bare client must not mistake the end for success.
     """
-    for chunk in translate_responses_stream(events, **options):
-        if "error" in chunk:
-            yield encode_sse(chunk, event="error")
+    translator = ResponsesToChat(**options)
+    for item in events:
+        frames = translator.feed_sse(item)
+        if frames:
+            yield frames
+        if translator.phase is Phase.FAILED:
             return
-        yield encode_sse(chunk)
-    yield DONE_FRAME
+    yield translator.close_sse()
 
 
 async def aresponses_stream_to_chat_sse(events: AsyncIterable[Any], **options: Any) -> AsyncIterator[bytes]:
     """Async twin of :func:`responses_stream_to_chat_sse`."""
-    async for chunk in atranslate_responses_stream(events, **options):
-        if "error" in chunk:
-            yield encode_sse(chunk, event="error")
+    translator = ResponsesToChat(**options)
+    async for item in events:
+        frames = translator.feed_sse(item)
+        if frames:
+            yield frames
+        if translator.phase is Phase.FAILED:
             return
-        yield encode_sse(chunk)
-    yield DONE_FRAME
+    yield translator.close_sse()

@@ -294,6 +294,7 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._inner: SSEDecoder | JSONLDecoder | None = None
         self._pending = bytearray()
+        self._carry = b""  # the unfinished last frame of a fast-path read, put before the next read
         self.cut = False  #: close() discarded a last frame that the end of input had cut
 
     def feed(self, data: bytes) -> list[dict[str, Any] | Done]:
@@ -335,6 +336,12 @@ class StreamDecoder:
         Any other frame (comments, ``event:`` lines, several data lines, CR line ends, a frame cut
         by the read) goes through the full decoder, which also produces the exact error messages.
         """
+        if self._carry:  # the frame the last read cut: it goes through the fast path with its rest
+            carry, self._carry = self._carry, b""
+            if len(carry) + len(data) <= _CARRY_MAX:
+                data = carry + data
+            else:  # a long frame: the full decoder buffers it without copying it again and again
+                self._decode(decoder, carry, out)
         if b"\r" in data or decoder._skip_lf:
             self._decode(decoder, data, out)
             return
@@ -377,8 +384,7 @@ class StreamDecoder:
             lines = 0
             self._frames(decoder, b"data: " + body + b"\n\n", out)
         decoder._line_no += lines
-        if last:
-            self._decode(decoder, last, out)
+        self._keep(decoder, last, out)
 
     def _event_frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Responses streams: split on ``\\n\\nevent: ``; each piece is ``<name>\\ndata: <json>``.
@@ -391,13 +397,13 @@ class StreamDecoder:
         for piece in pieces:
             cut = piece.find(b"\n")  # the name line ends here; the data line must start here
             payload: Any = None
-            if cut > 0 and piece[cut : cut + 7] == b"\ndata: ":
+            if cut > 0 and piece.startswith(b"\ndata: ", cut):
                 try:  # noqa: SIM105 - a context manager per frame costs more than the parse
                     payload = loads(piece[cut + 7 :])
                 except orjson.JSONDecodeError:
                     pass
             if payload.__class__ is dict:
-                if piece.startswith(b"error\n"):
+                if cut == 5 and piece.startswith(b"error"):
                     payload = _error_body(payload)
                 elif "type" not in payload and cut:
                     payload["type"] = piece[:cut].decode()
@@ -408,8 +414,20 @@ class StreamDecoder:
             lines = 0
             self._frames(decoder, b"event: " + piece + b"\n\n", out)
         decoder._line_no += lines
-        if last:
+        self._keep(decoder, last, out)
+
+    def _keep(self, decoder: SSEDecoder, last: bytes, out: list[dict[str, Any] | Done]) -> None:
+        """The unfinished end of a read: one cut frame waits for the next read (``_carry``).
+
+        Anything else (complete frames of other shapes before it) goes to the full decoder now, so a
+        complete frame is never held back.
+        """
+        if not last:
+            return
+        if b"\n\n" in last:
             self._decode(decoder, last, out)
+        else:
+            self._carry = last
 
     def _frames(self, decoder: SSEDecoder, data: bytes, out: list[dict[str, Any] | Done]) -> None:
         """Whole frames (and perhaps a partial last one); ``data:`` and ``event:``+``data:`` frames fast."""
@@ -458,6 +476,9 @@ class StreamDecoder:
             return []
         out: list[dict[str, Any] | Done] = []
         try:
+            if self._carry:
+                carry, self._carry = self._carry, b""
+                self._decode(self._inner, carry, out)
             self._payloads(self._inner.close(), out)
         except SSEError:
             self.cut = True  # the last frame was cut by the end of input: discarded
@@ -475,6 +496,10 @@ class StreamDecoder:
                 out.append(item)
             else:
                 raise SSEError(f"JSON line is not an object: {item!r:.80}")
+
+
+#: The most bytes of one cut frame the fast path carries to the next read (more: the full decoder).
+_CARRY_MAX = 64 * 1024
 
 
 def _split_frames(data: bytes, head: bytes) -> tuple[list[bytes], bytes]:
