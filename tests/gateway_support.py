@@ -27,8 +27,11 @@ Every request is recorded (path, headers, body) with the time the server saw the
 from __future__ import annotations
 
 import contextlib
+import os
 import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -372,3 +375,50 @@ def running(app: Any) -> Iterator[RunningGateway]:
 
 def corpus_path(name: str) -> Path:
     return CORPUS / name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServeProcess:
+    """``python -m translator serve --upstream URL --port P ...`` as its own process, once healthy.
+
+    ``stop()`` terminates it and returns what it wrote on stderr (its log lines).
+    """
+
+    def __init__(self, upstream_url: str, *flags: str, log_level: str = "warning") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable,
+            "-m",
+            "translator",
+            "serve",
+            "--upstream",
+            upstream_url,
+            "--port",
+            str(self.port),
+        ]
+        self.process = subprocess.Popen(
+            [*command, *flags, "--log-level", log_level],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1) as probe:
+                probe.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+                if probe.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"translator serve did not start:\n{self.stop()}")
+            time.sleep(0.05)
+
+    def stop(self) -> str:
+        self.process.terminate()
+        _, stderr = self.process.communicate(timeout=15)
+        return stderr.decode()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import socket
 import subprocess
@@ -25,7 +24,14 @@ import openai
 import orjson
 import pytest
 from corpus import CORPUS, SKIP_REASON, corpus_files, corpus_params, read_json
-from gateway_support import UPSTREAM_RESPONSE_ID, FakeUpstream, RunningGateway, running, split_frames
+from gateway_support import (
+    UPSTREAM_RESPONSE_ID,
+    FakeUpstream,
+    RunningGateway,
+    ServeProcess,
+    running,
+    split_frames,
+)
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
@@ -622,51 +628,16 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     assert (upstream.base_url, upstream.protocol, upstream.read_timeout) == ("http://b/v1", "responses", 5)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def test_serve_command_runs_the_gateway(upstream: FakeUpstream, tmp_path: Path) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "translator",
-            "serve",
-            "--upstream",
-            upstream.url,
-            "--port",
-            str(port),
-            "--store",
-            "memory",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def test_serve_command_runs_the_gateway(upstream: FakeUpstream) -> None:
+    served = ServeProcess(upstream.url, "--store", "memory", log_level="info")
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, (
-                process.stderr.read() if process.stderr else ""
-            )
-            time.sleep(0.1)
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0)
+        client = openai.OpenAI(base_url=f"{served.url}/v1", api_key="k", max_retries=0)
         assert client.responses.create(model="m", input="x").output_text == "Hello from m"
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=15)
-    log = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+        stderr = served.stop()
+    log = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert log and log[-1]["path"] == "/v1/responses" and log[-1]["status"] == 200
-    assert "listening on http://127.0.0.1:" in stderr.decode()
+    assert "listening on http://127.0.0.1:" in stderr
 
 
 def test_serve_command_rejects_a_bad_config(tmp_path: Path) -> None:

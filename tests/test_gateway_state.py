@@ -7,8 +7,6 @@ gateway processes sharing one Redis.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +18,7 @@ import httpx
 import openai
 import pytest
 from corpus import CORPUS, SKIP_REASON
-from gateway_support import FakeUpstream, RunningGateway
+from gateway_support import FakeUpstream, RunningGateway, ServeProcess, free_port
 from openai.types.responses import Response
 from sdk import without_parsed
 from store_helpers import Backend
@@ -175,59 +173,14 @@ def test_background_response_runs_and_can_be_cancelled(gateway: RunningGateway) 
 # -- processes: restart, and two instances on one Redis ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class ServeProcess:
-    """``python -m translator serve`` as its own process."""
-
-    def __init__(self, upstream: FakeUpstream, store: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable,
-            "-m",
-            "translator",
-            "serve",
-            "--upstream",
-            upstream.url,
-            "--port",
-            str(self.port),
-        ]
-        self.process = subprocess.Popen(
-            [*command, "--store", store, "--log-level", "warning"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(self.stop())
-            time.sleep(0.05)
-
-    def stop(self) -> str:
-        self.process.terminate()
-        _, stderr = self.process.communicate(timeout=15)
-        return stderr.decode()
-
-
 def test_sqlite_state_survives_a_restart(tmp_path: Path, upstream: FakeUpstream) -> None:
     store = f"sqlite:{tmp_path / 'state.sqlite3'}"
-    first = ServeProcess(upstream, store)
+    first = ServeProcess(upstream.url, "--store", store)
     try:
         turn = client_of(first.url).responses.create(model="before", input="before the restart")
     finally:
         first.stop()
-    second = ServeProcess(upstream, store)
+    second = ServeProcess(upstream.url, "--store", store)
     try:
         client = client_of(second.url)
         assert client.responses.retrieve(turn.id).output_text == "Hello from before"
@@ -249,7 +202,7 @@ def test_two_gateway_processes_share_one_redis(upstream: FakeUpstream) -> None:
         pytest.skip(reason)
     prefix = f"{RUN_PREFIX}{next(PREFIXES)}:"
     store = f"{REDIS_URL}?key_prefix={prefix}"
-    one, two = ServeProcess(upstream, store), ServeProcess(upstream, store)
+    one, two = ServeProcess(upstream.url, "--store", store), ServeProcess(upstream.url, "--store", store)
     try:
         first = client_of(one.url).responses.create(model="one", input="asked of one")
         second = client_of(two.url).responses.create(
@@ -273,7 +226,7 @@ def test_two_gateway_processes_share_one_redis(upstream: FakeUpstream) -> None:
 
 
 def test_a_store_that_cannot_be_reached_fails_the_start(upstream: FakeUpstream) -> None:
-    port = _free_port()
+    port = free_port()
     result = subprocess.run(
         [
             sys.executable,
@@ -283,7 +236,7 @@ def test_a_store_that_cannot_be_reached_fails_the_start(upstream: FakeUpstream) 
             "--upstream",
             upstream.url,
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--store",
             f"redis://127.0.0.1:{port}/0",
         ],
