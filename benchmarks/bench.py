@@ -21,10 +21,11 @@ For each stream the same work is timed for:
   16 KiB reads; chunks/s and MB/s there count Responses events/bytes).
 
 Every measurement is repeated (7 times by default) and the median is reported; the subjects of a
-workload take turns (repetition 1 of each, then 2...), so a burst of load on a shared machine hits
-them alike and the ratios stay meaningful.  chunks/s counts input
-chunks; MB/s is MB (10^6 bytes) of the input SSE body per second.  Then the peak memory (tracemalloc)
-of translating ``long_text`` at 1x and 4x length, next to its output size: it grows with the output.
+workload take turns (repetition 1 of each, then 2...), and the clock is the process's CPU time
+(``time.process_time``), so load from other processes on a shared machine moves the figures little.
+chunks/s counts input chunks; MB/s is MB (10^6 bytes) of the input SSE body per second.  Then the
+peak memory (tracemalloc) of translating ``long_text`` at 1x, 4x and 16x length, next to its output
+size: it grows with the output.
 
 ``--quick`` runs tiny streams with 2 repetitions: a smoke run, not a measurement.
 """
@@ -53,6 +54,9 @@ from translator.responses_to_chat import ResponsesToChat, responses_stream_to_ch
 from translator.sse import DONE_FRAME, encode_sse
 
 MODEL = "gpt-4.1-mini-2025-04-14"
+#: The clock of every measurement: CPU time of this process.  The work timed is single-threaded and
+#: CPU-bound, and on a shared machine wall time also counts the time other processes had the core.
+cpu_seconds = time.process_time
 SLICE = 16 * 1024  # bytes per feed() in the end-to-end runs, as a network read would deliver them
 WORDS = ("the ", "quick ", "brown ", "fox ", "jumps ", "over ", "a ", "lazy ", "dog", ". ", "Then ", "it ")
 
@@ -285,9 +289,9 @@ def median_seconds(work: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        start = cpu_seconds()
         work()
-        times.append(time.perf_counter() - start)
+        times.append(cpu_seconds() - start)
     return statistics.median(times)
 
 
@@ -296,19 +300,19 @@ def agents_seconds(chunks: list[ChatCompletionChunk]) -> float:
     response = agents_response()  # built outside the timed region
 
     async def timed() -> float:
-        start = time.perf_counter()
+        start = cpu_seconds()
         async for _ in ChatCmplStreamHandler.handle_stream(response, _aiter(chunks)):  # type: ignore[arg-type]
             pass
-        return time.perf_counter() - start
+        return cpu_seconds() - start
 
     return asyncio.run(timed())
 
 
 def timed(work: Callable[[], object]) -> Callable[[], float]:
     def run() -> float:
-        start = time.perf_counter()
+        start = cpu_seconds()
         work()
-        return time.perf_counter() - start
+        return cpu_seconds() - start
 
     return run
 
@@ -316,8 +320,7 @@ def timed(work: Callable[[], object]) -> Callable[[], float]:
 def round_robin_medians(works: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
     """Median seconds of each work, the works taking turns (repetition 1 of each, then 2...).
 
-    On a shared machine load comes in bursts; taking turns spreads a burst over all subjects alike,
-    so the ratios between them (what the targets are about) move much less than the absolute times.
+    Whatever load remains (caches shared with other processes) then falls on all subjects alike.
     """
     times: dict[str, list[float]] = {name: [] for name in works}
     for _ in range(repeats):

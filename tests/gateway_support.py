@@ -76,6 +76,10 @@ def text_stream_chat(model: str, text: str) -> list[bytes]:
     return [b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
 
 
+#: The one response a fake Responses upstream has stored of its own.
+UPSTREAM_RESPONSE_ID = "resp_kept_by_the_upstream"
+
+
 def text_stream_responses(model: str, text: str) -> list[bytes]:
     """A short Responses stream answering ``text``, written the way OpenAI streams it."""
     from translator import translate_chat_stream
@@ -91,7 +95,39 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:  # /models
+    def do_DELETE(self) -> None:  # a Responses upstream's own stored responses
+        seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, {})
+        with self.server.lock:
+            self.server.seen.append(seen)
+        response_id = self.path.rsplit("/", 1)[-1]
+        if response_id == UPSTREAM_RESPONSE_ID:
+            self._answer(200, orjson.dumps({"id": response_id, "object": "response", "deleted": True}))
+        else:
+            self._answer(
+                404, orjson.dumps({"error": {"message": "not found", "type": "invalid_request_error"}})
+            )
+
+    def do_GET(self) -> None:  # /models, and a Responses upstream's own stored responses
+        if "/responses/" in self.path:
+            seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, {})
+            with self.server.lock:
+                self.server.seen.append(seen)
+            if f"/responses/{UPSTREAM_RESPONSE_ID}" not in self.path:
+                body = {"error": {"message": "Response not found", "type": "invalid_request_error"}}
+                self._answer(404, orjson.dumps(body))
+            elif self.path.split("?")[0].endswith("/input_items"):
+                self._answer(
+                    200,
+                    orjson.dumps(
+                        {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+                    ),
+                )
+            else:
+                final = orjson.loads(
+                    text_stream_responses("upstream-model", "kept upstream")[-1].split(b"data: ", 1)[1]
+                )
+                self._answer(200, orjson.dumps({**final["response"], "id": UPSTREAM_RESPONSE_ID}))
+            return
         body = orjson.dumps(
             {
                 "object": "list",

@@ -41,3 +41,16 @@ def test_distribution_name_is_free_of_the_pypi_clash() -> None:
     assert dist.metadata["Name"] == "chat-responses-translator"
     scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
     assert scripts["translator"] == "translator.cli:main"
+
+
+def test_the_core_never_imports_the_gateway() -> None:
+    """The gateway (and its dependencies) load only when asked for: the core imports none of it."""
+    code = (
+        "import sys, translator, translator.cli, translator.requests, translator.objects, translator.replay;"
+        "import translator.provider_errors, translator.accumulate, translator.migrate;"
+        "gateway = ('translator.gateway', 'uvicorn', 'httpx', 'aiohttp', 'redis');"
+        "bad = [m for m in gateway if m in sys.modules];"
+        "print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

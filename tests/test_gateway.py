@@ -25,7 +25,7 @@ import openai
 import orjson
 import pytest
 from corpus import CORPUS, SKIP_REASON, corpus_files, corpus_params, read_json
-from gateway_support import FakeUpstream, RunningGateway, running, split_frames
+from gateway_support import UPSTREAM_RESPONSE_ID, FakeUpstream, RunningGateway, running, split_frames
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
@@ -713,3 +713,17 @@ def test_codex_request_reaches_a_chat_upstream_in_a_shape_it_accepts(
     dropped = answer.headers["x-translator-dropped"]
     assert "web_search" in dropped and "request.include" in dropped
     assert "tool_choice" not in sent or sent["tools"]
+
+
+def test_responses_the_gateway_does_not_hold_are_asked_of_a_responses_upstream(
+    responses_gateway: RunningGateway, upstream: FakeUpstream
+) -> None:
+    client = sdk(responses_gateway)
+    kept = client.responses.retrieve(UPSTREAM_RESPONSE_ID)
+    assert kept.id == UPSTREAM_RESPONSE_ID and kept.output_text == "kept upstream"
+    assert upstream.last().path == f"/v1/responses/{UPSTREAM_RESPONSE_ID}"
+    assert client.responses.input_items.list(UPSTREAM_RESPONSE_ID, limit=5).data == []
+    assert upstream.last().path == f"/v1/responses/{UPSTREAM_RESPONSE_ID}/input_items?limit=5"
+    client.responses.delete(UPSTREAM_RESPONSE_ID)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve("resp_nobody_has")

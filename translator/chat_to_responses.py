@@ -31,7 +31,8 @@ Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -76,9 +77,16 @@ _NO_CHOICE: dict[str, Any] = {}  # the choice of a delta read from an SDK object
 _READ_DELTA_FIELDS = frozenset({"content", "function_call", "refusal", "role", "tool_calls"})
 
 
-def _other_fields(cls: type) -> tuple[str, ...]:
+def _probe(cls: type) -> Callable[[Any], bool]:
+    """Whether a delta of ``cls`` has any field set that the object hot path does not read."""
     fields = getattr(cls, "model_fields", None) or {}
-    return tuple(name for name in fields if name not in _READ_DELTA_FIELDS)
+    other = [name for name in fields if name not in _READ_DELTA_FIELDS]
+    if not other:
+        return lambda delta: False
+    if len(other) == 1:
+        return attrgetter(other[0])
+    get = attrgetter(*other)
+    return lambda delta: any(get(delta))
 
 
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
@@ -240,7 +248,7 @@ class ChatToResponses(FeedBase):
         "_choice_given",
         "_clock",
         "_delta_class",
-        "_delta_other",
+        "_delta_probe",
         "_finish_reason",
         "_forcing",
         "_ids",
@@ -274,8 +282,8 @@ class ChatToResponses(FeedBase):
     ) -> None:
         super().__init__()
         self._tool_map = {str(name): dict(entry) for name, entry in (tool_map or {}).items()}
-        self._delta_class: type | None = None  # the SDK delta class read last, and its other fields
-        self._delta_other: tuple[str, ...] = ()
+        self._delta_class: type | None = None  # the SDK delta class read last, and its probe
+        self._delta_probe: Callable[[Any], bool] = _probe(object)
         self._ids = ids
         self._clock = clock
         self._choice = 0 if choice is None else choice
@@ -332,34 +340,12 @@ class ChatToResponses(FeedBase):
             if delta.function_call is not None or delta.refusal:
                 return None
             if delta.__class__ is not self._delta_class:
-                self._delta_class, self._delta_other = delta.__class__, _other_fields(delta.__class__)
-            for name in self._delta_other:  # fields newer SDKs added (audio...): the dict path knows them
-                if getattr(delta, name):
-                    return None
+                self._delta_class, self._delta_probe = delta.__class__, _probe(delta.__class__)
+            if self._delta_probe(delta):  # fields newer SDKs added (audio...): the dict path knows them
+                return None
             content = delta.content
             calls = delta.tool_calls
             extra = delta.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
-            if calls is None and not extra:  # the commonest chunk: text
-                if content.__class__ is not str or not content or self._think is not None:
-                    return None if content else []
-                open_item = self._item
-                part = open_item.part if open_item is not None else None
-                if part is None or part.kind != _TEXT:
-                    return self._text(content, _NO_CHOICE)
-                part.chunks.append(content)
-                seq = self._seq
-                self._seq = seq + 1
-                return [
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": open_item.id,  # type: ignore[union-attr]
-                        "output_index": open_item.output_index,  # type: ignore[union-attr]
-                        "content_index": part.index,
-                        "delta": content,
-                        "logprobs": [],
-                        "sequence_number": seq,
-                    }
-                ]
             only = None
             if extra:
                 for key, value in extra.items():
@@ -368,10 +354,27 @@ class ChatToResponses(FeedBase):
                             return None
                         only = key
             if calls is None:
-                if only is None:
-                    if content.__class__ is str and self._think is None:
-                        return self._text(content, _NO_CHOICE) if content else []
-                    return None if content else []
+                if only is None:  # the commonest chunk: text (the hot branch of _text, inline)
+                    if content.__class__ is not str or not content or self._think is not None:
+                        return None if content else []
+                    open_item = self._item
+                    part = open_item.part if open_item is not None else None
+                    if part is None or part.kind != _TEXT:
+                        return self._text(content, _NO_CHOICE)
+                    part.chunks.append(content)
+                    seq = self._seq
+                    self._seq = seq + 1
+                    return [
+                        {
+                            "type": "response.output_text.delta",
+                            "item_id": open_item.id,  # type: ignore[union-attr]
+                            "output_index": open_item.output_index,  # type: ignore[union-attr]
+                            "content_index": part.index,
+                            "delta": content,
+                            "logprobs": [],
+                            "sequence_number": seq,
+                        }
+                    ]
                 value = extra[only]
                 if content or value.__class__ is not str:
                     return None

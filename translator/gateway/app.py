@@ -147,11 +147,7 @@ class Gateway:
             await self._create(endpoint, scope, receive, send, exchange)
             return
         if path.startswith("/responses/"):
-            response_id, _, action = path[len("/responses/") :].partition("/")
-            exchange.client_protocol = "responses"
-            exchange.status = await self.state.serve(
-                method, response_id, action, scope.get("query_string", b""), send
-            )
+            await self._stored(scope, path, send, exchange)
             return
         if path == "/models":
             if method != "GET":
@@ -275,6 +271,33 @@ class Gateway:
             send=send,
             hooks=self.state.hooks(body, own, exchange),
         )
+
+    async def _stored(self, scope: Scope, path: str, send: Send, exchange: Exchange) -> None:
+        """``/v1/responses/{id}[/input_items|/cancel]``: the gateway's own store first; a response it
+        does not hold is asked of the default upstream when that one speaks Responses (it keeps the
+        state of the requests relayed to it)."""
+        method = scope["method"]
+        response_id, _, action = path[len("/responses/") :].partition("/")
+        query: bytes = scope.get("query_string", b"")
+        exchange.client_protocol = "responses"
+        try:
+            exchange.status = await self.state.serve(method, response_id, action, query, send)
+            return
+        except GatewayError as exc:
+            default = self.config.default_upstream
+            if exc.status != 404 or default is None or self.config.upstreams[default].protocol != "responses":
+                raise
+        upstream = self.upstreams[default]
+        exchange.upstream = upstream.name
+        response = await upstream.forward(
+            method, path, query.decode("latin-1"), authorization=self._client_authorization(scope)
+        )
+        try:
+            body = json_bytes(await response.json())
+        finally:
+            await response.aclose()
+        exchange.status = 200
+        await send_json(send, 200, body)
 
     async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
         config = self.config

@@ -211,15 +211,23 @@ class Upstream:
     async def get(self, path: str, *, authorization: str | None) -> UpstreamResponse:
         return await self._send("GET", path, self.headers(authorization, stream=False), None)
 
+    async def forward(
+        self, method: str, path: str, query: str, *, authorization: str | None
+    ) -> UpstreamResponse:
+        """A bodiless request (``GET``/``DELETE``/``POST .../cancel``) answered with JSON."""
+        url = URL(self.config.base_url + path)  # not cached: one per response id
+        if query:
+            url = url.with_query(query)
+        return await self._send(method, url, self.headers(authorization, stream=False), None)
+
     async def _send(
-        self, method: str, path: str, headers: dict[str, str], data: bytes | None
+        self, method: str, path: str | URL, headers: dict[str, str], data: bytes | None
     ) -> UpstreamResponse:
         config = self.config
         session = self._client()
+        url = self._url(path) if isinstance(path, str) else path
         try:
-            response = await session.request(
-                method, self._url(path), data=data, headers=headers, allow_redirects=False
-            )
+            response = await session.request(method, url, data=data, headers=headers, allow_redirects=False)
         except aiohttp.ConnectionTimeoutError:
             if self.open_connections >= config.max_connections:
                 raise GatewayError(
