@@ -4,8 +4,10 @@ Generates a seeded JSONL file of realistic stored transcripts (envelopes around 
 histories dumped from the SDK: system prompt, user turns, assistant tool calls with ``null`` fields,
 tool outputs, answers with ``annotations``; 1% of lines broken, 1% with a field that has no
 equivalent), then runs ``python -m translator migrate`` on it once per job count and reports wall
-time, records/s, the peak RSS of the main process and of the whole process tree (sampled from
-/proc every 20 ms), and the ratio to one job.  Usage::
+time, records/s, the ratio to the last one-job run before it, the CPU seconds of the whole process
+tree (the same work, so about equal across job counts: on a busy machine wall time is CPU time
+over the share of the cores the run got), and the peak RSS of the main process and of the tree
+(sampled from /proc every 20 ms).  Usage::
 
     python benchmarks/migrate_bench.py [--records 100000] [--jobs 1 2] [--keep FILE]
 """
@@ -104,6 +106,19 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def _rss_kib(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as handle:
@@ -120,13 +135,17 @@ def run(source: Path, jobs: int, workdir: Path) -> dict[str, float]:
     command = [sys.executable, "-m", "translator", "migrate", "--direction", "chat-to-responses",
                "--jobs", str(jobs), "--no-progress", str(source), str(destination)]  # fmt: skip
     peaks = {"main": 0, "tree": 0}
+    cpu_by_pid: dict[int, float] = {}
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            sizes = [_rss_kib(pid) for pid in _tree(process.pid)]
+            pids = _tree(process.pid)
+            for pid in pids:
+                cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), _cpu_seconds(pid))
+            sizes = [_rss_kib(pid) for pid in pids]
             peaks["main"] = max(peaks["main"], sizes[0] if sizes else 0)
             peaks["tree"] = max(peaks["tree"], sum(sizes))
             time.sleep(0.02)
@@ -141,7 +160,8 @@ def run(source: Path, jobs: int, workdir: Path) -> dict[str, float]:
         raise SystemExit(f"migrate failed ({process.returncode}): {err.decode()}")
     counts = dict(line.split("\t") for line in out.decode().splitlines())
     read = int(counts["read"])
-    return {"jobs": jobs, "seconds": elapsed, "read": read, "rate": read / elapsed,
+    cpu = sum(cpu_by_pid.values())
+    return {"jobs": jobs, "seconds": elapsed, "read": read, "rate": read / elapsed, "cpu": cpu,
             "main_mib": peaks["main"] / 1024, "tree_mib": peaks["tree"] / 1024,
             "written": int(counts["written"]), "rejected": int(counts["rejected"])}  # fmt: skip
 
@@ -160,16 +180,17 @@ def main(argv: list[str] | None = None) -> int:
         size = source.stat().st_size
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
         print(f"input {size / 1e6:.1f} MB, {args.records:,} records ({size / args.records:,.0f} bytes each)")
-        print(f"{'jobs':>4} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'main MiB':>9} {'tree MiB':>9}"
-              f" {'written':>8} {'rejected':>8}")  # fmt: skip
+        print(f"{'jobs':>4} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>7} {'main MiB':>9}"
+              f" {'tree MiB':>9} {'written':>8} {'rejected':>8}")  # fmt: skip
         base = None
         for jobs in args.jobs:
             result = run(source, jobs, workdir)
-            base = base or result["rate"]
+            if jobs == 1 or base is None:  # each ratio is to the last 1-job run before it
+                base = result["rate"]
             ratio = result["rate"] / base
             print(f"{jobs:>4} {result['seconds']:>8.2f} {result['rate']:>10,.0f} {ratio:>6.2f}"
-                  f" {result['main_mib']:>9.1f} {result['tree_mib']:>9.1f} {result['written']:>8,}"
-                  f" {result['rejected']:>8,}")  # fmt: skip
+                  f" {result['cpu']:>7.1f} {result['main_mib']:>9.1f} {result['tree_mib']:>9.1f}"
+                  f" {result['written']:>8,} {result['rejected']:>8,}")  # fmt: skip
             (workdir / f"out_{jobs}.jsonl").unlink()
     return 0
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import importlib
 import os
 import secrets
 import sys
@@ -55,17 +56,15 @@ class MissingExtraError(RuntimeError):
 
 def _zstd() -> Any:
     """The zstd module: the standard library's (3.14+) or the backport of the ``zstd`` extra."""
-    try:
-        from compression import zstd  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
+    for name in ("compression.zstd", "backports.zstd"):  # the same API
         try:
-            from backports import zstd  # type: ignore[import-not-found, unused-ignore, no-redef]
+            return importlib.import_module(name)
         except ImportError:
-            raise MissingExtraError(
-                ".zst files need zstandard support: pip install 'chat-responses-translator[zstd]' "
-                "(or use Python 3.14+, whose standard library has it)"
-            ) from None
-    return zstd
+            continue
+    raise MissingExtraError(
+        ".zst files need zstandard support: pip install 'chat-responses-translator[zstd]' "
+        "(or use Python 3.14+, whose standard library has it)"
+    )
 
 
 def compression_of(name: str) -> str | None:
