@@ -24,7 +24,6 @@ pass ``client=``) to run on a cluster; without one Dask uses local threads.
 
 from __future__ import annotations
 
-import base64
 from collections import Counter
 from collections.abc import Iterable
 from functools import partial
@@ -32,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from .migrate import Direction, MigrateOptions, MigrationReport, convert_batch
+from .migrate import Direction, MigrateOptions, MigrationReport, convert_batch, reject_entry
 
 try:
     import dask.bag as db
@@ -58,15 +57,7 @@ def _convert_partition(lines: Iterable[str | bytes], options: MigrateOptions) ->
     raw = [line if line.endswith(b"\n") else line + b"\n" for line in raw]
     batch = convert_batch(raw, 1, options)
     tagged: list[tuple[str, Any]] = [("out", line.decode()) for line in batch.output.splitlines()]
-    for result in batch.rejects:
-        record = (result.record or b"").removesuffix(b"\n")
-        entry: dict[str, Any] = {"line": result.line, "reason": result.reason}
-        entry["problems"] = list(result.problems)
-        try:
-            entry["record"] = record.decode("utf-8")
-        except UnicodeDecodeError:
-            entry["record_base64"] = base64.b64encode(record).decode("ascii")
-        tagged.append(("reject", entry))
+    tagged += [("reject", reject_entry(result)) for result in batch.rejects]
     tagged.append(("counts", _counts(batch)))
     return tagged
 

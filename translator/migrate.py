@@ -67,6 +67,7 @@ __all__ = [
     "format_summary",
     "migrate_file",
     "migrate_lines",
+    "reject_entry",
 ]
 
 #: A batch is at most this many lines...
@@ -424,16 +425,19 @@ class Progress:
 # -- files ----------------------------------------------------------------------------------------------
 
 
-def _reject_line(result: RecordResult) -> bytes:
-    raw = result.record or b""
-    if raw.endswith(b"\n"):
-        raw = raw[:-1]
+def reject_entry(result: RecordResult) -> dict[str, Any]:
+    """The rejects-file entry of a rejected record: line, reason, problems, and the original line."""
+    raw = (result.record or b"").removesuffix(b"\n")
     entry: dict[str, Any] = {"line": result.line, "reason": result.reason, "problems": list(result.problems)}
     try:
         entry["record"] = raw.decode("utf-8")
     except UnicodeDecodeError:
         entry["record_base64"] = base64.b64encode(raw).decode("ascii")
-    return orjson.dumps(entry) + b"\n"
+    return entry
+
+
+def _reject_line(result: RecordResult) -> bytes:
+    return orjson.dumps(reject_entry(result)) + b"\n"
 
 
 def default_rejects(destination: str) -> str:

@@ -419,32 +419,49 @@ def messages_to_input(
     return items
 
 
+@dataclass(slots=True)
+class _Pairing:
+    """Calls waiting for their answer, and the problems of a history's pairing (both directions)."""
+
+    policy: Policy
+    #: "tool call" (Chat) or "call" (Responses items), as the messages name it
+    noun: str
+    pending: dict[str, str] = field(default_factory=dict)  # call id -> path of the call
+    answered: set[str] = field(default_factory=set)
+
+    def call(self, call_id: str, where: str) -> None:
+        self.pending[call_id] = where
+
+    def answer(self, call_id: str, where: str, key: str) -> None:
+        if call_id in self.pending:
+            del self.pending[call_id]
+            self.answered.add(call_id)
+        elif call_id in self.answered:
+            self.policy.flag(where, f"answers a {self.noun} already answered")
+        else:
+            self.policy.flag(where, f"answers no earlier {self.noun} (no call has this {key})")
+
+    def finish(self, unanswered: str) -> None:
+        for where in self.pending.values():
+            self.policy.flag(where, unanswered)
+
+
 def _check_chat_pairing(messages: list[Any], path: str, policy: Policy) -> None:
     """Every tool call answered by a later ``tool`` message, every ``tool`` message answering one call."""
-    pending: dict[str, str] = {}  # call id -> path of the call
-    answered: set[str] = set()
+    pairing = _Pairing(policy, "tool call")
     legacy: list[tuple[str, str]] = []  # (name, path) of function_call awaiting a role=function answer
     for i, msg in enumerate(messages):
         role = msg.get("role")
         if role == "assistant":
             for j, call in enumerate(msg.get("tool_calls") or []):
-                pending[call["id"]] = f"{path}[{i}].tool_calls[{j}].id"
+                pairing.call(call["id"], f"{path}[{i}].tool_calls[{j}].id")
             if msg.get("function_call") is not None:
                 legacy.append((msg["function_call"]["name"], f"{path}[{i}].function_call"))
         elif role == "function":  # the reader paired it with the oldest call of its name
             legacy.remove(next(entry for entry in legacy if entry[0] == msg["name"]))
         elif role == "tool":
-            call_id = msg["tool_call_id"]
-            where = f"{path}[{i}].tool_call_id"
-            if call_id in pending:
-                del pending[call_id]
-                answered.add(call_id)
-            elif call_id in answered:
-                policy.flag(where, "answers a tool call already answered")
-            else:
-                policy.flag(where, "answers no earlier tool call (no call has this id)")
-    for where in pending.values():
-        policy.flag(where, "has no answer (no later tool message has this call's id)")
+            pairing.answer(msg["tool_call_id"], f"{path}[{i}].tool_call_id", "id")
+    pairing.finish("has no answer (no later tool message has this call's id)")
     for _, where in legacy:
         policy.flag(where, "has no answer (no later function message of its name)")
 
@@ -869,21 +886,11 @@ _OUTPUT_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
 
 def _check_item_pairing(items: list[Any], path: str, policy: Policy) -> None:
     """Every function/custom tool call answered by a later output, every output answering one call."""
-    pending: dict[str, str] = {}  # call_id -> path of the call
-    answered: set[str] = set()
+    pairing = _Pairing(policy, "call")
     for i, item in enumerate(items):
         kind = item.get("type")
         if kind in _CALL_ITEMS:
-            pending[item["call_id"]] = f"{path}[{i}].call_id"
+            pairing.call(item["call_id"], f"{path}[{i}].call_id")
         elif kind in _OUTPUT_ITEMS:
-            call_id = item["call_id"]
-            where = f"{path}[{i}].call_id"
-            if call_id in pending:
-                del pending[call_id]
-                answered.add(call_id)
-            elif call_id in answered:
-                policy.flag(where, "answers a call already answered")
-            else:
-                policy.flag(where, "answers no earlier call (no call has this call_id)")
-    for where in pending.values():
-        policy.flag(where, "has no output (no later output item has this call_id)")
+            pairing.answer(item["call_id"], f"{path}[{i}].call_id", "call_id")
+    pairing.finish("has no output (no later output item has this call_id)")
