@@ -3,8 +3,8 @@
 The command is the real one (``translator.cli.main``); the probe only observes.  It notes the
 :class:`~translator.gateway.app.Gateway` the command builds and the event loop it runs in, and
 answers each ``stats`` line on stdin with one JSON line on stdout, computed inside that loop:
-``tasks`` (asyncio tasks alive, this probe's own excluded) and ``upstream_connections`` (connections
-held by the upstream pools, busy or idle).
+``tasks`` (asyncio tasks alive, this probe's own excluded), ``upstream_busy`` and ``upstream_idle``
+(connections the upstream pools hold, serving a request or kept alive for the next).
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ async def _noting_lifespan(self: Gateway, receive: Any, send: Any) -> None:
 async def _stats() -> dict[str, int]:
     gateway: Gateway = _seen["gateway"]
     current = asyncio.current_task()
+    counts = [upstream.connection_counts() for upstream in gateway.upstreams.values()]
     return {
         "tasks": sum(1 for task in asyncio.all_tasks() if task is not current),
-        "upstream_connections": sum(u.open_connections for u in gateway.upstreams.values()),
+        "upstream_busy": sum(busy for busy, _ in counts),
+        "upstream_idle": sum(idle for _, idle in counts),
     }
 
 

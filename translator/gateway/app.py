@@ -12,6 +12,7 @@ POST     ``/v1/chat/completions``             Chat Completions, over a responses
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -75,16 +76,39 @@ class Gateway:
         exchange = Exchange(scope["method"], scope["path"])
         tag = [(b"x-request-id", exchange.request_id.encode())]
         started = False
+        loop = asyncio.get_running_loop()
+        request_task = asyncio.current_task()
+        stalled = False
+
+        def stall() -> None:
+            nonlocal stalled
+            stalled = True
+            if request_task is not None:
+                request_task.cancel()
 
         async def tracked(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", ()), *tag]
-            await send(message)
+            # uvicorn's send() waits while the client's socket is full (backpressure); a client that
+            # does not take one write within client_timeout has stopped reading: the exchange is
+            # cancelled as if it had disconnected, and its upstream request closed.
+            timer = loop.call_later(self.config.client_timeout, stall)
+            try:
+                await send(message)
+            finally:
+                timer.cancel()
 
         try:
             await self._route(scope, receive, tracked, exchange)
+        except asyncio.CancelledError:
+            if not stalled:
+                raise
+            if request_task is not None and hasattr(request_task, "uncancel"):
+                request_task.uncancel()
+            exchange.disconnected = True
+            exchange.error = "client_stalled"
         except GatewayError as exc:
             exchange.status = exc.status
             exchange.error = exc.code

@@ -165,17 +165,12 @@ class Upstream:
             )
         return self._session
 
-    @property
-    def open_connections(self) -> int:
-        """Connections the pool holds (busy or idle): for the load tests and the logs."""
-        if self._session is None or self._session.closed:
-            return 0
-        connector = self._session.connector
+    def connection_counts(self) -> tuple[int, int]:
+        """Connections the pool holds: (busy, idle).  For the load tests and the pool-busy check."""
+        connector = None if self._session is None or self._session.closed else self._session.connector
         if connector is None:
-            return 0
-        busy = len(connector._acquired)
-        idle = sum(len(conns) for conns in connector._conns.values())
-        return busy + idle
+            return 0, 0
+        return len(connector._acquired), sum(len(conns) for conns in connector._conns.values())
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -229,7 +224,7 @@ class Upstream:
         try:
             response = await session.request(method, url, data=data, headers=headers, allow_redirects=False)
         except aiohttp.ConnectionTimeoutError:
-            if self.open_connections >= config.max_connections:
+            if sum(self.connection_counts()) >= config.max_connections:
                 raise GatewayError(
                     503,
                     f"upstream {self.name!r}: all {config.max_connections} connections are busy",
