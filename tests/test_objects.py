@@ -392,3 +392,34 @@ def test_bad_input_is_a_conversion_error() -> None:
     assert info.value.path == "output[0].call_id"
     with pytest.raises(ConversionError, match=r"failed.*quota") as info:
         response_to_chat_completion({"status": "failed", "error": {"message": "quota"}, "output": []})
+
+
+@pytest.mark.parametrize(
+    ("finish", "status"),
+    [
+        ("stop", "completed"),
+        ("length", "incomplete"),
+        ("abort", "failed"),
+        ("insufficient_system_resource", "failed"),
+    ],
+)
+def test_a_completion_ends_as_its_stream_would(finish: str, status: str) -> None:
+    """The object converter and the stream translator read a finish_reason the same way."""
+    from translator import translate_chat_stream
+    from translator.replay import completion_as_chunks
+
+    completion = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "cut sh"}, "finish_reason": finish}
+        ],
+    }
+    response = chat_completion_to_response(completion)
+    streamed = list(translate_chat_stream(completion_as_chunks(completion)))[-1]["response"]
+    assert response["status"] == streamed["status"] == status
+    for key in ("error", "incomplete_details"):
+        assert response.get(key) == streamed.get(key)
+    assert response["output"][0]["status"] == streamed["output"][0]["status"]

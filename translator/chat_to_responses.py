@@ -41,7 +41,7 @@ from ._feed import FeedBase, adrive, drive
 from .errors import InvalidChunkError, StreamError, UnsupportedStreamError
 from .ids import Clock, IdSource, random_id, system_clock
 from .json_stream import JsonCompleteness, JsonStringField, fallback_string
-from .mapping import chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
+from .mapping import abnormal_finish_error, chat_logprob_to_responses, chat_usage_to_responses, finish_outcome
 from .mapping import response_shell as _response_shell
 from .provider_errors import classify_error
 from .sse import Done, encode_sse
@@ -689,10 +689,11 @@ class ChatToResponses(FeedBase):
             response["service_tier"] = self._service_tier
         outcome, detail = finish_outcome(self._finish_reason or "stop")
         if failed is None and outcome == "failed":  # an abnormal finish_reason: the answer was broken off
-            reason = self._finish_reason
-            message = f"upstream finish_reason {reason!r}: {detail}; the answer may be cut short"
-            out.append(self._ev({"type": "error", "code": reason, "message": message, "param": None}))
-            failed = {"code": "server_error", "message": message, "param": None, "type": "finish_reason"}
+            reason = self._finish_reason or ""
+            failed = abnormal_finish_error(reason, detail)
+            out.append(
+                self._ev({"type": "error", "code": reason, "message": failed["message"], "param": None})
+            )
         if failed is not None:
             response["status"] = "failed"
             response["error"] = failed

@@ -15,6 +15,7 @@ __all__ = [
     "FINISH_REASON_BY_INCOMPLETE_REASON",
     "INCOMPLETE_REASON_BY_FINISH_REASON",
     "RESPONSE_DEFAULTS",
+    "abnormal_finish_error",
     "chat_annotation_to_responses",
     "chat_logprob_to_responses",
     "chat_usage_to_responses",
@@ -69,6 +70,13 @@ def finish_outcome(finish_reason: str) -> tuple[str, str | None]:
     if incomplete is not None:
         return "incomplete", incomplete
     return "failed", FAILED_FINISH_REASONS.get(reason, "a finish_reason this translator does not know")
+
+
+def abnormal_finish_error(finish_reason: str, detail: str | None) -> dict[str, Any]:
+    """The ``response.error`` of a response an abnormal ``finish_reason`` broke off (streams and objects)."""
+    message = f"upstream finish_reason {finish_reason!r}: {detail}; the answer may be cut short"
+    return {"code": "server_error", "message": message, "param": None, "type": "finish_reason"}
+
 
 #: Responses ``incomplete_details.reason`` -> Chat ``finish_reason``.  ``max_messages`` and ``steered``
 #: have no Chat equivalent; ``length`` is the closest ("the model stopped before it was done").

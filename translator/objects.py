@@ -28,10 +28,11 @@ from .dropped import DroppedParameterWarning, Policy
 from .errors import ConversionError
 from .ids import Clock, IdSource, random_id, system_clock
 from .mapping import (
-    INCOMPLETE_REASON_BY_FINISH_REASON,
+    abnormal_finish_error,
     chat_annotation_to_responses,
     chat_logprob_to_responses,
     chat_usage_to_responses,
+    finish_outcome,
     finish_reason_for_response,
     response_shell,
     responses_logprob_to_chat,
@@ -254,14 +255,18 @@ def chat_completion_to_response(
     if _present(message.get("audio")):
         Policy(lenient).drop(f"{mpath}.audio", "audio output has no Responses equivalent")
     finish_reason = picked.get("finish_reason") or None
-    incomplete_reason = INCOMPLETE_REASON_BY_FINISH_REASON.get(finish_reason or "")
-    status = "incomplete" if incomplete_reason else "completed"
+    if finish_reason is not None and not isinstance(finish_reason, str):
+        raise ConversionError("expected a string", path=f"{path}.finish_reason")
+    # as the stream translator ends it (mapping.finish_outcome): abnormal reasons fail the response
+    status, detail = finish_outcome(finish_reason or "stop")
+    incomplete_reason = detail if status == "incomplete" else None
+    item_status = "completed" if status == "completed" else "incomplete"
 
     text, thinking = _split_content(message.get("content"), f"{mpath}.content")
     output = _reasoning_item(message, thinking, ids, mpath)
     calls = _call_items(message, ids, mpath)
     if text or message.get("refusal") or (text is not None and not calls):
-        output.append(_message_item(message, text, picked, status, ids, mpath))
+        output.append(_message_item(message, text, picked, item_status, ids, mpath))
     output += calls
 
     params = _echo_params(request)
@@ -280,6 +285,8 @@ def chat_completion_to_response(
             response["completed_at"] = value
     if incomplete_reason:
         response["incomplete_details"] = {"reason": incomplete_reason}
+    elif status == "failed":
+        response["error"] = abnormal_finish_error(finish_reason or "", detail)
     response["output"] = output
     if completion.get("service_tier") in SERVICE_TIERS:
         response["service_tier"] = completion["service_tier"]
