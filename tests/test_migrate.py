@@ -542,3 +542,16 @@ def test_corpus_transcripts_migrate_both_ways(tmp_path: Path) -> None:
     assert report.reconciles and report.written == len(items)
     for record in read_jsonl(tmp_path / "chat_out.jsonl"):
         CHAT_MESSAGES.validate_python(record)
+
+
+def test_a_lone_surrogate_escape_is_converted_not_rejected(tmp_path: Path) -> None:
+    """An emoji cut between two UTF-16 halves (``\\ud83d`` alone) is valid JSON: the record converts,
+    and the output is valid UTF-8 with U+FFFD where the half was."""
+    from translator.migrate import migrate_file
+
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'[{"role": "user", "content": "smile \\ud83d"}]\n')
+    report = migrate_file(source, tmp_path / "out.jsonl", direction="chat-to-responses")
+    assert (report.read, report.written, report.rejected) == (1, 1, 0)
+    out = (tmp_path / "out.jsonl").read_bytes().decode("utf-8")
+    assert "smile \ufffd" in out

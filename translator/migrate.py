@@ -49,6 +49,7 @@ from .errors import ConversionError, TranslatorError, WrongProtocolError
 from .files import STDIO, atomic_output, check_destination, check_source, open_input, remove_stale_temporaries
 from .ids import IdSource, random_id
 from .records import DIRECTIONS, Direction, convert_record
+from .sse import dump_json, load_json
 
 __all__ = [
     "BATCH_BYTES",
@@ -231,12 +232,14 @@ def _rejected(number: int, raw: bytes, problems: list[str], keys: list[str], **e
 
 def _convert_line(number: int, raw: bytes, options: MigrateOptions, ids: IdSource) -> RecordResult:
     try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        record = load_json(raw)  # a lone surrogate escape (an emoji cut in half) is kept, then repaired
+    except ValueError as exc:
         bad = _bad_utf8(raw)
         if bad is not None:
             return _rejected(number, raw, [bad], ["invalid UTF-8"])
-        return _rejected(number, raw, [f"invalid JSON at column {exc.colno}: {exc.msg}"], ["invalid JSON"])
+        where = getattr(exc, "colno", "?")
+        reason = getattr(exc, "msg", str(exc))
+        return _rejected(number, raw, [f"invalid JSON at column {where}: {reason}"], ["invalid JSON"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -260,7 +263,7 @@ def _convert_line(number: int, raw: bytes, options: MigrateOptions, ids: IdSourc
         str(w.message).removesuffix(" (dropped)") for w in caught if w.category is DroppedParameterWarning
     )
     warned = tuple(str(w.message) for w in caught if w.category is ToolPairingWarning)
-    return RecordResult(number, output=orjson.dumps(converted) + b"\n", dropped=dropped, warnings=warned)
+    return RecordResult(number, output=dump_json(converted) + b"\n", dropped=dropped, warnings=warned)
 
 
 def migrate_lines(

@@ -32,13 +32,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import orjson
-
 from ._feed import as_payload
 from .errors import SSEError
 from .normalize import RenameIds, normalize_stream
 from .pytest_plugin import GOLDEN_DIR_INI, selection_of
-from .sse import DONE, DONE_FRAME, StreamDecoder
+from .sse import DONE, DONE_FRAME, StreamDecoder, dump_json
 
 try:
     from syrupy.data import SnapshotCollections
@@ -76,9 +74,9 @@ def _frame(item: Any, pretty: bool) -> str:
     if item is DONE:
         return _DONE_TEXT
     if pretty:
-        body = orjson.dumps(item, option=orjson.OPT_INDENT_2).decode().replace("\n", "\ndata: ")
+        body = dump_json(item, indent=True).decode().replace("\n", "\ndata: ")
     else:
-        body = orjson.dumps(item).decode()
+        body = dump_json(item).decode()
     kind = item.get("type")
     if isinstance(kind, str) and kind:
         name = kind.replace("\r", "").replace("\n", "")
@@ -127,7 +125,7 @@ def golden_root(config: pytest.Config) -> Path:
 
 
 def _short(value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    text = dump_json(value).decode()
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
 
 
