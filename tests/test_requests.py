@@ -502,3 +502,50 @@ def test_chat_settings_round_trip(settings_: dict[str, Any]) -> None:
     if request.get("stream"):
         expected["stream_options"] = {"include_usage": True}
     assert back == expected
+
+
+def test_a_chat_client_sends_custom_tool_calls_back_and_they_stay_custom() -> None:
+    """ResponsesToChat gives a custom tool call to a Chat client in the function form (raw input as
+    ``arguments``); when the client sends it back with the custom tool declared, the Responses request
+    carries a ``custom_tool_call`` and its ``custom_tool_call_output`` again, as the upstream requires."""
+    from translator.accumulate import accumulate_chat
+    from translator.replay import response_as_events
+    from translator.requests import convert_chat_request
+    from translator.responses_to_chat import translate_responses_stream
+
+    patch = '*** Begin Patch\n*** Add File: a.txt\n+"quoted" {braces}\n*** End Patch\n'
+    call = {
+        "type": "custom_tool_call",
+        "id": "ctc_1",
+        "call_id": "call_9",
+        "name": "apply_patch",
+        "input": patch,
+    }
+    response = {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1,
+        "model": "m",
+        "status": "completed",
+        "output": [call],
+    }
+    message = accumulate_chat(translate_responses_stream(response_as_events(response)))["choices"][0][
+        "message"
+    ]
+    assert message["tool_calls"][0]["function"] == {"name": "apply_patch", "arguments": patch}
+    request = {
+        "model": "m",
+        "tools": [{"type": "custom", "custom": {"name": "apply_patch", "description": "edit files"}}],
+        "messages": [
+            {"role": "user", "content": "add a.txt"},
+            message,
+            {"role": "tool", "tool_call_id": "call_9", "content": "Done"},
+        ],
+    }
+    valid_chat(request)
+    converted = convert_chat_request(request).params
+    valid_responses(converted)
+    assert converted["input"][1:] == [
+        {"type": "custom_tool_call", "call_id": "call_9", "name": "apply_patch", "input": patch},
+        {"type": "custom_tool_call_output", "call_id": "call_9", "output": "Done"},
+    ]

@@ -181,10 +181,44 @@ def _chat_messages(conv: _Conversion, value: Any, path: str) -> None:
         check_pairing=conv.options.get("check_pairing", False),
         problems=conv.policy.problems,
     )
+    custom = _custom_tool_names(conv.request.get("tools"))
+    if custom:
+        items = _as_custom_calls(items, custom)
     # system/developer messages map one-to-one onto message items: the first ``lead`` items are theirs
     if lead:
         conv.out["instructions"] = "\n\n".join(_item_text(item) for item in items[:lead])
     conv.out["input"] = items[lead:]
+
+
+def _custom_tool_names(tools: Any) -> frozenset[str]:
+    """The names of the ``custom`` (freeform) tools a Chat request declares."""
+    names = set()
+    for tool in tools if isinstance(tools, list) else ():
+        if isinstance(tool, dict) and tool.get("type") == "custom" and isinstance(tool.get("custom"), dict):
+            name = tool["custom"].get("name")
+            if isinstance(name, str):
+                names.add(name)
+    return frozenset(names)
+
+
+def _as_custom_calls(items: list[dict[str, Any]], custom: frozenset[str]) -> list[dict[str, Any]]:
+    """Calls of declared custom tools that a Chat client sent back in the function form (as
+    :class:`~translator.responses_to_chat.ResponsesToChat` gives them by default: ``arguments`` is the
+    raw input) become ``custom_tool_call`` items again, and their outputs ``custom_tool_call_output``:
+    a Responses upstream refuses a ``function_call`` of a custom tool."""
+    calls: set[str] = set()
+    out = []
+    for item in items:
+        kind = item.get("type")
+        if kind == "function_call" and item.get("name") in custom:
+            calls.add(item["call_id"])
+            call = {"type": "custom_tool_call", "call_id": item["call_id"], "name": item["name"]}
+            out.append({**call, "input": item.get("arguments", "")})
+        elif kind == "function_call_output" and item.get("call_id") in calls:
+            out.append({**item, "type": "custom_tool_call_output"})
+        else:
+            out.append(item)
+    return out
 
 
 def _is_instruction(message: Any) -> bool:
