@@ -48,7 +48,7 @@ def _config(
         f'[server]\nmax_body_bytes = {BODY_LIMIT}\nclient_timeout = {client_timeout}\nstore = "memory"\n'
         f"{extra}"
         f'[upstreams.default]\nbase_url = "{upstream.url}"\nread_timeout = {READ_TIMEOUT}\n'
-        "connect_timeout = 2\n"
+        "connect_timeout = 2\nmax_connections = 4000\n"
     )
     return path
 
