@@ -41,7 +41,7 @@ from .exchange import Exchange, logger
 from .relay import run_relay
 from .state import ResponsesState
 from .store import StoreError, open_store
-from .upstream import Upstream
+from .upstream import Destination, Upstream
 
 __all__ = ["Gateway"]
 
@@ -100,6 +100,15 @@ class Gateway:
             finally:
                 timer.cancel()
 
+        async def fail(error: GatewayError) -> None:
+            exchange.status = error.status
+            exchange.error = error.code
+            with contextlib.suppress(Exception):
+                if started:  # end the broken answer rather than leave the client waiting
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                else:
+                    await send_error(tracked, error)
+
         try:
             await self._route(scope, receive, tracked, exchange)
         except asyncio.CancelledError:
@@ -110,30 +119,19 @@ class Gateway:
             exchange.disconnected = True
             exchange.error = "client_stalled"
         except GatewayError as exc:
-            exchange.status = exc.status
-            exchange.error = exc.code
-            await send_error(tracked, exc)
+            await fail(exc)
         except ClientGone:
             exchange.disconnected = True
         except StoreError as exc:  # the response store failed (unreachable Redis, full disk)
-            error = GatewayError(503, f"response store: {exc}", type="server_error", code="store_unavailable")
-            exchange.status = 503
-            exchange.error = error.code
-            with contextlib.suppress(Exception):
-                if started:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                else:
-                    await send_error(tracked, error)
+            await fail(
+                GatewayError(503, f"response store: {exc}", type="server_error", code="store_unavailable")
+            )
         except Exception as exc:  # a bug: answer 500 in the client's shape and log it
             logger.exception("unexpected error serving %s %s", scope["method"], scope["path"])
-            exchange.status = 500
+            await fail(
+                GatewayError(500, f"internal gateway error ({type(exc).__name__})", type="server_error")
+            )
             exchange.error = "internal_error"
-            error = GatewayError(500, f"internal gateway error ({type(exc).__name__})", type="server_error")
-            with contextlib.suppress(Exception):
-                if started:  # end the broken answer rather than leave the client waiting
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                else:
-                    await send_error(send, error, tag)
         finally:
             exchange.log()
 
@@ -219,50 +217,24 @@ class Gateway:
         if resolved is None:
             raise GatewayError.model_not_found(model)
         upstream_config, upstream_model = resolved
-        upstream = self.upstreams[upstream_config.name]
-        exchange.upstream = upstream.name
+        to = Destination(
+            self.upstreams[upstream_config.name], upstream_model, self._client_authorization(scope)
+        )
+        exchange.upstream = upstream_config.name
         exchange.upstream_model = upstream_model
-        authorization = self._client_authorization(scope)
         try:
             if upstream_config.protocol == endpoint:
-                await run_relay(
-                    endpoint,
-                    body,
-                    upstream=upstream,
-                    upstream_model=upstream_model,
-                    authorization=authorization,
-                    exchange=exchange,
-                    receive=receive,
-                    send=send,
-                )
+                await run_relay(endpoint, body, to, exchange, receive, send)
             elif endpoint == "chat":
-                await run_bridge(
-                    endpoint,
-                    body,
-                    upstream=upstream,
-                    upstream_model=upstream_model,
-                    authorization=authorization,
-                    exchange=exchange,
-                    receive=receive,
-                    send=send,
-                )
+                await run_bridge(endpoint, body, to, exchange, receive, send)
             else:
-                await self._create_response(
-                    body, upstream, upstream_model, authorization, exchange, receive, send
-                )
+                await self._create_response(body, to, exchange, receive, send)
         except ConversionError as exc:
             param = exc.path.removeprefix("request.") if exc.path else None
             raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
 
     async def _create_response(
-        self,
-        body: dict[str, Any],
-        upstream: Upstream,
-        upstream_model: str,
-        authorization: str | None,
-        exchange: Exchange,
-        receive: Receive,
-        send: Send,
+        self, body: dict[str, Any], to: Destination, exchange: Exchange, receive: Receive, send: Send
     ) -> None:
         """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state."""
         request, own = await self.state.prepare(body)
@@ -270,31 +242,14 @@ class Gateway:
             background_exchange = Exchange(exchange.method, exchange.path, request_id=exchange.request_id)
 
             def start(hooks: ResponseHooks) -> Awaitable[OpenBridge]:
-                return open_bridge(
-                    "responses",
-                    request,
-                    upstream=upstream,
-                    upstream_model=upstream_model,
-                    authorization=authorization,
-                    exchange=background_exchange,
-                    hooks=hooks,
-                )
+                return open_bridge("responses", request, to, background_exchange, hooks)
 
             queued = await self.state.start_background(body, own, exchange, start)
             exchange.status = 200
             await send_json(send, 200, json_bytes(queued))
             return
-        await run_bridge(
-            "responses",
-            request,
-            upstream=upstream,
-            upstream_model=upstream_model,
-            authorization=authorization,
-            exchange=exchange,
-            receive=receive,
-            send=send,
-            hooks=self.state.hooks(body, own, exchange),
-        )
+        hooks = self.state.hooks(body, own, exchange)
+        await run_bridge("responses", request, to, exchange, receive, send, hooks)
 
     async def _stored(self, scope: Scope, path: str, send: Send, exchange: Exchange) -> None:
         """``/v1/responses/{id}[/input_items|/cancel]``: the gateway's own store first; a response it

@@ -33,7 +33,7 @@ from ..upstream import UpstreamProfile
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
 from .errors import GatewayError
 from .exchange import Exchange
-from .upstream import Upstream, UpstreamReadError, UpstreamResponse
+from .upstream import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["CANCEL_POLL", "Cancelled", "OpenBridge", "ResponseHooks", "open_bridge", "run_bridge"]
 
@@ -255,21 +255,17 @@ class OpenBridge:
 async def open_bridge(
     client_protocol: str,
     body: dict[str, Any],
-    *,
-    upstream: Upstream,
-    upstream_model: str,
-    authorization: str | None,
+    to: Destination,
     exchange: Exchange,
     hooks: ResponseHooks = _NO_HOOKS,
 ) -> OpenBridge:
     """Convert the request and call the upstream; :class:`GatewayError` for failures before it answers."""
     direction = BRIDGES[client_protocol]
-    profile = upstream.config.capabilities
+    profile = to.upstream.config.capabilities
     converted = direction.convert(body, profile)
     dropped = [str(drop) for drop in converted.dropped]
     exchange.dropped = dropped
     params = converted.params
-    params["model"] = upstream_model
     upstream_streams = profile.stream
     if upstream_streams:
         params["stream"] = True
@@ -279,38 +275,25 @@ async def open_bridge(
         params.pop("stream", None)
         params.pop("stream_options", None)
     translator = direction.new_translator(body, converted, hooks)
-    response = await upstream.post(
-        direction.upstream_path, params, authorization=authorization, stream=upstream_streams
-    )
+    response = await to.post(direction.upstream_path, params, stream=upstream_streams)
     if upstream_streams and response.is_event_stream():
         source: AsyncIterator[Any] = _stream_source(response)
     else:  # asked not to stream, or answered one object anyway: replay it through the translator
-        source = _replayed(_replay(await _final_object(response), direction, upstream.name))
+        source = _replayed(_replay(await _final_object(response), direction, to.upstream.name))
     return OpenBridge(direction, translator, source, response, _dropped_header(dropped), hooks, exchange)
 
 
 async def run_bridge(
     client_protocol: str,
     body: dict[str, Any],
-    *,
-    upstream: Upstream,
-    upstream_model: str,
-    authorization: str | None,
+    to: Destination,
     exchange: Exchange,
     receive: Receive,
     send: Send,
     hooks: ResponseHooks = _NO_HOOKS,
 ) -> None:
     """Serve one translated request; raises :class:`GatewayError` for failures before the answer starts."""
-    bridge = await open_bridge(
-        client_protocol,
-        body,
-        upstream=upstream,
-        upstream_model=upstream_model,
-        authorization=authorization,
-        exchange=exchange,
-        hooks=hooks,
-    )
+    bridge = await open_bridge(client_protocol, body, to, exchange, hooks)
     if body.get("stream") is True:
         await bridge.stream(receive, send)
     else:

@@ -15,7 +15,7 @@ from ..errors import TranslatorError
 from ..sse import Done, StreamDecoder, encode_sse
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
 from .exchange import Exchange
-from .upstream import Upstream, UpstreamReadError, UpstreamResponse
+from .upstream import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["run_relay"]
 
@@ -82,18 +82,14 @@ class _Watch:
 async def run_relay(
     protocol: str,
     body: dict[str, Any],
-    *,
-    upstream: Upstream,
-    upstream_model: str,
-    authorization: str | None,
+    to: Destination,
     exchange: Exchange,
     receive: Receive,
     send: Send,
 ) -> None:
     """Pass one request to a same-protocol upstream; :class:`GatewayError` before the answer starts."""
-    body["model"] = upstream_model
     client_streams = body.get("stream") is True
-    response = await upstream.post(_PATHS[protocol], body, authorization=authorization, stream=client_streams)
+    response = await to.post(_PATHS[protocol], body, stream=client_streams)
     if not client_streams:
         try:
             payload = await response.json()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -29,7 +30,7 @@ from ..provider_errors import classify_error
 from .config import UpstreamConfig
 from .errors import GatewayError
 
-__all__ = ["Upstream", "UpstreamReadError", "UpstreamResponse"]
+__all__ = ["Destination", "Upstream", "UpstreamReadError", "UpstreamResponse"]
 
 #: Largest upstream error body read (the rest is ignored), and largest non-streaming answer.
 _ERROR_BODY_LIMIT = 1 << 20
@@ -314,3 +315,18 @@ async def _preview(response: aiohttp.ClientResponse) -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where one request goes: the upstream, its name for the model, and the ``Authorization`` to send
+    when the upstream has no key of its own (the client's, when the gateway has no inbound keys)."""
+
+    upstream: Upstream
+    model: str
+    authorization: str | None
+
+    async def post(self, path: str, body: dict[str, Any], *, stream: bool) -> UpstreamResponse:
+        """``body`` for the routed model, POSTed to ``path``."""
+        body["model"] = self.model
+        return await self.upstream.post(path, body, authorization=self.authorization, stream=stream)
