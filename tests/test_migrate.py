@@ -470,11 +470,47 @@ def test_jobs_give_the_same_output_in_the_same_order(tmp_path: Path, monkeypatch
         migrate(source, tmp_path / "x.jsonl", jobs=2, ids=SequentialIds())
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batches_cut_anywhere_give_the_same_lines_and_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Reads that end inside a line, lines longer than a read, a line cap, CRLF, a last line without
+    its line end: every record is converted once, in order, and rejects name their own line."""
+    lines = []
+    for n in range(40):
+        if n % 7 == 3:
+            lines.append(b"oops " + b"x" * (n * 9) + b"\r\n")  # rejected; some longer than a read
+        elif n % 11 == 5:
+            lines.append(b"\n")  # blank: skipped, still counted
+        else:
+            lines.append(orjson.dumps([{"role": "user", "content": f"q{n} " + "y" * n}]) + b"\n")
+    lines[-1] = lines[-1].rstrip(b"\n")
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(lines))
+    expected_rejects = [n + 1 for n in range(40) if n % 7 == 3]
+    outputs = set()
+    for read_size, cap in [(1 << 20, 2000), (7, 2000), (50, 3), (64, 1)]:
+        monkeypatch.setattr(migrate_module, "BATCH_BYTES", read_size)
+        monkeypatch.setattr(migrate_module, "BATCH_LINES", cap)
+        destination = tmp_path / f"out_{read_size}_{cap}.jsonl"
+        report = migrate(source, destination, jobs=jobs)
+        assert (report.read, report.rejected) == (40 - 3, len(expected_rejects))
+        rejects = read_jsonl(Path(f"{destination}.rejects.jsonl"))
+        assert [entry["line"] for entry in rejects] == expected_rejects
+        assert all(entry["record"][:5] == "oops " and entry["record"][-1] == "\r" for entry in rejects)
+        outputs.add(destination.read_bytes())
+        assert [record[0]["content"].split()[0] for record in read_jsonl(destination)] == [
+            f"q{n}" for n in range(40) if n % 7 != 3 and n % 11 != 5
+        ]
+    assert len(outputs) == 1
+
+
 def test_memory_does_not_grow_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Streaming: migrating 4x more records (4x more batches) must not take 4x the peak memory."""
     import tracemalloc
 
     monkeypatch.setattr(migrate_module, "BATCH_LINES", 100)
+    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 8192)  # the reads: the test file is smaller than one
     record = orjson.dumps(
         {"messages": [{"role": "user", "content": "hi " * 20}, {"role": "assistant", "content": "ok " * 20}]}
     )

@@ -6,8 +6,9 @@ envelope whose other fields are kept); blank lines are skipped and not counted. 
 
 Theory of operation
 -------------------
-Lines are read in batches (:data:`BATCH_LINES` lines, at most :data:`BATCH_BYTES` bytes) and each
-batch is converted by :func:`convert_batch`, a pure function of the lines and
+Lines are read in batches (blocks of whole lines, about :data:`BATCH_BYTES` bytes and at most
+:data:`BATCH_LINES` lines; the reader only cuts at line ends) and each batch is split into its
+lines and converted by :func:`convert_batch`, a pure function of the lines and
 :class:`MigrateOptions`: in this process (``jobs=1``), or in ``jobs`` worker processes, at most
 ``2 * jobs`` batches in flight, their results written in input order (the output is the same
 whatever ``jobs`` is).  A batch's result is its output bytes, its rejected records and the counts
@@ -73,7 +74,7 @@ __all__ = [
 
 #: A batch is at most this many lines...
 BATCH_LINES = 2000
-#: ... and stops after the line that reaches this many bytes.
+#: ... read this many bytes at a time (a batch holds the whole lines of a read, or one longer line).
 BATCH_BYTES = 1 << 20
 
 _BOM = b"\xef\xbb\xbf"
@@ -335,20 +336,44 @@ def convert_batch(
     return result
 
 
-def _batches(stream: IO[bytes]) -> Iterator[tuple[list[bytes], int]]:
-    """(lines, number of the first) of at most BATCH_LINES lines / BATCH_BYTES bytes each."""
-    batch: list[bytes] = []
-    size = 0
+def _batches(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """(whole lines as one block, number of its first line): about BATCH_BYTES bytes and at most
+    BATCH_LINES lines each; a line longer than that is a block of its own.
+
+    The reading process only reads and cuts at line ends: the converter (a worker, with ``jobs``)
+    splits the lines, so the work left in the reading process is a few large copies per batch.
+    """
     first = 1
-    for raw in stream:
-        batch.append(raw)
-        size += len(raw)
-        if len(batch) >= BATCH_LINES or size >= BATCH_BYTES:
-            yield batch, first
-            first += len(batch)
-            batch, size = [], 0
-    if batch:
-        yield batch, first
+    pieces: list[bytes] = []  # a line longer than one read, so far
+    while data := stream.read(BATCH_BYTES):
+        end = data.rfind(b"\n") + 1
+        if not end:
+            pieces.append(data)
+            continue
+        pieces.append(data[:end])
+        whole = b"".join(pieces)
+        pieces = [data[end:]] if end < len(data) else []
+        count = whole.count(b"\n")
+        while count > BATCH_LINES:  # a read of short lines: cut after the BATCH_LINES-th
+            cut = -1
+            for _ in range(BATCH_LINES):
+                cut = whole.find(b"\n", cut + 1)
+            yield whole[: cut + 1], first
+            whole, first, count = whole[cut + 1 :], first + BATCH_LINES, count - BATCH_LINES
+        yield whole, first
+        first += count
+    if pieces:  # the last line, without its line end
+        yield b"".join(pieces), first
+
+
+def _convert_block(
+    block: bytes, first_line: int, options: MigrateOptions, ids: IdSource, *, notes: bool
+) -> BatchResult:
+    """:func:`convert_batch` over the lines of ``block`` (the unit of work sent to a worker)."""
+    lines = block.split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # after the last line end
+    return convert_batch(lines, first_line, options, ids, notes=notes)
 
 
 def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
@@ -358,12 +383,12 @@ def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
 
 
 def _results(
-    batches: Iterator[tuple[list[bytes], int]], options: MigrateOptions, jobs: int, ids: IdSource, notes: bool
+    batches: Iterator[tuple[bytes, int]], options: MigrateOptions, jobs: int, ids: IdSource, notes: bool
 ) -> Iterator[BatchResult]:
     """Each batch's result, in input order; ``jobs > 1`` converts in that many worker processes."""
     if jobs <= 1:
-        for lines, first in batches:
-            yield convert_batch(lines, first, options, ids, notes=notes)
+        for block, first in batches:
+            yield _convert_block(block, first, options, ids, notes=notes)
         return
     import multiprocessing
 
@@ -372,8 +397,8 @@ def _results(
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
     pending: deque[Future[BatchResult]] = deque()
     try:
-        for lines, first in batches:
-            pending.append(executor.submit(convert_batch, lines, first, options, ids, notes=notes))
+        for block, first in batches:
+            pending.append(executor.submit(_convert_block, block, first, options, ids, notes=notes))
             if len(pending) >= 2 * jobs:  # bounded: memory stays constant whatever the file size
                 yield pending.popleft().result()
         while pending:
