@@ -1420,6 +1420,36 @@ def test_feed_sse_writes_the_frames_of_feed_and_ends_once() -> None:
     assert translator.close_sse() == b""  # [DONE] is written once
 
 
+@pytest.mark.parametrize("read_size", [1, 7, 64, 1 << 20])
+def test_sse_bytes_in_any_reads_give_the_frames_of_feed_whatever_breaks_a_run(read_size: int) -> None:
+    """Runs of plain deltas are translated in one loop per read (``_hot_run``); every event that must
+    leave the run goes the general way: another sub-index, logprobs, a missing content_index, a
+    lone surrogate, another item, a reasoning part, then the terminal event."""
+    text = message(1, "a b c d e f g h")
+    deltas = [i for i, event in enumerate(text) if event["type"] == "response.output_text.delta"]
+    text[deltas[2]] = {**text[deltas[2]], "delta": "c \ud83d"}  # lone surrogate inside the run
+    text[deltas[3]] = {**text[deltas[3]], "logprobs": [{"token": "d", "logprob": -0.5, "bytes": [100]}]}
+    del text[deltas[5]]["content_index"]  # taken as 0 by the general path
+    events = [
+        *created(),
+        *reasoning_summary(0, ["think", " more", " still"]),
+        *text,
+        *function_call(2, "call_1", "f", '{"a":[1,2,3]}', deltas=['{"a"', ":[1", ",2", ",3]", "}"]),
+        completed(),
+    ]
+    expected = b"".join(encode_sse(c) for c in run(events)) + DONE_FRAME
+    body = b"".join(encode_sse(event, event=event["type"]) for event in events)
+    reads = [body[i : i + read_size] for i in range(0, len(body), read_size)]
+    assert sse(reads) == expected
+    assert '"content":"c \ufffd"' in expected.decode()  # the writer repairs the lone surrogate
+    final = sdk_final(run(events))
+    assert final.choices[0].message.content == "a b c \ud83dd e f g h"
+    logprobs = final.choices[0].logprobs
+    assert logprobs is not None and [(t.token, t.logprob) for t in logprobs.content or []] == [("d", -0.5)]
+    calls = final.choices[0].message.tool_calls or []
+    assert [call.function.arguments for call in calls] == ['{"a":[1,2,3]}']
+
+
 def test_feed_sse_ends_with_the_error_frame_and_no_done() -> None:
     translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
     written = b"".join(translator.feed_sse(e) for e in [*created(), *message(0, "partial"), WIRE_ERROR])

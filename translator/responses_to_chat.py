@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, TypeGuard
 
 import orjson
@@ -211,32 +212,75 @@ class ResponsesToChat(FeedBase):
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[Any]:
+        if self._hot is not None:
+            out: list[Any] = []
+            if self._hot_run((payload,), 0, out):
+                return out
+        return self._feed_event(payload, index)
+
+    def _payloads(self, payloads: list[dict[str, Any] | Done], out: list[Any]) -> None:
+        """:meth:`FeedBase._payloads`, with each run of hot deltas translated in one loop."""
+        start, total = 0, len(payloads)
+        while start < total:
+            if self._hot is not None:
+                taken = self._hot_run(payloads, start, out)
+                self._index += taken
+                start += taken
+                if start == total:
+                    return
+            index = self._index
+            self._index = index + 1
+            try:
+                out += self._feed_event(payloads[start], index)
+            except StreamError as exc:
+                raise self._stopped(exc.at(index), out) from exc.__cause__
+            start += 1
+
+    def _hot_run(self, payloads: Sequence[Any], start: int, out: list[Any]) -> int:
+        """Translate the plain delta events of the hot segment from ``payloads[start]`` on (same type,
+        output_index and sub-index, no logprobs) into ``out``; the number of events taken.
+
+        The per-event path of nearly every event of a stream: with ``feed_sse`` each delta is written
+        straight into its frame (three pieces that the read joins at once), without building a chunk.
+        """
         hot = self._hot
-        if hot is not None and payload.__class__ is dict:
-            hot_type, oi, sub_name, sub, append, counts, head, tail = hot
-            event: dict[str, Any] = payload
-            get = event.get
-            text = get("delta")
-            if (
-                get("type") == hot_type
-                and text.__class__ is str
-                and text
-                and get("output_index") == oi
-                and (sub_name is None or (get(sub_name, 0) == sub and not get("logprobs")))
-            ):
+        assert hot is not None
+        hot_type, oi, sub_name, sub, append, counts, head, tail = hot
+        frames = self._frames
+        if frames and head is None:
+            head, tail = self._hot_template()
+        size = len(out)
+        dumps = _dumps
+        try:  # an event without one of the fields (KeyError) or DONE (TypeError) ends the run
+            for event in islice(payloads, start, None):
+                text = event["delta"]
+                if not (
+                    event["type"] == hot_type
+                    and text.__class__ is str
+                    and text
+                    and event["output_index"] == oi
+                    and (sub_name is None or (event[sub_name] == sub and not event.get("logprobs")))
+                ):
+                    break
                 append(text)
                 if counts:
                     self._content_len += len(text)
-                self._last_type = hot_type
-                if self._frames:
-                    if head is None:
-                        head, tail = self._hot_template()
-                    # the frame in three pieces: feed_sse joins the whole read at once
+                if frames:
                     try:
-                        return [head, _dumps(text), tail]
+                        out += (head, dumps(text), tail)
                     except TypeError:  # lone surrogates: the writer repairs them
-                        return [head, dump_json(text), tail]
-                return [self._hot_chunk(text)]
+                        out += (head, dump_json(text), tail)
+                else:
+                    out.append(self._hot_chunk(text))
+        except (KeyError, AttributeError, TypeError):
+            pass
+        taken = (len(out) - size) // 3 if frames else len(out) - size
+        if taken:
+            self._last_type = hot_type
+        return taken
+
+    def _feed_event(self, payload: dict[str, Any] | Done, index: int) -> list[Any]:
+        """One event by the general path (handlers by type)."""
         if self.phase in (Phase.DONE, Phase.FAILED):
             return []  # after the terminal event: trailing [DONE] or stray events
         if isinstance(payload, Done):
