@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -77,15 +77,16 @@ _NO_CHOICE: dict[str, Any] = {}  # the choice of a delta read from an SDK object
 _READ_DELTA_FIELDS = frozenset({"content", "function_call", "refusal", "role", "tool_calls"})
 
 
-def _probe(cls: type) -> Callable[[Any], bool]:
-    """Whether a delta of ``cls`` has any field set that the object hot path does not read."""
+def _probe(cls: type) -> Callable[[dict[str, Any]], bool]:
+    """Whether a delta of ``cls`` (given as its ``__dict__``) has any field set that the object hot
+    path does not read."""
     fields = getattr(cls, "model_fields", None) or {}
     other = [name for name in fields if name not in _READ_DELTA_FIELDS]
     if not other:
         return lambda delta: False
     if len(other) == 1:
-        return attrgetter(other[0])
-    get = attrgetter(*other)
+        return itemgetter(other[0])
+    get = itemgetter(*other)
     return lambda delta: any(get(delta))
 
 
@@ -327,25 +328,29 @@ class ChatToResponses(FeedBase):
         ``None`` for anything else, which then takes the dict path (dumped as ``to_dict()`` would).
         """
         try:
-            choices = item.choices
-            if not self._streaming or len(choices) != 1 or item.usage is not None:
+            # The fields are read from each object's __dict__: the SDK's models define __getattr__,
+            # which sends every attribute read down CPython's slow path.
+            fields = item.__dict__
+            choices = fields["choices"]
+            if not self._streaming or len(choices) != 1 or fields["usage"] is not None:
                 return None
-            choice = choices[0]
-            if choice.finish_reason or choice.logprobs is not None or choice.index != self._choice:
+            choice = choices[0].__dict__
+            if choice["finish_reason"] or choice["logprobs"] is not None or choice["index"] != self._choice:
                 return None
             extra = item.__pydantic_extra__
             if extra and "error" in extra:
                 return None
-            delta = choice.delta
-            if delta.function_call is not None or delta.refusal:
+            model = choice["delta"]
+            delta = model.__dict__
+            if delta["function_call"] is not None or delta["refusal"]:
                 return None
-            if delta.__class__ is not self._delta_class:
-                self._delta_class, self._delta_probe = delta.__class__, _probe(delta.__class__)
+            if model.__class__ is not self._delta_class:
+                self._delta_class, self._delta_probe = model.__class__, _probe(model.__class__)
             if self._delta_probe(delta):  # fields newer SDKs added (audio...): the dict path knows them
                 return None
-            content = delta.content
-            calls = delta.tool_calls
-            extra = delta.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
+            content = delta["content"]
+            calls = delta["tool_calls"]
+            extra = model.__pydantic_extra__  # provider fields: reasoning_content, reasoning...
             only = None
             if extra:
                 for key, value in extra.items():
@@ -385,22 +390,27 @@ class ChatToResponses(FeedBase):
                 return None
             if content or only is not None or len(calls) != 1:
                 return None
-            call = calls[0]
-            function = call.function
+            call = calls[0].__dict__
+            function = call["function"]
             item_open = self._item
             if (
                 item_open is None
                 or item_open.call is None
                 or self._waiting
-                or call.id
+                or call["id"]
                 or function is None
-                or function.name
-                or function.arguments.__class__ is not str
-                or self._call_at.get(call.index) is not item_open.call
             ):
                 return None
-            return self._fragment(item_open, function.arguments)
-        except AttributeError:  # not shaped like the SDK's chunk after all
+            function = function.__dict__
+            arguments = function["arguments"]
+            if (
+                function["name"]
+                or arguments.__class__ is not str
+                or self._call_at.get(call["index"]) is not item_open.call
+            ):
+                return None
+            return self._fragment(item_open, arguments)
+        except (AttributeError, KeyError):  # not shaped like the SDK's chunk after all
             return None
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
