@@ -20,7 +20,7 @@ For each stream the same work is timed for:
   as dicts (``feed``), and as SSE bytes to Chat SSE bytes (``responses_stream_to_chat_sse`` over
   16 KiB reads; chunks/s and MB/s there count Responses events/bytes).
 
-Every measurement is repeated (7 times by default) and the median is reported; the subjects of a
+Every measurement is repeated (15 times by default) and the median is reported; the subjects of a
 workload take turns (repetition 1 of each, then 2...), and the clock is the process's CPU time
 (``time.process_time``), so load from other processes on a shared machine moves the figures little.
 chunks/s counts input chunks; MB/s is MB (10^6 bytes) of the input SSE body per second.  Then the
@@ -439,10 +439,10 @@ def report(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="tiny streams, 2 repetitions (smoke run)")
-    parser.add_argument("--repeats", type=int, help="repetitions per measurement (default 7; 2 with --quick)")
+    parser.add_argument("--repeats", type=int, help="repetitions (default 15; 2 with --quick)")
     args = parser.parse_args(argv)
     scale = 0.02 if args.quick else 1.0
-    repeats = args.repeats or (2 if args.quick else 7)
+    repeats = args.repeats or (2 if args.quick else 15)
     started = time.perf_counter()
     mode = " (quick: a smoke run, not a measurement)" if args.quick else ""
     print(f"python {sys.version.split()[0]}, {repeats} repetitions, medians{mode}")
