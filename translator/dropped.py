@@ -18,11 +18,20 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import ConversionError, UnsupportedParameterError
 
-__all__ = ["Dropped", "DroppedParameterWarning", "Policy", "ToolPairingWarning", "raise_problems"]
+__all__ = [
+    "Dropped",
+    "DroppedParameterWarning",
+    "Policy",
+    "ToolPairingWarning",
+    "problems_raised",
+    "raise_problems",
+]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -112,6 +121,21 @@ def raise_problems(problems: list[ConversionError], last: ConversionError | None
     error.path = found[0].path
     error.problems = tuple(found)
     raise error
+
+
+@contextmanager
+def problems_raised(problems: list[ConversionError] | None) -> Iterator[None]:
+    """Around a strict conversion that collects its own ``problems``: at the end, or when a
+    :class:`ConversionError` stops it, every problem is raised at once (:func:`raise_problems`).
+    ``None`` (lenient, or the caller collects and raises): nothing is added."""
+    try:
+        yield
+    except ConversionError as exc:
+        if problems:
+            raise_problems(problems, exc)
+        raise
+    if problems:
+        raise_problems(problems)
 
 
 def _outside_stacklevel() -> int:

@@ -283,6 +283,12 @@ def migrate_lines(
     anything else is a bug and propagates.  ``first_line`` is the number of the first line.
     """
     options = MigrateOptions(direction, lenient, conversation_key, reasoning_field)
+    return _migrate_lines(lines, options, ids, first_line)
+
+
+def _migrate_lines(
+    lines: Iterable[bytes], options: MigrateOptions, ids: IdSource, first_line: int
+) -> Iterator[RecordResult]:
     for number, raw in enumerate(lines, start=first_line):
         if number == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
@@ -304,15 +310,7 @@ def convert_batch(
     """
     result = BatchResult()
     out: list[bytes] = []
-    for record in migrate_lines(
-        lines,
-        options.direction,
-        lenient=options.lenient,
-        ids=ids,
-        conversation_key=options.conversation_key,
-        reasoning_field=options.reasoning_field,
-        first_line=first_line,
-    ):
+    for record in _migrate_lines(lines, options, ids, first_line):
         first = result.read == 0 and first_line == 1
         result.read += 1
         if record.output is not None:

@@ -219,22 +219,17 @@ class ResponsesToChat(FeedBase):
         return self._feed_event(payload, index)
 
     def _payloads(self, payloads: list[dict[str, Any] | Done], out: list[Any]) -> None:
-        """:meth:`FeedBase._payloads`, with each run of hot deltas translated in one loop."""
+        """:meth:`FeedBase._payloads`, with each run of hot deltas translated in one loop; the events
+        between runs (a few per item) go one at a time through the base class."""
         start, total = 0, len(payloads)
         while start < total:
             if self._hot is not None:
                 taken = self._hot_run(payloads, start, out)
                 self._index += taken
                 start += taken
-                if start == total:
-                    return
-            index = self._index
-            self._index = index + 1
-            try:
-                out += self._feed_event(payloads[start], index)
-            except StreamError as exc:
-                raise self._stopped(exc.at(index), out) from exc.__cause__
-            start += 1
+            if start < total:
+                super()._payloads(payloads[start : start + 1], out)
+                start += 1
 
     def _hot_run(self, payloads: Sequence[Any], start: int, out: list[Any]) -> int:
         """Translate the plain delta events of the hot segment from ``payloads[start]`` on (same type,
@@ -272,7 +267,7 @@ class ResponsesToChat(FeedBase):
                         out += (head, dump_json(text), tail)
                 else:
                     out.append(self._hot_chunk(text))
-        except (KeyError, AttributeError, TypeError):
+        except (KeyError, TypeError):
             pass
         taken = (len(out) - size) // 3 if frames else len(out) - size
         if taken:

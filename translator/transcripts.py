@@ -49,7 +49,7 @@ from typing import Any
 import orjson
 
 from ._feed import dump_model
-from .dropped import Dropped, DroppedParameterWarning, Policy, ToolPairingWarning, raise_problems
+from .dropped import Dropped, DroppedParameterWarning, Policy, ToolPairingWarning, problems_raised
 from .errors import ConversionError
 from .ids import IdSource, random_id
 from .mapping import chat_annotation_to_responses
@@ -404,18 +404,12 @@ def messages_to_input(
     collected: list[ConversionError] | None = [] if own else problems
     reader = _ChatReader(Policy(lenient, dropped, collected), ids, carry_reasoning)
     items: list[dict[str, Any]] = []
-    try:
+    with problems_raised(collected if own else None):
         plain = _plain(messages, path)
         for i, msg in enumerate(plain):
             items += reader.message(msg, f"{path}[{i}]")
         if check_pairing:
             _check_chat_pairing(plain, path, reader.policy)
-    except ConversionError as exc:
-        if own and collected:
-            raise_problems(collected, exc)
-        raise
-    if own and collected:
-        raise_problems(collected)
     return items
 
 
@@ -864,19 +858,13 @@ def input_to_messages(
         reader.profile = profile
         reader.reasoning_field = profile.reasoning_field
         reader.names = ToolNames() if tool_names is None else tool_names
-    try:
+    with problems_raised(collected if own else None):
         plain = _plain(input, path)
         for i, item in enumerate(plain):
             reader.item(item, f"{path}[{i}]")
         if check_pairing:
             _check_item_pairing(plain, path, reader.policy)
         result = reader.finish()
-    except ConversionError as exc:
-        if own and collected:
-            raise_problems(collected, exc)
-        raise
-    if own and collected:
-        raise_problems(collected)
     return result
 
 
