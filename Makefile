@@ -27,7 +27,7 @@ bench: install
 	$(PY) benchmarks/bench.py
 
 bench-migrate: install
-	$(PY) benchmarks/migrate_bench.py --records 100000 --jobs 1 2
+	$(PY) benchmarks/migrate_bench.py --records 100000 --jobs 1 2 --halves --rounds 3
 
 # The gateway side by side with LiteLLM's proxy (benchmarks/bench_gateway.py, a few minutes).  LiteLLM,
 # psutil and matplotlib go into their own git-ignored virtualenv, never into the project's.

@@ -9,7 +9,12 @@ tree (the same work, so about equal across job counts: on a busy machine wall ti
 over the share of the cores the run got), and the peak RSS of the main process and of the tree
 (sampled from /proc every 20 ms).  Usage::
 
-    python benchmarks/migrate_bench.py [--records 100000] [--jobs 1 2] [--keep FILE]
+    python benchmarks/migrate_bench.py [--records 100000] [--jobs 1 2] [--rounds 3] [--halves] [--keep FILE]
+
+``--halves`` adds, to each round, two one-job processes started at once on the two halves of the
+file: what two independent processes get from this machine, the ceiling of ``--jobs 2`` here.
+Rounds run the job counts in turn, so that a noisy machine slows each kind alike; the medians and
+their speed-ups are printed at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,46 +136,66 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def run(source: Path, jobs: int, workdir: Path) -> dict[str, float]:
-    destination = workdir / f"out_{jobs}.jsonl"
-    command = [sys.executable, "-m", "translator", "migrate", "--direction", "chat-to-responses",
-               "--jobs", str(jobs), "--no-progress", str(source), str(destination)]  # fmt: skip
+def run(sources: list[Path], jobs: int, workdir: Path) -> dict[str, float]:
+    """``translator migrate --jobs N`` on each source, all at once (one process per source)."""
+    commands = [
+        [sys.executable, "-m", "translator", "migrate", "--direction", "chat-to-responses",
+         "--jobs", str(jobs), "--no-progress", str(source), str(workdir / f"out_{n}.jsonl")]
+        for n, source in enumerate(sources)
+    ]  # fmt: skip
     peaks = {"main": 0, "tree": 0}
     cpu_by_pid: dict[int, float] = {}
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            pids = _tree(process.pid)
-            for pid in pids:
-                cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), _cpu_seconds(pid))
-            sizes = [_rss_kib(pid) for pid in pids]
-            peaks["main"] = max(peaks["main"], sizes[0] if sizes else 0)
-            peaks["tree"] = max(peaks["tree"], sum(sizes))
+            mains, tree = 0, 0
+            for process in processes:
+                pids = _tree(process.pid)
+                for pid in pids:
+                    cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), _cpu_seconds(pid))
+                sizes = [_rss_kib(pid) for pid in pids]
+                mains, tree = max(mains, sizes[0] if sizes else 0), tree + sum(sizes)
+            peaks["main"] = max(peaks["main"], mains)
+            peaks["tree"] = max(peaks["tree"], tree)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, err = process.communicate()
+    outputs = [process.communicate() for process in processes]
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"migrate failed ({process.returncode}): {err.decode()}")
-    counts = dict(line.split("\t") for line in out.decode().splitlines())
-    read = int(counts["read"])
-    cpu = sum(cpu_by_pid.values())
-    return {"jobs": jobs, "seconds": elapsed, "read": read, "rate": read / elapsed, "cpu": cpu,
-            "main_mib": peaks["main"] / 1024, "tree_mib": peaks["tree"] / 1024,
-            "written": int(counts["written"]), "rejected": int(counts["rejected"])}  # fmt: skip
+    totals = {"read": 0, "written": 0, "rejected": 0}
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        if process.returncode != 0:
+            raise SystemExit(f"migrate failed ({process.returncode}): {err.decode()}")
+        for line in out.decode().splitlines():
+            key, value = line.split("\t")
+            totals[key] += int(value)
+    return {"seconds": elapsed, "rate": totals["read"] / elapsed, "cpu": sum(cpu_by_pid.values()),
+            "main_cpu": max(cpu_by_pid.get(process.pid, 0.0) for process in processes),
+            "main_mib": peaks["main"] / 1024, "tree_mib": peaks["tree"] / 1024, **totals}  # fmt: skip
+
+
+def split_in_halves(source: Path, workdir: Path) -> list[Path]:
+    """The first and second half of the lines of ``source``, as two files."""
+    lines = source.read_bytes().splitlines(keepends=True)
+    halves = [workdir / "half_1.jsonl", workdir / "half_2.jsonl"]
+    halves[0].write_bytes(b"".join(lines[: len(lines) // 2]))
+    halves[1].write_bytes(b"".join(lines[len(lines) // 2 :]))
+    return halves
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=1, help="run the job counts this many times, in turn")
+    halves_help = "each round also runs two 1-job processes at once, on the two halves of the file"
+    parser.add_argument("--halves", action="store_true", help=halves_help)
     parser.add_argument("--keep", metavar="FILE", help="generate into FILE and keep it (reused if present)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
@@ -178,20 +204,35 @@ def main(argv: list[str] | None = None) -> int:
         if not source.exists():
             generate(source, args.records)
         size = source.stat().st_size
+        halves = split_in_halves(source, workdir) if args.halves else []
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
         print(f"input {size / 1e6:.1f} MB, {args.records:,} records ({size / args.records:,.0f} bytes each)")
-        print(f"{'jobs':>4} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>7} {'main MiB':>9}"
-              f" {'tree MiB':>9} {'written':>8} {'rejected':>8}")  # fmt: skip
+        print(f"{'jobs':>6} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>7} {'main s':>7}"
+              f" {'main MiB':>9} {'tree MiB':>9} {'written':>8} {'rejected':>8}")  # fmt: skip
+        runs = [(str(jobs), [source], jobs) for jobs in args.jobs]
+        if halves:
+            runs.append(("halves", halves, 1))
+        seconds: dict[str, list[float]] = {}
         base = None
-        for jobs in args.jobs:
-            result = run(source, jobs, workdir)
-            if jobs == 1 or base is None:  # each ratio is to the last 1-job run before it
-                base = result["rate"]
-            ratio = result["rate"] / base
-            print(f"{jobs:>4} {result['seconds']:>8.2f} {result['rate']:>10,.0f} {ratio:>6.2f}"
-                  f" {result['cpu']:>7.1f} {result['main_mib']:>9.1f} {result['tree_mib']:>9.1f}"
-                  f" {result['written']:>8,} {result['rejected']:>8,}")  # fmt: skip
-            (workdir / f"out_{jobs}.jsonl").unlink()
+        for _ in range(args.rounds):
+            for name, sources, jobs in runs:
+                result = run(sources, jobs, workdir)
+                seconds.setdefault(name, []).append(result["seconds"])
+                if name == "1" or base is None:  # each ratio is to the last 1-job run before it
+                    base = result["rate"]
+                ratio = result["rate"] / base
+                r = result
+                print(f"{name:>6} {r['seconds']:>8.2f} {r['rate']:>10,.0f} {ratio:>6.2f} {r['cpu']:>7.1f}"
+                      f" {r['main_cpu']:>7.1f} {r['main_mib']:>9.1f} {r['tree_mib']:>9.1f}"
+                      f" {r['written']:>8,} {r['rejected']:>8,}")  # fmt: skip
+        if args.rounds > 1 or len(runs) > 1:
+            medians = {name: statistics.median(values) for name, values in seconds.items()}
+            one = medians.get("1")
+            summary = ", ".join(
+                f"{name}: {value:.2f} s" + (f" ({one / value:.2f}x)" if one and name != "1" else "")
+                for name, value in medians.items()
+            )
+            print(f"medians over {args.rounds} round(s), speed-up over 1 job: {summary}")
     return 0
 
 

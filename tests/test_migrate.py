@@ -366,12 +366,15 @@ def test_max_rejects(tmp_path: Path, limit: str, fails: bool) -> None:
         assert migrate(source, destination, max_rejects=RejectLimit.parse(limit)).written == 3
 
 
-def test_a_reject_count_stops_the_run_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(migrate_module, "BATCH_LINES", 10)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_reject_count_stops_the_run_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 50)  # batches of 10 lines
     source = write_jsonl(tmp_path / "in.jsonl", [], [b"oops\n"] * 100)
-    with pytest.raises(MigrationFailed, match="more than 5 records rejected") as info:
-        migrate(source, tmp_path / "out.jsonl", max_rejects=RejectLimit(count=5))
-    assert info.value.report.read == 10  # the first batch: the other 90 lines were never converted
+    with pytest.raises(MigrationFailed, match=r"more than 5 records rejected \(stopped at line 10\)") as info:
+        migrate(source, tmp_path / "out.jsonl", max_rejects=RejectLimit(count=5), jobs=jobs)
+    assert info.value.report.read == 10  # the first batch: the other 90 lines were never counted
 
 
 def test_reject_limits_parse() -> None:
@@ -456,7 +459,7 @@ def test_output_files_honour_the_umask(tmp_path: Path) -> None:
 
 
 def test_jobs_give_the_same_output_in_the_same_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(migrate_module, "BATCH_LINES", 7)  # many batches, so that order matters
+    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 300)  # many batches, so that order matters
     records = [[{"role": "user", "content": f"question {n}"}] for n in range(100)]
     source = write_jsonl(tmp_path / "in.jsonl", records, [b"oops\n"] * 3)
     one = migrate(source, tmp_path / "one.jsonl")
@@ -470,33 +473,36 @@ def test_jobs_give_the_same_output_in_the_same_order(tmp_path: Path, monkeypatch
         migrate(source, tmp_path / "x.jsonl", jobs=2, ids=SequentialIds())
 
 
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_batches_cut_anywhere_give_the_same_lines_and_numbers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, compressed: bool
 ) -> None:
-    """Reads that end inside a line, lines longer than a read, a line cap, CRLF, a last line without
-    its line end: every record is converted once, in order, and rejects name their own line."""
+    """Batches that end inside a line, lines longer than a batch, CRLF, a last line without its line
+    end: every record is converted once, in order, and rejects name their own line.  With jobs and a
+    plain file the workers read their own byte ranges; a compressed file is read by the main process."""
     lines = []
     for n in range(40):
         if n % 7 == 3:
-            lines.append(b"oops " + b"x" * (n * 9) + b"\r\n")  # rejected; some longer than a read
+            lines.append(b"oops " + b"x" * (n * 9) + b"\r\n")  # rejected; some longer than a batch
         elif n % 11 == 5:
             lines.append(b"\n")  # blank: skipped, still counted
         else:
             lines.append(orjson.dumps([{"role": "user", "content": f"q{n} " + "y" * n}]) + b"\n")
     lines[-1] = lines[-1].rstrip(b"\n")
-    source = tmp_path / "in.jsonl"
-    source.write_bytes(b"".join(lines))
+    data = b"".join(lines)
+    source = tmp_path / ("in.jsonl.gz" if compressed else "in.jsonl")
+    source.write_bytes(gzip.compress(data) if compressed else data)
     expected_rejects = [n + 1 for n in range(40) if n % 7 == 3]
     outputs = set()
-    for read_size, cap in [(1 << 20, 2000), (7, 2000), (50, 3), (64, 1)]:
-        monkeypatch.setattr(migrate_module, "BATCH_BYTES", read_size)
-        monkeypatch.setattr(migrate_module, "BATCH_LINES", cap)
-        destination = tmp_path / f"out_{read_size}_{cap}.jsonl"
-        report = migrate(source, destination, jobs=jobs)
+    for size in [1 << 20, 1, 2, 7, 50, 64, 333]:
+        monkeypatch.setattr(migrate_module, "BATCH_BYTES", size)
+        destination = tmp_path / f"out_{size}.jsonl"
+        report = migrate(source, destination, jobs=jobs, log=(notes := []).append)
         assert (report.read, report.rejected) == (40 - 3, len(expected_rejects))
         rejects = read_jsonl(Path(f"{destination}.rejects.jsonl"))
         assert [entry["line"] for entry in rejects] == expected_rejects
+        assert [note.split(":")[0] for note in notes] == [f"line {n}" for n in expected_rejects]
         assert all(entry["record"][:5] == "oops " and entry["record"][-1] == "\r" for entry in rejects)
         outputs.add(destination.read_bytes())
         assert [record[0]["content"].split()[0] for record in read_jsonl(destination)] == [
@@ -505,12 +511,54 @@ def test_batches_cut_anywhere_give_the_same_lines_and_numbers(
     assert len(outputs) == 1
 
 
+def test_a_named_pipe_is_read_by_the_main_process_with_jobs(tmp_path: Path) -> None:
+    """A FIFO (``migrate <(zcat x.gz) ...``) has no size and no ranges: its lines are read here."""
+    import os
+    import threading
+
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    data = b"".join(orjson.dumps(r) + b"\n" for r in CHAT_LINES * 30)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        report = migrate(fifo, tmp_path / "out.jsonl", jobs=2)
+    finally:
+        writer.join(timeout=10)
+    assert (report.read, report.written) == (90, 90)
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 90
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_byte_order_mark_is_skipped_at_the_start_of_the_file_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 16)  # each line starts a batch of its own
+    line = orjson.dumps([{"role": "user", "content": "q"}]) + b"\n"
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + line + line + b"\xef\xbb\xbf" + line)
+    report = migrate(source, tmp_path / "out.jsonl", jobs=jobs)
+    assert (report.written, report.rejected) == (2, 1)
+    assert [entry["line"] for entry in read_jsonl(tmp_path / "out.jsonl.rejects.jsonl")] == [3]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_wrong_direction_stops_at_the_first_record_whatever_the_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 100)
+    items = [{"type": "message", "role": "user", "content": "q"}]
+    source = write_jsonl(tmp_path / "in.jsonl", [items] * 50)
+    with pytest.raises(MigrationFailed, match=r"line 1: .*but the direction is chat-to-responses") as info:
+        migrate(source, tmp_path / "out.jsonl", jobs=jobs)
+    assert (info.value.report.read, info.value.report.written) == (1, 0)
+
+
 def test_memory_does_not_grow_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Streaming: migrating 4x more records (4x more batches) must not take 4x the peak memory."""
     import tracemalloc
 
-    monkeypatch.setattr(migrate_module, "BATCH_LINES", 100)
-    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 8192)  # the reads: the test file is smaller than one
+    monkeypatch.setattr(migrate_module, "BATCH_BYTES", 8192)  # many batches in a small test file
     record = orjson.dumps(
         {"messages": [{"role": "user", "content": "hi " * 20}, {"role": "assistant", "content": "ok " * 20}]}
     )

@@ -130,10 +130,11 @@ def test_files_left_by_a_killed_run_are_removed_by_the_next_one_but_a_live_runs_
 # -- stdin, stdout, files ---------------------------------------------------------------------------------
 
 
-def test_stdin_to_stdout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_stdin_to_stdout(tmp_path: Path, jobs: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "translator", "migrate", "--direction", "chat-to-responses", "-", "-",
-         "--rejects", "bad.jsonl"],
+         "--rejects", "bad.jsonl", "--jobs", jobs],
         input=jsonl(CHAT, CHAT) + b"oops\n",
         capture_output=True,
         cwd=tmp_path,
@@ -143,6 +144,20 @@ def test_stdin_to_stdout(tmp_path: Path) -> None:
     assert result.stdout == jsonl(ITEMS, ITEMS)  # only the records: the summary is on stderr
     assert result.stderr.decode().startswith("translator migrate: read 3, written 2, rejected 1")
     assert orjson.loads((tmp_path / "bad.jsonl").read_bytes())["record"] == "oops"
+
+
+def test_dev_stdin_redirected_from_a_file_with_jobs(tmp_path: Path) -> None:
+    """The workers read byte ranges of the file itself: ``/dev/stdin`` must not name their own stdin."""
+    (tmp_path / "in.jsonl").write_bytes(jsonl(CHAT) * 40 + b"oops\n")
+    with (tmp_path / "in.jsonl").open("rb") as stdin:
+        result = subprocess.run(
+            [sys.executable, "-m", "translator", "migrate", "--direction", "chat-to-responses", "/dev/stdin",
+             "out.jsonl", "--jobs", "2"],
+            stdin=stdin, capture_output=True, cwd=tmp_path, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == jsonl(ITEMS) * 40
+    assert orjson.loads((tmp_path / "out.jsonl.rejects.jsonl").read_bytes())["line"] == 41
 
 
 def test_stdout_needs_a_rejects_file(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> None:

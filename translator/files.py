@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import IO, Any, cast
 
 try:
@@ -78,23 +79,30 @@ def compression_of(name: str) -> str | None:
 
 
 class Input:
-    """An open input: ``lines`` to iterate, ``size`` in bytes when known, ``position()`` read so far.
+    """An open input: ``stream`` to read, ``size`` in bytes when known, ``position()`` read so far.
 
     For a compressed file, ``size`` and ``position()`` count compressed bytes, so a progress bar
-    moves in step with the disk.
+    moves in step with the disk.  Stdin and a pipe or other special file (``<(zcat x.gz)``) have no
+    size and no position (0).
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._raw: IO[bytes] | None = None
+        self._file: IO[bytes] | None = None  # the file opened (closed by close())
+        self._raw: IO[bytes] | None = None  # the same, when it is a regular file (it has a position)
+        #: the path of a regular, uncompressed file (its byte ranges can be read directly), or None
+        self.plain_file: str | None = None
         if name == STDIO:
             self.stream: IO[bytes] = sys.stdin.buffer
             self.size: int | None = None
             return
-        raw = open(name, "rb")  # noqa: SIM115 - closed by close()
-        self._raw = raw
+        raw = self._file = open(name, "rb")  # noqa: SIM115 - closed by close()
         try:
-            self.size = os.fstat(raw.fileno()).st_size
+            info = os.fstat(raw.fileno())
+            if S_ISREG(info.st_mode):
+                self._raw, self.size = raw, info.st_size
+            else:
+                self.size = None
             kind = compression_of(name)
             if kind == "gzip":
                 self.stream = cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
@@ -102,6 +110,8 @@ class Input:
                 self.stream = _zstd().ZstdFile(raw, mode="rb")
             else:
                 self.stream = raw
+                if self._raw is not None:
+                    self.plain_file = _same_file_path(name, info)
         except BaseException:
             raw.close()
             raise
@@ -110,10 +120,24 @@ class Input:
         return self._raw.tell() if self._raw is not None else 0
 
     def close(self) -> None:
-        if self._raw is not None:
-            if self.stream is not self._raw:
+        if self._file is not None:
+            if self.stream is not self._file:
                 self.stream.close()
-            self._raw.close()
+            self._file.close()
+
+
+def _same_file_path(name: str, info: os.stat_result) -> str | None:
+    """A path that another process can open to read the file opened as ``name`` (``info``), or None.
+
+    ``/dev/stdin`` or ``/dev/fd/3`` would name another file in another process: the path is resolved,
+    and kept only if it still names the same file.
+    """
+    path = os.path.realpath(name)
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return path if (found.st_dev, found.st_ino) == (info.st_dev, info.st_ino) else None
 
 
 @contextlib.contextmanager

@@ -6,13 +6,19 @@ envelope whose other fields are kept); blank lines are skipped and not counted. 
 
 Theory of operation
 -------------------
-Lines are read in batches (blocks of whole lines, about :data:`BATCH_BYTES` bytes and at most
-:data:`BATCH_LINES` lines; the reader only cuts at line ends) and each batch is split into its
-lines and converted by :func:`convert_batch`, a pure function of the lines and
+Lines are converted in batches, each the whole lines of about :data:`BATCH_BYTES` bytes (a longer
+line is a batch of its own), by :func:`convert_batch`, a pure function of the lines and
 :class:`MigrateOptions`: in this process (``jobs=1``), or in ``jobs`` worker processes, at most
 ``2 * jobs`` batches in flight, their results written in input order (the output is the same
 whatever ``jobs`` is).  A batch's result is its output bytes, its rejected records and the counts
 of what was rejected, dropped (lenient) or warned about, by reason.
+
+With one job, this process reads the input in blocks of whole lines.  With several and a plain
+(uncompressed, regular) file, each worker reads its own batch, the lines that *start* in a byte
+range of the file (:func:`_read_range`), so that this process never touches the input: it only
+hands out ranges and writes results.  A compressed input, stdin or a pipe is read here in blocks of
+whole lines sent to the workers.  Workers number the lines of a batch from 1; this process knows
+where each batch starts once the batches before it are done, and renumbers its rejects and notes.
 
 A record that cannot be converted goes to the rejects file as one JSON line
 ``{"line": n, "reason": "...", "problems": [...], "record": "<the line>"}`` (``n`` counts from 1;
@@ -32,6 +38,7 @@ so that it says why.  An empty input is a success (an empty output).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import re
 import sys
@@ -47,14 +54,21 @@ import orjson
 
 from .dropped import DroppedParameterWarning, ToolPairingWarning
 from .errors import ConversionError, TranslatorError, WrongProtocolError
-from .files import STDIO, atomic_output, check_destination, check_source, open_input, remove_stale_temporaries
+from .files import (
+    STDIO,
+    Input,
+    atomic_output,
+    check_destination,
+    check_source,
+    open_input,
+    remove_stale_temporaries,
+)
 from .ids import IdSource, random_id
 from .records import DIRECTIONS, Direction, convert_record
 from .sse import dump_json, load_json
 
 __all__ = [
     "BATCH_BYTES",
-    "BATCH_LINES",
     "BatchResult",
     "Direction",
     "MigrateOptions",
@@ -72,9 +86,7 @@ __all__ = [
     "reject_entry",
 ]
 
-#: A batch is at most this many lines...
-BATCH_LINES = 2000
-#: ... read this many bytes at a time (a batch holds the whole lines of a read, or one longer line).
+#: A batch holds the whole lines of about this many bytes (or one longer line).
 BATCH_BYTES = 1 << 20
 
 _BOM = b"\xef\xbb\xbf"
@@ -128,10 +140,18 @@ class BatchResult:
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     dropped_by_reason: Counter[str] = field(default_factory=Counter)
     warned_by_reason: Counter[str] = field(default_factory=Counter)
-    #: per-line messages (``line N: ...``) for a verbose run
-    notes: list[str] = field(default_factory=list)
+    #: per-line messages for a verbose run: (line number, message)
+    notes: list[tuple[int, str]] = field(default_factory=list)
     #: the first record read is of the other protocol
     first_is_wrong_protocol: bool = False
+    #: how many lines the batch held (blank ones included)
+    lines: int = 0
+
+    def renumber(self, shift: int) -> None:
+        """Add ``shift`` to the line numbers of the rejects and notes (a batch numbered from 1)."""
+        if shift:
+            self.rejects = [dataclasses.replace(r, line=r.line + shift) for r in self.rejects]
+            self.notes = [(line + shift, note) for line, note in self.notes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,14 +303,14 @@ def migrate_lines(
     anything else is a bug and propagates.  ``first_line`` is the number of the first line.
     """
     options = MigrateOptions(direction, lenient, conversation_key, reasoning_field)
-    return _migrate_lines(lines, options, ids, first_line)
+    return _migrate_lines(lines, options, ids, first_line, first_line == 1)
 
 
 def _migrate_lines(
-    lines: Iterable[bytes], options: MigrateOptions, ids: IdSource, first_line: int
+    lines: Iterable[bytes], options: MigrateOptions, ids: IdSource, first_line: int, first_of_file: bool
 ) -> Iterator[RecordResult]:
     for number, raw in enumerate(lines, start=first_line):
-        if number == 1 and raw.startswith(_BOM):
+        if first_of_file and number == first_line and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
         if raw.strip():
             yield _convert_line(number, raw, options, ids)
@@ -303,15 +323,20 @@ def convert_batch(
     ids: IdSource = random_id,
     *,
     notes: bool = False,
+    first_of_file: bool | None = None,
 ) -> BatchResult:
     """Convert one batch of lines (numbered from ``first_line``); the unit of work of a worker.
 
-    ``notes``: also return a ``line N: ...`` message per rejected record, dropped value and warning.
+    ``notes``: also return a ``(line, message)`` per rejected record, dropped value and warning.
+    ``first_of_file`` (default: ``first_line == 1``): the batch starts the file, so its first line
+    may carry a byte-order mark, and a first record of the other protocol stops the batch.
     """
-    result = BatchResult()
+    if first_of_file is None:
+        first_of_file = first_line == 1
+    result = BatchResult(lines=len(lines))
     out: list[bytes] = []
-    for record in _migrate_lines(lines, options, ids, first_line):
-        first = result.read == 0 and first_line == 1
+    for record in _migrate_lines(lines, options, ids, first_line, first_of_file):
+        first = result.read == 0 and first_of_file
         result.read += 1
         if record.output is not None:
             out.append(record.output)
@@ -327,21 +352,19 @@ def convert_batch(
             break
         if notes:
             if record.output is None:
-                result.notes.append(f"line {record.line}: rejected: {record.reason}")
-            result.notes += [f"line {record.line}: {d} (dropped)" for d in record.dropped]
-            result.notes += [f"line {record.line}: {w}" for w in record.warnings]
+                result.notes.append((record.line, f"rejected: {record.reason}"))
+            result.notes += [(record.line, f"{d} (dropped)") for d in record.dropped]
+            result.notes += [(record.line, w) for w in record.warnings]
     result.output = b"".join(out)
     return result
 
 
-def _batches(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
-    """(whole lines as one block, number of its first line): about BATCH_BYTES bytes and at most
-    BATCH_LINES lines each; a line longer than that is a block of its own.
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    """Whole lines, about BATCH_BYTES bytes at a time (a line longer than that is a block of its own).
 
-    The reading process only reads and cuts at line ends: the converter (a worker, with ``jobs``)
-    splits the lines, so the work left in the reading process is a few large copies per batch.
+    The reading process only reads and cuts at the last line end of each read: the converter splits
+    and numbers the lines, so the work left here is a few large copies per block.
     """
-    first = 1
     pieces: list[bytes] = []  # a line longer than one read, so far
     while data := stream.read(BATCH_BYTES):
         end = data.rfind(b"\n") + 1
@@ -349,29 +372,63 @@ def _batches(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
             pieces.append(data)
             continue
         pieces.append(data[:end])
-        whole = b"".join(pieces)
+        yield b"".join(pieces)
         pieces = [data[end:]] if end < len(data) else []
-        count = whole.count(b"\n")
-        while count > BATCH_LINES:  # a read of short lines: cut after the BATCH_LINES-th
-            cut = -1
-            for _ in range(BATCH_LINES):
-                cut = whole.find(b"\n", cut + 1)
-            yield whole[: cut + 1], first
-            whole, first, count = whole[cut + 1 :], first + BATCH_LINES, count - BATCH_LINES
-        yield whole, first
-        first += count
     if pieces:  # the last line, without its line end
-        yield b"".join(pieces), first
+        yield b"".join(pieces)
+
+
+def _read_range(path: str, offset: int, length: int) -> bytes:
+    """The lines of the file ``path`` that start in the byte range ``[offset, offset + length)``.
+
+    A line starts at 0 or after a line end; the last one is read to its end, past the range.  The
+    ranges of a file, one after the other, give each of its lines once.
+    """
+    with open(path, "rb") as file:
+        if offset:
+            file.seek(offset - 1)
+            file.readline()  # the rest of the line that started before (or the line end just before)
+        start = file.tell()
+        if start >= offset + length:
+            return b""  # a line that started before covers the whole range
+        data = file.read(offset + length - start)
+        if data and not data.endswith(b"\n"):
+            data += file.readline()
+    return data
 
 
 def _convert_block(
-    block: bytes, first_line: int, options: MigrateOptions, ids: IdSource, *, notes: bool
+    block: bytes, first: bool, options: MigrateOptions, ids: IdSource, notes: bool
 ) -> BatchResult:
-    """:func:`convert_batch` over the lines of ``block`` (the unit of work sent to a worker)."""
+    """:func:`convert_batch` over the lines of ``block``, numbered from 1 (``first``: it starts the file)."""
     lines = block.split(b"\n")
     if not lines[-1]:
         lines.pop()  # after the last line end
-    return convert_batch(lines, first_line, options, ids, notes=notes)
+    return convert_batch(lines, 1, options, ids, notes=notes, first_of_file=first)
+
+
+def _convert_range(
+    path: str, offset: int, length: int, options: MigrateOptions, ids: IdSource, notes: bool
+) -> BatchResult:
+    """The unit of work of a worker that reads its own batch: the lines starting in a byte range."""
+    return _convert_block(_read_range(path, offset, length), offset == 0, options, ids, notes)
+
+
+#: One batch to convert: the function, its arguments, and how far into the input it ends (in bytes).
+_Work = tuple[Callable[..., BatchResult], tuple[Any, ...], int]
+
+
+def _read_here(reader: Input, options: MigrateOptions, ids: IdSource, notes: bool) -> Iterator[_Work]:
+    for number, block in enumerate(_blocks(reader.stream)):
+        yield _convert_block, (block, number == 0, options, ids, notes), reader.position()
+
+
+def _read_by_workers(
+    path: str, size: int, options: MigrateOptions, ids: IdSource, notes: bool
+) -> Iterator[_Work]:
+    length = BATCH_BYTES
+    for offset in range(0, size, length):
+        yield _convert_range, (path, offset, length, options, ids, notes), min(offset + length, size)
 
 
 def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
@@ -380,27 +437,39 @@ def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
 
 
-def _results(
-    batches: Iterator[tuple[bytes, int]], options: MigrateOptions, jobs: int, ids: IdSource, notes: bool
-) -> Iterator[BatchResult]:
-    """Each batch's result, in input order; ``jobs > 1`` converts in that many worker processes."""
+def _results(work: Iterator[_Work], jobs: int) -> Iterator[tuple[BatchResult, int]]:
+    """Each batch's result and where it ends, in input order; ``jobs > 1``: in that many processes.
+
+    Batches come numbered from 1; the results are renumbered here, in order, to their lines in the
+    file (``BatchResult.lines`` says where the next one starts).
+    """
+    line = 1
+    for batch, end in _converted(work, jobs):
+        batch.renumber(line - 1)
+        line += batch.lines
+        yield batch, end
+
+
+def _converted(work: Iterator[_Work], jobs: int) -> Iterator[tuple[BatchResult, int]]:
     if jobs <= 1:
-        for block, first in batches:
-            yield _convert_block(block, first, options, ids, notes=notes)
+        for function, arguments, end in work:
+            yield function(*arguments), end
         return
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
-    pending: deque[Future[BatchResult]] = deque()
+    pending: deque[tuple[Future[BatchResult], int]] = deque()
     try:
-        for block, first in batches:
-            pending.append(executor.submit(_convert_block, block, first, options, ids, notes=notes))
+        for function, arguments, end in work:
+            pending.append((executor.submit(function, *arguments), end))
             if len(pending) >= 2 * jobs:  # bounded: memory stays constant whatever the file size
-                yield pending.popleft().result()
+                future, done = pending.popleft()
+                yield future.result(), done
         while pending:
-            yield pending.popleft().result()
+            future, done = pending.popleft()
+            yield future.result(), done
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -534,19 +603,25 @@ def migrate_file(
     show = stream.isatty() if progress is None else progress
     totals = BatchResult()
     failure: str | None = None
+    done = 0  # bytes of the input converted
     with open_input(source_name) as reader, atomic_output(rejects_name) as bad:
         bar = Progress(reader.size, stream) if show else None
         try:
             with atomic_output(destination_name) as out:
-                for batch in _results(_batches(reader.stream), options, jobs, ids, log is not None):
+                notes = log is not None
+                if jobs > 1 and reader.plain_file is not None:
+                    work = _read_by_workers(reader.plain_file, reader.size or 0, options, ids, notes)
+                else:
+                    work = _read_here(reader, options, ids, notes)
+                for batch, done in _results(work, jobs):
                     out.write(batch.output)
                     bad.write(b"".join(_reject_line(r) for r in batch.rejects))
                     _add(totals, batch)
                     if log is not None:
-                        for note in batch.notes:
-                            log(note)
+                        for line, note in batch.notes:
+                            log(f"line {line}: {note}")
                     if bar is not None:
-                        bar.update(reader.position(), totals.read, totals.rejected)
+                        bar.update(done, totals.read, totals.rejected)
                     failure = _early_failure(totals, batch, max_rejects)
                     if failure is not None:
                         raise _Stop
@@ -556,7 +631,7 @@ def migrate_file(
         except _Stop:
             pass
         if bar is not None:
-            bar.finish(reader.position(), totals.read, totals.rejected)
+            bar.finish(done, totals.read, totals.rejected)
     report = MigrationReport(
         read=totals.read,
         written=totals.written,
