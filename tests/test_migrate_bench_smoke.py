@@ -30,8 +30,10 @@ def test_generated_records_are_realistic_envelopes(tmp_path: Path) -> None:
 
 
 def test_the_benchmark_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--records", "500", "--jobs", "1", "2", "--keep", str(tmp_path / "in.jsonl")]
+    argv = ["--records", "500", "--jobs", "1", "2", "--halves", "--keep", str(tmp_path / "in.jsonl")]
     assert migrate_bench.main(argv) == 0
-    rows = capsys.readouterr().out.splitlines()[-2:]
-    assert [row.split()[0] for row in rows] == ["1", "2"]
-    assert rows[0].split()[-2:] == rows[1].split()[-2:]  # the same written and rejected counts
+    *rows, medians = capsys.readouterr().out.splitlines()[-4:]
+    assert [row.split()[0] for row in rows] == ["1", "2", "halves"]
+    counts = {tuple(row.split()[-2:]) for row in rows}
+    assert len(counts) == 1  # the same written and rejected counts, the halves added up
+    assert medians.startswith("medians over 1 round(s)") and "halves:" in medians
