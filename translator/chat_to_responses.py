@@ -384,39 +384,10 @@ class ChatToResponses(FeedBase):
                 if content or value.__class__ is not str:
                     return None
                 if only == "reasoning_content":
-                    mode = "summary"
-                elif only == "reasoning":
-                    mode = "content"
-                else:
-                    return None
-                open_item = self._item
-                if open_item is None or open_item.mode != mode or open_item.kind != "reasoning":
-                    return self._reasoning(value, mode)
-                seq = self._seq  # more of the same reasoning (the hot branch of _reasoning, inline)
-                self._seq = seq + 1
-                if mode == "summary":
-                    open_item.summary.append(value)
-                    return [
-                        {
-                            "type": "response.reasoning_summary_text.delta",
-                            "item_id": open_item.id,
-                            "output_index": open_item.output_index,
-                            "summary_index": 0,
-                            "delta": value,
-                            "sequence_number": seq,
-                        }
-                    ]
-                open_item.content.append(value)
-                return [
-                    {
-                        "type": "response.reasoning_text.delta",
-                        "item_id": open_item.id,
-                        "output_index": open_item.output_index,
-                        "content_index": 0,
-                        "delta": value,
-                        "sequence_number": seq,
-                    }
-                ]
+                    return self._reasoning(value, "summary")
+                if only == "reasoning":
+                    return self._reasoning(value, "content")
+                return None
             if content or only is not None or len(calls) != 1:
                 return None
             call = calls[0].__dict__

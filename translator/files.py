@@ -89,7 +89,6 @@ class Input:
     def __init__(self, name: str) -> None:
         self.name = name
         self._file: IO[bytes] | None = None  # the file opened (closed by close())
-        self._raw: IO[bytes] | None = None  # the same, when it is a regular file (it has a position)
         #: the path of a regular, uncompressed file (its byte ranges can be read directly), or None
         self.plain_file: str | None = None
         if name == STDIO:
@@ -99,10 +98,7 @@ class Input:
         raw = self._file = open(name, "rb")  # noqa: SIM115 - closed by close()
         try:
             info = os.fstat(raw.fileno())
-            if S_ISREG(info.st_mode):
-                self._raw, self.size = raw, info.st_size
-            else:
-                self.size = None
+            self.size = info.st_size if S_ISREG(info.st_mode) else None  # a regular file has a position
             kind = compression_of(name)
             if kind == "gzip":
                 self.stream = cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
@@ -110,14 +106,14 @@ class Input:
                 self.stream = _zstd().ZstdFile(raw, mode="rb")
             else:
                 self.stream = raw
-                if self._raw is not None:
+                if self.size is not None:
                     self.plain_file = _same_file_path(name, info)
         except BaseException:
             raw.close()
             raise
 
     def position(self) -> int:
-        return self._raw.tell() if self._raw is not None else 0
+        return self._file.tell() if self._file is not None and self.size is not None else 0
 
     def close(self) -> None:
         if self._file is not None:
