@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: install test lint bench bench-migrate bench-gateway soak example golden codex clean
 
-# The real Codex CLI for the end-to-end tests (tests/codex_cli.py): a pinned npm package installed into a
+# The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
 CODEX_VERSION := 0.171.0
 CODEX_DIR := .codex-cli
@@ -46,15 +46,15 @@ bench-gateway: install $(BENCH_VENV)/.installed
 	$(PY) benchmarks/bench_upstream_client.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_gateway.py $(ARGS)
 
-# Longer runs of the gateway's load and fault tests (tests/test_gateway_load.py, marked soak).
+# Longer runs of the gateway's load and fault tests (tests/gateway/test_gateway_load.py, marked soak).
 soak: install
-	$(PY) -m pytest -q -m soak tests/test_gateway_load.py
+	$(PY) -m pytest -q -m soak tests/gateway/test_gateway_load.py
 
 example: install
 	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse
 
 golden: install
-	$(PY) -m pytest -q tests/test_golden.py tests/test_responses_to_chat_corpus.py -k golden --snapshot-update
+	$(PY) -m pytest -q tests/streams/test_golden.py tests/streams/test_responses_to_chat_corpus.py -k golden --snapshot-update
 
 codex:
 ifeq ($(NPM),)

@@ -49,9 +49,10 @@ from agents.models.fake_id import FAKE_RESPONSES_ID
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import Response
 
-from translator.chat_to_responses import ChatToResponses
-from translator.responses_to_chat import ResponsesToChat, responses_stream_to_chat_sse
-from translator.sse import DONE_FRAME, encode_sse
+from translator.engine.sse import DONE_FRAME, encode_sse
+from translator.streams.chat_to_responses import ChatToResponses
+from translator.streams.responses_to_chat import ResponsesToChat
+from translator.wire.chat_sse import responses_stream_to_chat_sse
 
 MODEL = "gpt-4.1-mini-2025-04-14"
 #: The clock of every measurement: CPU time of this process.  The work timed is single-threaded and

@@ -1,7 +1,7 @@
 """The gateway's upstream HTTP client alone: httpx against aiohttp (part of ``make bench-gateway``).
 
 Both read the same ``fast-200`` chat streams (200 content chunks, as fast as possible) from
-``benchmarks/fake_upstream.py`` (its own process), the way ``translator.gateway.upstream`` reads
+``benchmarks/fake_upstream.py`` (its own process), the way ``translator.gateway.upstream_client`` reads
 them: one streamed POST per stream, the body consumed as it arrives (httpx: ``aiter_bytes()``;
 aiohttp: ``content.readany()``).  Each client's pool is first grown by a burst of 200 concurrent
 streams, as it is in a gateway in use.  Figures: CPU microseconds (this process's

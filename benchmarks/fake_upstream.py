@@ -1,7 +1,7 @@
 """A fast fake Chat Completions upstream: a plain asyncio HTTP/1.1 server (uvloop when installed).
 
 Used by ``make bench-gateway`` (every subject talks to the same one) and by the gateway's load and
-fault tests (``tests/test_gateway_load.py``), always as its own process on loopback, so that its CPU
+fault tests (``tests/gateway/test_gateway_load.py``), always as its own process on loopback, so that its CPU
 time is not counted as the gateway's and it can be killed mid-stream::
 
     python benchmarks/fake_upstream.py --port 0        # prints "port N" on stdout once listening

@@ -10,7 +10,14 @@ from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from store_helpers import PREFIXES, REDIS_URL, RUN_PREFIX, Backend, delete_redis_keys, redis_unavailable
+from support.store_helpers import (
+    PREFIXES,
+    REDIS_URL,
+    RUN_PREFIX,
+    Backend,
+    delete_redis_keys,
+    redis_unavailable,
+)
 
 # CI replays the same examples on every run (a red CI must mean a change broke something); local runs
 # draw new examples each time, so bugs keep being searched for.  HYPOTHESIS_PROFILE overrides.

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from .chat_to_responses import (
-    ChatToResponses,
-    atranslate_chat_stream,
-    chat_stream_to_responses_sse,
-    translate_chat_stream,
-)
-from .dropped import Dropped, DroppedParameterWarning
+from .convert.drop_policy import Dropped, DroppedParameterWarning
+from .convert.requests import RequestConversion, convert_chat_request, convert_responses_request
+from .engine.sse import DONE, SSEDecoder, StreamDecoder, encode_sse, iter_sse
 from .errors import (
     ConversionError,
     EncodeError,
@@ -22,17 +18,17 @@ from .errors import (
     UnsupportedStreamError,
 )
 from .ids import SequentialIds, fixed_clock, random_id, system_clock
-from .normalize import normalize, normalize_stream
-from .requests import RequestConversion, convert_chat_request, convert_responses_request
-from .responses_to_chat import (
+from .protocol.capabilities import UpstreamProfile
+from .streams.chat_to_responses import ChatToResponses, atranslate_chat_stream, translate_chat_stream
+from .streams.responses_to_chat import (
     ResponsesToChat,
     atranslate_responses_stream,
-    responses_stream_to_chat_sse,
     translate_responses_stream,
 )
-from .sse import DONE, SSEDecoder, StreamDecoder, encode_sse, iter_sse
-from .upstream import UpstreamProfile
-from .validate import Violation, validate_chat_stream, validate_responses_stream, validate_sse_bytes
+from .testing.normalize import normalize, normalize_stream
+from .testing.validate import Violation, validate_chat_stream, validate_responses_stream, validate_sse_bytes
+from .wire.chat_sse import aresponses_stream_to_chat_sse, responses_stream_to_chat_sse
+from .wire.responses_sse import chat_stream_to_responses_sse
 
 __all__ = [
     "DONE",
@@ -56,6 +52,7 @@ __all__ = [
     "UnsupportedStreamError",
     "UpstreamProfile",
     "Violation",
+    "aresponses_stream_to_chat_sse",
     "atranslate_chat_stream",
     "atranslate_responses_stream",
     "chat_stream_to_responses_sse",

@@ -31,10 +31,13 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import IO, Any, NoReturn
 
+from .engine.jsonio import dump_json, load_json
+from .engine.sse import DONE_FRAME, Done, StreamDecoder, encode_sse
 from .errors import SSEError, TranslatorError
-from .files import MissingExtraError
 from .ids import Clock, IdSource, SequentialIds, fixed_clock, random_id, system_clock
-from .sse import DONE_FRAME, Done, StreamDecoder, dump_json, encode_sse, load_json
+from .migrate.file_io import MissingExtraError
+from .wire.chat_sse import chunk_frame
+from .wire.responses_sse import event_frame
 
 __all__ = ["main"]
 
@@ -188,9 +191,9 @@ def _frame(payload: Payload, *, protocol: str, jsonl: bool) -> bytes:
     if isinstance(payload, Done):
         return DONE_FRAME
     if protocol == "responses" and _is_responses_payload(payload):
-        return encode_sse(payload, event=payload["type"])
-    if protocol == "chat" and "error" in payload and "choices" not in payload:
-        return encode_sse(payload, event="error")
+        return event_frame(payload)
+    if protocol == "chat":
+        return chunk_frame(payload)
     return encode_sse(payload)
 
 
@@ -212,7 +215,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     ids, clock = _ids_and_clock(args)
     translator: Any
     if source_protocol == "chat":
-        from .chat_to_responses import ChatToResponses
+        from .streams.chat_to_responses import ChatToResponses
 
         request = _read_json_object(args.request) if args.request else None
         translator = ChatToResponses(
@@ -224,7 +227,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             tool_map=_read_tool_map(args.tool_map) if args.tool_map else None,
         )
     else:
-        from .responses_to_chat import ResponsesToChat
+        from .streams.responses_to_chat import ResponsesToChat
 
         translator = ResponsesToChat(
             include_usage=not args.no_usage,
@@ -367,7 +370,7 @@ def _cmd_accumulate(args: argparse.Namespace) -> int:
         if args.protocol is not None and args.protocol != found:
             name = "a Responses" if found == "responses" else "a Chat Completions"
             raise _InputError(f"chunk 0: the input looks like {name} stream; use --protocol {found}")
-        from .accumulate import accumulate_chat, accumulate_responses
+        from .streams.accumulate import accumulate_chat, accumulate_responses
 
         accumulate = accumulate_chat if found == "chat" else accumulate_responses
         result = accumulate(itertools.chain([first], payloads))
@@ -376,7 +379,7 @@ def _cmd_accumulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import validate_chat_stream, validate_responses_stream
+    from .testing.validate import validate_chat_stream, validate_responses_stream
 
     items, jsonl = _read_stream(args.file)
     protocol = _stream_protocol(args, items)
@@ -395,7 +398,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_normalize(args: argparse.Namespace) -> int:
-    from .normalize import Normalizer
+    from .testing.normalize import Normalizer
 
     normalizer = Normalizer(drop=args.drop or ())
     out = _stdout()
@@ -454,14 +457,14 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     _check_object(args.file, obj, args.target)
     ids, clock = _ids_and_clock(args)
     if args.target == "responses":
-        from .objects import chat_completion_to_response
+        from .convert.objects import chat_completion_to_response
 
         request = _read_json_object(args.request) if args.request else None
         result = chat_completion_to_response(
             obj, request=request, ids=ids, clock=clock, choice=args.choice, lenient=args.lenient
         )
     else:
-        from .objects import response_to_chat_completion
+        from .convert.objects import response_to_chat_completion
 
         form = args.custom_tool_calls or "function"
         result = response_to_chat_completion(obj, ids=ids, custom_tool_calls=form)
@@ -471,7 +474,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 def _check_request(name: str, params: dict[str, Any], target: str) -> None:
     """A Chat request for ``--to responses``, a Responses request for ``--to chat``, or say which it is."""
-    from .records import conversation_protocol
+    from .migrate.stored_records import conversation_protocol
 
     expected, other = ("messages", "input") if target == "responses" else ("input", "messages")
     found: str | None = None
@@ -487,7 +490,7 @@ def _check_request(name: str, params: dict[str, Any], target: str) -> None:
 
 
 def _cmd_convert_request(args: argparse.Namespace) -> int:
-    from .requests import chat_request_to_responses, responses_request_to_chat
+    from .convert.requests import chat_request_to_responses, responses_request_to_chat
 
     if args.target == "chat" and args.hoist_instructions:
         raise _UsageError("--hoist-instructions applies to --to responses only")
@@ -508,7 +511,7 @@ def _cmd_convert_request(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    from .migrate import MigrationFailed, RejectLimit, format_summary, migrate_file
+    from .migrate.batch import MigrationFailed, RejectLimit, format_summary, migrate_file
 
     if args.reasoning_field is not None and args.direction == "chat-to-responses":
         raise _UsageError("--reasoning-field applies to --direction responses-to-chat only")
@@ -560,7 +563,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _default_rejects(destination: str) -> str:
-    from .migrate import default_rejects
+    from .migrate.batch import default_rejects
 
     return default_rejects(destination)
 

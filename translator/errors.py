@@ -57,7 +57,7 @@ class EncodeError(TranslatorError):
     """A value cannot be written as JSON: an object key that is not a string, a type JSON lacks.
 
     ``path`` is where it sits (``$.choices[0].delta``).  Text is never the cause: lone surrogates are
-    replaced when written (see :func:`translator.sse.dump_json`).
+    replaced when written (see :func:`translator.engine.jsonio.dump_json`).
     """
 
     def __init__(self, reason: str, *, path: str | None = None) -> None:
@@ -115,7 +115,7 @@ class ConversionError(TranslatorError):
     ``path`` is the dotted/indexed location of the offending value (``messages[3].content[0]``).
     ``problems`` lists every problem found in the input, this one first: a strict conversion goes on
     after a value with no equivalent and raises once, at the end, naming all of them (see
-    :func:`translator.dropped.raise_problems`).
+    :func:`translator.convert.drop_policy.raise_problems`).
     """
 
     def __init__(self, reason: str, *, path: str | None = None) -> None:

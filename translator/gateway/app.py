@@ -37,11 +37,11 @@ from .asgi import (
 from .bridge import OpenBridge, ResponseHooks, open_bridge, run_bridge
 from .config import GatewayConfig
 from .errors import GatewayError
-from .exchange import Exchange, logger
 from .relay import run_relay
-from .state import ResponsesState
+from .request_log import Exchange, logger
+from .responses_state import ResponsesState
 from .store import StoreError, open_store
-from .upstream import Destination, Upstream
+from .upstream_client import Destination, Upstream
 
 __all__ = ["Gateway"]
 

@@ -3,7 +3,8 @@
 ``POST /v1/responses`` over a chat upstream and ``POST /v1/chat/completions`` over a responses upstream
 are the same exchange seen from two sides, so one :func:`run_bridge` serves both.  The request is
 converted (dropped parameters collected), the upstream is called (streaming, unless its capabilities
-say ``stream = false``: then its final object is replayed as a stream, see :mod:`translator.replay`),
+say ``stream = false``: then its final object is replayed as a stream, see
+:mod:`translator.streams.object_stream`),
 and every upstream read goes through the core translator at once; each read's events leave in one
 write.  A stream that fails after it started (an upstream error frame, silence past the read timeout,
 a broken connection, data that cannot be translated) still ends with the client protocol's terminal
@@ -18,22 +19,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._feed import FeedBase
-from ..accumulate import ChatAccumulator
-from ..chat_to_responses import ChatToResponses
+from ..convert.requests import RequestConversion, convert_chat_request, convert_responses_request
+from ..engine.feed import FeedBase
 from ..errors import TranslatorError
 from ..ids import IdSource, random_id
-from ..mapping import RESPONSE_DEFAULTS
-from ..provider_errors import classify_error
-from ..replay import completion_as_chunks, response_as_events
-from ..requests import RequestConversion, convert_chat_request, convert_responses_request
-from ..responses_to_chat import ResponsesToChat
-from ..sse import DONE_FRAME, encode_sse
-from ..upstream import UpstreamProfile
+from ..protocol.capabilities import UpstreamProfile
+from ..protocol.mapping import RESPONSE_DEFAULTS
+from ..protocol.provider_errors import classify_error
+from ..streams.accumulate import ChatAccumulator
+from ..streams.chat_to_responses import ChatToResponses
+from ..streams.object_stream import completion_as_chunks, response_as_events
+from ..streams.responses_to_chat import ResponsesToChat
+from ..wire.chat_sse import DONE_FRAME, chunk_frames
+from ..wire.responses_sse import event_frames
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
 from .errors import GatewayError
-from .exchange import Exchange
-from .upstream import Destination, UpstreamReadError, UpstreamResponse
+from .request_log import Exchange
+from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["CANCEL_POLL", "Cancelled", "OpenBridge", "ResponseHooks", "open_bridge", "run_bridge"]
 
@@ -122,7 +124,7 @@ def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[byt
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
             exchange.error = exchange.error or (last["response"].get("error") or {}).get("code")
-    return b"".join([encode_sse(event, event=event["type"]) for event in events]), False
+    return event_frames(events), False
 
 
 def _final_response(events: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -170,16 +172,13 @@ def _chat_translator(body: dict[str, Any], converted: RequestConversion, hooks: 
 
 
 def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
-    frames = []
     for chunk in chunks:
         if "error" in chunk:
             exchange.error = exchange.error or chunk["error"].get("code") or chunk["error"].get("type")
-            frames.append(encode_sse(chunk, event="error"))
-            return b"".join(frames), True  # an error chunk ends the stream, without [DONE]
+            break
         if chunk.get("usage"):
             exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
-        frames.append(encode_sse(chunk))
-    return b"".join(frames), False
+    return chunk_frames(chunks)  # an error chunk ends the stream, without [DONE]
 
 
 def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:

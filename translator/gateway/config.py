@@ -22,7 +22,7 @@ an unknown key, so a typo never passes silently.
     connect_timeout = 10            # seconds
     first_byte_timeout = 300        # until the upstream's response headers
     read_timeout = 120              # longest silence inside a stream
-    [upstreams.ollama.capabilities]     # translator.upstream.UpstreamProfile: a preset, then fields
+    [upstreams.ollama.capabilities]     # protocol.capabilities.UpstreamProfile: a preset, then fields
     preset = "generic"
     stream = true                   # false: call without streaming, synthesise the client's stream
 
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProfileError
-from ..upstream import UpstreamProfile
+from ..protocol.capabilities import UpstreamProfile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,7 +81,7 @@ class UpstreamConfig:
     first_byte_timeout: float = 300.0
     read_timeout: float = 120.0
     max_connections: int = 1000
-    #: What the upstream accepts (``[upstreams.NAME.capabilities]``; see :mod:`translator.upstream`).
+    #: What the upstream accepts (``[upstreams.NAME.capabilities]``, :mod:`translator.protocol.capabilities`).
     capabilities: UpstreamProfile = field(default_factory=UpstreamProfile)
 
     def api_key(self) -> str | None:

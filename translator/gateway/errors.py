@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from ..provider_errors import ProviderError, error_body
+from ..protocol.provider_errors import ProviderError, error_body
 
 __all__ = ["GatewayError"]
 

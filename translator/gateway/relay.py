@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..accumulate import ResponsesAccumulator
+from ..engine.sse import Done, StreamDecoder
 from ..errors import TranslatorError
-from ..sse import Done, StreamDecoder, encode_sse
+from ..streams.accumulate import ResponsesAccumulator
+from ..wire.chat_sse import chunk_frame
+from ..wire.responses_sse import event_frames
 from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
-from .exchange import Exchange
-from .upstream import Destination, UpstreamReadError, UpstreamResponse
+from .request_log import Exchange
+from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["run_relay"]
 
@@ -64,9 +66,8 @@ class _Watch:
         """The frames that end a stream the upstream left unfinished."""
         self.exchange.error = code
         if self.accumulator is None:
-            return encode_sse(
-                {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}},
-                event="error",
+            return chunk_frame(
+                {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
             )
         response = self.accumulator.result()
         for item in response.get("output") or ():
@@ -76,7 +77,7 @@ class _Watch:
         number = self.last_sequence + 1
         error = {"type": "error", "code": code, "message": message, "param": None, "sequence_number": number}
         failed = {"type": "response.failed", "response": response, "sequence_number": number + 1}
-        return encode_sse(error, event="error") + encode_sse(failed, event="response.failed")
+        return event_frames([error, failed])
 
 
 async def run_relay(

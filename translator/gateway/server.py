@@ -49,7 +49,7 @@ def _bound_request_heads(config: GatewayConfig) -> dict[str, Any]:
     """
     if importlib.util.find_spec("httptools") is None:
         return {"http": "h11", "h11_max_incomplete_event_size": 64 * 1024}
-    from .protocol import HeadTimeoutProtocol
+    from .http_parser import HeadTimeoutProtocol
 
     HeadTimeoutProtocol.head_timeout = config.client_timeout
     return {"http": HeadTimeoutProtocol}

@@ -1,0 +1,568 @@
+"""The response store: one suite, run against every backend (memory, SQLite, a real Redis).
+
+Redis tests use 127.0.0.1:6379 (``TRANSLATOR_TEST_REDIS`` overrides), a key prefix of their own per
+test, and delete only their own keys.  They skip, saying why, only when no Redis answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from support.sdk import check_items, check_list, check_response
+from support.store_helpers import (
+    Backend,
+    call_out,
+    make_response,
+    message_out,
+    stored_records,
+    turn_input,
+)
+
+from translator.errors import ConversionError
+from translator.gateway.store import (
+    DuplicateResponseError,
+    InvalidListParameterError,
+    InvalidStoreSpecError,
+    MemoryResponseStore,
+    ResponseInProgressError,
+    ResponseNotFoundError,
+    ResponseStore,
+    ResponseTooLargeError,
+    SQLiteResponseStore,
+    StoreError,
+    StoreUnavailableError,
+    default_sqlite_path,
+    open_store,
+    stored_input_items,
+)
+from translator.gateway.store.base import PAGE_SIZE
+
+pytestmark = pytest.mark.anyio
+
+WORKER = Path(__file__).resolve().parents[1] / "support" / "store_worker.py"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def collect(store: ResponseStore, response_id: str) -> list[dict[str, Any]]:
+    return [item async for item in store.conversation(response_id)]
+
+
+async def all_input_items(store: ResponseStore, response_id: str, order: str, limit: int) -> list[str]:
+    """Every input item id, page by page, following ``last_id`` as the API's clients do."""
+    ids: list[str] = []
+    after = None
+    while True:
+        page = check_list(await store.input_items(response_id, after=after, limit=limit, order=order))  # type: ignore[arg-type]
+        assert len(page["data"]) <= limit
+        ids += [item["id"] for item in page["data"]]
+        if not page["has_more"]:
+            return ids
+        after = page["last_id"]
+
+
+async def chain(store: ResponseStore, *ids: str, inputs: int = 1) -> None:
+    """Store the responses ``ids``, each continuing the one before."""
+    parent = None
+    for rid in ids:
+        await store.create(make_response(rid, parent=parent), turn_input(rid, inputs))
+        parent = rid
+
+
+# ---------------------------------------------------------------------------------------- create / get
+
+
+async def test_stored_response_comes_back_as_the_api_returns_it(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        response = make_response("resp_a", output=[message_out("msg_a", "hello"), call_out("fc_a", "call_a")])
+        await store.create(response, turn_input("resp_a"))
+        got = check_response(await store.get("resp_a"))
+        assert got == response
+        assert list(got) == list(response)  # the API's key order, output in its place
+        assert await store.status("resp_a") == "completed"
+
+
+async def test_unknown_ids_are_none_and_store_false_is_refused(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        assert await store.get("resp_missing") is None
+        assert await store.status("resp_missing") is None
+        assert await store.input_items("resp_missing") is None
+        assert await store.cancel("resp_missing") is None
+        assert await store.delete("resp_missing") is False
+        with pytest.raises(ResponseNotFoundError) as caught:
+            await collect(store, "resp_missing")
+        assert caught.value.response_id == "resp_missing"
+        unstored = make_response("resp_private")
+        unstored["store"] = False
+        with pytest.raises(ValueError, match="store: false"):
+            await store.create(unstored, turn_input("resp_private"))
+        assert await store.get("resp_private") is None
+        for bad_id in ("", "resp with space", "resp_\n", "r" * 257, None):
+            bad = make_response("resp_ok")
+            bad["id"] = bad_id
+            with pytest.raises(ValueError, match="id"):
+                await store.create(bad, [])
+
+
+async def test_duplicate_id_and_unknown_parent_are_typed_errors(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await store.create(make_response("resp_a"), turn_input("resp_a"))
+        with pytest.raises(DuplicateResponseError) as dup:
+            await store.create(make_response("resp_a"), turn_input("resp_a"))
+        assert dup.value.response_id == "resp_a"
+        with pytest.raises(ResponseNotFoundError) as missing:
+            await store.create(make_response("resp_b", parent="resp_nope"), turn_input("resp_b"))
+        assert missing.value.response_id == "resp_nope"
+        assert await store.get("resp_b") is None
+
+
+# ---------------------------------------------------------------------------------------- conversation
+
+
+async def test_conversation_walks_the_chain_oldest_first_with_reasoning(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2", "resp_3", inputs=2)
+        items = check_items(await collect(store, "resp_3"))
+        expected = []
+        for rid in ("resp_1", "resp_2", "resp_3"):
+            expected += [f"msg_in_{rid}_0", f"msg_in_{rid}_1", f"rs_{rid}", f"msg_{rid}"]
+        assert [item["id"] for item in items] == expected
+        reasoning = next(item for item in items if item["id"] == "rs_resp_1")
+        assert reasoning["encrypted_content"] == "opaque-rs_resp_1"  # kept whole, for replay
+        assert [item["id"] for item in await collect(store, "resp_1")] == expected[:4]
+
+
+async def test_long_conversation_crosses_page_boundaries(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        n = PAGE_SIZE * 2 + 7
+        await store.create(make_response("resp_big"), turn_input("resp_big", n))
+        await store.create(make_response("resp_next", parent="resp_big"), turn_input("resp_next"))
+        ids = [item["id"] for item in await collect(store, "resp_next")]
+        assert ids[:n] == [f"msg_in_resp_big_{k}" for k in range(n)]
+        assert ids[n:] == [
+            "rs_resp_big",
+            "msg_resp_big",
+            "msg_in_resp_next_0",
+            "rs_resp_next",
+            "msg_resp_next",
+        ]
+
+
+async def test_forks_of_one_response_at_once_each_keep_their_own_branch(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_root")
+
+        async def fork(n: int) -> None:
+            await store.create(make_response(f"resp_f{n}", parent="resp_root"), turn_input(f"resp_f{n}", 3))
+
+        await asyncio.gather(*(fork(n) for n in range(12)))
+        root = [item["id"] for item in await collect(store, "resp_root")]
+        for n in range(12):
+            own = [f"msg_in_resp_f{n}_{k}" for k in range(3)] + [f"rs_resp_f{n}", f"msg_resp_f{n}"]
+            assert [item["id"] for item in await collect(store, f"resp_f{n}")] == root + own
+
+
+# ---------------------------------------------------------------------------------------- input items
+
+
+async def test_input_items_are_the_parent_conversation_then_own_input(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2", inputs=2)
+        page = check_list(await store.input_items("resp_2"))
+        # default: newest first, own input, then the parent's output and input; not resp_2's output
+        assert [item["id"] for item in page["data"]] == [
+            "msg_in_resp_2_1",
+            "msg_in_resp_2_0",
+            "msg_resp_1",
+            "rs_resp_1",
+            "msg_in_resp_1_1",
+            "msg_in_resp_1_0",
+        ]
+        assert page["first_id"] == "msg_in_resp_2_1" and page["last_id"] == "msg_in_resp_1_0"
+        assert page["has_more"] is False
+        first = check_list(await store.input_items("resp_1", order="asc"))
+        assert [item["id"] for item in first["data"]] == ["msg_in_resp_1_0", "msg_in_resp_1_1"]
+
+
+async def test_input_items_pages_both_ways(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2", "resp_3", inputs=5)
+        listed = [f"msg_in_resp_{n}_{k}" for n in (1, 2) for k in range(5)]
+        listed = [*listed[:5], "rs_resp_1", "msg_resp_1", *listed[5:], "rs_resp_2", "msg_resp_2"]
+        listed += [f"msg_in_resp_3_{k}" for k in range(5)]
+        for limit in (1, 3, 7, 20, 100):
+            assert await all_input_items(store, "resp_3", "asc", limit) == listed
+            assert await all_input_items(store, "resp_3", "desc", limit) == listed[::-1]
+        default = check_list(await store.input_items("resp_3"))
+        assert len(default["data"]) == 19 and default["has_more"] is False
+        middle = check_list(await store.input_items("resp_3", after="rs_resp_1", limit=2, order="asc"))
+        assert [item["id"] for item in middle["data"]] == ["msg_resp_1", "msg_in_resp_2_0"]
+        assert middle["has_more"] is True
+        end = check_list(await store.input_items("resp_3", after="msg_in_resp_1_0", order="desc"))
+        assert end["data"] == [] and end["has_more"] is False
+
+
+async def test_input_items_parameters_are_checked(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2")
+        for limit in (0, 101, True, "5"):
+            with pytest.raises(InvalidListParameterError) as bad_limit:
+                await store.input_items("resp_2", limit=limit)  # type: ignore[arg-type]
+            assert bad_limit.value.param == "limit"
+        with pytest.raises(InvalidListParameterError) as bad_order:
+            await store.input_items("resp_2", order="newest")  # type: ignore[arg-type]
+        assert bad_order.value.param == "order"
+        for after in ("msg_unknown", "msg_resp_2"):  # resp_2's own output is not among its input items
+            with pytest.raises(InvalidListParameterError) as bad_after:
+                await store.input_items("resp_2", after=after)
+            assert bad_after.value.param == "after" and after in str(bad_after.value)
+
+
+async def test_input_items_with_a_repeated_item_id(store_backend: Backend) -> None:
+    """A client may resend an item id the chain already has; the cursor resumes after its first
+    occurrence in the listing order, so paging never loops."""
+    async with store_backend.open() as store:
+        await chain(store, "resp_1")
+        resent = stored_input_items([{"id": "msg_in_resp_1_0", "role": "user", "content": "again"}])
+        await store.create(make_response("resp_2", parent="resp_1"), resent)
+        listed = ["msg_in_resp_1_0", "rs_resp_1", "msg_resp_1", "msg_in_resp_1_0"]
+        for limit in (1, 2, 5):
+            assert await all_input_items(store, "resp_2", "asc", limit) == listed
+            assert await all_input_items(store, "resp_2", "desc", limit) == listed[::-1]
+
+
+# ---------------------------------------------------------------------------------------- update / cancel
+
+
+async def test_background_lifecycle_and_cancel_from_another_store(store_backend: Backend) -> None:
+    if store_backend.name == "memory":
+        pytest.skip("a memory store is not shared: another instance cannot see it")
+    async with store_backend.open() as runner, store_backend.open() as other:
+        queued = make_response("resp_bg", status="queued", output=[], background=True)
+        await runner.create(queued, turn_input("resp_bg"))
+        assert await other.status("resp_bg") == "queued"
+        with pytest.raises(ResponseInProgressError) as early:  # nothing continues from a running response
+            await other.create(make_response("resp_early", parent="resp_bg"), turn_input("resp_early"))
+        assert early.value.response_id == "resp_bg"
+        assert await runner.update(make_response("resp_bg", status="in_progress", output=[], background=True))
+        cancelled = check_response(await other.cancel("resp_bg"))
+        assert cancelled["status"] == "cancelled" and cancelled["background"] is True
+        assert await runner.status("resp_bg") == "cancelled"  # what the running instance polls
+        late = make_response("resp_bg", background=True)
+        assert await runner.update(late) is False  # the cancel wins over a late result
+        assert (await other.get("resp_bg"))["status"] == "cancelled"  # type: ignore[index]
+        partial = make_response(
+            "resp_bg", status="cancelled", output=[message_out("msg_p", "par")], background=True
+        )
+        assert await runner.update(partial) is True
+        assert check_response(await other.get("resp_bg")) == partial
+        assert (await other.cancel("resp_bg"))["status"] == "cancelled"  # type: ignore[index]
+
+
+async def test_update_replaces_output_and_cancel_leaves_finished_responses(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await store.create(make_response("resp_u", status="in_progress", output=[]), turn_input("resp_u"))
+        with pytest.raises(ResponseInProgressError):
+            await store.create(make_response("resp_early", parent="resp_u"), turn_input("resp_early"))
+        done = make_response("resp_u", output=[call_out("fc_u", "call_u"), message_out("msg_u", "done")])
+        assert await store.update(done) is True
+        assert check_response(await store.get("resp_u")) == done
+        assert (await store.cancel("resp_u"))["status"] == "completed"  # type: ignore[index]
+        assert await store.update(make_response("resp_u", output=[])) is False  # finished: output is fixed
+        assert await store.get("resp_u") == done
+        assert [item["id"] for item in await collect(store, "resp_u")] == ["msg_in_resp_u_0", "fc_u", "msg_u"]
+        assert await store.update(make_response("resp_gone")) is False
+        # the new output is what the cursor and the next turn see
+        await store.create(make_response("resp_v", parent="resp_u"), turn_input("resp_v"))
+        page = check_list(await store.input_items("resp_v", after="fc_u", order="asc"))
+        assert [item["id"] for item in page["data"]] == ["msg_u", "msg_in_resp_v_0"]
+
+
+# ---------------------------------------------------------------------------------------- delete
+
+
+async def test_delete_keeps_the_conversation_of_responses_continuing_from_it(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2", "resp_3")
+        before = [item["id"] for item in await collect(store, "resp_3")]
+        assert await store.delete("resp_2") is True
+        assert await store.delete("resp_2") is False
+        assert await store.get("resp_2") is None
+        assert await store.status("resp_2") is None
+        assert await store.input_items("resp_2") is None
+        assert await store.cancel("resp_2") is None
+        with pytest.raises(ResponseNotFoundError):
+            await collect(store, "resp_2")
+        with pytest.raises(ResponseNotFoundError):
+            await store.create(make_response("resp_x", parent="resp_2"), turn_input("resp_x"))
+        assert [item["id"] for item in await collect(store, "resp_3")] == before
+        assert "msg_resp_2" in await all_input_items(store, "resp_3", "asc", 100)
+        await store.create(make_response("resp_4", parent="resp_3"), turn_input("resp_4"))
+        assert [item["id"] for item in await collect(store, "resp_4")][: len(before)] == before
+
+
+async def test_deleting_every_response_leaves_nothing_behind(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2", "resp_3")
+        await store.create(make_response("resp_2b", parent="resp_1"), turn_input("resp_2b"))
+        for rid in ("resp_1", "resp_2", "resp_3"):  # parents first: tombstones, purged with their last child
+            assert await store.delete(rid) is True
+        assert await stored_records(store) > 0
+        assert await store.delete("resp_2b") is True
+        assert await stored_records(store) == 0
+
+
+# ---------------------------------------------------------------------------------------- expiry
+
+
+async def test_expiry(store_backend: Backend) -> None:
+    async with store_backend.open(ttl=0.3) as store:
+        await chain(store, "resp_old")
+        assert await store.get("resp_old") is not None
+        await asyncio.sleep(0.45)
+        assert await store.get("resp_old") is None
+        assert await store.status("resp_old") is None
+        assert await store.input_items("resp_old") is None
+        assert await store.delete("resp_old") is False
+        with pytest.raises(ResponseNotFoundError):
+            await collect(store, "resp_old")
+        with pytest.raises(ResponseNotFoundError):
+            await store.create(make_response("resp_late", parent="resp_old"), turn_input("resp_late"))
+        await chain(store, "resp_old")  # the id is free again
+
+
+async def test_continuing_keeps_the_ancestors_as_long_as_the_new_response(store_backend: Backend) -> None:
+    ttl = 0.8
+    async with store_backend.open(ttl=ttl) as store:
+        await chain(store, "resp_a")
+        a_stored = time.monotonic()  # resp_a's own expiry is before a_stored + ttl
+        await asyncio.sleep(0.4)
+        b_started = time.monotonic()  # resp_b's expiry is after b_started + ttl
+        await store.create(make_response("resp_b", parent="resp_a"), turn_input("resp_b"))
+        b_stored = time.monotonic()
+        await asyncio.sleep(max(0.0, a_stored + ttl + 0.05 - time.monotonic()))
+        assert time.monotonic() < b_started + ttl, "too slow to observe the extension"
+        assert await store.get("resp_a") is not None
+        assert [item["id"] for item in await collect(store, "resp_b")][:3] == [
+            "msg_in_resp_a_0",
+            "rs_resp_a",
+            "msg_resp_a",
+        ]
+        await asyncio.sleep(max(0.0, b_stored + ttl + 0.05 - time.monotonic()))
+        assert await store.get("resp_b") is None and await store.get("resp_a") is None
+
+
+# ---------------------------------------------------------------------------------------- size cap
+
+
+async def test_byte_cap(store_backend: Backend) -> None:
+    async with store_backend.open(max_bytes=4000) as store:
+        big = make_response("resp_big", output=[message_out("msg_big", "x" * 5000)])
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await store.create(big, turn_input("resp_big"))
+        assert caught.value.response_id == "resp_big" and caught.value.limit == 4000
+        assert caught.value.size > 5000 and "4000" in str(caught.value)
+        assert await store.get("resp_big") is None
+        with pytest.raises(ResponseTooLargeError):
+            await store.create(make_response("resp_in"), turn_input("resp_in", 100))  # input alone too large
+        small = make_response("resp_s", status="in_progress", output=[])
+        await store.create(small, turn_input("resp_s"))
+        with pytest.raises(ResponseTooLargeError) as on_update:
+            await store.update(make_response("resp_s", output=[message_out("msg_s", "y" * 5000)]))
+        assert on_update.value.response_id == "resp_s"
+        assert await store.get("resp_s") == small  # unchanged
+
+
+# ---------------------------------------------------------------------------------------- persistence
+
+
+async def test_sqlite_reopened_from_the_file_keeps_state(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "r.sqlite3"
+    async with open_store(f"sqlite:{path}") as store:
+        await chain(store, "resp_1", "resp_2")
+        await store.delete("resp_1")
+        expected = (
+            await store.get("resp_2"),
+            await collect(store, "resp_2"),
+            await store.input_items("resp_2"),
+        )
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    async with open_store(f"sqlite:{path}") as reopened:
+        assert (
+            await reopened.get("resp_2"),
+            await collect(reopened, "resp_2"),
+            await reopened.input_items("resp_2"),
+        ) == expected
+        assert await reopened.get("resp_1") is None
+        await reopened.create(make_response("resp_3", parent="resp_2"), turn_input("resp_3"))
+        assert len(await collect(reopened, "resp_3")) == len(expected[1]) + 3
+
+
+async def test_sqlite_refuses_a_file_of_another_schema(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    async with open_store(f"sqlite:{path}") as store:
+        with pytest.raises(StoreError, match="schema version 99"):
+            await store.get("resp_x")
+
+
+async def test_sqlite_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-db.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    async with open_store(f"sqlite:{path}") as store:
+        with pytest.raises(StoreUnavailableError, match="not-a-db"):
+            await store.check()
+    (tmp_path / "file").write_text("x")
+    store = open_store(f"sqlite:{tmp_path / 'file' / 'db.sqlite3'}")  # its directory cannot be made
+    with pytest.raises(StoreUnavailableError, match=r"db\.sqlite3"):
+        await store.create(make_response("resp_x"), [])
+    await store.close()
+    await store.close()  # closing twice is harmless
+
+
+def _worker(backend: Backend, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), backend.spec, backend.prefix or "", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _result(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    return orjson.loads(out)  # type: ignore[no-any-return]
+
+
+async def test_two_processes_share_one_store(store_backend: Backend) -> None:
+    if store_backend.name == "memory":
+        pytest.skip("a memory store lives in one process")
+    async with store_backend.open() as store:
+        await chain(store, "resp_root")
+        forks = [_worker(store_backend, "fork", "resp_root", "6", tag) for tag in ("p", "q")]
+        created = [rid for proc in forks for rid in _result(proc)["created"]]
+        assert len(created) == 24
+        root = [item["id"] for item in await collect(store, "resp_root")]
+        for tag in ("p", "q"):
+            for n in range(6):
+                child, grandchild = f"resp_{tag}_{n}", f"resp_{tag}_{n}_next"
+                branch = [f"msg_in_{child}_0", f"msg_in_{child}_1", f"rs_{child}", f"msg_{child}"]
+                tail = [f"msg_in_{grandchild}_0", f"rs_{grandchild}", f"msg_{grandchild}"]
+                assert [item["id"] for item in await collect(store, grandchild)] == root + branch + tail
+        # a turn made by one process, continued by another, read back here
+        history = _result(_worker(store_backend, "continue", "resp_q_5_next", "resp_turn"))["history"]
+        assert history == [item["id"] for item in await collect(store, "resp_q_5_next")]
+        assert check_response(await store.get("resp_turn")) == make_response(
+            "resp_turn", parent="resp_q_5_next"
+        )
+        page = check_list(await store.input_items("resp_turn", order="asc", limit=100))
+        assert [item["id"] for item in page["data"]] == [*history, "msg_in_resp_turn_0"]
+
+
+# ---------------------------------------------------------------------------------------- specs and errors
+
+
+def test_open_store_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert default_sqlite_path() == tmp_path / "xdg" / "translator" / "responses.sqlite3"
+    default = open_store()
+    assert isinstance(default, SQLiteResponseStore) and default.path == default_sqlite_path()
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert (
+        default_sqlite_path() == tmp_path / "home" / ".local" / "state" / "translator" / "responses.sqlite3"
+    )
+    explicit = open_store("sqlite:~/db.sqlite3", ttl=5, max_bytes=10)
+    assert isinstance(explicit, SQLiteResponseStore) and explicit.path == tmp_path / "home" / "db.sqlite3"
+    assert (explicit.ttl, explicit.max_bytes) == (5.0, 10)
+    assert isinstance(open_store("memory"), MemoryResponseStore)
+    shared = open_store("redis://127.0.0.1:6379/2?key_prefix=team-a:")
+    assert shared.key_prefix == "team-a:" and shared.where == "127.0.0.1:6379/2"  # type: ignore[attr-defined]
+    assert open_store("redis://127.0.0.1:6379/2", key_prefix="x:").key_prefix == "x:"  # type: ignore[attr-defined]
+    assert open_store("redis://127.0.0.1").key_prefix == "translator:"  # type: ignore[attr-defined]
+    for bad in ("postgres://u:hunter2@db/x", "sqlite:", "mem", ""):
+        with pytest.raises(InvalidStoreSpecError) as caught:
+            open_store(bad)
+        assert "hunter2" not in str(caught.value)
+    with pytest.raises(InvalidStoreSpecError, match="directory"):
+        open_store(f"sqlite:{tmp_path}")
+    with pytest.raises(ValueError, match="ttl"):
+        open_store("memory", ttl=0)
+
+
+async def test_unreachable_redis_is_a_clear_error_without_the_password() -> None:
+    async with open_store("redis://:hunter2@127.0.0.1:1/0") as store:
+        for call in (store.check(), store.get("resp_x"), store.create(make_response("resp_x"), [])):
+            with pytest.raises(StoreUnavailableError) as caught:
+                await call
+            assert "127.0.0.1:1/0" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------- stored input items
+
+
+def test_stored_input_items_have_the_api_shape() -> None:
+    items = check_items(
+        stored_input_items(
+            [
+                {"role": "developer", "content": "be brief"},
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+                {"role": "assistant", "content": "earlier answer"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": "parts"}],
+                    "id": "msg_kept",
+                },
+                {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "call_1", "output": "42"},
+                {"type": "reasoning", "summary": [], "encrypted_content": "opaque"},
+            ]
+        )
+    )
+    assert [item["id"][: item["id"].index("_")] for item in items] == [
+        "msg",
+        "msg",
+        "msg",
+        "msg",
+        "fc",
+        "fco",
+        "rs",
+    ]
+    assert items[0]["content"] == [{"type": "input_text", "text": "be brief"}]
+    assert items[2]["content"] == [{"type": "output_text", "text": "earlier answer", "annotations": []}]
+    assert items[3]["id"] == "msg_kept" and items[3]["content"][0]["annotations"] == []
+    assert all(item["status"] == "completed" for item in items[:6]) and "status" not in items[6]
+    assert items[6]["encrypted_content"] == "opaque"
+    [single] = check_items(stored_input_items("hello"))
+    assert single["role"] == "user" and single["content"] == [{"type": "input_text", "text": "hello"}]
+    reference = {"type": "item_reference", "id": "msg_x"}
+    assert stored_input_items([reference]) == [reference]
+
+
+@pytest.mark.parametrize(
+    ("bad", "path"),
+    [
+        (42, "input"),
+        (["text"], "input[0]"),
+        ([{"role": "tool", "content": "x"}], "input[0].role"),
+        ([{"role": "user", "content": 3}], "input[0].content"),
+        ([{"type": 7}], "input[0].type"),
+    ],
+)
+def test_stored_input_items_errors_name_the_path(bad: Any, path: str) -> None:
+    with pytest.raises(ConversionError) as caught:
+        stored_input_items(bad)
+    assert caught.value.path == path

@@ -1,0 +1,1 @@
+"""What the tests share: the corpus, the SDK checks, fake upstreams, gateway and store helpers, Codex."""

@@ -1,0 +1,289 @@
+"""Responses state over stateless chat upstreams: ``store``, ``previous_response_id``, retrieval, background.
+
+A Responses request over a chat upstream is stored (unless ``store: false``) with its own input items
+and its output; ``previous_response_id`` prepends the stored conversation (the chain walked back, item
+by item; ``instructions`` are not inherited, as in the API) before the request is converted.  The
+response is stored *before* its terminal event leaves, so a client that continues from it at once (on
+this instance or another sharing the store) finds it.
+
+``background: true`` (with ``stream: false``) answers at once with the ``queued`` response and runs the
+exchange in a task; ``GET /v1/responses/{id}`` shows its progress, ``POST /v1/responses/{id}/cancel``
+stops it (the instance running it polls the store, so the cancel may arrive on any instance).
+
+Requests relayed to a responses upstream keep the upstream's own state: none of this applies to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from ..ids import random_id, system_clock
+from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
+from .asgi import Send, json_bytes, send_json
+from .bridge import Cancelled, OpenBridge, ResponseHooks
+from .errors import GatewayError
+from .request_log import Exchange, logger
+from .store import (
+    InvalidListParameterError,
+    ResponseInProgressError,
+    ResponseNotFoundError,
+    ResponseStore,
+    ResponseTooLargeError,
+    StoreError,
+    stored_input_items,
+)
+
+__all__ = ["ResponsesState"]
+
+#: Request fields the gateway's state implements (never sent upstream).
+_GATEWAY_FIELDS = ("previous_response_id", "store", "background")
+
+
+def _not_found(response_id: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
+    return GatewayError.not_found(f"Response with id '{response_id}' not found.", code=code, param=param)
+
+
+class ResponsesState:
+    """The gateway's Responses state: one :class:`ResponseStore` and the background tasks running."""
+
+    def __init__(self, store: ResponseStore, *, max_bytes: int) -> None:
+        self.store = store
+        self.max_bytes = max_bytes
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.store.check()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.store.close()
+
+    # -- a new request ------------------------------------------------------------------------------
+
+    async def prepare(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The request to convert (stored conversation first) and its own input items, to store.
+
+        Raises :class:`GatewayError`: 404 ``previous_response_not_found``, 400 for a response still
+        running or a body the store cannot keep.
+        """
+        try:
+            own = stored_input_items(body.get("input") or [])
+        except StoreError as exc:
+            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        except Exception as exc:  # a ConversionError naming the item
+            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        if body.get("store") is not False:
+            size = len(orjson.dumps(own))
+            if size > self.max_bytes:
+                raise GatewayError(
+                    413,
+                    f"the input ({size} bytes) is over the gateway's storage cap of {self.max_bytes} bytes"
+                    " per response: send store=false, or raise store_max_bytes",
+                    type="invalid_request_error",
+                    code="request_too_large",
+                    param="input",
+                )
+        # what the gateway does itself is not the upstream's business (nor reported as dropped)
+        request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
+        previous = body.get("previous_response_id")
+        if previous is None:
+            return request, own
+        if not isinstance(previous, str) or not previous:
+            raise GatewayError.bad_request(
+                "'previous_response_id' must be a string", param="previous_response_id"
+            )
+        history: list[dict[str, Any]] = []
+        try:
+            async for item in self.store.conversation(previous):
+                history.append(item)
+        except ResponseNotFoundError:
+            raise GatewayError.not_found(
+                f"Previous response with id '{previous}' not found.",
+                code="previous_response_not_found",
+                param="previous_response_id",
+            ) from None
+        except ResponseInProgressError as exc:
+            raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
+        request["input"] = history + own
+        return request, own
+
+    def hooks(
+        self,
+        body: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        *,
+        background: str | None = None,
+    ) -> ResponseHooks:
+        """What a Responses exchange must do for the state: echo, store before the end.
+
+        ``background`` is the id of the queued response a background run completes.
+        """
+        fields: dict[str, Any] = {"store": body.get("store") is not False}
+        if body.get("previous_response_id") is not None:
+            fields["previous_response_id"] = body["previous_response_id"]
+        if body.get("store") is False:
+            return ResponseHooks(fields=fields)
+
+        async def remember(response: dict[str, Any]) -> None:
+            await self._remember(response, own, exchange, background=background is not None)
+
+        return ResponseHooks(fields=fields, response_id=background, on_final=remember)
+
+    async def _remember(
+        self, response: dict[str, Any], own: list[dict[str, Any]], exchange: Exchange, *, background: bool
+    ) -> None:
+        try:
+            if background:
+                await self.store.update({**response, "background": True})
+            else:
+                await self.store.create(response, own)
+        except StoreError as exc:  # the answer still goes out; the log says it was not kept
+            exchange.error = f"not stored: {exc}"
+            logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
+
+    # -- background --------------------------------------------------------------------------------
+
+    async def start_background(
+        self,
+        body: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        open_bridge: Callable[[ResponseHooks], Awaitable[OpenBridge]],
+    ) -> dict[str, Any]:
+        """Store the ``queued`` response, start the run in a task, return the queued response."""
+        if body.get("stream") is True:
+            raise GatewayError.bad_request(
+                "background responses are served without streaming here: send stream=false and poll"
+                " GET /v1/responses/{id}",
+                param="stream",
+            )
+        if body.get("store") is False:
+            raise GatewayError.bad_request("background responses must be stored (store=true)", param="store")
+        response_id = random_id("resp")
+        params = {key: body[key] for key in RESPONSE_DEFAULTS if body.get(key) is not None}
+        params["store"] = True
+        queued = response_shell(
+            response_id=response_id,
+            created_at=system_clock(),
+            model=str(body.get("model", "")),
+            status="queued",
+            params=params,
+        )
+        queued["background"] = True
+        try:
+            await self.store.create(queued, own)
+        except ResponseTooLargeError as exc:
+            raise GatewayError(
+                413, str(exc), type="invalid_request_error", code="request_too_large"
+            ) from None
+        except (ResponseNotFoundError, ResponseInProgressError) as exc:
+            raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
+        hooks = self.hooks(body, own, exchange, background=response_id)
+
+        async def cancelled() -> bool:
+            return await self.store.status(response_id) == "cancelled"
+
+        hooks.cancelled = cancelled
+        task = asyncio.create_task(self._run_background(queued, hooks, open_bridge))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return queued
+
+    async def _run_background(
+        self,
+        queued: dict[str, Any],
+        hooks: ResponseHooks,
+        open_bridge: Callable[[ResponseHooks], Awaitable[OpenBridge]],
+    ) -> None:
+        response_id = queued["id"]
+        try:
+            await self.store.update({**queued, "status": "in_progress"})
+            bridge = await open_bridge(hooks)
+            await bridge.collect()  # on_final stores the terminal response
+        except Cancelled:
+            stored = await self.store.get(response_id)
+            if stored is not None:
+                await self.store.update({**stored, "status": "cancelled"})
+        except GatewayError as exc:  # the upstream refused before answering
+            await self._fail(queued, exc.code or "server_error", exc.message)
+        except asyncio.CancelledError:
+            await asyncio.shield(
+                self._fail(queued, "server_error", "the gateway shut down before it finished")
+            )
+            raise
+        except Exception as exc:  # a bug: the response must not stay in progress forever
+            logger.exception("background response %s failed", response_id)
+            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})")
+
+    async def _fail(self, queued: dict[str, Any], code: str, message: str) -> None:
+        failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
+        with contextlib.suppress(StoreError):
+            await self.store.update(failed)
+
+    # -- retrieval endpoints -----------------------------------------------------------------------
+
+    async def serve(self, method: str, response_id: str, action: str, query: bytes, send: Send) -> int:
+        """``GET``/``DELETE /v1/responses/{id}``, ``GET .../input_items``, ``POST .../cancel``; the status."""
+        if action == "" and method == "GET":
+            response = await self.store.get(response_id)
+            if response is None:
+                raise _not_found(response_id)
+            await send_json(send, 200, json_bytes(response))
+        elif action == "" and method == "DELETE":
+            if not await self.store.delete(response_id):
+                raise _not_found(response_id)
+            await send_json(send, 200, json_bytes({"id": response_id, "object": "response", "deleted": True}))
+        elif action == "input_items" and method == "GET":
+            options = _list_options(query)
+            try:
+                page = await self.store.input_items(response_id, **options)
+            except InvalidListParameterError as exc:
+                raise GatewayError.bad_request(str(exc), param=exc.param) from None
+            if page is None:
+                raise _not_found(response_id)
+            await send_json(send, 200, json_bytes(page))
+        elif action == "cancel" and method == "POST":
+            response = await self.store.get(response_id)
+            if response is None:
+                raise _not_found(response_id)
+            if not response.get("background"):
+                raise GatewayError.bad_request(
+                    "Only responses created with background=true can be cancelled."
+                )
+            cancelled = await self.store.cancel(response_id)
+            if cancelled is None:
+                raise _not_found(response_id)
+            await send_json(send, 200, json_bytes(cancelled))
+        else:
+            raise GatewayError(405, f"{method} is not allowed here", type="invalid_request_error")
+        return 200
+
+
+def _list_options(query: bytes) -> dict[str, Any]:
+    """``after``, ``limit``, ``order`` of a list request (``limit`` must be an integer)."""
+    fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
+    options: dict[str, Any] = {}
+    if "after" in fields:
+        options["after"] = fields["after"][-1]
+    if "order" in fields:
+        options["order"] = fields["order"][-1]
+    if "limit" in fields:
+        raw = fields["limit"][-1]
+        try:
+            options["limit"] = int(raw)
+        except ValueError:
+            raise GatewayError.bad_request(
+                f"'limit' must be an integer, got {raw!r}", param="limit"
+            ) from None
+    return options

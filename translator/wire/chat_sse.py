@@ -1,0 +1,101 @@
+"""Chat chunks as SSE frames: ``data: <compact JSON>``, an error chunk as ``event: error``, ``[DONE]``.
+
+The rules of a Chat stream on the wire, in one place: an error chunk (``{"error": {...}}``) is written
+as ``event: error`` (as Groq sends it) and is the last frame, with no ``data: [DONE]`` after it (the
+SDK raises on it, and a bare client must not mistake the end for success); a stream that did not
+fail ends with ``data: [DONE]``.  The library wrappers, the CLI and the gateway write through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any
+
+from ..engine.sse import DONE_FRAME, encode_sse
+from ..streams.responses_to_chat import Phase, ResponsesToChat
+
+__all__ = [
+    "DONE_FRAME",
+    "ChatSSEWriter",
+    "aresponses_stream_to_chat_sse",
+    "chunk_frame",
+    "chunk_frames",
+    "responses_stream_to_chat_sse",
+]
+
+
+def chunk_frame(chunk: dict[str, Any]) -> bytes:
+    """One chunk as its frame (an error chunk as ``event: error``)."""
+    if "error" in chunk and "choices" not in chunk:
+        return encode_sse(chunk, event="error")
+    return encode_sse(chunk)
+
+
+def chunk_frames(chunks: Iterable[Any]) -> tuple[bytes, bool]:
+    """Chunks (dicts, or frames already written) as frames; whether an error chunk ended the stream.
+
+    Nothing after an error chunk is written.
+    """
+    frames = []
+    for chunk in chunks:
+        if chunk.__class__ is bytes:
+            frames.append(chunk)
+        elif "error" in chunk and "choices" not in chunk:
+            frames.append(encode_sse(chunk, event="error"))
+            return b"".join(frames), True
+        else:
+            frames.append(encode_sse(chunk))
+    return b"".join(frames), False
+
+
+class ChatSSEWriter:
+    """A :class:`ResponsesToChat` whose output is Chat SSE bytes: ``feed(item)``, ``close()``.
+
+    Byte for byte the frames of the chunks ``feed`` returns, but a streaming delta is written straight
+    into its frame without building its chunk (the translator's hot path).  ``close()`` ends with
+    ``data: [DONE]`` unless the stream failed; after an error frame both return ``b""``.  ``failed``
+    tells whether the stream ended in an error.
+    """
+
+    __slots__ = ("translator",)
+
+    def __init__(self, translator: ResponsesToChat) -> None:
+        self.translator = translator
+
+    @property
+    def failed(self) -> bool:
+        return self.translator.phase is Phase.FAILED
+
+    def feed(self, item: Any) -> bytes:
+        return self.translator.feed_sse(item)
+
+    def close(self) -> bytes:
+        return self.translator.close_sse()
+
+
+def responses_stream_to_chat_sse(events: Iterable[Any], **options: Any) -> Iterator[bytes]:
+    """Chat SSE frames for Responses events (SSE bytes in any slices, dicts or SDK objects).
+
+    One ``bytes`` per input item that produced output, then the last frames and ``data: [DONE]``; an
+    error chunk ends the stream without ``[DONE]``.
+    """
+    writer = ChatSSEWriter(ResponsesToChat(**options))
+    for item in events:
+        frames = writer.feed(item)
+        if frames:
+            yield frames
+        if writer.failed:
+            return
+    yield writer.close()
+
+
+async def aresponses_stream_to_chat_sse(events: AsyncIterable[Any], **options: Any) -> AsyncIterator[bytes]:
+    """Async twin of :func:`responses_stream_to_chat_sse`."""
+    writer = ChatSSEWriter(ResponsesToChat(**options))
+    async for item in events:
+        frames = writer.feed(item)
+        if frames:
+            yield frames
+        if writer.failed:
+            return
+    yield writer.close()
