@@ -12,7 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from ..engine.sse import DONE_FRAME, encode_sse
-from ..streams.responses_to_chat import Phase, ResponsesToChat
+from ..streams.responses_to_chat import ResponsesToChat
 
 __all__ = [
     "DONE_FRAME",
@@ -49,28 +49,53 @@ def chunk_frames(chunks: Iterable[Any]) -> tuple[bytes, bool]:
 
 
 class ChatSSEWriter:
-    """A :class:`ResponsesToChat` whose output is Chat SSE bytes: ``feed(item)``, ``close()``.
+    """A :class:`ResponsesToChat` writing Chat SSE bytes: ``feed(item) -> bytes``, ``close() -> bytes``.
 
-    Byte for byte the frames of the chunks ``feed`` returns, but a streaming delta is written straight
-    into its frame without building its chunk (the translator's hot path).  ``close()`` ends with
-    ``data: [DONE]`` unless the stream failed; after an error frame both return ``b""``.  ``failed``
-    tells whether the stream ended in an error.
+    The frames are byte for byte those of the chunks ``translator.feed`` returns (``chunk_frames``).
+    ``close()`` ends with ``data: [DONE]`` unless the stream failed; after an error frame, and after
+    ``close()``, both return ``b""``.
+
+    What a caller logs is kept as it is written: ``failed`` (an error frame ended the stream),
+    ``error`` (that chunk's ``error`` object) and ``usage`` (the last ``usage`` object written).
     """
 
-    __slots__ = ("translator",)
+    __slots__ = ("_closed", "error", "translator", "usage")
 
     def __init__(self, translator: ResponsesToChat) -> None:
         self.translator = translator
+        self.usage: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self._closed = False
 
     @property
     def failed(self) -> bool:
-        return self.translator.phase is Phase.FAILED
+        return self.error is not None
 
     def feed(self, item: Any) -> bytes:
-        return self.translator.feed_sse(item)
+        if self.error is not None or self._closed:
+            return b""
+        return self._write(self.translator.feed(item))
 
     def close(self) -> bytes:
-        return self.translator.close_sse()
+        if self._closed:
+            return b""
+        self._closed = True
+        if self.error is not None:
+            return b""
+        frames = self._write(self.translator.close())
+        return frames if self.error is not None else frames + DONE_FRAME
+
+    def _write(self, chunks: list[dict[str, Any]]) -> bytes:
+        for chunk in chunks:
+            error = chunk.get("error")
+            if error is not None and "choices" not in chunk:
+                self.error = error if isinstance(error, dict) else {"message": str(error)}
+                break
+            usage = chunk.get("usage")
+            if usage:
+                self.usage = usage
+        frames, _ = chunk_frames(chunks)
+        return frames
 
 
 def responses_stream_to_chat_sse(events: Iterable[Any], **options: Any) -> Iterator[bytes]:
