@@ -1,4 +1,4 @@
-"""Non-streaming results: ``ChatCompletion`` <-> ``Response`` (``mapping.md`` §3).
+"""Non-streaming results: ``ChatCompletion`` <-> ``Response`` (``docs/mapping.md`` §3).
 
 Theory of operation
 -------------------

@@ -10,7 +10,7 @@ penalties ``0``, ``logprobs: false``...), since dropping them changes nothing.
 A parameter with no equivalent raises :class:`UnsupportedParameterError` naming its path
 (``request.seed``, ``request.include[1]``), or with ``lenient=True`` is dropped with a
 :class:`DroppedParameterWarning`.  Defaults that differ between the APIs are written out
-(``mapping.md`` §1): a Chat function tool without ``strict`` becomes ``strict: false`` (Responses
+(``docs/mapping.md`` §1): a Chat function tool without ``strict`` becomes ``strict: false`` (Responses
 would otherwise make it strict), a Chat request without ``store`` becomes ``store: false``
 (Responses stores by default), and a streamed Responses request asks Chat for
 ``stream_options.include_usage`` (Responses always reports usage).
@@ -350,7 +350,7 @@ def _chat_stream_options(conv: _Conversion, value: Any, path: str) -> None:
 
 
 def _chat_web_search(conv: _Conversion, value: Any, path: str) -> None:
-    """``web_search_options`` becomes a ``web_search`` tool the model may call (lossy, ``mapping.md`` §1)."""
+    """``web_search_options`` -> a ``web_search`` tool the model may call (lossy, ``docs/mapping.md`` §1)."""
     options = expect_dict(value, path)
     check_keys(options, ("search_context_size", "user_location"), path, conv.policy)
     tool: dict[str, Any] = {"type": "web_search"}
@@ -396,7 +396,7 @@ def chat_request_to_responses(
     ids: IdSource = random_id,
     check_pairing: bool = True,
 ) -> dict[str, Any]:
-    """Chat ``CompletionCreateParams`` -> Responses ``ResponseCreateParams`` (``mapping.md`` §1).
+    """Chat ``CompletionCreateParams`` -> Responses ``ResponseCreateParams`` (``docs/mapping.md`` §1).
 
     Args:
         request: a Chat Completions request body.
@@ -461,7 +461,7 @@ def _chat_to_responses(
     out = _run(conv, _CHAT_TO_RESPONSES, _CHAT_NO_OP_VALUES)
     if "tools" not in out:
         out.pop("parallel_tool_calls", None)  # Chat rejects it without tools; keep the pair consistent
-    out.setdefault("store", False)  # Responses stores by default, Chat does not (mapping.md §1)
+    out.setdefault("store", False)  # Responses stores by default, Chat does not (docs/mapping.md §1)
     return _leading(out, ("model", "instructions", "input"))
 
 
@@ -645,7 +645,7 @@ def responses_request_to_chat(
     reasoning_field: str | None = "reasoning_content",
     check_pairing: bool = True,
 ) -> dict[str, Any]:
-    """Responses ``ResponseCreateParams`` -> Chat ``CompletionCreateParams`` (``mapping.md`` §1).
+    """Responses ``ResponseCreateParams`` -> Chat ``CompletionCreateParams`` (``docs/mapping.md`` §1).
 
     Args:
         request: a Responses request body.

@@ -1,4 +1,4 @@
-"""Transcripts: Chat ``messages`` <-> Responses ``input`` items, both ways (``mapping.md`` §2).
+"""Transcripts: Chat ``messages`` <-> Responses ``input`` items, both ways (``docs/mapping.md`` §2).
 
 Theory of operation
 -------------------
@@ -382,7 +382,7 @@ def messages_to_input(
     check_pairing: bool = True,
     problems: list[ConversionError] | None = None,
 ) -> list[dict[str, Any]]:
-    """Chat ``messages`` -> Responses ``input`` items (``mapping.md`` §2a, §2b).
+    """Chat ``messages`` -> Responses ``input`` items (``docs/mapping.md`` §2a, §2b).
 
     Args:
         messages: Chat messages: dicts (``ChatCompletionMessageParam`` shaped, or SDK dumps) or the
@@ -821,7 +821,7 @@ def input_to_messages(
     check_pairing: bool = True,
     problems: list[ConversionError] | None = None,
 ) -> list[dict[str, Any]]:
-    """Responses ``input`` (a string or items) -> Chat ``messages`` (``mapping.md`` §2a, §2b).
+    """Responses ``input`` (a string or items) -> Chat ``messages`` (``docs/mapping.md`` §2a, §2b).
 
     Args:
         input: the ``input`` of a Responses request, or a stored list of items (dicts, or the SDK's

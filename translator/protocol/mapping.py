@@ -1,6 +1,6 @@
 """Field mappings shared by the stream translators, the accumulators and the object converters.
 
-Pure functions over plain dicts (see ``shared/docs/mapping.md`` §3 and §4 for the sources).
+Pure functions over plain dicts (see ``docs/mapping.md`` §3 and §4 for the sources).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Responses tools (namespaced ``function_call``, ``custom_tool_call`` with its inp
 streams, client ``tool_search_call``).  ``finish_reason`` values end the response by
 ``mapping.finish_outcome``.  Errors lose nothing (see ``FeedBase``).
 
-Mapping reference: ``shared/docs/mapping.md`` §4e.  Reasoning dialects:
+Mapping reference: ``docs/mapping.md`` §4e.  Reasoning dialects:
 
 * ``delta.reasoning_content`` (DeepSeek, Qwen, xAI, Z.ai) -> reasoning item ``summary`` (summary_text)
 * ``delta.reasoning`` (OpenRouter, Groq gpt-oss) -> reasoning item ``content`` (reasoning_text)

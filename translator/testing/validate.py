@@ -4,7 +4,7 @@ Both validators walk the stream once, in a plain loop, and collect *every* viola
 at the first.  A :class:`Violation` names the 0-based number of the offending event or chunk (``None``
 when the fault is something missing at the end of the stream), a short stable rule code, and a reason.
 
-Theory of operation (Responses, mapping.md §4a-4c):
+Theory of operation (Responses, docs/mapping.md §4a-4c):
 
 * ``sequence_number`` starts at 0 and grows by exactly 1 per event (``sequence.*``).
 * ``response.created`` comes first, once; exactly one terminal event (``response.completed``,
@@ -19,7 +19,7 @@ Theory of operation (Responses, mapping.md §4a-4c):
 * The terminal ``response.output`` equals the items as they were done (``terminal.output_*``).
 * ``call_id`` is unique per stream (``call_id.*``).
 
-Chat (mapping.md §4d): one ``id``/``model``/``created`` and ``object:"chat.completion.chunk"`` on every
+Chat (docs/mapping.md §4d): one ``id``/``model``/``created`` and ``object:"chat.completion.chunk"`` on every
 chunk; per choice, the first delta carries ``role`` and later ones do not, ``finish_reason`` arrives once
 and nothing follows it; tool call ``k`` opens with ``index:k`` (counting from 0), ``id``, ``type`` and
 ``function.name`` and continues without them (the SDK *concatenates* repeated strings); the
