@@ -71,7 +71,7 @@ class FeedBase:
         self.failure: TranslatorError | None = None  #: the first error feed() raised, if any
 
     def feed(self, item: Any) -> list[dict[str, Any]]:
-        cls = item.__class__
+        cls = type(item)  # (not item.__class__: SDK models define __getattr__, which slows attribute reads)
         if self._plain:
             if cls is dict:  # hot path
                 index = self._index
