@@ -43,22 +43,13 @@ class JsonCompleteness:
 
     def feed(self, fragment: str) -> None:
         self._parts.append(fragment)
-        if self._ended:
-            if fragment.strip():
-                self._verdict = False  # trailing data: never valid
-            return
-        if self._scalar:
-            self._verdict = None
+        if self._ended or self._scalar:
+            self._after_value(fragment)
             return
         pos, end = 0, len(fragment)
         if not self._started:
-            stripped = fragment.lstrip()
-            if not stripped:
-                return
-            self._started = True
-            pos = end - len(stripped)
-            if stripped[0] not in "{[":
-                self._scalar = True
+            pos = self._start(fragment)
+            if pos < 0:
                 return
         while pos < end:
             if self._in_string:
@@ -91,6 +82,26 @@ class JsonCompleteness:
                     if fragment[pos:].strip():
                         self._verdict = False
                     return
+
+    def _start(self, fragment: str) -> int:
+        """Before the first non-blank character: where the value starts in ``fragment``, or -1 when
+        there is nothing to scan (all blank, or a top-level scalar, which only parsing can judge)."""
+        stripped = fragment.lstrip()
+        if not stripped:
+            return -1
+        self._started = True
+        if stripped[0] not in "{[":
+            self._scalar = True
+            return -1
+        return len(fragment) - len(stripped)
+
+    def _after_value(self, fragment: str) -> None:
+        """A fragment after the top-level container closed, or inside a top-level scalar."""
+        if self._ended:
+            if fragment.strip():
+                self._verdict = False  # trailing data: never valid
+        else:
+            self._verdict = None  # the scalar goes on: parse again when asked
 
     @property
     def complete(self) -> bool:

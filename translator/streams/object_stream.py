@@ -57,43 +57,47 @@ def completion_as_chunks(completion: dict[str, Any], *, choice: int = 0) -> list
     for key in ("service_tier", "system_fingerprint"):
         if completion.get(key) is not None:
             head[key] = completion[key]
-
-    def chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "delta": delta, **extra}]}
-
-    out: list[dict[str, Any]] = []
-    if picked is not None:
-        message = picked.get("message")
-        if not isinstance(message, dict):
-            raise ConversionError("expected an object", path=f"completion.choices[{choice}].message")
-        out.append(chunk({"role": "assistant"}))
-        for names in _DELTA_FIELDS:
-            delta = {name: message[name] for name in names if message.get(name)}
-            if not delta:
-                continue
-            extra: dict[str, Any] = {}
-            if "content" in delta:
-                if picked.get("logprobs"):
-                    extra["logprobs"] = picked["logprobs"]
-                if message.get("annotations"):
-                    delta["annotations"] = message["annotations"]
-            out.append(chunk(delta, **extra))
-        calls = message.get("tool_calls") or []
-        if not isinstance(calls, list):
-            raise ConversionError("expected a list", path=f"completion.choices[{choice}].message.tool_calls")
-        for position, call in enumerate(calls):
-            if not isinstance(call, dict):
-                raise ConversionError(
-                    "expected an object", path=f"completion.choices[{choice}].message.tool_calls[{position}]"
-                )
-            out.append(chunk({"tool_calls": [{"index": position, **call}]}))
-        legacy = message.get("function_call")
-        if isinstance(legacy, dict) and not calls:
-            out.append(chunk({"function_call": legacy}))
-        out.append(chunk({}, finish_reason=picked.get("finish_reason") or "stop"))
+    out = [] if picked is None else [{**head, "choices": [c]} for c in _choice_chunks(picked, choice)]
     usage = completion.get("usage")
     if isinstance(usage, dict):
         out.append({**head, "choices": [], "usage": usage})
+    return out
+
+
+def _choice_chunks(picked: dict[str, Any], choice: int) -> list[dict[str, Any]]:
+    """The ``choices[0]`` of each chunk that replays one choice: its message's fields, then its finish."""
+    message = picked.get("message")
+    if not isinstance(message, dict):
+        raise ConversionError("expected an object", path=f"completion.choices[{choice}].message")
+
+    def piece(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"index": 0, "delta": delta, **extra}
+
+    out = [piece({"role": "assistant"})]
+    for names in _DELTA_FIELDS:
+        delta = {name: message[name] for name in names if message.get(name)}
+        if not delta:
+            continue
+        extra: dict[str, Any] = {}
+        if "content" in delta:
+            if picked.get("logprobs"):
+                extra["logprobs"] = picked["logprobs"]
+            if message.get("annotations"):
+                delta["annotations"] = message["annotations"]
+        out.append(piece(delta, **extra))
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ConversionError("expected a list", path=f"completion.choices[{choice}].message.tool_calls")
+    for position, call in enumerate(calls):
+        if not isinstance(call, dict):
+            raise ConversionError(
+                "expected an object", path=f"completion.choices[{choice}].message.tool_calls[{position}]"
+            )
+        out.append(piece({"tool_calls": [{"index": position, **call}]}))
+    legacy = message.get("function_call")
+    if isinstance(legacy, dict) and not calls:
+        out.append(piece({"function_call": legacy}))
+    out.append(piece({}, finish_reason=picked.get("finish_reason") or "stop"))
     return out
 
 
