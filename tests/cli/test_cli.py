@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from support.chat_chunks import ChatChunks
 from support.corpus import ROOT, corpus_params
 
 from translator.cli import main
@@ -35,14 +36,7 @@ def run(capsysbinary: pytest.CaptureFixture[bytes], *argv: str) -> tuple[int, by
     return code, captured.out, captured.err.decode()
 
 
-def chat_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1700000000,
-        "model": "gpt-x",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
+chat_chunk = ChatChunks(id="chatcmpl-1", created=1700000000, model="gpt-x")
 
 
 def sse(*payloads: dict[str, Any], done: bool = True) -> bytes:
