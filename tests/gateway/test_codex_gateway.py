@@ -27,7 +27,7 @@ import orjson
 import pytest
 from support.chat_chunks import ChatChunks, data_frame
 from support.codex_cli import require_codex, run_codex, write_codex_home
-from support.gateway_support import RunningGateway
+from support.gateway import RunningGateway
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
