@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint bench bench-migrate bench-gateway soak example golden codex clean
+.PHONY: install test test-core test-gateway lint bench bench-migrate bench-gateway soak example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -18,6 +18,14 @@ install: $(PY)
 
 test: install $(if $(NPM),codex)
 	$(PY) -m pytest -q
+
+# The fast loop: the core without the gateway's tests (tests/gateway/, marked `gateway` by its conftest.py:
+# servers on loopback, processes, Redis, the Codex CLI).  `make test-gateway` runs those alone.
+test-core: install
+	$(PY) -m pytest -q -m "not gateway and not soak"
+
+test-gateway: install $(if $(NPM),codex)
+	$(PY) -m pytest -q -m "gateway and not soak"
 
 lint: install
 	$(VENV)/bin/ruff check translator tests benchmarks
