@@ -62,7 +62,7 @@ example: install
 	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse
 
 golden: install
-	$(PY) -m pytest -q tests/streams/test_golden.py tests/streams/test_responses_to_chat_corpus.py -k golden --snapshot-update
+	$(PY) -m pytest -q tests/streams/test_chat_to_responses_corpus.py tests/streams/test_responses_to_chat_corpus.py -m golden --snapshot-update
 
 codex:
 ifeq ($(NPM),)

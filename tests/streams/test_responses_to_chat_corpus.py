@@ -6,7 +6,7 @@ response says (text, refusal, reasoning, tool calls, finish_reason, usage, url c
 The expectation is computed from the source's *terminal* ``response.output`` (or its
 ``output_item.done`` items when the terminal response carries no output), not from the deltas the
 translator reads, so the two paths check each other.  Golden ``.sse`` files keep the exact output
-under ``golden/responses_to_chat/``.
+under ``golden/responses_to_chat/`` (``test_corpus_golden``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from translator.engine.sse import DONE, DONE_FRAME, StreamDecoder, encode_sse
 from translator.ids import SequentialIds, fixed_clock
 from translator.protocol.mapping import FINISH_REASON_BY_INCOMPLETE_REASON, responses_usage_to_chat
 from translator.streams.responses_to_chat import ResponsesToChat
-from translator.testing.snapshot import SSESnapshotExtension, golden_root
+from translator.testing.snapshot import SSESnapshotExtension
 from translator.testing.validate import validate_chat_stream
 from translator.wire.chat_sse import responses_stream_to_chat_sse
 
@@ -265,15 +265,8 @@ class ResponsesToChatGolden(SSESnapshotExtension):
         assert isinstance(data, bytes)
         return data.decode()
 
-    @classmethod
-    def dirname(cls, *, test_location: Any) -> str:
-        return str(golden_root(test_location.item.config) / "responses_to_chat")
 
-    @classmethod
-    def get_snapshot_name(cls, *, test_location: Any, index: Any = 0) -> str:
-        return str(test_location.item.callspec.id)
-
-
+@pytest.mark.golden("responses_to_chat")
 @pytest.mark.parametrize("path", STREAMS)
 def test_corpus_golden(path: Path, snapshot: Any) -> None:
     body = b"".join(responses_stream_to_chat_sse(events_of(path), ids=SequentialIds(), clock=fixed_clock(0)))
