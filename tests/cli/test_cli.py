@@ -400,6 +400,7 @@ def test_closed_stdout_is_quiet(tmp_path: Path) -> None:
     assert process.stdout.read(10) == b"event: res"
     process.stdout.close()
     err = process.stderr.read()
+    process.stderr.close()
     assert process.wait(timeout=60) == 0
     assert err == b""
 

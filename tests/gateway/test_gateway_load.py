@@ -468,6 +468,7 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Serve
                 answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.1)
                 break
         status, body = await asyncio.wait_for(read_answer(reader, answer), 10)
+        writer.close()
         return status, body, time.monotonic() - started
 
     async def silent() -> float:
@@ -486,7 +487,9 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Serve
             with contextlib.suppress(ConnectionError):
                 writer.write(b" ")
             await asyncio.sleep(0.1)
-        return await asyncio.wait_for(read_answer(reader), 10)
+        answer = await asyncio.wait_for(read_answer(reader), 10)
+        writer.close()
+        return answer
 
     async def huge_head() -> int:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
@@ -494,6 +497,7 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Serve
             writer.write(head + b"x-filler: " + b"a" * 200_000)
             await writer.drain()
         status, _ = await asyncio.wait_for(read_answer(reader), 10)
+        writer.close()
         return status
 
     async def scenario() -> None:

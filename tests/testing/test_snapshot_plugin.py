@@ -351,7 +351,8 @@ def test_default_layout(sse_snapshot):
 def _named_project(pytester: pytest.Pytester) -> Any:
     pytester.makeini("[pytest]\n")
     pytester.makepyfile(test_named=NAMED_TEST)
-    pytester.runpytest("--snapshot-update").assert_outcomes(passed=3)
+    # -W error: writing a marker-named golden warns of nothing (syrupy's "cannot relate" is ours to judge)
+    pytester.runpytest("--snapshot-update", "-W", "error").assert_outcomes(passed=3)
     return pytester.path / "golden" / "chat_to_responses"
 
 
