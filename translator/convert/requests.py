@@ -841,7 +841,7 @@ def _read_request_tools(request: dict[str, Any], profile: UpstreamProfile, polic
             read_tools(item.get("tools"), path, profile, policy, toolset, loaded=kind == "tool_search_output")
     if not toolset.has_client_tool_search():
         for tool in toolset.deferred:
-            if tool.identity not in toolset.identities:
+            if not toolset.declares(tool.identity):
                 policy.drop(tool.path, "a deferred tool needs a tool search this upstream cannot run")
     return toolset
 
