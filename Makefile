@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-core test-gateway lint bench bench-migrate bench-gateway soak example golden codex clean
+.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -30,6 +30,13 @@ test-gateway: install $(if $(NPM),codex)
 lint: install
 	$(VENV)/bin/ruff check translator tests benchmarks
 	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml, docs/) into the git-ignored site/.  --strict turns every warning (a broken
+# link or anchor, a page missing from the nav) into a failure.  mkdocs and mkdocs-material are pinned in the
+# `docs` extra of pyproject.toml, which `dev` includes, so `make install` brings them.  Nothing is fetched.
+# (NO_MKDOCS_2_WARNING: mkdocs-material's banner about its successor, printed on every build.)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: install
 	$(PY) benchmarks/bench.py
@@ -79,4 +86,4 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) $(CODEX_DIR) .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CODEX_DIR) .bench site .pytest_cache .mypy_cache .ruff_cache

@@ -748,7 +748,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to bind (default: 8080)")
-    p.add_argument("--config", metavar="FILE.toml", help="upstreams, model routes, keys, limits (see README)")
+    p.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="upstreams, model routes, keys, limits (docs/gateway/configuration.md)",
+    )
     p.add_argument("--store", metavar="SPEC", help="response state: memory, sqlite[:PATH] or redis://HOST:PORT/DB")
     p.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default: 32 MiB)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")

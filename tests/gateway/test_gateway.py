@@ -690,16 +690,3 @@ def test_responses_the_gateway_does_not_hold_are_asked_of_a_responses_upstream(
     client.responses.delete(UPSTREAM_RESPONSE_ID)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve("resp_nobody_has")
-
-
-def test_the_readme_configuration_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's configuration file reference is a working file."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("### Configuration file") :]
-    start = section.index("```toml\n") + len("```toml\n")
-    path = write_config(tmp_path, section[start : section.index("```", start)])
-    monkeypatch.setenv("GATEWAY_KEY", "k")
-    config = load_config(path)
-    assert config.routes["qwen"].model == "qwen3:8b" and config.routes["gpt-5-codex"].upstream == "openai"
-    assert config.upstreams["ollama"].capabilities.reasoning_field == "reasoning_content"
-    assert config.api_keys == ("k",) and config.store == "sqlite"
