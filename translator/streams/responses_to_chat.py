@@ -27,7 +27,7 @@ puts the texts straight into frames of that shape without building a chunk per d
 (:class:`translator.wire.chat_sse.ChatSSEWriter`; ``delta_chunk(shape, text)`` is the chunk each
 text stands for).
 
-Output conventions (documented in the README section of this module):
+Output conventions (documented in docs/streams.md, "Responses to Chat Completions"):
 
 * one chunk id (``ids("chatcmpl")``), ``created = int(response.created_at)``, ``model`` from the
   response; ``choices[0].index`` is always 0.
@@ -44,7 +44,7 @@ Output conventions (documented in the README section of this module):
   on the first fragment) once the call id and name are known or the item is finished; argument
   deltas before that wait in the call's ``pending``.  A custom call goes out as a function call
   holding its raw input, or with ``custom_tool_calls="custom"`` in the Chat API's ``type: "custom"``
-  shape (see the README for why the SDK-readable form is the default).
+  shape (docs/streams.md says why the SDK-readable form is the default).
 * Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, shell, ...)
   are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
   verbatim plus an ``index``, on the non-standard ``delta.hosted_tool_calls``.
