@@ -1,8 +1,8 @@
 """ResponsesToChat: Responses event streams -> Chat Completions chunks (issue 3).
 
-Unit cases use small hand-written event lists (builders in ``support/responses_events.py``); the corpus
-cases live in ``test_responses_to_chat_corpus.py`` and the round trip in
-``test_responses_to_chat_roundtrip.py``.
+Unit cases use small hand-written event lists (builders in ``support.responses_events`` and below);
+the corpus cases live in ``test_responses_to_chat_corpus.py`` and the round trip in
+``test_responses_to_chat_roundtrip.py``; the SSE writer's own cases in ``tests/wire/test_chat_sse.py``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion import ChatCompletion
 from support.responses_events import (
     CREATED,
+    PATCH,
+    USAGE,
+    WIRE_ERROR,
     completed,
     created,
     custom_call,
     function_call,
-    hosted,
-    incomplete,
     message,
     reasoning_summary,
     response,
@@ -42,7 +43,25 @@ from translator.streams.responses_to_chat import (
 )
 from translator.wire.chat_sse import aresponses_stream_to_chat_sse, responses_stream_to_chat_sse
 
-# -- running the translator ----------------------------------------------------------------------
+# -- builders -------------------------------------------------------------------------------------
+
+
+def hosted(oi: int, kind: str = "web_search_call") -> list[dict[str, Any]]:
+    item = {"id": f"ws_{oi}", "type": kind, "status": "completed", "action": {"type": "search", "query": "q"}}
+    return [
+        {"type": "response.output_item.added", "output_index": oi, "item": {**item, "status": "in_progress"}},
+        {"type": f"response.{kind}.in_progress", "item_id": item["id"], "output_index": oi},
+        {"type": f"response.{kind}.completed", "item_id": item["id"], "output_index": oi},
+        {"type": "response.output_item.done", "output_index": oi, "item": item},
+    ]
+
+
+def incomplete(reason: str) -> dict[str, Any]:
+    return {
+        "type": "response.incomplete",
+        "response": response("incomplete", incomplete_details={"reason": reason}, usage=USAGE),
+    }
+
 
 def run(events: list[Any], **options: Any) -> list[dict[str, Any]]:
     options.setdefault("ids", SequentialIds())
@@ -437,9 +456,6 @@ def test_a_call_without_any_id_gets_a_synthesized_one_when_done() -> None:
 
 # -- custom tool calls (issue 12, item 9) -------------------------------------------------------------
 
-PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
-
-
 def final_response(output: list[dict[str, Any]]) -> dict[str, Any]:
     return completed(output=output)
 
@@ -727,13 +743,6 @@ def test_an_empty_response_still_has_a_role_chunk_and_a_finish() -> None:
 
 
 # -- failures --------------------------------------------------------------------------------------
-
-WIRE_ERROR = {
-    "type": "error",
-    "sequence_number": 2,
-    "error": {"type": "insufficient_quota", "code": "insufficient_quota", "message": "quota", "param": None},
-}
-
 
 def test_error_event_becomes_an_error_chunk_and_the_rest_is_ignored() -> None:
     failed = {"type": "response.failed", "response": response("failed", error={"code": "x", "message": "y"})}
@@ -1204,29 +1213,12 @@ def test_a_cut_stream_makes_the_sdk_raise() -> None:
         list(client.chat.completions.create(model="m", messages=[], stream=True))
 
 
-def test_feed_sse_writes_the_frames_of_feed_and_ends_once() -> None:
-    events = [
-        *created(),
-        *reasoning_summary(0, ["think"]),
-        *message(1, "one two three"),
-        *function_call(2, "call_1", "f", '{"a":1}', deltas=['{"a"', ":1", "}"]),
-        *custom_call(3, "call_2", "apply_patch", PATCH),
-        completed(),
-    ]
-    events[12] = {**events[12], "delta": "two \ud83d"}  # a lone surrogate in a streaming delta
-    expected = b"".join(encode_sse(c) for c in run(events)) + DONE_FRAME
-    translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
-    written = b"".join(translator.feed_sse(event) for event in events) + translator.close_sse()
-    assert written == expected
-    assert "two \ufffd" in written.decode()
-    assert translator.close_sse() == b""  # [DONE] is written once
-
-
 @pytest.mark.parametrize("read_size", [1, 7, 64, 1 << 20])
 def test_sse_bytes_in_any_reads_give_the_frames_of_feed_whatever_breaks_a_run(read_size: int) -> None:
-    """Runs of plain deltas are translated in one loop per read (``_hot_run``); every event that must
-    leave the run goes the general way: another sub-index, logprobs, a missing content_index, a
-    lone surrogate, another item, a reasoning part, then the terminal event."""
+    """Runs of plain deltas are taken in one loop per read (``_take_run``) and written straight into
+    frames (``ChatSSEWriter``); every event that must leave the run goes the general way: another
+    sub-index, logprobs, a missing content_index, a lone surrogate, another item, a reasoning part,
+    then the terminal event."""
     text = message(1, "a b c d e f g h")
     deltas = [i for i, event in enumerate(text) if event["type"] == "response.output_text.delta"]
     text[deltas[2]] = {**text[deltas[2]], "delta": "c \ud83d"}  # lone surrogate inside the run
@@ -1250,10 +1242,3 @@ def test_sse_bytes_in_any_reads_give_the_frames_of_feed_whatever_breaks_a_run(re
     assert logprobs is not None and [(t.token, t.logprob) for t in logprobs.content or []] == [("d", -0.5)]
     calls = final.choices[0].message.tool_calls or []
     assert [call.function.arguments for call in calls] == ['{"a":[1,2,3]}']
-
-
-def test_feed_sse_ends_with_the_error_frame_and_no_done() -> None:
-    translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
-    written = b"".join(translator.feed_sse(e) for e in [*created(), *message(0, "partial"), WIRE_ERROR])
-    assert written.endswith(b"\n\n") and written.split(b"\n\n")[-2].startswith(b"event: error\ndata: ")
-    assert translator.feed_sse(completed()) == b"" and translator.close_sse() == b""

@@ -29,7 +29,7 @@ from translator.protocol.mapping import FINISH_REASON_BY_INCOMPLETE_REASON, resp
 from translator.streams.responses_to_chat import ResponsesToChat
 from translator.testing.snapshot import SSESnapshotExtension
 from translator.testing.validate import validate_chat_stream
-from translator.wire.chat_sse import responses_stream_to_chat_sse
+from translator.wire.chat_sse import ChatSSEWriter, chunk_frames, responses_stream_to_chat_sse
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 SEPARATOR = "\n"
@@ -203,9 +203,30 @@ def test_corpus_sse_writer_gives_the_bytes_of_encode_sse(path: Path, options: di
     cuts = sorted(rng.sample(range(1, len(raw)), min(25, len(raw) - 1)))
     pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     expected = expected_sse(translate([raw], **options))
+    frames, failed = chunk_frames(translate([raw], **options))  # the wire's own slow way agrees
+    assert frames + (b"" if failed else DONE_FRAME) == expected
     for items in (pieces, [raw], events_of(path)):
         written = responses_stream_to_chat_sse(items, ids=SequentialIds(), clock=fixed_clock(0), **options)
         assert b"".join(written) == expected
+        writer = ChatSSEWriter(ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(0), **options))
+        assert b"".join([*map(writer.feed, items), writer.close()]) == expected
+        assert writer.failed == failed
+
+
+@pytest.mark.parametrize("path", STREAMS)
+def test_corpus_feed_runs_is_feed_with_each_run_in_one_piece(path: Path) -> None:
+    raw = path.read_bytes()
+    fast = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(0))
+    runs = [*fast.feed_runs(raw), *fast.close()]
+    chunks: list[dict[str, Any]] = []
+    for item in runs:
+        if isinstance(item, tuple):
+            shape, texts = item
+            assert texts
+            chunks += [fast.delta_chunk(shape, text) for text in texts]
+        else:
+            chunks.append(item)
+    assert chunks == translate([raw])
 
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)

@@ -1,13 +1,8 @@
-"""Hand-written Responses event streams for unit tests: the events OpenAI streams for each item.
+"""Hand-written Responses API events for unit tests: one item at a time, as OpenAI streams them.
 
-Each builder returns the events of one output item at output index ``oi`` (``message``,
-``function_call``, ``reasoning_summary``, ``hosted``, ``custom_call``); ``created()`` opens a stream,
-``completed()`` and ``incomplete()`` end it.  A stream is their concatenation::
-
-    [*created(), *message(0, "Hello there"), *function_call(1, "call_1", "f", "{}"), completed()]
-
-Every response carries ``RESP_ID``, ``CREATED`` and model ``gpt-test``; no event has a
-``sequence_number`` (the translators do not need one).
+``created()`` opens a stream, ``message``/``function_call``/``custom_call``/``reasoning_summary`` give
+the events of one output item at ``output_index`` ``oi`` (added, deltas, done), ``completed()`` ends
+it; ``WIRE_ERROR`` is an ``error`` event in its wire form.  Every event is a plain dict, as decoded.
 """
 
 from __future__ import annotations
@@ -16,14 +11,14 @@ from typing import Any
 
 __all__ = [
     "CREATED",
+    "PATCH",
     "RESP_ID",
     "USAGE",
+    "WIRE_ERROR",
     "completed",
     "created",
     "custom_call",
     "function_call",
-    "hosted",
-    "incomplete",
     "message",
     "reasoning_summary",
     "response",
@@ -185,17 +180,6 @@ def reasoning_summary(oi: int, parts: list[str]) -> list[dict[str, Any]]:
     return events
 
 
-def hosted(oi: int, kind: str = "web_search_call") -> list[dict[str, Any]]:
-    """A hosted tool item the server ran (``web_search_call`` by default): added, progress, done."""
-    item = {"id": f"ws_{oi}", "type": kind, "status": "completed", "action": {"type": "search", "query": "q"}}
-    return [
-        {"type": "response.output_item.added", "output_index": oi, "item": {**item, "status": "in_progress"}},
-        {"type": f"response.{kind}.in_progress", "item_id": item["id"], "output_index": oi},
-        {"type": f"response.{kind}.completed", "item_id": item["id"], "output_index": oi},
-        {"type": "response.output_item.done", "output_index": oi, "item": item},
-    ]
-
-
 USAGE = {
     "input_tokens": 100,
     "input_tokens_details": {"cached_tokens": 40, "cache_write_tokens": 8},
@@ -212,12 +196,7 @@ def completed(
     return {"type": "response.completed", "response": response("completed", output, usage=usage, **extra)}
 
 
-def incomplete(reason: str) -> dict[str, Any]:
-    """The ``response.incomplete`` event for ``reason`` (``max_output_tokens``, ``content_filter``)."""
-    return {
-        "type": "response.incomplete",
-        "response": response("incomplete", incomplete_details={"reason": reason}, usage=USAGE),
-    }
+PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
 
 
 def custom_call(
@@ -244,3 +223,10 @@ def custom_call(
             "item": {**item, "status": "completed", "input": text},
         },
     ]
+
+
+WIRE_ERROR = {
+    "type": "error",
+    "sequence_number": 2,
+    "error": {"type": "insufficient_quota", "code": "insufficient_quota", "message": "quota", "param": None},
+}
