@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint bench bench-migrate bench-gateway soak example golden codex clean
+.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -19,9 +19,24 @@ install: $(PY)
 test: install $(if $(NPM),codex)
 	$(PY) -m pytest -q
 
+# The fast loop: the core without the gateway's tests (tests/gateway/, marked `gateway` by its conftest.py:
+# servers on loopback, processes, Redis, the Codex CLI).  `make test-gateway` runs those alone.
+test-core: install
+	$(PY) -m pytest -q -m "not gateway and not soak"
+
+test-gateway: install $(if $(NPM),codex)
+	$(PY) -m pytest -q -m "gateway and not soak"
+
 lint: install
 	$(VENV)/bin/ruff check translator tests benchmarks
 	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml, docs/) into the git-ignored site/.  --strict turns every warning (a broken
+# link or anchor, a page missing from the nav) into a failure.  mkdocs and mkdocs-material are pinned in the
+# `docs` extra of pyproject.toml, which `dev` includes, so `make install` brings them.  Nothing is fetched.
+# (NO_MKDOCS_2_WARNING: mkdocs-material's banner about its successor, printed on every build.)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: install
 	$(PY) benchmarks/bench.py
@@ -54,7 +69,7 @@ example: install
 	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse
 
 golden: install
-	$(PY) -m pytest -q tests/streams/test_golden.py tests/streams/test_responses_to_chat_corpus.py -k golden --snapshot-update
+	$(PY) -m pytest -q tests/streams/test_chat_to_responses_corpus.py tests/streams/test_responses_to_chat_corpus.py -m golden --snapshot-update
 
 codex:
 ifeq ($(NPM),)
@@ -71,4 +86,4 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) $(CODEX_DIR) .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CODEX_DIR) .bench site .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """The gateway under load, side by side with LiteLLM's proxy (``make bench-gateway``).
 
-One run, one machine, one fake chat upstream (``benchmarks/fake_upstream.py``, its own process), one
+One run, one machine, one fake chat upstream (``tests/support/fake_upstream.py``, its own process), one
 load generator (the lean asyncio HTTP/1.1 client below, in this process, the same for every subject).
 Subjects, each a separate server process on loopback:
 
@@ -42,7 +42,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,7 +54,11 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' loopback helpers (standard library only)
+from support.net import free_port, wait_for_http  # noqa: E402
+
 HERE = ROOT / "benchmarks"
+FAKE_UPSTREAM = ROOT / "tests" / "support" / "fake_upstream.py"
 BENCH_VENV = ROOT / ".bench" / "venv"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 
@@ -387,25 +390,6 @@ async def wait_idle(subject: Subject, limit: float = 30) -> float:
 # -- the servers -----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_http(port: int, path: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".encode())
-            if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not answer {path} within {timeout} s")
-
-
 class Servers:
     """The subjects' server processes; all are stopped when the run ends, however it ends."""
 
@@ -422,7 +406,7 @@ class Servers:
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
         )
         self.processes.append(process)
-        wait_http(port, health, process)
+        wait_for_http(port, health, process, timeout=180)
         return process.pid
 
     def stop(self, pid: int) -> None:
@@ -526,7 +510,7 @@ async def run(args: argparse.Namespace) -> None:
             bench_python = str(BENCH_VENV / "bin" / "python")
             up_pid = servers.start(
                 "upstream",
-                [bench_python, str(HERE / "fake_upstream.py"), "--port", str(up_port)],
+                [bench_python, str(FAKE_UPSTREAM), "--port", str(up_port)],
                 up_port,
                 "/stats",
             )

@@ -1,7 +1,7 @@
 """The gateway's upstream HTTP client alone: httpx against aiohttp (part of ``make bench-gateway``).
 
 Both read the same ``fast-200`` chat streams (200 content chunks, as fast as possible) from
-``benchmarks/fake_upstream.py`` (its own process), the way ``translator.gateway.upstream_client`` reads
+``tests/support/fake_upstream.py`` (its own process), the way ``translator.gateway.upstream_client`` reads
 them: one streamed POST per stream, the body consumed as it arrives (httpx: ``aiter_bytes()``;
 aiohttp: ``content.readany()``).  Each client's pool is first grown by a burst of 200 concurrent
 streams, as it is in a gateway in use.  Figures: CPU microseconds (this process's
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,10 @@ import aiohttp
 import httpx
 import orjson
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support.fake_upstream import UpstreamProcess  # noqa: E402
+
 CHUNKS = 200
 
 
@@ -91,20 +93,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    upstream = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_upstream.py"), "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
+    upstream = UpstreamProcess()
     try:
-        assert upstream.stdout is not None
-        port = int(upstream.stdout.readline().split()[1])
-        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        url = f"{upstream.url}/chat/completions"
         results: dict[str, list[dict[int, tuple[float, float]]]] = {"httpx": [], "aiohttp": []}
         for _ in range(args.rounds):
             results["httpx"].append(asyncio.run(with_httpx(url)))
             results["aiohttp"].append(asyncio.run(with_aiohttp(url)))
     finally:
         upstream.kill()
-        upstream.wait()
     print(f"upstream client alone, {args.rounds} alternating rounds, medians (fast-{CHUNKS} streams)")
     print(f"{'client':<10}{'streams':>8}{'CPU us/chunk':>14}{'pieces/stream':>15}")
     medians = {}

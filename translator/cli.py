@@ -32,12 +32,12 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, NoReturn
 
 from .engine.jsonio import dump_json, load_json
-from .engine.sse import DONE_FRAME, Done, StreamDecoder, encode_sse
+from .engine.sse import Done, StreamDecoder, encode_sse
 from .errors import SSEError, TranslatorError
 from .ids import Clock, IdSource, SequentialIds, fixed_clock, random_id, system_clock
 from .migrate.file_io import MissingExtraError
-from .wire.chat_sse import chunk_frame
-from .wire.responses_sse import event_frame
+from .wire.chat_sse import DONE_FRAME, ChatSSEWriter, chunk_frame, chunk_frames
+from .wire.responses_sse import ResponsesSSEWriter, event_frame
 
 __all__ = ["main"]
 
@@ -237,7 +237,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             ids=ids,
             clock=clock,
         )
-    jsonl = args.format == "jsonl"
+    output = _TranslateOutput(translator, target, jsonl=args.format == "jsonl")
     out = _stdout()
     checked = False
     with _open_binary(args.file) as handle, _flushing(out):
@@ -248,17 +248,14 @@ def _cmd_translate(args: argparse.Namespace) -> int:
                     if not checked:
                         checked = True
                         _check_protocol(payload, source_protocol)
-                    out.write(_translated(translator.feed(payload), target, jsonl))
+                    out.write(output.feed(payload))
                 out.flush()  # everything this read produced is out before the next read waits
         except TranslatorError as exc:
             # a bad chunk stops the run, but the output still ends properly: what the translator holds
             # and its terminal event (which names the error), then exit 3 with the message
-            translator.stop(exc)
-            out.write(_translated(translator.close(), target, jsonl))
+            out.write(output.stop(exc))
             raise
-        out.write(_translated(translator.close(), target, jsonl))
-        if target == "chat" and not jsonl and not _ended_in_error(translator):
-            out.write(DONE_FRAME)
+        out.write(output.close())
     if source.cut:
         print(f"{_PROG}: warning: the input ended inside a frame; that frame was discarded", file=sys.stderr)
     return EXIT_OK
@@ -300,14 +297,40 @@ def _check_translate_options(args: argparse.Namespace) -> None:
         raise _UsageError(f"{', '.join(given)} cannot be used with --from {args.source}")
 
 
-def _translated(items: list[dict[str, Any]], target: str, jsonl: bool) -> bytes:
-    return b"".join([_frame(item, protocol=target, jsonl=jsonl) for item in items])
+class _TranslateOutput:
+    """What ``translate`` writes for a translator's output: SSE through the target protocol's wire writer
+    (Chat: a stream that did not fail ends with ``[DONE]``), or JSON lines.
+
+    ``stop(error)`` ends a run the input broke: the translator's last output, whose terminal chunk or
+    event names the error, and no ``[DONE]``.
+    """
+
+    def __init__(self, translator: Any, target: str, *, jsonl: bool) -> None:
+        self.translator = translator
+        self.writer: ChatSSEWriter | ResponsesSSEWriter | None = None
+        if not jsonl:
+            self.writer = ChatSSEWriter(translator) if target == "chat" else ResponsesSSEWriter(translator)
+
+    def feed(self, payload: Payload) -> bytes:
+        if self.writer is None:
+            return _json_lines(self.translator.feed(payload))
+        return self.writer.feed(payload)
+
+    def close(self) -> bytes:
+        if self.writer is None:
+            return _json_lines(self.translator.close())
+        return self.writer.close()
+
+    def stop(self, error: TranslatorError) -> bytes:
+        self.translator.stop(error)
+        if isinstance(self.writer, ChatSSEWriter):
+            frames, _ = chunk_frames(self.translator.close())  # no [DONE]: the input did not end well
+            return frames
+        return self.close()
 
 
-def _ended_in_error(translator: Any) -> bool:
-    """A Chat stream that ended in an error chunk gets no ``[DONE]`` (the SDK raises on the error)."""
-    phase = getattr(translator, "phase", None)
-    return getattr(phase, "value", None) == "failed"
+def _json_lines(items: list[dict[str, Any]]) -> bytes:
+    return b"".join([dump_json(item) + b"\n" for item in items])
 
 
 def _check_protocol(payload: Payload, expected: str) -> None:
@@ -748,7 +771,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to bind (default: 8080)")
-    p.add_argument("--config", metavar="FILE.toml", help="upstreams, model routes, keys, limits (see README)")
+    p.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="upstreams, model routes, keys, limits (docs/gateway/configuration.md)",
+    )
     p.add_argument("--store", metavar="SPEC", help="response state: memory, sqlite[:PATH] or redis://HOST:PORT/DB")
     p.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default: 32 MiB)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")

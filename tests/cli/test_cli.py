@@ -10,10 +10,13 @@ from typing import Any
 
 import orjson
 import pytest
+from support.chat_chunks import ChatChunks
 from support.corpus import ROOT, corpus_params
 
 from translator.cli import main
 from translator.engine.sse import DONE, Done, StreamDecoder
+from translator.ids import SequentialIds, fixed_clock
+from translator.wire.chat_sse import responses_stream_to_chat_sse
 
 EXAMPLE = ROOT / "examples" / "chat_text_and_tool_calls.sse"
 EXAMPLE_REQUEST = ROOT / "examples" / "chat_text_and_tool_calls.request.json"
@@ -35,14 +38,7 @@ def run(capsysbinary: pytest.CaptureFixture[bytes], *argv: str) -> tuple[int, by
     return code, captured.out, captured.err.decode()
 
 
-def chat_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1700000000,
-        "model": "gpt-x",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
+chat_chunk = ChatChunks(id="chatcmpl-1", created=1700000000, model="gpt-x")
 
 
 def sse(*payloads: dict[str, Any], done: bool = True) -> bytes:
@@ -177,6 +173,34 @@ def test_translate_responses_error_ends_without_done(
     assert out.startswith(b"event: error\ndata: ")
     assert b"[DONE]" not in out
     assert decode(out)[-1]["error"]["message"] == "boom"
+
+
+@pytest.mark.parametrize("completed", [False, True])
+def test_translate_responses_input_that_breaks_ends_without_done(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, completed: bool
+) -> None:
+    """A bad frame stops the run (exit 3): the output ends with what the translator holds, its error
+    frame when the stream was not finished, and never ``[DONE]`` (the input did not end well)."""
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "model": "m", "output": []}
+    events = [
+        {"type": "response.created", "response": {**response, "status": "in_progress"}},
+        {"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": "hi"},
+    ]
+    if completed:
+        events.append({"type": "response.completed", "response": {**response, "status": "completed"}})
+    data = b"".join(b"event: %s\ndata: %s\n\n" % (e["type"].encode(), orjson.dumps(e)) for e in events)
+    path = tmp_path / "broken.sse"
+    path.write_bytes(data + b"data: {not json\n\n")
+    code, out, err = run(capsysbinary, "translate", "--from", "responses", "--to", "chat", str(path))
+    assert code == 3 and "invalid JSON" in err
+    assert b"[DONE]" not in out
+    items = decode(out)
+    assert chat_text(items) == "hi"
+    if completed:
+        assert items[-1]["choices"][0]["finish_reason"] == "stop"
+    else:
+        assert frames(out)[-1].startswith(b"event: error\n")
+        assert "invalid JSON" in items[-1]["error"]["message"]
 
 
 def test_translate_bad_chunk_exits_3_naming_it(
@@ -406,6 +430,7 @@ def test_closed_stdout_is_quiet(tmp_path: Path) -> None:
     assert process.stdout.read(10) == b"event: res"
     process.stdout.close()
     err = process.stderr.read()
+    process.stderr.close()
     assert process.wait(timeout=60) == 0
     assert err == b""
 
@@ -437,6 +462,17 @@ def test_corpus_responses_to_chat(capsysbinary: pytest.CaptureFixture[bytes], pa
     else:  # a failed or cut stream ends in one error chunk, written as `event: error`, and no [DONE]
         assert set(last) == {"error"}
         assert frames(out)[-1].startswith(b"event: error\n")
+
+
+@pytest.mark.parametrize("path", corpus_params("responses", "*.sse"))
+def test_corpus_responses_to_chat_sse_is_the_libraries_bytes(
+    capsysbinary: pytest.CaptureFixture[bytes], path: Path
+) -> None:
+    args = ("translate", "--from", "responses", "--to", "chat", "--deterministic", str(path))
+    code, out, err = run(capsysbinary, *args)
+    assert (code, err) == (0, "")
+    expected = responses_stream_to_chat_sse([path.read_bytes()], ids=SequentialIds(), clock=fixed_clock(0))
+    assert out == b"".join(expected)
 
 
 def test_migrate_lenient_counts_drops_by_reason_and_lists_them_per_line_with_verbose(

@@ -252,3 +252,43 @@ def test_chat_request_drops_are_collected_without_warnings() -> None:
     assert result.tool_map == {}
     with pytest.raises(UnsupportedParameterError):
         convert_chat_request({"model": "m", "messages": [], "seed": 1}, strict=True)
+
+
+def _identity_operations(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many times converting a request of ``n`` tools (all allowed by name) compares or hashes a
+    tool identity."""
+    from translator.protocol.tool_names import ToolIdentity
+
+    calls = [0]
+    eq, hash_ = ToolIdentity.__eq__, ToolIdentity.__hash__
+
+    def counted_eq(self: ToolIdentity, other: object) -> bool:
+        calls[0] += 1
+        return eq(self, other)
+
+    def counted_hash(self: ToolIdentity) -> int:
+        calls[0] += 1
+        return hash_(self)
+
+    tools = [{"type": "function", "name": f"tool_{i}", "parameters": {"type": "object"}} for i in range(n)]
+    refs = [{"type": "function", "name": f"tool_{i}"} for i in range(n)]
+    body = {
+        "model": "m",
+        "input": "hi",
+        "tools": tools,
+        "tool_choice": {"type": "allowed_tools", "mode": "auto", "tools": refs},
+    }
+    with monkeypatch.context() as patch:
+        patch.setattr(ToolIdentity, "__eq__", counted_eq)
+        patch.setattr(ToolIdentity, "__hash__", counted_hash)
+        converted = convert_responses_request(body)
+    assert len(converted.params["tools"]) == n
+    return calls[0]
+
+
+def test_tools_are_read_and_resolved_in_linear_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twice the tools (and references to them) cost twice the identity operations, not four times:
+    tools were compared pairwise once, and 20,000 of them held the gateway's event loop for 39 s."""
+    small, large = _identity_operations(1000, monkeypatch), _identity_operations(2000, monkeypatch)
+    assert small > 0
+    assert large <= 2.2 * small, (small, large)

@@ -25,8 +25,9 @@ from typing import Any
 
 import orjson
 import pytest
+from support.chat_chunks import ChatChunks, data_frame
 from support.codex_cli import require_codex, run_codex, write_codex_home
-from support.gateway_support import RunningGateway
+from support.gateway import RunningGateway
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
@@ -38,27 +39,16 @@ THOUGHT_2 = "The command ran; now I create the file with apply_patch."
 FINAL = "All done: the command ran and hello.txt exists."
 
 
+_chat_chunk = ChatChunks(id="chatcmpl-scripted", created=1760000000, model="scripted-chat-model")
+
+
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    body = {
-        "id": "chatcmpl-scripted",
-        "object": "chat.completion.chunk",
-        "created": 1760000000,
-        "model": "scripted-chat-model",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return b"data: " + orjson.dumps(body) + b"\n\n"
+    return data_frame(_chat_chunk(delta, finish))
 
 
 def _usage() -> bytes:
-    body = {
-        "id": "chatcmpl-scripted",
-        "object": "chat.completion.chunk",
-        "created": 1760000000,
-        "model": "scripted-chat-model",
-        "choices": [],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-    }
-    return b"data: " + orjson.dumps(body) + b"\n\n"
+    usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    return data_frame(_chat_chunk(None, usage=usage))
 
 
 def _tool_call(call_id: str, name: str, arguments: str, pieces: int) -> list[bytes]:

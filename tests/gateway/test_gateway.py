@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,14 +27,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
 from pydantic import TypeAdapter
 from support.corpus import CORPUS, SKIP_REASON, corpus_files, corpus_params, read_json
-from support.gateway_support import (
-    UPSTREAM_RESPONSE_ID,
-    FakeUpstream,
-    RunningGateway,
-    ServeProcess,
-    running,
-    split_frames,
-)
+from support.fake_upstream import UPSTREAM_RESPONSE_ID, FakeUpstream, split_frames
+from support.gateway import RunningGateway, ServeProcess, running
+from support.net import free_port
 from support.sdk import accumulate_with_sdk, validate_responses_events, without_parsed
 
 from translator import normalize, normalize_stream, translate_chat_stream, translate_responses_stream
@@ -57,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
+    fake = FakeUpstream(CORPUS).start()
     yield fake
     fake.stop()
 
@@ -433,9 +427,7 @@ def test_upstream_error_answers_keep_their_status_and_message(chat_gateway: Runn
 
 
 def test_unreachable_upstream_is_502_and_slow_headers_504(gateway_from: Any) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     gateway = gateway_from(
         f'[upstreams.gone]\nbase_url = "http://127.0.0.1:{closed_port}/v1"\n'
         '[upstreams.slow]\nbase_url = "{upstream}"\nfirst_byte_timeout = 0.3\n'
@@ -629,7 +621,7 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
 
 
 def test_serve_command_runs_the_gateway(upstream: FakeUpstream) -> None:
-    served = ServeProcess(upstream.url, "--store", "memory", log_level="info")
+    served = ServeProcess("--upstream", upstream.url, "--store", "memory", log_level="info")
     try:
         client = openai.OpenAI(base_url=f"{served.url}/v1", api_key="k", max_retries=0)
         assert client.responses.create(model="m", input="x").output_text == "Hello from m"
@@ -698,16 +690,3 @@ def test_responses_the_gateway_does_not_hold_are_asked_of_a_responses_upstream(
     client.responses.delete(UPSTREAM_RESPONSE_ID)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve("resp_nobody_has")
-
-
-def test_the_readme_configuration_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's configuration file reference is a working file."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("### Configuration file") :]
-    start = section.index("```toml\n") + len("```toml\n")
-    path = write_config(tmp_path, section[start : section.index("```", start)])
-    monkeypatch.setenv("GATEWAY_KEY", "k")
-    config = load_config(path)
-    assert config.routes["qwen"].model == "qwen3:8b" and config.routes["gpt-5-codex"].upstream == "openai"
-    assert config.upstreams["ollama"].capabilities.reasoning_field == "reasoning_content"
-    assert config.api_keys == ("k",) and config.store == "sqlite"

@@ -2,7 +2,7 @@
 
 Everything runs on loopback, bounded in count and time.  The gateway is its own process (so memory,
 descriptors and connections measured are the server's own, from ``/proc``); the upstream is
-``benchmarks/fake_upstream.py`` in its own process (so it can be killed mid-stream).  Longer variants
+``tests/support/fake_upstream.py`` in its own process (so it can be killed mid-stream).  Longer variants
 are marked ``soak`` and run by ``make soak`` only.
 """
 
@@ -21,16 +21,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from support.gateway_processes import ROOT, GatewayProcess, UpstreamProcess
+from support.fake_upstream import UpstreamProcess, chat_frames
+from support.gateway import ServeProcess
 from support.sdk import validate_responses_events
 
 from translator import normalize_stream, translate_chat_stream
 from translator.engine.sse import Done, iter_sse
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to measure the gateway process")
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from fake_upstream import chat_frames  # noqa: E402
 
 READ_TIMEOUT = 2.0
 CLIENT_TIMEOUT = 1.5
@@ -61,25 +59,25 @@ def upstream() -> Iterator[UpstreamProcess]:
 
 
 @pytest.fixture(scope="module")
-def gateway(upstream: UpstreamProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def gateway(upstream: UpstreamProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     tmp = tmp_path_factory.mktemp("gateway")
-    process = GatewayProcess(_config(tmp, upstream), tmp / "gateway.log")
+    process = ServeProcess("--config", str(_config(tmp, upstream)), log=tmp / "gateway.log", probe=True)
     yield process
     process.stop()
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Callable[..., tuple[UpstreamProcess, GatewayProcess]]]:
+def fresh(tmp_path: Path) -> Iterator[Callable[..., tuple[UpstreamProcess, ServeProcess]]]:
     """A new upstream and gateway pair, for the tests that kill or wear them."""
     started: list[Any] = []
 
     def start(
         extra: str = "", env: dict[str, str] | None = None, client_timeout: float = CLIENT_TIMEOUT
-    ) -> tuple[UpstreamProcess, GatewayProcess]:
+    ) -> tuple[UpstreamProcess, ServeProcess]:
         upstream = UpstreamProcess()
         started.append(upstream)
         config = _config(tmp_path, upstream, extra, client_timeout)
-        gateway = GatewayProcess(config, tmp_path / "gateway.log", env)
+        gateway = ServeProcess("--config", str(config), log=tmp_path / "gateway.log", env=env, probe=True)
         started.append(gateway)
         return upstream, gateway
 
@@ -165,7 +163,7 @@ async def read_answer(reader: asyncio.StreamReader, head: bytes | None = None) -
 
 @pytest.mark.parametrize("streams", [500, pytest.param(2000, marks=pytest.mark.soak)])
 def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_translation(
-    gateway: GatewayProcess, upstream: UpstreamProcess, streams: int
+    gateway: ServeProcess, upstream: UpstreamProcess, streams: int
 ) -> None:
     models = [f"paced-{30 + n % 30}-100" for n in range(streams)]  # 3-6 s each: all open at once
     peak_before = upstream.stats()["peak_streams"]
@@ -194,7 +192,7 @@ def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_trans
 
 
 def test_upstream_killed_mid_stream_ends_every_stream_and_leaves_no_connection(
-    fresh: Callable[..., tuple[UpstreamProcess, GatewayProcess]],
+    fresh: Callable[..., tuple[UpstreamProcess, ServeProcess]],
 ) -> None:
     upstream, gateway = fresh()
     started = asyncio.Event()
@@ -245,7 +243,7 @@ def test_upstream_killed_mid_stream_ends_every_stream_and_leaves_no_connection(
 
 @pytest.mark.parametrize("count", [1000, pytest.param(10000, marks=pytest.mark.soak)])
 def test_clients_disconnecting_at_random_points_leak_nothing(
-    fresh: Callable[..., tuple[UpstreamProcess, GatewayProcess]], count: int
+    fresh: Callable[..., tuple[UpstreamProcess, ServeProcess]], count: int
 ) -> None:
     upstream, gateway = fresh()
     rng = random.Random(11)
@@ -289,7 +287,7 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
 
 
 def _stream_to_a_slow_reader(
-    gateway: GatewayProcess, upstream: UpstreamProcess, reads: int
+    gateway: ServeProcess, upstream: UpstreamProcess, reads: int
 ) -> tuple[int, int, int]:
     """A client with a 4 KiB receive buffer asks for 300 MB and reads 2 bytes every 0.1 s, ``reads``
     times; then resets.  Returns the gateway's RSS growth meanwhile, the bytes the upstream wrote, and
@@ -320,7 +318,7 @@ def _stream_to_a_slow_reader(
 
 
 def test_a_slow_client_holds_back_the_upstream_instead_of_filling_memory(
-    fresh: Callable[..., tuple[UpstreamProcess, GatewayProcess]],
+    fresh: Callable[..., tuple[UpstreamProcess, ServeProcess]],
 ) -> None:
     upstream, gateway = fresh(client_timeout=30)
     for _ in range(2):  # warm up: the first requests load code and grow the heap
@@ -339,7 +337,7 @@ def test_a_slow_client_holds_back_the_upstream_instead_of_filling_memory(
 
 
 def test_a_client_that_stops_reading_is_dropped_after_the_client_timeout(
-    gateway: GatewayProcess, upstream: UpstreamProcess
+    gateway: ServeProcess, upstream: UpstreamProcess
 ) -> None:
     assert wait_until(lambda: upstream.stats()["open_streams"] == 0, 3)
     tasks = gateway.probe()["tasks"]
@@ -376,7 +374,7 @@ def test_a_client_that_stops_reading_is_dropped_after_the_client_timeout(
 # -- faults of the upstream ------------------------------------------------------------------------------
 
 
-def test_stalled_upstreams_fail_after_the_read_timeout_naming_it(gateway: GatewayProcess) -> None:
+def test_stalled_upstreams_fail_after_the_read_timeout_naming_it(gateway: ServeProcess) -> None:
     async def one(client: httpx.AsyncClient) -> tuple[list[dict[str, Any]], float]:
         started = time.monotonic()
         answer = await client.post("/v1/responses", json=responses_body("stall-5"))
@@ -409,7 +407,7 @@ def test_stalled_upstreams_fail_after_the_read_timeout_naming_it(gateway: Gatewa
     ],
 )
 def test_garbage_from_the_upstream_fails_naming_it_and_the_gateway_serves_on(
-    gateway: GatewayProcess, model: str, named: str
+    gateway: ServeProcess, model: str, named: str
 ) -> None:
     with httpx.Client(base_url=gateway.url, timeout=10) as client:
         for _ in range(20):
@@ -428,7 +426,7 @@ def test_garbage_from_the_upstream_fails_naming_it_and_the_gateway_serves_on(
 # -- hostile clients -------------------------------------------------------------------------------------
 
 
-def test_oversized_and_deeply_nested_bodies_are_refused(gateway: GatewayProcess) -> None:
+def test_oversized_and_deeply_nested_bodies_are_refused(gateway: ServeProcess) -> None:
     async def scenario() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
         # declared too large: refused before a byte of the body is read
@@ -457,7 +455,7 @@ def test_oversized_and_deeply_nested_bodies_are_refused(gateway: GatewayProcess)
     assert gateway.alive()
 
 
-def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: GatewayProcess) -> None:
+def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: ServeProcess) -> None:
     head = b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n"
 
     async def trickle_head() -> tuple[int, bytes, float]:
@@ -470,6 +468,7 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Gatew
                 answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.1)
                 break
         status, body = await asyncio.wait_for(read_answer(reader, answer), 10)
+        writer.close()
         return status, body, time.monotonic() - started
 
     async def silent() -> float:
@@ -488,7 +487,9 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Gatew
             with contextlib.suppress(ConnectionError):
                 writer.write(b" ")
             await asyncio.sleep(0.1)
-        return await asyncio.wait_for(read_answer(reader), 10)
+        answer = await asyncio.wait_for(read_answer(reader), 10)
+        writer.close()
+        return answer
 
     async def huge_head() -> int:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
@@ -496,6 +497,7 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Gatew
             writer.write(head + b"x-filler: " + b"a" * 200_000)
             await writer.drain()
         status, _ = await asyncio.wait_for(read_answer(reader), 10)
+        writer.close()
         return status
 
     async def scenario() -> None:
@@ -520,7 +522,7 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Gatew
 
 
 def test_10000_requests_with_invalid_keys_get_clear_errors_in_bounded_memory(
-    fresh: Callable[..., tuple[UpstreamProcess, GatewayProcess]],
+    fresh: Callable[..., tuple[UpstreamProcess, ServeProcess]],
 ) -> None:
     upstream, gateway = fresh(
         'api_keys_env = ["LOAD_TEST_GATEWAY_KEY"]\n', {"LOAD_TEST_GATEWAY_KEY": "gw-good-key"}

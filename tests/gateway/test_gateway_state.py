@@ -19,7 +19,9 @@ import openai
 import pytest
 from openai.types.responses import Response
 from support.corpus import CORPUS, SKIP_REASON
-from support.gateway_support import FakeUpstream, RunningGateway, ServeProcess, free_port
+from support.fake_upstream import FakeUpstream
+from support.gateway import RunningGateway, ServeProcess
+from support.net import free_port
 from support.sdk import without_parsed
 from support.store_helpers import Backend
 
@@ -29,7 +31,7 @@ from translator.gateway.config import load_config
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
+    fake = FakeUpstream(CORPUS).start()
     yield fake
     fake.stop()
 
@@ -175,12 +177,12 @@ def test_background_response_runs_and_can_be_cancelled(gateway: RunningGateway) 
 
 def test_sqlite_state_survives_a_restart(tmp_path: Path, upstream: FakeUpstream) -> None:
     store = f"sqlite:{tmp_path / 'state.sqlite3'}"
-    first = ServeProcess(upstream.url, "--store", store)
+    first = ServeProcess("--upstream", upstream.url, "--store", store)
     try:
         turn = client_of(first.url).responses.create(model="before", input="before the restart")
     finally:
         first.stop()
-    second = ServeProcess(upstream.url, "--store", store)
+    second = ServeProcess("--upstream", upstream.url, "--store", store)
     try:
         client = client_of(second.url)
         assert client.responses.retrieve(turn.id).output_text == "Hello from before"
@@ -202,7 +204,8 @@ def test_two_gateway_processes_share_one_redis(upstream: FakeUpstream) -> None:
         pytest.skip(reason)
     prefix = f"{RUN_PREFIX}{next(PREFIXES)}:"
     store = f"{REDIS_URL}?key_prefix={prefix}"
-    one, two = ServeProcess(upstream.url, "--store", store), ServeProcess(upstream.url, "--store", store)
+    serve = ("--upstream", upstream.url, "--store", store)
+    one, two = ServeProcess(*serve), ServeProcess(*serve)
     try:
         first = client_of(one.url).responses.create(model="one", input="asked of one")
         second = client_of(two.url).responses.create(

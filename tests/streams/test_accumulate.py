@@ -12,6 +12,7 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
+from support.chat_chunks import ChatChunks
 from support.corpus import corpus_params
 
 from translator.convert.objects import chat_completion_to_response, response_to_chat_completion
@@ -90,12 +91,7 @@ def test_corpus_chat_stream_accumulates_like_the_sdk(path: Path) -> None:
         assert usage(mine.get("usage")) == sdk["usage"]
 
 
-def chunk(
-    delta: dict[str, Any], index: int = 0, finish_reason: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    choice = {"index": index, "delta": delta, "finish_reason": finish_reason}
-    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
-    return {**base, "choices": [choice], **extra}
+chunk = ChatChunks(id="chatcmpl-1", created=1, model="m")
 
 
 def test_tool_calls_keyed_by_index_with_gaps_and_no_id_continuations() -> None:

@@ -15,6 +15,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.chat_chunks import ChatChunks
 from support.sdk import accumulate_with_sdk
 
 from translator.cli import main
@@ -33,16 +34,7 @@ TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 OPTIONS: dict[str, Any] = {"clock": fixed_clock(1)}
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    return {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "created": 7,
-        "model": "m",
-        "choices": choices,
-        **extra,
-    }
+chunk = ChatChunks(id="c1", created=7, model="m")
 
 
 def sse(*payloads: Any) -> bytes:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionChunk
+from support.chat_chunks import ChatChunks
 from support.sdk import accumulate_with_sdk, validate_responses_events
 
 from translator.engine.sse import DONE, SSEDecoder, decode_payload
@@ -26,18 +27,7 @@ from translator.wire.responses_sse import chat_stream_to_responses_sse
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    choices = (
-        [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
-    )
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1700000000,
-        "model": "gpt-x",
-        "choices": choices,
-        **extra,
-    }
+chunk = ChatChunks(id="chatcmpl-1", created=1700000000, model="gpt-x", logprobs=True)
 
 
 def new(**options: Any) -> ChatToResponses:

@@ -167,3 +167,20 @@ def test_sdk_chunk_objects_translate_exactly_like_their_dicts(path: Path) -> Non
     except UnsupportedStreamError:
         pytest.skip("n>1 stream")
     assert translate(objects, **options_for(path)) == expected
+
+
+# -- goldens ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.golden("chat_to_responses")
+@pytest.mark.parametrize("path", corpus_params("chat", "*.sse"))
+def test_corpus_golden(path: Path, sse_snapshot: Any) -> None:
+    """``golden/chat_to_responses/<recording>.sse``: our Responses output, readable (``make golden``).
+
+    The translator runs with its default random ids, as a user's would: the fixture renames those
+    (``resp_1``, ``msg_1``) and keeps every id the recording gave (``call_...``), so a lost upstream
+    id fails the test.
+    """
+    translator = ChatToResponses(clock=fixed_clock(1_700_000_000), **options_for(path))  # random ids
+    events = [event for payload in chat_payloads(path) for event in translator.feed(payload)]
+    assert events + translator.close() == sse_snapshot

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.chat_chunks import ChatChunks
 from support.sdk import accumulate_with_sdk
 
 from translator.engine import json_stream
@@ -26,9 +27,7 @@ from translator.testing.validate import validate_chat_stream, validate_responses
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    return {"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "m", "choices": choices}
+chunk = ChatChunks(id="c1", created=7, model="m")
 
 
 def calls(*entries: dict[str, Any]) -> dict[str, Any]:

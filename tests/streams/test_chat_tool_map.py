@@ -13,6 +13,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.chat_chunks import ChatChunks
 from support.corpus import CORPUS
 from support.sdk import accumulate_with_sdk
 
@@ -31,9 +32,7 @@ MAP: dict[str, dict[str, str]] = {
 PATCH = '*** Begin Patch\n*** Add File: a.txt\n+héllo "wörld" \\ \t 😀 \u2028 end\n*** End Patch\n'
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    return {"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "m", "choices": choices}
+chunk = ChatChunks(id="c1", created=7, model="m")
 
 
 def call_chunks(

@@ -1,30 +1,24 @@
-"""Golden streams.
+"""Golden streams: the seed's two Responses streams (``shared/seed/*.sse``, recorded from the real API)
+are reproduced from equivalent Chat streams (``examples/chat_text*.sse`` + their requests), equal after
+normalizing ids and timestamps and removing what the 2025 recording predates (see SEED_PREDATES).
 
-1. The seed's two Responses streams (``shared/seed/*.sse``, recorded from the real API) are reproduced
-   from equivalent Chat streams (``examples/chat_text*.sse`` + their requests), equal after
-   normalizing ids and timestamps and removing what the 2025 recording predates (see SEED_PREDATES).
-2. Our Responses output for every corpus chat stream is kept as a readable ``.sse`` golden file under
-   ``golden/test_golden/`` (the ``sse_snapshot`` fixture of our pytest plugin); ``make golden`` rewrites them.
-   The translator runs with its default random ids, as a user's would: the fixture renames those
-   (``resp_1``, ``msg_1``) and keeps every id the recording gave (``call_...``), so a lost upstream
-   id fails the test.
+The golden files of each direction are written by the corpus module of that direction:
+``golden/chat_to_responses/`` by ``test_chat_to_responses_corpus.py``, ``golden/responses_to_chat/`` by
+``test_responses_to_chat_corpus.py`` (``make golden`` rewrites both).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from support.corpus import ROOT, SEED, corpus_params
+from support.corpus import ROOT, SEED
 from support.sdk import accumulate_with_sdk, validate_responses_events
-from test_chat_to_responses_corpus import chat_payloads, options_for, translate
+from test_chat_to_responses_corpus import translate
 
 from translator.engine.sse import StreamDecoder
-from translator.ids import fixed_clock
-from translator.streams.chat_to_responses import ChatToResponses
 from translator.testing.normalize import normalize_stream
 
 EXAMPLES = ROOT / "examples"
@@ -66,10 +60,3 @@ def test_seed_streams_are_reproduced_from_equivalent_chat_streams(seed_file: str
     assert [e["type"] for e in ours] == [e["type"] for e in seed]
     for n, (mine, theirs) in enumerate(zip(comparable(ours), comparable(seed), strict=True)):
         assert mine == theirs, f"event {n} ({theirs['type']}) differs"
-
-
-@pytest.mark.parametrize("path", corpus_params("chat", "*.sse"))
-def test_corpus_chat_stream_golden(path: Path, sse_snapshot: Any) -> None:
-    translator = ChatToResponses(clock=fixed_clock(1_700_000_000), **options_for(path))  # random ids
-    events = [event for payload in chat_payloads(path) for event in translator.feed(payload)]
-    assert events + translator.close() == sse_snapshot

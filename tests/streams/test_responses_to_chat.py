@@ -1,7 +1,8 @@
 """ResponsesToChat: Responses event streams -> Chat Completions chunks (issue 3).
 
-Unit cases use small hand-written event lists (builders below); the corpus cases live in
-``test_responses_to_chat_corpus.py`` and the round trip in ``test_responses_to_chat_roundtrip.py``.
+Unit cases use small hand-written event lists (builders in ``support.responses_events`` and below);
+the corpus cases live in ``test_responses_to_chat_corpus.py`` and the round trip in
+``test_responses_to_chat_roundtrip.py``; the SSE writer's own cases in ``tests/wire/test_chat_sse.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,19 @@ import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion import ChatCompletion
+from support.responses_events import (
+    CREATED,
+    PATCH,
+    USAGE,
+    WIRE_ERROR,
+    completed,
+    created,
+    custom_call,
+    function_call,
+    message,
+    reasoning_summary,
+    response,
+)
 
 from translator.convert.objects import response_to_chat_completion
 from translator.engine.sse import DONE, DONE_FRAME, encode_sse
@@ -31,157 +45,6 @@ from translator.wire.chat_sse import aresponses_stream_to_chat_sse, responses_st
 
 # -- builders -------------------------------------------------------------------------------------
 
-RESP_ID = "resp_1"
-CREATED = 1_750_000_123
-
-
-def response(status: str = "in_progress", output: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": RESP_ID,
-        "object": "response",
-        "created_at": CREATED,
-        "status": status,
-        "model": "gpt-test",
-        "output": output or [],
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-        "usage": None,
-        **extra,
-    }
-
-
-def created() -> list[dict[str, Any]]:
-    return [
-        {"type": "response.created", "response": response()},
-        {"type": "response.in_progress", "response": response()},
-    ]
-
-
-def message(
-    oi: int,
-    text: str,
-    *,
-    deltas: list[str] | None = None,
-    item_id: str | None = None,
-    annotations: list[Any] | None = None,
-) -> list[dict[str, Any]]:
-    """A message item at ``oi`` whose text streams as ``deltas`` (default: one delta per word)."""
-    mid = item_id or f"msg_{oi}"
-    where = {"item_id": mid, "output_index": oi, "content_index": 0}
-    pieces = deltas if deltas is not None else [w + " " for w in text.split(" ")[:-1]] + [text.split(" ")[-1]]
-    part = {"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}
-    return [
-        {
-            "type": "response.output_item.added",
-            "output_index": oi,
-            "item": {
-                "id": mid,
-                "type": "message",
-                "role": "assistant",
-                "status": "in_progress",
-                "content": [],
-            },
-        },
-        {"type": "response.content_part.added", **where, "part": {**part, "text": "", "annotations": []}},
-        *({"type": "response.output_text.delta", **where, "delta": d, "logprobs": []} for d in pieces),
-        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
-        {"type": "response.content_part.done", **where, "part": part},
-        {
-            "type": "response.output_item.done",
-            "output_index": oi,
-            "item": {
-                "id": mid,
-                "type": "message",
-                "role": "assistant",
-                "status": "completed",
-                "content": [part],
-            },
-        },
-    ]
-
-
-def function_call(
-    oi: int,
-    call_id: str,
-    name: str,
-    arguments: str,
-    *,
-    deltas: list[str] | None = None,
-    with_done: bool = True,
-) -> list[dict[str, Any]]:
-    fid = f"fc_{oi}"
-    item = {
-        "id": fid,
-        "type": "function_call",
-        "status": "in_progress",
-        "call_id": call_id,
-        "name": name,
-        "arguments": "",
-    }
-    pieces = (
-        deltas if deltas is not None else [arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]]
-    )
-    events: list[dict[str, Any]] = [{"type": "response.output_item.added", "output_index": oi, "item": item}]
-    events += [
-        {"type": "response.function_call_arguments.delta", "item_id": fid, "output_index": oi, "delta": d}
-        for d in pieces
-    ]
-    if with_done:
-        events.append(
-            {
-                "type": "response.function_call_arguments.done",
-                "item_id": fid,
-                "output_index": oi,
-                "arguments": arguments,
-            }
-        )
-    events.append(
-        {
-            "type": "response.output_item.done",
-            "output_index": oi,
-            "item": {**item, "status": "completed", "arguments": arguments},
-        }
-    )
-    return events
-
-
-def reasoning_summary(oi: int, parts: list[str]) -> list[dict[str, Any]]:
-    rid = f"rs_{oi}"
-    where = {"item_id": rid, "output_index": oi}
-    events: list[dict[str, Any]] = [
-        {
-            "type": "response.output_item.added",
-            "output_index": oi,
-            "item": {"id": rid, "type": "reasoning", "summary": []},
-        }
-    ]
-    for si, text in enumerate(parts):
-        part = {"type": "summary_text", "text": text}
-        events += [
-            {
-                "type": "response.reasoning_summary_part.added",
-                **where,
-                "summary_index": si,
-                "part": {**part, "text": ""},
-            },
-            {"type": "response.reasoning_summary_text.delta", **where, "summary_index": si, "delta": text},
-            {"type": "response.reasoning_summary_text.done", **where, "summary_index": si, "text": text},
-            {"type": "response.reasoning_summary_part.done", **where, "summary_index": si, "part": part},
-        ]
-    events.append(
-        {
-            "type": "response.output_item.done",
-            "output_index": oi,
-            "item": {
-                "id": rid,
-                "type": "reasoning",
-                "summary": [{"type": "summary_text", "text": t} for t in parts],
-            },
-        }
-    )
-    return events
-
 
 def hosted(oi: int, kind: str = "web_search_call") -> list[dict[str, Any]]:
     item = {"id": f"ws_{oi}", "type": kind, "status": "completed", "action": {"type": "search", "query": "q"}}
@@ -191,21 +54,6 @@ def hosted(oi: int, kind: str = "web_search_call") -> list[dict[str, Any]]:
         {"type": f"response.{kind}.completed", "item_id": item["id"], "output_index": oi},
         {"type": "response.output_item.done", "output_index": oi, "item": item},
     ]
-
-
-USAGE = {
-    "input_tokens": 100,
-    "input_tokens_details": {"cached_tokens": 40, "cache_write_tokens": 8},
-    "output_tokens": 30,
-    "output_tokens_details": {"reasoning_tokens": 12},
-    "total_tokens": 130,
-}
-
-
-def completed(
-    output: list[Any] | None = None, usage: dict[str, Any] | None = USAGE, **extra: Any
-) -> dict[str, Any]:
-    return {"type": "response.completed", "response": response("completed", output, usage=usage, **extra)}
 
 
 def incomplete(reason: str) -> dict[str, Any]:
@@ -608,35 +456,6 @@ def test_a_call_without_any_id_gets_a_synthesized_one_when_done() -> None:
 
 # -- custom tool calls (issue 12, item 9) -------------------------------------------------------------
 
-PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
-
-
-def custom_call(
-    oi: int, call_id: str, name: str, text: str, *, pieces: list[str] | None = None
-) -> list[dict[str, Any]]:
-    """A custom_tool_call as OpenAI streams it (freeform input, e.g. Codex's apply_patch)."""
-    item = {
-        "id": f"ctc_{oi}",
-        "type": "custom_tool_call",
-        "status": "in_progress",
-        "call_id": call_id,
-        "name": name,
-        "input": "",
-    }
-    where = {"item_id": item["id"], "output_index": oi}
-    parts = pieces if pieces is not None else [text[:10], text[10:]]
-    return [
-        {"type": "response.output_item.added", "output_index": oi, "item": item},
-        *({"type": "response.custom_tool_call_input.delta", **where, "delta": d} for d in parts),
-        {"type": "response.custom_tool_call_input.done", **where, "input": text},
-        {
-            "type": "response.output_item.done",
-            "output_index": oi,
-            "item": {**item, "status": "completed", "input": text},
-        },
-    ]
-
-
 def final_response(output: list[dict[str, Any]]) -> dict[str, Any]:
     return completed(output=output)
 
@@ -924,13 +743,6 @@ def test_an_empty_response_still_has_a_role_chunk_and_a_finish() -> None:
 
 
 # -- failures --------------------------------------------------------------------------------------
-
-WIRE_ERROR = {
-    "type": "error",
-    "sequence_number": 2,
-    "error": {"type": "insufficient_quota", "code": "insufficient_quota", "message": "quota", "param": None},
-}
-
 
 def test_error_event_becomes_an_error_chunk_and_the_rest_is_ignored() -> None:
     failed = {"type": "response.failed", "response": response("failed", error={"code": "x", "message": "y"})}
@@ -1401,29 +1213,12 @@ def test_a_cut_stream_makes_the_sdk_raise() -> None:
         list(client.chat.completions.create(model="m", messages=[], stream=True))
 
 
-def test_feed_sse_writes_the_frames_of_feed_and_ends_once() -> None:
-    events = [
-        *created(),
-        *reasoning_summary(0, ["think"]),
-        *message(1, "one two three"),
-        *function_call(2, "call_1", "f", '{"a":1}', deltas=['{"a"', ":1", "}"]),
-        *custom_call(3, "call_2", "apply_patch", PATCH),
-        completed(),
-    ]
-    events[12] = {**events[12], "delta": "two \ud83d"}  # a lone surrogate in a streaming delta
-    expected = b"".join(encode_sse(c) for c in run(events)) + DONE_FRAME
-    translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
-    written = b"".join(translator.feed_sse(event) for event in events) + translator.close_sse()
-    assert written == expected
-    assert "two \ufffd" in written.decode()
-    assert translator.close_sse() == b""  # [DONE] is written once
-
-
 @pytest.mark.parametrize("read_size", [1, 7, 64, 1 << 20])
 def test_sse_bytes_in_any_reads_give_the_frames_of_feed_whatever_breaks_a_run(read_size: int) -> None:
-    """Runs of plain deltas are translated in one loop per read (``_hot_run``); every event that must
-    leave the run goes the general way: another sub-index, logprobs, a missing content_index, a
-    lone surrogate, another item, a reasoning part, then the terminal event."""
+    """Runs of plain deltas are taken in one loop per read (``_take_run``) and written straight into
+    frames (``ChatSSEWriter``); every event that must leave the run goes the general way: another
+    sub-index, logprobs, a missing content_index, a lone surrogate, another item, a reasoning part,
+    then the terminal event."""
     text = message(1, "a b c d e f g h")
     deltas = [i for i, event in enumerate(text) if event["type"] == "response.output_text.delta"]
     text[deltas[2]] = {**text[deltas[2]], "delta": "c \ud83d"}  # lone surrogate inside the run
@@ -1447,10 +1242,3 @@ def test_sse_bytes_in_any_reads_give_the_frames_of_feed_whatever_breaks_a_run(re
     assert logprobs is not None and [(t.token, t.logprob) for t in logprobs.content or []] == [("d", -0.5)]
     calls = final.choices[0].message.tool_calls or []
     assert [call.function.arguments for call in calls] == ['{"a":[1,2,3]}']
-
-
-def test_feed_sse_ends_with_the_error_frame_and_no_done() -> None:
-    translator = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(1))
-    written = b"".join(translator.feed_sse(e) for e in [*created(), *message(0, "partial"), WIRE_ERROR])
-    assert written.endswith(b"\n\n") and written.split(b"\n\n")[-2].startswith(b"event: error\ndata: ")
-    assert translator.feed_sse(completed()) == b"" and translator.close_sse() == b""

@@ -6,7 +6,7 @@ response says (text, refusal, reasoning, tool calls, finish_reason, usage, url c
 The expectation is computed from the source's *terminal* ``response.output`` (or its
 ``output_item.done`` items when the terminal response carries no output), not from the deltas the
 translator reads, so the two paths check each other.  Golden ``.sse`` files keep the exact output
-under ``golden/responses_to_chat/``.
+under ``golden/responses_to_chat/`` (``test_corpus_golden``).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from translator.engine.sse import DONE, DONE_FRAME, StreamDecoder, encode_sse
 from translator.ids import SequentialIds, fixed_clock
 from translator.protocol.mapping import FINISH_REASON_BY_INCOMPLETE_REASON, responses_usage_to_chat
 from translator.streams.responses_to_chat import ResponsesToChat
-from translator.testing.snapshot import SSESnapshotExtension, golden_root
+from translator.testing.snapshot import SSESnapshotExtension
 from translator.testing.validate import validate_chat_stream
-from translator.wire.chat_sse import responses_stream_to_chat_sse
+from translator.wire.chat_sse import ChatSSEWriter, chunk_frames, responses_stream_to_chat_sse
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 SEPARATOR = "\n"
@@ -203,9 +203,30 @@ def test_corpus_sse_writer_gives_the_bytes_of_encode_sse(path: Path, options: di
     cuts = sorted(rng.sample(range(1, len(raw)), min(25, len(raw) - 1)))
     pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     expected = expected_sse(translate([raw], **options))
+    frames, failed = chunk_frames(translate([raw], **options))  # the wire's own slow way agrees
+    assert frames + (b"" if failed else DONE_FRAME) == expected
     for items in (pieces, [raw], events_of(path)):
         written = responses_stream_to_chat_sse(items, ids=SequentialIds(), clock=fixed_clock(0), **options)
         assert b"".join(written) == expected
+        writer = ChatSSEWriter(ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(0), **options))
+        assert b"".join([*map(writer.feed, items), writer.close()]) == expected
+        assert writer.failed == failed
+
+
+@pytest.mark.parametrize("path", STREAMS)
+def test_corpus_feed_runs_is_feed_with_each_run_in_one_piece(path: Path) -> None:
+    raw = path.read_bytes()
+    fast = ResponsesToChat(ids=SequentialIds(), clock=fixed_clock(0))
+    runs = [*fast.feed_runs(raw), *fast.close()]
+    chunks: list[dict[str, Any]] = []
+    for item in runs:
+        if isinstance(item, tuple):
+            shape, texts = item
+            assert texts
+            chunks += [fast.delta_chunk(shape, text) for text in texts]
+        else:
+            chunks.append(item)
+    assert chunks == translate([raw])
 
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
@@ -265,15 +286,8 @@ class ResponsesToChatGolden(SSESnapshotExtension):
         assert isinstance(data, bytes)
         return data.decode()
 
-    @classmethod
-    def dirname(cls, *, test_location: Any) -> str:
-        return str(golden_root(test_location.item.config) / "responses_to_chat")
 
-    @classmethod
-    def get_snapshot_name(cls, *, test_location: Any, index: Any = 0) -> str:
-        return str(test_location.item.callspec.id)
-
-
+@pytest.mark.golden("responses_to_chat")
 @pytest.mark.parametrize("path", STREAMS)
 def test_corpus_golden(path: Path, snapshot: Any) -> None:
     body = b"".join(responses_stream_to_chat_sse(events_of(path), ids=SequentialIds(), clock=fixed_clock(0)))

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
+from support.chat_chunks import ChatChunks
 
 from translator.engine.sse import DONE
 from translator.ids import SequentialIds, fixed_clock
@@ -35,9 +36,9 @@ usage = st.fixed_dictionaries(
 )
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish}
-    return {**BASE, "choices": [choice], "usage": None}
+chunk = ChatChunks(
+    id=BASE["id"], created=BASE["created"], model=BASE["model"], logprobs=True, fields={"usage": None}
+)
 
 
 @st.composite

@@ -332,6 +332,106 @@ def test_other_folders_under_golden_are_left_alone(pytester: pytest.Pytester) ->
     assert foreign.read_text() == "data: {}\n\n"
 
 
+NAMED_TEST = """
+import os
+import pytest
+
+CASES = [pytest.param("skipped", marks=pytest.mark.skip)] if os.environ.get("SKIP_ONE") else []
+
+@pytest.mark.golden("chat_to_responses")
+@pytest.mark.parametrize("case", ["one", "two", *CASES])
+def test_named(case, sse_snapshot):
+    assert [{"type": "response.created", "case": case}] == sse_snapshot
+
+def test_default_layout(sse_snapshot):
+    assert [{"type": "response.created"}] == sse_snapshot
+"""
+
+
+def _named_project(pytester: pytest.Pytester) -> Any:
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_named=NAMED_TEST)
+    # -W error: writing a marker-named golden warns of nothing (syrupy's "cannot relate" is ours to judge)
+    pytester.runpytest("--snapshot-update", "-W", "error").assert_outcomes(passed=3)
+    return pytester.path / "golden" / "chat_to_responses"
+
+
+def test_the_golden_marker_names_the_folder_and_the_parameter_id_the_file(pytester: pytest.Pytester) -> None:
+    folder = _named_project(pytester)
+    assert sorted(p.name for p in folder.iterdir()) == ["one.sse", "two.sse"]
+    assert (folder / "one.sse").read_text() == format_sse([{"type": "response.created", "case": "one"}])
+    assert (pytester.path / "golden" / "test_named" / "test_default_layout.sse").is_file()  # unmarked
+    pytester.runpytest().assert_outcomes(passed=3)
+    (folder / "two.sse").write_text(format_sse([{"type": "response.created", "case": "three"}]))
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(['*case: "three" -> "two"'])
+
+
+def test_unused_goldens_of_a_named_folder_are_reported_and_deleted(pytester: pytest.Pytester) -> None:
+    folder = _named_project(pytester)
+    obsolete = folder / "renamed_long_ago.sse"
+    obsolete.write_text("data: {}\n\n")
+
+    warned = pytester.runpytest("--snapshot-warn-unused")
+    warned.assert_outcomes(passed=3)
+    assert warned.ret == pytest.ExitCode.OK
+    unused = "golden/chat_to_responses/renamed_long_ago.sse"
+    warned.stdout.fnmatch_lines(["*1 unused golden file(s)*", unused])
+    failed = pytester.runpytest()  # like syrupy: an unused golden fails the run unless told to warn
+    failed.assert_outcomes(passed=3)
+    assert failed.ret == pytest.ExitCode.TESTS_FAILED
+    partials = [["-k", "one"], ["test_named.py::test_named"]]
+    partials.append(["--deselect", "test_named.py::test_named[two]"])
+    for partial in partials:
+        result = pytester.runpytest("--snapshot-update", *partial)
+        assert "unused golden" not in result.stdout.str()
+        assert obsolete.is_file()
+
+    deleted = pytester.runpytest("--snapshot-update", "test_named.py")
+    deleted.stdout.fnmatch_lines(["Deleted 1 unused golden file(s):", unused])
+    assert sorted(p.name for p in folder.iterdir()) == ["one.sse", "two.sse"]
+    assert pytester.runpytest().ret == pytest.ExitCode.OK
+
+
+def test_a_skipped_test_keeps_every_golden_of_its_named_folder(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _named_project(pytester)
+    (folder / "of_a_case_this_machine_lacks.sse").write_text("data: {}\n\n")
+    monkeypatch.setenv("SKIP_ONE", "1")
+    result = pytester.runpytest("--snapshot-update")
+    result.assert_outcomes(passed=3, skipped=1)
+    assert (folder / "of_a_case_this_machine_lacks.sse").is_file()
+
+
+def test_a_named_folder_belongs_to_one_module(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_named=NAMED_TEST, test_other=NAMED_TEST.replace("test_named", "test_other"))
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*the golden folder 'chat_to_responses' is named by tests of several modules*"]
+    )
+
+
+def test_a_golden_marker_without_a_folder_name_fails_its_test_saying_so(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(
+        test_bad="""
+import pytest
+
+@pytest.mark.golden("../elsewhere")
+def test_bad(sse_snapshot):
+    assert [] == sse_snapshot
+"""
+    )
+    result = pytester.runpytest("--snapshot-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.golden takes one folder name, got '../elsewhere'*"])
+    assert not (pytester.path / "elsewhere").exists()
+
+
 def test_plugin_imports_cleanly_without_syrupy() -> None:
     code = (
         "import sys; sys.modules['syrupy'] = None\n"

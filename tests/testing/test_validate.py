@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 import orjson
 import pytest
+from support.chat_chunks import ChatChunks
 from support.corpus import SKIP_REASON, corpus_files, corpus_params
+from support.responses_events import function_call, message
 
 from translator.engine.sse import DONE
 from translator.errors import UnsupportedStreamError
@@ -56,38 +58,19 @@ def _call_done(n: int) -> dict[str, Any]:
     }
 
 
-def _call_events(oi: int, n: int) -> list[dict[str, Any]]:
-    item = {**_call_done(n), "status": "in_progress", "arguments": ""}
-    ref = {"item_id": f"fc_{n}", "output_index": oi}
-    return [
-        {"type": "response.output_item.added", "output_index": oi, "item": item},
-        {"type": "response.function_call_arguments.delta", **ref, "delta": '{"a":'},
-        {"type": "response.function_call_arguments.delta", **ref, "delta": "1}"},
-        {"type": "response.function_call_arguments.done", **ref, "arguments": '{"a":1}'},
-        {"type": "response.output_item.done", "output_index": oi, "item": _call_done(n)},
-    ]
+def _call_events(n: int) -> list[dict[str, Any]]:
+    """The events of ``_call_done(n)`` at output index ``n``."""
+    return function_call(n, f"call_{n}", "f", '{"a":1}', deltas=['{"a":', "1}"])
 
 
 def responses_events() -> list[dict[str, Any]]:
     """A valid stream: text message (events 2-8), two function calls (9-13, 14-18), completed (19)."""
-    ref = {"item_id": "msg_A", "output_index": 0, "content_index": 0}
-    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
     events = [
         {"type": "response.created", "response": _response("in_progress", [])},
         {"type": "response.in_progress", "response": _response("in_progress", [])},
-        {
-            "type": "response.output_item.added",
-            "output_index": 0,
-            "item": {**MSG_DONE, "status": "in_progress", "content": []},
-        },
-        {"type": "response.content_part.added", **ref, "part": part},
-        {"type": "response.output_text.delta", **ref, "delta": "Hi", "logprobs": []},
-        {"type": "response.output_text.delta", **ref, "delta": " there", "logprobs": []},
-        {"type": "response.output_text.done", **ref, "text": "Hi there", "logprobs": []},
-        {"type": "response.content_part.done", **ref, "part": {**part, "text": "Hi there"}},
-        {"type": "response.output_item.done", "output_index": 0, "item": MSG_DONE},
-        *_call_events(1, 1),
-        *_call_events(2, 2),
+        *message(0, "Hi there", deltas=["Hi", " there"], item_id="msg_A"),  # its last item is MSG_DONE
+        *_call_events(1),
+        *_call_events(2),
         {
             "type": "response.completed",
             "response": _response("completed", [MSG_DONE, _call_done(1), _call_done(2)], {"total_tokens": 3}),
@@ -105,10 +88,7 @@ def resequence(events: list[Any]) -> list[Any]:
 
 
 CHUNK = {"id": "chatcmpl-A", "object": "chat.completion.chunk", "created": 100, "model": "gpt-x"}
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {**CHUNK, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+_chunk = ChatChunks(id="chatcmpl-A", created=100, model="gpt-x")
 
 
 def _open_call(k: int, call_id: str) -> dict[str, Any]:

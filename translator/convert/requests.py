@@ -787,7 +787,7 @@ def convert_responses_request(
     """A Responses request (as the Codex CLI or the openai SDK sends it) for a Chat-only upstream.
 
     Everything :func:`responses_request_to_chat` does, plus what agent clients need over a Chat
-    upstream described by ``profile`` (README "Codex and agent clients"): custom, namespaced and
+    upstream described by ``profile`` (docs/conversions.md): custom, namespaced and
     tool-search tools become valid, unique Chat functions (with the ``tool_map`` that turns their
     calls back), hosted tools the upstream cannot run are dropped, schemas are normalised, history
     items are flattened the same way, reasoning is replayed in the upstream's field, and the
@@ -841,7 +841,7 @@ def _read_request_tools(request: dict[str, Any], profile: UpstreamProfile, polic
             read_tools(item.get("tools"), path, profile, policy, toolset, loaded=kind == "tool_search_output")
     if not toolset.has_client_tool_search():
         for tool in toolset.deferred:
-            if tool.identity not in toolset.identities:
+            if not toolset.declares(tool.identity):
                 policy.drop(tool.path, "a deferred tool needs a tool search this upstream cannot run")
     return toolset
 

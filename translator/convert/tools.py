@@ -98,7 +98,11 @@ class DeclaredTool:
 
 @dataclass(slots=True)
 class ToolSet:
-    """Every tool of one request, as the Chat upstream will see it."""
+    """Every tool of one request, as the Chat upstream will see it.
+
+    Lookups are indexed (a set of identities, identities by kind and name), so reading ``n`` tools and
+    resolving ``n`` references is linear: a request may declare tens of thousands of tools.
+    """
 
     declared: list[DeclaredTool] = field(default_factory=list)
     #: Hosted tools the upstream runs itself, forwarded unchanged (``web_search`` excepted).
@@ -107,18 +111,31 @@ class ToolSet:
     web_search: dict[str, Any] | None = None
     #: Deferred tools (``defer_loading``): left out until a tool search loads them.
     deferred: list[DeclaredTool] = field(default_factory=list)
+    _known: set[ToolIdentity] = field(default_factory=set)
+    _by_name: dict[tuple[str, str], list[ToolIdentity]] = field(default_factory=dict)
 
     @property
     def identities(self) -> list[ToolIdentity]:
         return [tool.identity for tool in self.declared]
 
+    def declares(self, identity: ToolIdentity) -> bool:
+        return identity in self._known
+
     def has_client_tool_search(self) -> bool:
-        return any(tool.identity.kind == "tool_search" for tool in self.declared)
+        return ToolIdentity("tool_search") in self._known
+
+    def named(self, kind: str, name: str) -> list[ToolIdentity]:
+        """The declared identities of ``kind`` called ``name`` (in any namespace), in declaration order."""
+        return self._by_name.get((kind, name), [])
 
     def add(self, tool: DeclaredTool) -> None:
         """Declare ``tool`` unless its identity is declared already (the first definition wins)."""
-        if all(known.identity != tool.identity for known in self.declared):
-            self.declared.append(tool)
+        identity = tool.identity
+        if identity in self._known:
+            return
+        self._known.add(identity)
+        self._by_name.setdefault((identity.kind, identity.name), []).append(identity)
+        self.declared.append(tool)
 
 
 def read_tools(
@@ -351,11 +368,7 @@ def _referenced(ref: Any, path: str, toolset: ToolSet, policy: Policy) -> ToolId
         name = expect_str(ref.get("name"), f"{path}.name")
         namespace = ref.get("namespace")
         candidates = [
-            t.identity
-            for t in toolset.declared
-            if t.identity.kind == kind
-            and t.identity.name == name
-            and (namespace in (None, t.identity.namespace))
+            identity for identity in toolset.named(kind, name) if namespace in (None, identity.namespace)
         ]
         # an exact un-namespaced match wins; a bare name that several namespaces share is ambiguous
         exact = [c for c in candidates if c.namespace == namespace]

@@ -10,7 +10,7 @@ its call was a custom tool).  On the way back, every run of assistant-side items
 messages, calls) is merged into **one** assistant message, because Chat rejects an assistant message
 with ``tool_calls`` that is directly followed by another assistant message.
 
-Choices made where the SDK types leave room (each is documented in the README's lossy table):
+Choices made where the SDK types leave room (each is documented in docs/lossy.md):
 
 * Assistant text travels as an EasyInputMessage with *string* content (``{"type": "message",
   "role": "assistant", "content": "..."}``): valid for the SDK, accepted by the API, and it carries

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import InvalidChunkError, SSEError, StreamError, StreamStateError, TranslatorError
@@ -43,6 +43,10 @@ def as_payload(item: Any, index: int) -> dict[str, Any] | Done:
     if not isinstance(result, dict):
         raise InvalidChunkError(f"{type(item).__name__} did not dump to a dict", index=index)
     return result
+
+
+#: ``_payloads``' signature: translate payloads into an output list (see ``FeedBase._feed_item``).
+Translate = Callable[[list[dict[str, Any] | Done], list[Any]], None]
 
 
 class FeedBase:
@@ -88,6 +92,13 @@ class FeedBase:
                     return self._feed_payload(as_payload(item, index), index) if out is None else out
                 except StreamError as exc:
                     raise self._stopped(exc.at(index), []) from exc.__cause__
+        return self._feed_item(item, self._payloads)
+
+    def _feed_item(self, item: Any, translate: Translate) -> list[Any]:
+        """``feed()``'s general way (bytes, objects, after an error or ``close()``); ``translate`` does
+        what ``_payloads`` does for ``feed()``, so a subclass can give another output form over the same
+        input handling (``ResponsesToChat.feed_runs``).  SDK objects read directly (``_accepts_model``)
+        take ``feed()``'s form."""
         if self._closed:
             raise StreamStateError("feed() after close()", index=self._index)
         out, self._unsent = self._unsent, []
@@ -99,14 +110,14 @@ class FeedBase:
             try:
                 payloads = self._decoder.feed(data)
             except SSEError as exc:
-                self._payloads(exc.partial, out)  # the frames before the bad one
+                translate(exc.partial, out)  # the frames before the bad one
                 raise self._stopped(exc, out) from None
-            self._payloads(payloads, out)
+            translate(payloads, out)
             return out
-        if self._model_class is None and self._accepts_model(cls):
+        if self._model_class is None and self._accepts_model(cls := item.__class__):
             self._model_class = cls
             return out + self.feed(item)
-        self._payloads([as_payload(item, self._index)], out)
+        translate([as_payload(item, self._index)], out)
         return out
 
     def _payloads(self, payloads: list[dict[str, Any] | Done], out: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ from .jsonio import dump_json, load_json
 __all__ = [
     "DONE",
     "DONE_FRAME",
+    "EVENT_HEADS",
     "Done",
     "JSONLDecoder",
     "SSEDecoder",
@@ -546,13 +547,22 @@ def encode_sse(payload: dict[str, Any] | Done, *, event: str | None = None) -> b
         body = dump_json(payload)
     if event is None:
         return b"data: " + body + b"\n\n"
-    head = _EVENT_HEADS.get(event)
-    if head is None:
-        name = event.replace("\r", "").replace("\n", "").encode()
-        head = b"event: " + name + b"\ndata: "
-        if len(_EVENT_HEADS) < 256:
-            _EVENT_HEADS[event] = head
-    return head + body + b"\n\n"
+    return EVENT_HEADS[event] + body + b"\n\n"
 
 
-_EVENT_HEADS: dict[str, bytes] = {}
+class _EventHeads(dict[str, bytes]):
+    """Event name -> the start of its frame, ``event: <name>\\ndata: ``; made on first use.
+
+    CR and LF are removed from the name so it cannot end the line early and inject fields.  The first
+    256 names are kept (a stream has a few dozen; a bound, whatever names a caller passes).
+    """
+
+    def __missing__(self, event: str) -> bytes:
+        head = b"event: " + event.replace("\r", "").replace("\n", "").encode() + b"\ndata: "
+        if len(self) < 256:
+            self[event] = head
+        return head
+
+
+#: The ``event:`` line and the ``data:`` field name of a frame, by event name (see ``encode_sse``).
+EVENT_HEADS: Final = _EventHeads()

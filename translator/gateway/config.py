@@ -5,30 +5,10 @@ flags override the file.  Every value is checked at start: a bad config raises :
 naming the key (``upstreams.ollama.protocol: must be 'chat' or 'responses', got 'grpc'``), and so does
 an unknown key, so a typo never passes silently.
 
-::
-
-    [server]
-    host = "127.0.0.1"              # loopback unless you say otherwise
-    port = 8080
-    max_body_bytes = 33554432       # 32 MiB; larger request bodies get 413
-    client_timeout = 60             # seconds to send a request's headers, and again its body (408)
-    api_keys_env = ["GATEWAY_KEY"]  # inbound keys, read from these environment variables
-    store = "sqlite"                # response state: "memory", "sqlite", "sqlite:PATH", "redis://..."
-
-    [upstreams.ollama]
-    base_url = "http://127.0.0.1:11434/v1"
-    protocol = "chat"               # or "responses"
-    key_env = "OLLAMA_API_KEY"      # sent as Authorization: Bearer ...; absent: the client's is passed
-    connect_timeout = 10            # seconds
-    first_byte_timeout = 300        # until the upstream's response headers
-    read_timeout = 120              # longest silence inside a stream
-    [upstreams.ollama.capabilities]     # protocol.capabilities.UpstreamProfile: a preset, then fields
-    preset = "generic"
-    stream = true                   # false: call without streaming, synthesise the client's stream
-
-    [models."gpt-oss"]              # what clients ask for -> where it goes
-    upstream = "ollama"
-    model = "gpt-oss:20b"           # the upstream's name for it (default: the same name)
+The file's reference, every key of ``[server]``, ``[upstreams.NAME]``,
+``[upstreams.NAME.capabilities]`` and ``[models."NAME"]`` with its default and meaning, is
+``docs/gateway/configuration.md``, the one copy; ``tests/gateway/test_config_docs.py`` loads its
+examples with :func:`load_config` and fails when a key accepted here is missing there.
 """
 
 from __future__ import annotations

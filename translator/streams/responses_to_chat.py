@@ -17,9 +17,17 @@ sent is a *segment* keyed ``(output_index, kind, sub_index)``; a segment remembe
 ``response.output`` are *snapshots*: when a snapshot extends what was sent, only the missing
 suffix is sent ("catch-up"), so text or arguments that arrive only in a ``.done`` event are still
 delivered and nothing is ever sent twice.  A snapshot that contradicts what was sent is ignored
-(clients append; a correction cannot be expressed).
+(clients append; a correction cannot be expressed).  Segments and calls: :mod:`.chat_segments`; how
+the items of the terminal response are matched to what was streamed: :mod:`.reconcile`.
 
-Output conventions (documented in the README section of this module):
+The per-event path: the *hot segment* (the one that sent text last) takes its next plain deltas
+(same type, output_index and sub-index, no logprobs) in one loop, without the handlers.  ``feed()``
+returns their chunks; ``feed_runs()`` returns each such run as ``(shape, texts)`` instead, so a writer
+puts the texts straight into frames of that shape without building a chunk per delta
+(:class:`translator.wire.chat_sse.ChatSSEWriter`; ``delta_chunk(shape, text)`` is the chunk each
+text stands for).
+
+Output conventions (documented in docs/streams.md, "Responses to Chat Completions"):
 
 * one chunk id (``ids("chatcmpl")``), ``created = int(response.created_at)``, ``model`` from the
   response; ``choices[0].index`` is always 0.
@@ -36,7 +44,7 @@ Output conventions (documented in the README section of this module):
   on the first fragment) once the call id and name are known or the item is finished; argument
   deltas before that wait in the call's ``pending``.  A custom call goes out as a function call
   holding its raw input, or with ``custom_tool_calls="custom"`` in the Chat API's ``type: "custom"``
-  shape (see the README for why the SDK-readable form is the default).
+  shape (docs/streams.md says why the SDK-readable form is the default).
 * Items Chat cannot carry (web/file search, code interpreter, MCP, image generation, shell, ...)
   are dropped unless ``surface_hosted_tools=True``: then each finished item is sent once,
   verbatim plus an ``index``, on the non-standard ``delta.hosted_tool_calls``.
@@ -48,21 +56,37 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, TypeGuard
-
-import orjson
+from typing import Any, Protocol, TypeGuard
 
 from ..engine.feed import FeedBase, adrive, drive
-from ..engine.jsonio import dump_json
-from ..engine.sse import DONE_FRAME, Done, encode_sse
-from ..errors import InvalidChunkError, StreamError
+from ..engine.sse import Done
+from ..errors import InvalidChunkError, StreamError, TranslatorError
 from ..ids import Clock, IdSource, random_id, system_clock
 from ..protocol.mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
+from .chat_segments import (
+    ARGS,
+    CALL_TYPES,
+    CUSTOM_FORMS,
+    RAW,
+    REASONING,
+    REFUSAL,
+    TEXT,
+    Call,
+    DeltaShape,
+    HotRun,
+    HotSegment,
+    Segment,
+    call_text,
+    delta_event,
+)
+from .reconcile import Streamed, reconcile
 
 __all__ = [
+    "DeltaShape",
+    "HotRun",
     "Phase",
     "ResponsesToChat",
     "atranslate_responses_stream",
@@ -72,37 +96,6 @@ __all__ = [
 #: ``service_tier`` values a ``ChatCompletionChunk`` accepts; others (``fast``...) are left out.
 _CHAT_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
 
-#: Output item types Chat can carry; every other type is a "hosted" item (skipped or surfaced).
-_CHAT_ITEM_TYPES = frozenset({"message", "function_call", "custom_tool_call", "reasoning"})
-
-#: Output item types that become ``tool_calls`` entries.
-_CALL_TYPES = frozenset({"function_call", "custom_tool_call"})
-
-#: ``custom_tool_calls`` option -> (delta ``type`` and key of the inner object, its text field).
-_CUSTOM_FORMS = {"function": ("function", "arguments"), "custom": ("custom", "input")}
-
-# Segment kinds: which delta field a segment feeds.
-_TEXT, _REFUSAL, _REASONING, _ARGS = "content", "refusal", "reasoning", "arguments"
-
-#: Sub-index offset of raw ``reasoning_text`` parts, so they never share a key with the summary
-#: parts (``summary_index``) of the same reasoning item: both feed the reasoning field.
-_RAW = 1 << 20
-
-_RAW_REASONING = "reasoning_text"
-
-#: Segment kind -> the event type of its deltas and the field of its sub-index (the hot path's keys).
-_DELTA_EVENTS = {
-    _TEXT: ("response.output_text.delta", "content_index"),
-    _REFUSAL: ("response.refusal.delta", "content_index"),
-    _REASONING: ("response.reasoning_summary_text.delta", "summary_index"),
-    _RAW_REASONING: ("response.reasoning_text.delta", "content_index"),
-}
-
-#: Stands for the text in a frame template (see ``ResponsesToChat._hot_template``); never in real text.
-_MARK = "\x00\x01hot-text\x01\x00"
-_MARK_JSON = orjson.dumps(_MARK)
-_dumps = orjson.dumps
-
 
 class Phase(enum.Enum):
     """Where a :class:`ResponsesToChat` is in its stream (``translator.phase``)."""
@@ -111,35 +104,6 @@ class Phase(enum.Enum):
     STREAMING = "streaming"  #: a response object was seen; translating
     DONE = "done"  #: completed / incomplete handled; later events are ignored
     FAILED = "failed"  #: an error chunk was sent; later events are ignored
-
-
-@dataclass(slots=True)
-class _Segment:
-    """What was sent for one text part, summary part, refusal or argument string."""
-
-    pieces: list[str] = field(default_factory=list)  #: invariant: "".join(pieces) == text sent
-    logprobs: int = 0  #: logprob entries sent
-    annotations: int = 0  #: annotations seen (sent or dropped), by ``annotation_index``
-    offset: int = 0  #: where this segment starts in the joined ``content`` (annotation offsets)
-
-    def sent(self) -> str:
-        if len(self.pieces) > 1:
-            self.pieces[:] = ["".join(self.pieces)]
-        return self.pieces[0] if self.pieces else ""
-
-
-@dataclass(slots=True)
-class _Call:
-    """A function_call or custom_tool_call item turned into ``tool_calls[index]``."""
-
-    index: int = -1  #: position in ``message.tool_calls``, given when the call opens
-    call_id: str | None = None
-    name: str | None = None
-    kind: str = "function"  #: delta ``type`` and key of the inner object (``function``/``custom``)
-    text_key: str = "arguments"  #: the inner object's text field (``arguments``/``input``)
-    delta_type: str = "response.function_call_arguments.delta"  #: the event type of its deltas
-    opened: bool = False  #: the first delta (id, type, name) was sent
-    pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was opened
 
 
 class ResponsesToChat(FeedBase):
@@ -176,7 +140,7 @@ class ResponsesToChat(FeedBase):
         self.include_usage = include_usage
         self.reasoning_field = reasoning_field
         self.surface_hosted_tools = surface_hosted_tools
-        if custom_tool_calls not in _CUSTOM_FORMS:
+        if custom_tool_calls not in CUSTOM_FORMS:
             raise ValueError(f"custom_tool_calls must be 'function' or 'custom', got {custom_tool_calls!r}")
         self.custom_tool_calls = custom_tool_calls
         self.separator = separator
@@ -185,10 +149,10 @@ class ResponsesToChat(FeedBase):
         self.phase = Phase.START
         self._base: dict[str, Any] | None = None  #: id/object/created/model(/service_tier) of every chunk
         self._started = False  #: the role chunk was sent
-        self._segments: dict[tuple[int, str, int], _Segment] = {}
+        self._segments: dict[tuple[int, str, int], Segment] = {}
         self._last: dict[str, tuple[int, str, int]] = {}  #: field -> last segment that sent text into it
         self._content_len = 0  #: characters of ``content`` sent (annotation offsets)
-        self._calls: dict[int, _Call] = {}  #: output_index -> function or custom tool call
+        self._calls: dict[int, Call] = {}  #: output_index -> function or custom tool call
         self._opened_calls = 0  #: calls sent so far (the next ``tool_calls[].index``)
         self._oi_by_item_id: dict[str, int] = {}
         self._seen: dict[int, str | None] = {}  #: output_index -> item type (None: not known yet)
@@ -196,55 +160,85 @@ class ResponsesToChat(FeedBase):
         self._annotation_count = 0  #: entries in the client's ``message.annotations``
         self._shown_call = False  #: a tool call was shown to the client
         self._last_type = "<none>"
-        # The hot segment: the one that sent text last.  Its next plain delta event (same type,
-        # output_index and sub-index, no logprobs) is sent by _feed_payload's first lines alone.
-        # (delta event type, output_index, sub-index field or None, sub-index, pieces.append, counts
-        # towards _content_len, frame head, frame tail), one tuple so the hot path reads it at once;
-        # None: no hot segment.  The frame head/tail are None until feed_sse needs them.
-        self._hot: tuple[str, int, str | None, int, Callable[[str], None], bool, bytes | None, bytes] | None
-        self._hot = None
-        self._hot_delta: str | _Call = ""  #: the delta field the hot segment feeds, or its call
-        self._frames = False  #: feed_sse()/close_sse() is running: the hot path writes frames
-        self._sse_closed = False
-        self._templates: dict[Any, tuple[bytes, bytes]] = {}
+        self._hot: HotSegment | None = None  #: its plain deltas are sent by :meth:`_take_run` alone
+        self._sse_writer: _SSEWriter | None = None  #: the writer behind the deprecated feed_sse()/close_sse()
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
-    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[Any]:
-        if self._hot is not None:
-            out: list[Any] = []
-            if self._hot_run((payload,), 0, out):
-                return out
+    def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
+        hot = self._hot
+        if hot is not None and self._take_run(hot, (payload,), 0):
+            return [self.delta_chunk(hot.shape, hot.pieces[-1])]
         return self._feed_event(payload, index)
 
-    def _payloads(self, payloads: list[dict[str, Any] | Done], out: list[Any]) -> None:
-        """:meth:`FeedBase._payloads`, with each run of hot deltas translated in one loop; the events
-        between runs (a few per item) go one at a time through the base class."""
+    def _payloads(self, payloads: list[dict[str, Any] | Done], out: list[Any], runs: bool = False) -> None:
+        """:meth:`FeedBase._payloads`, with each run of plain deltas of the hot segment taken in one loop
+        (giving their chunks, or with ``runs`` one :data:`HotRun`); the events between runs (a few per
+        item) go one at a time through the base class."""
         start, total = 0, len(payloads)
         while start < total:
-            if self._hot is not None:
-                taken = self._hot_run(payloads, start, out)
-                self._index += taken
-                start += taken
+            hot = self._hot
+            if hot is not None:
+                taken = self._take_run(hot, payloads, start)
+                if taken:
+                    self._index += taken
+                    start += taken
+                    texts = hot.pieces[-taken:]
+                    if runs:
+                        out.append((hot.shape, texts))
+                    else:
+                        shape, chunk = hot.shape, self.delta_chunk
+                        out += [chunk(shape, text) for text in texts]
             if start < total:
                 super()._payloads(payloads[start : start + 1], out)
                 start += 1
 
-    def _hot_run(self, payloads: Sequence[Any], start: int, out: list[Any]) -> int:
-        """Translate the plain delta events of the hot segment from ``payloads[start]`` on (same type,
-        output_index and sub-index, no logprobs) into ``out``; the number of events taken.
+    def _runs(self, payloads: list[dict[str, Any] | Done], out: list[Any]) -> None:
+        self._payloads(payloads, out, runs=True)
 
-        The per-event path of nearly every event of a stream: with ``feed_sse`` each delta is written
-        straight into its frame (three pieces that the read joins at once), without building a chunk.
+    def _stopped(self, exc: TranslatorError, out: list[Any]) -> TranslatorError:
+        # runs held back for the next call are kept as their chunks: feed() and close() return chunks only
+        if any(item.__class__ is tuple for item in out):
+            out[:] = self._chunks(out)
+        return super()._stopped(exc, out)
+
+    # -- the hot segment: runs of plain deltas -------------------------------------------------------
+
+    def feed_runs(self, item: Any) -> list[dict[str, Any] | HotRun]:
+        """:meth:`feed`, with each run of plain deltas of the hot segment given as one :data:`HotRun`
+        ``(shape, texts)`` instead of one chunk per delta: for writers, which put those texts straight
+        into the frame of their shape (``translator.wire.chat_sse.ChatSSEWriter``).
+
+        ``feed(item)`` is ``feed_runs(item)`` with each run replaced by its chunks,
+        ``[translator.delta_chunk(shape, text) for text in texts]``; a run holds one delta or more.
         """
-        hot = self._hot
-        assert hot is not None
-        hot_type, oi, sub_name, sub, append, counts, head, tail = hot
-        frames = self._frames
-        if frames and head is None:
-            head, tail = self._hot_template()
-        size = len(out)
-        dumps = _dumps
+        if item.__class__ is dict and self._plain:  # one event (nothing decoded, nothing held back)
+            out: list[Any] = []
+            self._runs([item], out)
+            return out
+        return self._feed_item(item, self._runs)
+
+    def delta_chunk(self, shape: DeltaShape, text: str) -> dict[str, Any]:
+        """The chunk that sends ``text`` to ``shape``: what each text of a :data:`HotRun` stands for.
+
+        Chunks of one shape differ only in the text (a writer may cut its frame template from one).
+        """
+        if isinstance(shape, str):
+            return self._chunk({shape: text})
+        index, kind, key = shape
+        return self._chunk({"tool_calls": [{"index": index, kind: {key: text}}]})
+
+    def _take_run(self, hot: HotSegment, payloads: Sequence[Any], start: int) -> int:
+        """Take the plain deltas of ``hot`` from ``payloads[start]`` on (same type, output_index and
+        sub-index, no logprobs): their texts are appended to the segment; the number taken.
+
+        The per-event path of nearly every event of a stream.
+        """
+        hot_type, oi, sub_name, sub = hot.event_type, hot.output_index, hot.sub_field, hot.sub_index
+        pieces = hot.pieces
+        append = pieces.append
+        content = hot.content
+        before = len(pieces)
         try:  # an event without one of the fields (KeyError) or DONE (TypeError) ends the run
             for event in islice(payloads, start, None):
                 text = event["delta"]
@@ -257,21 +251,60 @@ class ResponsesToChat(FeedBase):
                 ):
                     break
                 append(text)
-                if counts:
+                if content:
                     self._content_len += len(text)
-                if frames:
-                    try:
-                        out += (head, dumps(text), tail)
-                    except TypeError:  # lone surrogates: the writer repairs them
-                        out += (head, dump_json(text), tail)
-                else:
-                    out.append(self._hot_chunk(text))
         except (KeyError, TypeError):
             pass
-        taken = (len(out) - size) // 3 if frames else len(out) - size
+        taken = len(pieces) - before
         if taken:
             self._last_type = hot_type
         return taken
+
+    def _chunks(self, out: list[Any]) -> list[dict[str, Any]]:
+        """``out`` with each :data:`HotRun` replaced by its chunks."""
+        chunks: list[dict[str, Any]] = []
+        for item in out:
+            if item.__class__ is tuple:
+                shape, texts = item
+                chunks += [self.delta_chunk(shape, text) for text in texts]
+            else:
+                chunks.append(item)
+        return chunks
+
+    def _heat(self, key: tuple[int, str, int], segment: Segment, name: str) -> None:
+        """Make segment ``key`` (just sent text into delta field ``name``) the hot one."""
+        if self._hot is None or self._hot.pieces is not segment.pieces:
+            oi, kind, sub = key
+            event_type, sub_field, sub_index = delta_event(kind, sub)
+            self._hot = HotSegment(event_type, oi, sub_field, sub_index, segment.pieces, kind == TEXT, name)
+
+    def _heat_call(self, oi: int, call: Call, segment: Segment) -> None:
+        """Make the arguments of ``call`` (at ``oi``, opened) the hot segment."""
+        if self._hot is None or self._hot.pieces is not segment.pieces:
+            shape = (call.index, call.kind, call.text_key)
+            self._hot = HotSegment(call.delta_type, oi, None, 0, segment.pieces, False, shape)
+
+    # -- deprecated: SSE output on the translator (kept for one release) ----------------------------
+
+    def feed_sse(self, item: Any) -> bytes:
+        """Deprecated: ``ChatSSEWriter(translator).feed(item)`` (:mod:`translator.wire.chat_sse`)."""
+        return self._deprecated_writer("feed_sse").feed(item)
+
+    def close_sse(self) -> bytes:
+        """Deprecated: ``ChatSSEWriter(translator).close()`` (:mod:`translator.wire.chat_sse`)."""
+        return self._deprecated_writer("close_sse").close()
+
+    def _deprecated_writer(self, name: str) -> _SSEWriter:
+        warnings.warn(
+            f"ResponsesToChat.{name}() is deprecated: write through"
+            " translator.wire.chat_sse.ChatSSEWriter(translator); it will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if self._sse_writer is None:
+            assert _sse_writer is not None  # importing translator imports translator.wire.chat_sse
+            self._sse_writer = _sse_writer(self)
+        return self._sse_writer
 
     def _feed_event(self, payload: dict[str, Any] | Done, index: int) -> list[Any]:
         """One event by the general path (handlers by type)."""
@@ -301,76 +334,6 @@ class ResponsesToChat(FeedBase):
             exc.partial = out + exc.partial
             raise
         return out
-
-    def _heat(self, key: tuple[int, str, int], segment: _Segment, name: str) -> None:
-        """Make segment ``key`` (just sent text into delta field ``name``) the hot one."""
-        oi, kind, sub = key
-        if kind == _REASONING and sub >= _RAW:
-            kind, sub = _RAW_REASONING, sub - _RAW
-        event_type, sub_name = _DELTA_EVENTS[kind]
-        head, tail = self._templates.get(name, (None, b""))
-        self._hot = (event_type, oi, sub_name, sub, segment.pieces.append, kind == _TEXT, head, tail)
-        self._hot_delta = name
-
-    def _heat_call(self, oi: int, call: _Call, segment: _Segment) -> None:
-        """Make the arguments of ``call`` (at ``oi``, opened) the hot segment."""
-        head, tail = self._templates.get((call.index, call.kind, call.text_key), (None, b""))
-        self._hot = (call.delta_type, oi, None, 0, segment.pieces.append, False, head, tail)
-        self._hot_delta = call
-
-    def _hot_chunk(self, text: str) -> dict[str, Any]:
-        """The chunk that sends ``text`` into the hot segment's field."""
-        target = self._hot_delta
-        if isinstance(target, str):
-            return self._chunk({target: text})
-        return self._chunk({"tool_calls": [{"index": target.index, target.kind: {target.text_key: text}}]})
-
-    def _hot_template(self) -> tuple[bytes, bytes]:
-        """The hot segment's SSE frame split around its text, so a delta is written without a dict.
-
-        Cut from ``encode_sse`` of the very chunk :meth:`_hot_chunk` builds, so both ways give the
-        same bytes (the tests compare them).
-        """
-        target = self._hot_delta
-        shape = target if isinstance(target, str) else (target.index, target.kind, target.text_key)
-        frame = self._templates.get(shape)
-        if frame is None:
-            frame_bytes = encode_sse(self._hot_chunk(_MARK))
-            head, found, tail = frame_bytes.partition(_MARK_JSON)
-            if not found or _MARK_JSON in tail:
-                raise AssertionError("the frame template marker is not unique")  # pragma: no cover
-            frame = self._templates[shape] = (head, tail)
-        assert self._hot is not None
-        self._hot = (*self._hot[:6], *frame)
-        return frame
-
-    # -- SSE output ----------------------------------------------------------------------------------
-
-    def feed_sse(self, item: Any) -> bytes:
-        """:meth:`feed`, with the chunks written as Chat SSE frames (``b""`` when there are none).
-
-        Byte for byte the ``encode_sse`` frames of the chunks ``feed`` would return, but a streaming
-        delta is written straight into its frame, without building its chunk.  An error chunk is
-        written as ``event: error`` and is the last frame.  Use either ``feed`` or ``feed_sse`` (with
-        ``close_sse``) on one translator, not both.
-        """
-        self._frames = True
-        try:
-            return _written(self.feed(item))
-        finally:
-            self._frames = False
-
-    def close_sse(self) -> bytes:
-        """:meth:`close` as SSE frames, then ``data: [DONE]`` unless the stream ended in an error."""
-        if self._sse_closed:
-            return b""
-        self._sse_closed = True
-        self._frames = True
-        try:
-            frames = _written(self.close())
-        finally:
-            self._frames = False
-        return frames if self.phase is Phase.FAILED else frames + DONE_FRAME
 
     def _finish(self) -> list[dict[str, Any]]:
         if self.phase in (Phase.DONE, Phase.FAILED):
@@ -417,10 +380,10 @@ class ResponsesToChat(FeedBase):
         self._started = True
         delta: dict[str, Any] = {
             "role": "assistant",
-            "content": "" if first == _TEXT else None,
-            "refusal": "" if first == _REFUSAL else None,
+            "content": "" if first == TEXT else None,
+            "refusal": "" if first == REFUSAL else None,
         }
-        if first == _ARGS:
+        if first == ARGS:
             return delta
         out.append(self._chunk(delta))
         return None
@@ -434,7 +397,7 @@ class ResponsesToChat(FeedBase):
     ) -> None:
         """Send ``text`` for the segment ``key`` (content, refusal or reasoning)."""
         kind = key[1]
-        name = self.reasoning_field if kind == _REASONING else kind
+        name = self.reasoning_field if kind == REASONING else kind
         if name is None or not (text or logprobs):
             return
         segment = self._segment(key)
@@ -442,7 +405,7 @@ class ResponsesToChat(FeedBase):
         if text:
             if not segment.pieces and self._last.get(kind) not in (None, key):
                 payload = self.separator + text  # a new segment of a field that already has text
-            if kind == _TEXT and not segment.pieces:
+            if kind == TEXT and not segment.pieces:
                 segment.offset = self._content_len + len(payload) - len(text)
             segment.pieces.append(text)
             self._last[kind] = key
@@ -452,14 +415,14 @@ class ResponsesToChat(FeedBase):
         if logprobs:
             segment.logprobs += len(logprobs)
             lp = {"content": [responses_logprob_to_chat(entry) for entry in logprobs], "refusal": None}
-        if kind == _TEXT:
+        if kind == TEXT:
             self._content_len += len(payload)
         out.append(self._chunk({name: payload}, logprobs=lp))
 
-    def _segment(self, key: tuple[int, str, int]) -> _Segment:
+    def _segment(self, key: tuple[int, str, int]) -> Segment:
         segment = self._segments.get(key)
         if segment is None:
-            segment = self._segments[key] = _Segment()
+            segment = self._segments[key] = Segment()
         return segment
 
     def _catch_up(
@@ -501,106 +464,21 @@ class ResponsesToChat(FeedBase):
         self._seen[oi] = item["type"]
         return oi, item
 
-    def _reconcile(self, output: list[Any]) -> dict[int, int]:
-        """Where each item of the terminal ``response.output`` was streamed: position -> output_index.
-
-        The terminal response repeats the items, but not always as they were streamed: ``output_index``
-        may skip numbers (C:openai__phase_two_messages.sse), GitHub Copilot rotates item ids, some servers
-        leave a streamed reasoning item out.  So an item is matched by its item id, or a call by its call
-        id, when that id was streamed and what was sent agrees; else to the next streamed index (in the
-        order of both lists; out of order only as a last resort) whose sent text it continues; else to
-        the next one of its type that sent nothing.  An unknown id proves nothing: OpenRouter keeps the
-        message's id but renames the reasoning item's (C:openrouter__gpt_oss_reasoning_text_data_only_done).
-        An item that matches nothing gets a fresh index: it was never streamed, and it is delivered once.
-        """
-        items = [
-            (position, item)
-            for position, item in enumerate(output)
-            if isinstance(item, dict) and isinstance(item.get("type"), str)
-        ]
-        streamed = sorted(self._seen)
-        rank = {oi: n for n, oi in enumerate(streamed)}
-        by_call_id = {call.call_id: oi for oi, call in self._calls.items() if call.call_id}
-        placed: dict[int, int] = {}
-        claimed: set[int] = set()
-        for position, item in items:
-            item_id, call_id = item.get("id"), item.get("call_id")
-            oi: int | None = self._oi_by_item_id.get(item_id) if isinstance(item_id, str) else None
-            if oi is None and item["type"] in _CALL_TYPES and isinstance(call_id, str):
-                oi = by_call_id.get(call_id)
-            if oi is not None and oi not in claimed and self._affinity(oi, item) >= 0:
-                placed[position] = oi
-                claimed.add(oi)
-        cursor = 0
-        for position, item in items:
-            if position in placed:
-                cursor = max(cursor, rank[placed[position]] + 1)
-                continue
-            after = [oi for oi in streamed[cursor:] if oi not in claimed]
-            before = [oi for oi in streamed[:cursor] if oi not in claimed]
-            affinity = {oi: self._affinity(oi, item) for oi in after + before}
-            found = next((oi for oi in after + before if affinity[oi] > 0), None)
-            if found is None:
-                found = next((oi for oi in after if affinity[oi] == 0), None)
-            if found is None:  # never streamed
-                found = max(self._seen, default=-1) + 1
-                self._seen[found] = item["type"]
-            else:
-                claimed.add(found)
-                cursor = max(cursor, rank[found] + 1)
-            placed[position] = found
-        return placed
-
-    def _affinity(self, oi: int, item: dict[str, Any]) -> int:
-        """How what was streamed at ``oi`` relates to the finished ``item``.
-
-        -1: it cannot be that item (another type, text that ``item`` does not continue, another call
-        id); 1: it is (what was sent is the start of ``item``'s text, or the call ids agree); 0: nothing
-        tells (nothing was sent).
-        """
-        kind = item["type"]
-        if self._seen.get(oi) not in (None, kind):
-            return -1
-        sent = {key[1:]: segment.sent() for key, segment in self._segments.items() if key[0] == oi}
-        sent = {key: text for key, text in sent.items() if text}
-        pairs: list[tuple[str, Any]] = []  # (text sent, the item's text at the same place)
-        if kind in _CALL_TYPES:
-            call = self._calls.get(oi)
-            call_id = item.get("call_id")
-            if call is not None and call.call_id and isinstance(call_id, str):
-                return 1 if call.call_id == call_id else -1
-            if call is not None and not call.opened:
-                sent[(_ARGS, 0)] = "".join(call.pending)
-            pairs = [(text, _call_text(item)) for (field, _), text in sent.items() if field == _ARGS]
-        elif kind == "message":
-            for (field, ci), text in sent.items():
-                key = "text" if field == _TEXT else field
-                pairs.append((text, _part_text(item.get("content"), ci, key)))
-        elif kind == "reasoning":
-            for (_, sub), text in sent.items():
-                where = ("content", sub - _RAW) if sub >= _RAW else ("summary", sub)
-                pairs.append((text, _part_text(item.get(where[0]), where[1], "text")))
-        elif oi in self._hosted_sent:
-            return 1 if self._seen.get(oi) == kind else -1
-        if len(pairs) < len(sent) or any(not isinstance(f, str) or not f.startswith(t) for t, f in pairs):
-            return -1  # text of another kind was sent there, or text this item does not continue
-        return 1 if any(text for text, _ in pairs) else 0
-
     # -- function calls -----------------------------------------------------------------------------
 
-    def _call(self, oi: int) -> _Call:
+    def _call(self, oi: int) -> Call:
         call = self._calls.get(oi)
         if call is None:
-            call = self._calls[oi] = _Call()
+            call = self._calls[oi] = Call()
         return call
 
-    def _learn_call(self, oi: int, item: dict[str, Any], where: str) -> _Call:
+    def _learn_call(self, oi: int, item: dict[str, Any], where: str) -> Call:
         """Take what ``item`` tells about its call (kind, call id, name) into the call's record."""
         call = self._call(oi)
         if call.opened:
             return call
         if item.get("type") == "custom_tool_call":
-            call.kind, call.text_key = _CUSTOM_FORMS[self.custom_tool_calls]
+            call.kind, call.text_key = CUSTOM_FORMS[self.custom_tool_calls]
             call.delta_type = "response.custom_tool_call_input.delta"
         call_id = _optional_str(item, "call_id", where)
         if call_id is None and isinstance(item.get("id"), str):
@@ -633,10 +511,10 @@ class ResponsesToChat(FeedBase):
             call.call_id = self._ids("call")
         arguments = "".join(call.pending)
         call.pending.clear()
-        snapshot = _call_text(item)
+        snapshot = call_text(item)
         if isinstance(snapshot, str) and snapshot.startswith(arguments):
             arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
-        segment = self._segment((oi, _ARGS, 0))
+        segment = self._segment((oi, ARGS, 0))
         segment.pieces.append(arguments)
         self._heat_call(oi, call, segment)
         tool = {
@@ -645,7 +523,7 @@ class ResponsesToChat(FeedBase):
             "type": call.kind,
             call.kind: {"name": call.name or "", call.text_key: arguments},
         }
-        role = self._open(_ARGS, out)
+        role = self._open(ARGS, out)
         delta = {**role, "tool_calls": [tool]} if role is not None else {"tool_calls": [tool]}
         out.append(self._chunk(delta))
 
@@ -656,7 +534,7 @@ class ResponsesToChat(FeedBase):
         if not call.opened:
             call.pending.append(text)
             return
-        segment = self._segment((oi, _ARGS, 0))
+        segment = self._segment((oi, ARGS, 0))
         segment.pieces.append(text)
         self._heat_call(oi, call, segment)
         out.append(self._chunk({"tool_calls": [{"index": call.index, call.kind: {call.text_key: text}}]}))
@@ -670,7 +548,7 @@ class ResponsesToChat(FeedBase):
             if len(full) > len(sent) and full.startswith(sent):
                 call.pending[:] = [full]
             return
-        segment = self._segment((oi, _ARGS, 0))
+        segment = self._segment((oi, ARGS, 0))
         sent = segment.sent()
         if len(full) > len(sent) and full.startswith(sent):
             self._send_args(oi, full[len(sent) :], out)
@@ -687,16 +565,16 @@ class ResponsesToChat(FeedBase):
             for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict):
                     self._snapshot_part(oi, ci, part, out, f"{where}.content[{ci}]")
-        elif kind in _CALL_TYPES:
+        elif kind in CALL_TYPES:
             self._open_call(oi, item, out, where, final=True)
-            self._catch_up_args(oi, _call_text(item), out)
+            self._catch_up_args(oi, call_text(item), out)
         elif kind == "reasoning":
             for si, part in enumerate(_list(item, "summary", where)):
                 if isinstance(part, dict):
-                    self._catch_up((oi, _REASONING, si), part.get("text"), out)
+                    self._catch_up((oi, REASONING, si), part.get("text"), out)
             for ci, part in enumerate(_list(item, "content", where)):
                 if isinstance(part, dict) and part.get("type") == "reasoning_text":
-                    self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
+                    self._catch_up((oi, REASONING, RAW + ci), part.get("text"), out)
         elif self.surface_hosted_tools and oi not in self._hosted_sent:
             self._hosted_sent.add(oi)
             self._open("hosted", out)
@@ -708,17 +586,17 @@ class ResponsesToChat(FeedBase):
     ) -> None:
         kind = part.get("type")
         if kind == "output_text":
-            self._catch_up((oi, _TEXT, ci), part.get("text"), out, part.get("logprobs"))
+            self._catch_up((oi, TEXT, ci), part.get("text"), out, part.get("logprobs"))
             annotations = part.get("annotations")
             if isinstance(annotations, list):
-                segment = self._segment((oi, _TEXT, ci))
+                segment = self._segment((oi, TEXT, ci))
                 for ai in range(segment.annotations, len(annotations)):
                     self._annotation(segment, ai, annotations[ai], out, f"{where}.annotations[{ai}]")
         elif kind == "refusal":
-            self._catch_up((oi, _REFUSAL, ci), part.get("refusal"), out)
+            self._catch_up((oi, REFUSAL, ci), part.get("refusal"), out)
 
     def _annotation(
-        self, segment: _Segment, ai: int, annotation: Any, out: list[dict[str, Any]], where: str
+        self, segment: Segment, ai: int, annotation: Any, out: list[dict[str, Any]], where: str
     ) -> None:
         """Annotation ``ai`` of a text segment; url_citation goes out, other kinds are dropped."""
         segment.annotations = max(segment.annotations, ai + 1)
@@ -737,16 +615,16 @@ class ResponsesToChat(FeedBase):
         }
         entry = {"index": self._annotation_count, "type": "url_citation", "url_citation": citation}
         self._annotation_count += 1
-        self._open(_TEXT, out)
+        self._open(TEXT, out)
         out.append(self._chunk({"annotations": [entry]}))
 
     # -- event handlers -------------------------------------------------------------------------------
 
     def _on_item_added(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
-        if item["type"] in _CALL_TYPES:
+        if item["type"] in CALL_TYPES:
             self._open_call(oi, item, out, "item", final=False)
-            self._catch_up_args(oi, _call_text(item), out)
+            self._catch_up_args(oi, call_text(item), out)
 
     def _on_item_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
@@ -758,54 +636,54 @@ class ResponsesToChat(FeedBase):
         ci = event.get("content_index", 0)
         if isinstance(part, dict) and isinstance(ci, int):
             if part.get("type") == "reasoning_text":
-                self._catch_up((oi, _REASONING, _RAW + ci), part.get("text"), out)
+                self._catch_up((oi, REASONING, RAW + ci), part.get("text"), out)
             else:
                 self._snapshot_part(oi, ci, part, out, "part")
 
     def _on_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         logprobs = event.get("logprobs")
         self._send_text(
-            (self._oi(event, index), _TEXT, _int(event, "content_index", index)),
+            (self._oi(event, index), TEXT, _int(event, "content_index", index)),
             _str(event, "delta", index),
             out,
             logprobs if isinstance(logprobs, list) else None,
         )
 
     def _on_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _TEXT, _int(event, "content_index", index))
+        key = (self._oi(event, index), TEXT, _int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out, event.get("logprobs"))
 
     def _on_annotation(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        segment = self._segment((self._oi(event, index), _TEXT, _int(event, "content_index", index)))
+        segment = self._segment((self._oi(event, index), TEXT, _int(event, "content_index", index)))
         ai = event.get("annotation_index")
         ai = ai if isinstance(ai, int) else segment.annotations
         self._annotation(segment, ai, event.get("annotation"), out, "annotation")
 
     def _on_refusal_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
+        key = (self._oi(event, index), REFUSAL, _int(event, "content_index", index))
         self._send_text(key, _str(event, "delta", index), out)
 
     def _on_refusal_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _REFUSAL, _int(event, "content_index", index))
+        key = (self._oi(event, index), REFUSAL, _int(event, "content_index", index))
         self._catch_up(key, event.get("refusal"), out)
 
     def _on_summary_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
+        key = (self._oi(event, index), REASONING, _int(event, "summary_index", index))
         self._send_text(key, _str(event, "delta", index), out)
 
     def _on_summary_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _REASONING, _int(event, "summary_index", index))
+        key = (self._oi(event, index), REASONING, _int(event, "summary_index", index))
         text = event.get("text")
         if text is None and isinstance(event.get("part"), dict):  # reasoning_summary_part.done
             text = event["part"].get("text")
         self._catch_up(key, text, out)
 
     def _on_reasoning_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
+        key = (self._oi(event, index), REASONING, RAW + _int(event, "content_index", index))
         self._send_text(key, _str(event, "delta", index), out)
 
     def _on_reasoning_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), _REASONING, _RAW + _int(event, "content_index", index))
+        key = (self._oi(event, index), REASONING, RAW + _int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out)
 
     def _on_args_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
@@ -829,7 +707,8 @@ class ResponsesToChat(FeedBase):
         output = response.get("output") or []
         if not isinstance(output, list):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
-        placed = self._reconcile(output)
+        streamed = Streamed(self._seen, self._oi_by_item_id, self._segments, self._calls, self._hosted_sent)
+        placed = reconcile(output, streamed)
         # text that continues what was streamed last goes first: appended anywhere later, it would
         # land inside another item's text
         streaming = {key[0] for key in self._last.values()}
@@ -838,7 +717,7 @@ class ResponsesToChat(FeedBase):
         for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
             if not call.opened and (call.pending or call.call_id is not None):
                 self._open_call(oi, {}, out, "response", final=True)
-        self._open(_TEXT, out)  # an empty response still gets its role chunk
+        self._open(TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
             finish = finish_reason_for_response(response)
         else:
@@ -892,18 +771,6 @@ def _str(event: dict[str, Any], name: str, index: int) -> str:
         reason = f"{name} must be a string, got {type(value).__name__}"
         raise InvalidChunkError(reason, index=index, field=name)
     return value
-
-
-def _part_text(parts: Any, n: int, key: str) -> Any:
-    """``parts[n][key]`` when ``parts`` is a list holding an object there, else ``None``."""
-    if isinstance(parts, list) and 0 <= n < len(parts) and isinstance(parts[n], dict):
-        return parts[n].get(key)
-    return None
-
-
-def _call_text(item: dict[str, Any]) -> Any:
-    """A call item's text: ``input`` of a custom_tool_call, ``arguments`` of a function_call."""
-    return item.get("input" if item.get("type") == "custom_tool_call" else "arguments")
 
 
 def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
@@ -971,6 +838,23 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
+#: What the deprecated ``feed_sse``/``close_sse`` write through: ``translator.wire.chat_sse.ChatSSEWriter``,
+#: which registers itself (``wire`` sits above ``streams``, so this module cannot import it; importing
+#: ``translator`` imports it).  Goes with the two methods in the next release.
+_sse_writer: Callable[[ResponsesToChat], _SSEWriter] | None = None
+
+
+class _SSEWriter(Protocol):
+    def feed(self, item: Any) -> bytes: ...
+    def close(self) -> bytes: ...
+
+
+def register_sse_writer(writer: Callable[[ResponsesToChat], _SSEWriter]) -> None:
+    """Set the writer behind the deprecated ``feed_sse``/``close_sse`` (called by ``wire.chat_sse``)."""
+    global _sse_writer
+    _sse_writer = writer
+
+
 # -- shells ----------------------------------------------------------------------------------------
 
 
@@ -983,23 +867,3 @@ def atranslate_responses_stream(events: AsyncIterable[Any], **options: Any) -> A
     """Async twin of :func:`translate_responses_stream`."""
     return adrive(ResponsesToChat(**options), events)
 
-
-def _written(chunks: list[Any]) -> bytes:
-    """Chunks as Chat SSE frames; frames the hot path wrote already pass through.
-
-    An error chunk becomes ``event: error`` (as Groq sends it) and nothing after it is written.
-    """
-    try:
-        return b"".join(chunks)  # only frames the hot path wrote (nearly every read of a stream)
-    except TypeError:
-        pass
-    frames = []
-    for chunk in chunks:
-        if chunk.__class__ is bytes:
-            frames.append(chunk)
-        elif "error" in chunk:
-            frames.append(encode_sse(chunk, event="error"))
-            break
-        else:
-            frames.append(encode_sse(chunk))
-    return b"".join(frames)

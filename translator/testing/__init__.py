@@ -3,5 +3,5 @@
 * :mod:`.validate`: a stream against its protocol's invariants;
 * :mod:`.normalize`: volatile fields rewritten so two recordings compare equal;
 * :mod:`.snapshot`: syrupy's extension for readable, normalized ``.sse`` files;
-* :mod:`.pytest_plugin`: the ``pytest11`` entry point (ini option, selection bookkeeping).
+* :mod:`.pytest_plugin`: the ``pytest11`` entry point (ini option, ``golden`` marker, selection bookkeeping).
 """

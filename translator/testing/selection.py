@@ -3,8 +3,9 @@
 A test module is *collected whole* when none of its tests was deselected (``-k``, ``-m``,
 ``--deselect``, ``--lf``...) and it was not named with ``::`` on the command line.  Only in such a
 module may a golden that no collected test owns be reported as unused or deleted by
-``--snapshot-update`` (:mod:`translator.testing.snapshot`).  The plugin
-(:mod:`translator.testing.pytest_plugin`) feeds it from pytest's hooks.
+``--snapshot-update`` (:mod:`translator.testing.snapshot`); in a folder named by the ``golden``
+marker, only when none of its tests was skipped either (a skipped parametrization may stand for
+cases that exist).  The plugin (:mod:`translator.testing.pytest_plugin`) feeds it from pytest's hooks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import Any
 
 import pytest
 
-__all__ = ["GOLDEN_DIR_INI", "Selection", "begin", "finish", "note_deselected", "selection_of"]
+__all__ = [
+    "GOLDEN_DIR_INI",
+    "Selection",
+    "begin",
+    "finish",
+    "note_deselected",
+    "note_skipped",
+    "selection_of",
+]
 
 GOLDEN_DIR_INI = "translator_golden_dir"
 
@@ -27,6 +36,8 @@ class Selection:
     items: list[pytest.Item] = field(default_factory=list)
     #: test modules (resolved paths) the session did not collect whole
     partial: set[Path] = field(default_factory=set)
+    #: node ids of the tests that were skipped (at setup, or by ``pytest.skip`` while running)
+    skipped: set[str] = field(default_factory=set)
     #: per snapshot extension class: the golden paths its tests own (filled by translator.testing.snapshot)
     owned: dict[Any, set[str]] = field(default_factory=dict)
     finished: bool = False
@@ -55,6 +66,11 @@ def note_deselected(items: list[pytest.Item]) -> None:
         config = item.config
         if _SELECTION in config.stash:
             config.stash[_SELECTION].partial.add(Path(item.path).resolve())
+
+
+def note_skipped(item: pytest.Item) -> None:
+    if _SELECTION in item.config.stash:
+        item.config.stash[_SELECTION].skipped.add(item.nodeid)
 
 
 def finish(session: pytest.Session) -> None:

@@ -12,15 +12,21 @@ stay as they are, so a golden catches a lost upstream id), so a golden file comp
 
 ``SSESnapshotExtension`` stores one file per assertion at
 ``<rootdir>/<translator_golden_dir>/<test module>/<test name>.sse`` (ini option, default
-``golden``).  Use it through the ``sse_snapshot`` fixture of the pytest plugin.  Two things differ
-from syrupy's defaults:
+``golden``).  A test marked ``@pytest.mark.golden("<folder>")`` names its folder instead, and each of
+its goldens is named after the test's parameter id alone: ``golden/<folder>/<id>.sse`` (a corpus
+test's goldens are then ``golden/chat_to_responses/<recording>.sse``).  Such a folder belongs to the
+tests of one module.  Use the extension through the ``sse_snapshot`` fixture of the pytest plugin.
+Two things differ from syrupy's defaults:
 
 * A failed comparison lists the JSON paths that changed, event by event, instead of a diff of two
   1,000-character lines.
 * ``--snapshot-update`` deletes (and a plain run reports) only goldens that no test owns any more, and
   only in a test module that was collected whole: ``pytest --snapshot-update tests/x.py::one_test``,
   ``-k``, ``--deselect``, ``--lf`` or a test that fails before its assertion never cost another
-  golden (see :mod:`translator.testing.pytest_plugin`).
+  golden (see :mod:`translator.testing.pytest_plugin`).  syrupy cannot tie a golden named by the
+  marker to its test (its report matches file names against test names), so the plugin judges those
+  folders itself (:func:`unowned_named_goldens`), by the same rules, and a skipped test keeps the
+  goldens of its whole folder (its parameters may stand for cases that exist).
 
 This module needs syrupy (a test dependency); nothing else in ``translator`` imports it.
 """
@@ -28,6 +34,7 @@ This module needs syrupy (a test dependency); nothing else in ``translator`` imp
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -48,9 +55,29 @@ except ImportError as exc:  # pragma: no cover - exercised only without the dev 
 
 if TYPE_CHECKING:
     import pytest
-    from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
+    from syrupy.types import (
+        PropertyFilter,
+        PropertyMatcher,
+        SerializableData,
+        SerializedData,
+        SnapshotIndex,
+    )
 
-__all__ = ["GOLDEN_DIR_INI", "SSESnapshotExtension", "format_sse", "golden_root", "json_changes"]
+__all__ = [
+    "GOLDEN_DIR_INI",
+    "GOLDEN_MARKER",
+    "SSESnapshotExtension",
+    "format_sse",
+    "golden_root",
+    "json_changes",
+    "named_folder",
+    "named_stem",
+    "unowned_named_goldens",
+]
+
+#: ``@pytest.mark.golden("<folder>")``: the test's goldens are ``<golden dir>/<folder>/<parameter id>.sse``.
+GOLDEN_MARKER = "golden"
+_UNSAFE_IN_NAMES = frozenset('\\/?*:|"<>')
 
 _DONE_TEXT = DONE_FRAME.decode()
 #: At most this many changed paths are listed in a failure; the rest are counted.
@@ -112,6 +139,34 @@ def format_sse(
     if normalize:
         items = normalize_stream(items, drop=drop, rename_ids=rename_ids)
     return "".join(_frame(item, pretty) for item in items)
+
+
+def named_folder(item: pytest.Item) -> str | None:
+    """The golden folder ``item``'s ``golden`` marker names; None when it has none (the default layout).
+
+    Raises:
+        ValueError: the marker does not name one folder (``golden("a")`` or ``golden(folder="a")``).
+    """
+    marker = item.get_closest_marker(GOLDEN_MARKER)
+    if marker is None:
+        return None
+    folder = marker.args[0] if marker.args else marker.kwargs.get("folder")
+    if not isinstance(folder, str) or folder in ("", ".", "..") or not _UNSAFE_IN_NAMES.isdisjoint(folder):
+        raise ValueError(f"{item.nodeid}: @pytest.mark.{GOLDEN_MARKER} takes one folder name, got {folder!r}")
+    return folder
+
+
+def named_stem(item: pytest.Item) -> str:
+    """The file name (without ``.sse``) of a marked test's golden: its parameter id, else its name.
+
+    Raises:
+        ValueError: the id holds a character a file name cannot (``/``, ``:``, a control character).
+    """
+    callspec = getattr(item, "callspec", None)
+    stem = str(callspec.id) if callspec is not None else item.name
+    if not _UNSAFE_IN_NAMES.isdisjoint(stem) or not stem.isprintable():
+        raise ValueError(f"{item.nodeid}: the id {stem!r} cannot name a golden file")
+    return stem
 
 
 def golden_root(config: pytest.Config) -> Path:
@@ -252,12 +307,43 @@ class SSESnapshotExtension(SingleFileSnapshotExtension):
 
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
-        return str(golden_root(test_location.item.config) / test_location.basename)
+        folder = named_folder(test_location.item) or test_location.basename
+        return str(golden_root(test_location.item.config) / folder)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
+        """syrupy's name (``<test name>[<id>]``), or the parameter id alone in a marker-named folder."""
+        if named_folder(test_location.item) is None:
+            return super().get_snapshot_name(test_location=test_location, index=index)
+        suffix = f"[{index}]" if isinstance(index, str) else f".{index}" if index else ""
+        return named_stem(test_location.item) + suffix
+
+    @classmethod
+    def write_snapshot(
+        cls,
+        *,
+        snapshot_location: str,
+        snapshots: list[tuple[SerializedData, PyTestLocation, SnapshotIndex]],
+        **options: Any,
+    ) -> None:
+        """syrupy's, without its warning that it cannot relate a marker-named golden to its test.
+
+        syrupy ties a file to a test by their names; the plugin judges marker-named folders itself.
+        """
+        if not any(location.item.get_closest_marker(GOLDEN_MARKER) for _, location, _ in snapshots):
+            super().write_snapshot(snapshot_location=snapshot_location, snapshots=snapshots, **options)
+            return
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\s*Can not relate snapshot", category=UserWarning)
+            super().write_snapshot(snapshot_location=snapshot_location, snapshots=snapshots, **options)
 
     @classmethod
     def discovery_dirname(cls, *, test_location: PyTestLocation) -> str:
         # Scan only this module's folder: sibling folders under golden/ belong to other tests or tools.
-        return cls.dirname(test_location=test_location)
+        try:
+            return cls.dirname(test_location=test_location)
+        except ValueError:  # a misused golden marker: its test failed saying so, the report goes on
+            return str(golden_root(test_location.item.config) / test_location.basename)
 
     def discover_snapshots(
         self, *, test_location: PyTestLocation, ignore_extensions: list[str] | None = None
@@ -268,10 +354,12 @@ class SSESnapshotExtension(SingleFileSnapshotExtension):
         Offering only those that are certainly obsolete keeps a partial run from deleting the goldens
         of tests it did not run or that stopped before their assertion.
         """
+        obsolete = SnapshotCollections()
+        if test_location.item.get_closest_marker(GOLDEN_MARKER) is not None:
+            return obsolete  # judged by unowned_named_goldens (syrupy's report would not tie them)
         discovered = super().discover_snapshots(
             test_location=test_location, ignore_extensions=ignore_extensions
         )
-        obsolete = SnapshotCollections()
         selection = selection_of(test_location.item.config)
         module = Path(test_location.filepath).resolve()
         if selection is None or not selection.collected_whole(module):
@@ -312,3 +400,37 @@ def _owned(location: Path, owned: set[str]) -> bool:
     if stem.endswith("]") and "[" in stem:
         candidates.add(stem[: stem.rindex("[")])
     return not candidates.isdisjoint(owned)
+
+
+def unowned_named_goldens(config: pytest.Config) -> list[Path]:
+    """The goldens in folders named by the ``golden`` marker that no collected test owns.
+
+    A folder is judged only when every test naming it was in a module collected whole and none of them
+    was skipped: then a golden none of them names is certainly obsolete.
+    """
+    selection = selection_of(config)
+    if selection is None:
+        return []
+    root = golden_root(config)
+    owned: dict[Path, set[str]] = {}
+    unsure: set[Path] = set()
+    for item in selection.items:
+        try:
+            name = named_folder(item)
+            stem = named_stem(item) if name is not None else ""
+        except ValueError:  # a misused marker: that test fails at its assertion, saying why
+            continue
+        if name is None:
+            continue
+        folder = root / name
+        owned.setdefault(folder, set()).add(str(folder / stem))
+        if item.nodeid in selection.skipped or not selection.collected_whole(Path(item.path).resolve()):
+            unsure.add(folder)
+    suffix = f".{SSESnapshotExtension.file_extension}"
+    return [
+        path
+        for folder, stems in sorted(owned.items())
+        if folder not in unsure and folder.is_dir()
+        for path in sorted(folder.glob(f"*{suffix}"))
+        if not _owned(path, stems)
+    ]
