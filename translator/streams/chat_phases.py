@@ -8,19 +8,20 @@ Rule 1: everything that decides the phase lives here.  The translator
 :class:`Input`\\ s, asks :func:`advance` for the next phase, and then writes what the move means; it
 never sets a phase itself.  Rule 2: this module knows nothing about events or chunks' fields.
 
-A translation is in exactly one :class:`Phase`::
+A translation is in exactly one :class:`Phase`; the moves (:data:`TRANSITIONS`)::
 
-                 preamble            delta, usage chunk     delta, finish_reason (again)
-                 ┌──────┐            ┌──────┐               ┌──────┐
-                 ▼      │            ▼      │               ▼      │
-    ──────────▶ IDLE ───┴─first chunk──▶ STREAMING ──┴─finish_reason─▶ FINISHED ─┘
-                 │                       │                           │
-                 │ [DONE]                │ error, [DONE]             │ usage chunk, error, [DONE]
-                 │                       ▼                           │
-                 └────────────────────▶ ENDED ◀──────────────────────┘
-                                         │ ▲ [DONE]
-                                         └─┘
-    close() in any phase but CLOSED ──▶ CLOSED (accepts nothing)
+        preamble         delta, usage chunk       delta, finish_reason (again)
+         ┌────┐             ┌────┐                    ┌────┐
+         │    ▼             │    ▼                    │    ▼
+        IDLE ──first chunk──▶ STREAMING ──finish_reason──▶ FINISHED
+         │                    │                            │
+         │ [DONE]             │ error, [DONE]              │ usage chunk, error, [DONE]
+         │                    ▼                            │
+         └──────────────────▶ ENDED ◀──────────────────────┘
+                              │    ▲
+                              └────┘ [DONE]
+
+        close(), from any phase but CLOSED ──▶ CLOSED (which accepts nothing)
 
 * ``IDLE``: nothing translated yet.  A chunk that carries nothing to translate (Azure's
   ``prompt_filter_results`` preamble) leaves it here.  The first chunk that carries anything sends
