@@ -815,15 +815,16 @@ _ROUTES: dict[str, _Route] = {
 }
 _ROUTES_WITH_THINK_TAGS = {field: route for field, route in _ROUTES.items() if field != "content"}
 
-#: Who reads a chunk the per-chunk path did not take, by phase (indexed by ``Phase``).
+#: Who reads a chunk the per-chunk path did not take, by phase (a tuple indexed by ``Phase``).
 _Reader = Callable[[ChatToResponses, dict[str, Any], int, list[Event]], None]
-_READERS: tuple[_Reader, ...] = (
-    ChatToResponses._read_first,  # IDLE
-    ChatToResponses._read_chunk,  # STREAMING
-    ChatToResponses._read_chunk,  # FINISHED
-    ChatToResponses._drop,  # ENDED
-    ChatToResponses._after_close,  # CLOSED
-)
+_READER_BY_PHASE: dict[Phase, _Reader] = {
+    Phase.IDLE: ChatToResponses._read_first,
+    Phase.STREAMING: ChatToResponses._read_chunk,
+    Phase.FINISHED: ChatToResponses._read_chunk,
+    Phase.ENDED: ChatToResponses._drop,
+    Phase.CLOSED: ChatToResponses._after_close,
+}
+_READERS = tuple(_READER_BY_PHASE[phase] for phase in sorted(Phase))
 
 _T = TypeVar("_T")
 _KIND: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
