@@ -165,3 +165,47 @@ def test_each_step_from_each_phase(before: str, step: str) -> None:
     assert translator.phase is predicted(start, step)
     terminal = sum(event["type"] in TERMINAL for event in out)
     assert terminal == (translator.phase is Phase.ENDED and start is not Phase.ENDED)
+
+
+# -- interrupt(): the caller stops reading (steering) -----------------------------------------------
+
+
+@pytest.mark.parametrize("before", ["idle", "streaming", "finished", "ended"])
+def test_interrupt_ends_the_response_incomplete_with_the_reason_from_any_phase_before_ended(
+    before: str,
+) -> None:
+    lead = {
+        "idle": [],
+        "streaming": [chunk({"content": "a"})],
+        "finished": [chunk({"content": "a"}, "stop")],
+        "ended": [chunk({"content": "a"}, "stop"), chunk(None, usage=USAGE)],
+    }[before]
+    translator = ChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
+    events = [event for item in lead for event in translator.feed(item)]
+    out = translator.interrupt("steered")
+    events += out + translator.close()
+    assert sum(event["type"] in TERMINAL for event in events) == 1
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    validate_responses_events(events)
+    if before == "ended":
+        assert out == []
+        return
+    assert out[-1]["type"] == "response.incomplete"
+    final = out[-1]["response"]
+    assert final["status"] == "incomplete"
+    assert final["incomplete_details"] == {"reason": "steered"}
+    for item in final["output"]:
+        assert item["status"] == ("completed" if before == "finished" else "incomplete")
+
+
+def test_interrupt_closes_an_open_call_and_numbers_the_callers_events_in_sequence() -> None:
+    translator = ChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
+    events = translator.feed(chunk({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f"}}]}))
+    events += translator.feed(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]}))
+    assert translator.has_tool_calls
+    mine = translator.number({"type": "mine"})
+    assert mine["sequence_number"] == len(events) == translator.next_sequence - 1
+    out = translator.interrupt("steered")
+    assert out[-1]["response"]["incomplete_details"] == {"reason": "steered"}
+    assert [e["sequence_number"] for e in [*events, mine, *out]] == list(range(len(events) + 1 + len(out)))
+    assert translator.interrupt("steered") == []

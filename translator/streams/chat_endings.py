@@ -62,12 +62,14 @@ def final_response(
     service_tier: str | None,
     finish_reason: str | None,
     failed: dict[str, Any] | None,
+    stopped: str | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
     """The terminal event's type and response, and the error an abnormal finish_reason broke the answer
     off with (``None`` otherwise: then no ``error`` event goes before it).
 
-    ``failed`` (the ``response.error`` of an upstream error) makes it ``response.failed``; else the
-    finish_reason decides (none at all counts as ``stop``).
+    ``failed`` (the ``response.error`` of an upstream error) makes it ``response.failed``; ``stopped``
+    (the caller stopped reading, ``"steered"``) makes it ``response.incomplete`` with that reason; else
+    the finish_reason decides (none at all counts as ``stop``).
     """
     response = dict(shell)
     response["output"] = output
@@ -75,7 +77,7 @@ def final_response(
         response["usage"] = chat_usage_to_responses(usage)
     if service_tier is not None:
         response["service_tier"] = service_tier
-    outcome, detail = finish_outcome(finish_reason or "stop")
+    outcome, detail = ("incomplete", stopped) if stopped else finish_outcome(finish_reason or "stop")
     broken = None
     if failed is None and outcome == "failed":  # an abnormal finish_reason: the answer was broken off
         failed = broken = abnormal_finish_error(finish_reason or "", detail)

@@ -22,6 +22,7 @@ A translation is in exactly one :class:`Phase`; the moves (:data:`TRANSITIONS`):
                               └────┘ [DONE]
 
         close(), from any phase but CLOSED ──▶ CLOSED (which accepts nothing)
+        interrupt(), from IDLE, STREAMING or FINISHED ──▶ ENDED
 
 * ``IDLE``: nothing translated yet.  A chunk that carries nothing to translate (Azure's
   ``prompt_filter_results`` preamble) leaves it here.  The first chunk that carries anything sends
@@ -40,6 +41,9 @@ What goes out on a move (written by the translator, after the move):
 * ``IDLE`` -first chunk-> ``STREAMING``: ``response.created``, ``response.in_progress``.
 * ``STREAMING`` -finish_reason-> ``FINISHED``: what waited goes out, then every open item closes.
 * -error-> ``ENDED``: open items close, then ``error`` and ``response.failed``.
+* -interrupt-> ``ENDED``: the caller stops reading the input (a client steered the response, see
+  ``ChatToResponses.interrupt``): what waits goes out, open items close as incomplete, and
+  ``response.incomplete`` names the caller's reason.  From ``IDLE`` the response is first created (empty).
 * ``FINISHED`` -usage chunk-> ``ENDED``, and -[DONE]-> ``ENDED`` or -close()-> ``CLOSED`` from a phase
   before ``ENDED``: open items close and the terminal event goes out.  After a finish_reason it
   follows the finish_reason; without one, ``[DONE]`` completes the response (Snowflake sends no
@@ -98,6 +102,8 @@ class Input(IntEnum):
     DONE = 6
     #: ``close()``: the input is over.
     CLOSE = 7
+    #: ``interrupt()``: the caller stops reading the input before its end (steering).
+    INTERRUPT = 8
 
 
 #: (phase, input) -> the phase it moves to.  Anything not here is a :class:`StreamStateError`.
@@ -106,18 +112,21 @@ TRANSITIONS: dict[tuple[Phase, Input], Phase] = {
     (Phase.IDLE, Input.FIRST_CHUNK): Phase.STREAMING,
     (Phase.IDLE, Input.DONE): Phase.ENDED,
     (Phase.IDLE, Input.CLOSE): Phase.CLOSED,
+    (Phase.IDLE, Input.INTERRUPT): Phase.ENDED,
     (Phase.STREAMING, Input.DELTA): Phase.STREAMING,
     (Phase.STREAMING, Input.USAGE_CHUNK): Phase.STREAMING,
     (Phase.STREAMING, Input.FINISH_REASON): Phase.FINISHED,
     (Phase.STREAMING, Input.ERROR): Phase.ENDED,
     (Phase.STREAMING, Input.DONE): Phase.ENDED,
     (Phase.STREAMING, Input.CLOSE): Phase.CLOSED,
+    (Phase.STREAMING, Input.INTERRUPT): Phase.ENDED,
     (Phase.FINISHED, Input.DELTA): Phase.FINISHED,
     (Phase.FINISHED, Input.FINISH_REASON): Phase.FINISHED,
     (Phase.FINISHED, Input.USAGE_CHUNK): Phase.ENDED,
     (Phase.FINISHED, Input.ERROR): Phase.ENDED,
     (Phase.FINISHED, Input.DONE): Phase.ENDED,
     (Phase.FINISHED, Input.CLOSE): Phase.CLOSED,
+    (Phase.FINISHED, Input.INTERRUPT): Phase.ENDED,
     (Phase.ENDED, Input.DONE): Phase.ENDED,
     (Phase.ENDED, Input.CLOSE): Phase.CLOSED,
 }
