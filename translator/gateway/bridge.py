@@ -65,8 +65,10 @@ class _Direction:
     final_of: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
     error_payload: Callable[[str, str], dict[str, Any]]
     replay: Callable[[Any], list[dict[str, Any]]]
-    write: Callable[[list[dict[str, Any]], Exchange], tuple[bytes, bool]]
+    note: Callable[[list[dict[str, Any]], Exchange], None]
+    frame: Callable[[list[dict[str, Any]]], tuple[bytes, bool]]
     finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
+    interrupt: Callable[[FeedBase, str], list[dict[str, Any]]] | None = None
 
 
 # -- Responses client, chat upstream --------------------------------------------------------------------
@@ -97,17 +99,25 @@ def _final_response_of(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return last["response"] if last["type"] in _TERMINAL else None
 
 
-def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
+def _note_events(events: list[dict[str, Any]], exchange: Exchange) -> None:
     last = events[-1]
     if last["type"] in _TERMINAL:
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
             exchange.failed((last["response"].get("error") or {}).get("code"), first=True)
+
+
+def _frame_events(events: list[dict[str, Any]]) -> tuple[bytes, bool]:
     return event_frames(events), False
 
 
+def _interrupt(translator: FeedBase, reason: str) -> list[dict[str, Any]]:
+    assert isinstance(translator, ChatToResponses)
+    return translator.interrupt(reason)
+
+
 def _final_response(events: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
-    _write_events(events, exchange)
+    _note_events(events, exchange)
     response = events[-1]["response"]
     if events[-1]["type"] == "response.failed":
         raise _upstream_failure(response.get("error") or {}, exchange)
@@ -136,8 +146,10 @@ _RESPONSES_OVER_CHAT = _Direction(
         "error": {"message": message, "type": "upstream_error", "code": code}
     },
     replay=completion_as_chunks,
-    write=_write_events,
+    note=_note_events,
+    frame=_frame_events,
     finish=_final_response,
+    interrupt=_interrupt,
 )
 
 
@@ -150,14 +162,13 @@ def _chat_translator(body: dict[str, Any], converted: RequestConversion, hooks: 
     return ResponsesToChat(include_usage=include_usage or body.get("stream") is not True)
 
 
-def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
+def _note_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> None:
     for chunk in chunks:
         if "error" in chunk:
             exchange.failed(chunk["error"].get("code") or chunk["error"].get("type"), first=True)
             break
         if chunk.get("usage"):
             exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
-    return chunk_frames(chunks)  # an error chunk ends the stream, without [DONE]
 
 
 def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -180,7 +191,8 @@ _CHAT_OVER_RESPONSES = _Direction(
     final_of=lambda chunks: None,
     error_payload=lambda message, code: {"type": "error", "message": message, "code": code, "param": None},
     replay=response_as_events,
-    write=_write_chunks,
+    note=_note_chunks,
+    frame=chunk_frames,  # an error chunk ends the stream, without [DONE]
     finish=_final_completion,
 )
 
@@ -192,11 +204,12 @@ BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
 
 @dataclass(slots=True)
 class OpenBridge:
-    """A translated exchange whose upstream has answered: read it as SSE frames, or as one JSON answer.
+    """A translated exchange whose upstream has answered: read it as lists of events (a WebSocket sends
+    each as a JSON message), as SSE frames made of them, or as one JSON answer.
 
-    Either way every upstream read goes through the translator at once, and the upstream request is
-    closed when reading stops (at the end, on a failure, or when the client writer closes the frames
-    because the client left).
+    Every upstream read goes through the translator at once, and the upstream request is closed when
+    reading stops (at the end, on a failure, when ``hooks.interrupt`` says so, or when the client writer
+    closes the frames because the client left).
     """
 
     direction: _Direction
@@ -207,28 +220,44 @@ class OpenBridge:
     hooks: ResponseHooks
     exchange: Exchange
     failure: tuple[str, str] | None = None
+    #: the list :meth:`events` yields now is the last one (the translator's close() output)
+    at_tail: bool = False
+    #: ``hooks.interrupt`` stopped the exchange (the response ended ``incomplete``, ``steered``)
+    interrupted: bool = False
 
-    async def frames(self) -> AsyncIterator[bytes]:
-        """The client's event stream, one piece of SSE per upstream read, as the reads arrive."""
-        write, exchange = self.direction.write, self.exchange
-        ended = False
+    async def events(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The client's events, one list per upstream read as the reads arrive, then the close() output
+        (each noted in the log record first: usage, failures)."""
+        note, exchange = self.direction.note, self.exchange
         try:
             async with contextlib.aclosing(self._reads()) as reads:
                 async for out in reads:
-                    data, ended = write(out, exchange)
-                    yield data
-                    if ended:  # an error chunk ends a Chat stream
-                        return
+                    note(out, exchange)
+                    yield out
             tail = await self._tail()
         finally:
             await self.response.aclose()
-        last = b""
+        self.at_tail = True
         if tail:
-            last, ended = write(tail, exchange)
-        if not ended and self.direction.client_protocol == "chat":
-            last += DONE_FRAME
-        if last:
-            yield last
+            note(tail, exchange)
+            yield tail
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The client's event stream as SSE, one piece per upstream read (:meth:`events`, framed)."""
+        frame, chat = self.direction.frame, self.direction.client_protocol == "chat"
+        done = False
+        async with contextlib.aclosing(self.events()) as events:
+            async for out in events:
+                data, ended = frame(out)
+                if ended:  # an error chunk ends a Chat stream, without [DONE]
+                    yield data
+                    return
+                if chat and self.at_tail:  # [DONE] in the same write as the last chunks
+                    data += DONE_FRAME
+                    done = True
+                yield data
+        if chat and not done:
+            yield DONE_FRAME
 
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""
@@ -259,6 +288,14 @@ class OpenBridge:
                     if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
                         await hooks.on_final(final)
                     yield out
+                if hooks.interrupt is not None and hooks.interrupt() and direction.interrupt is not None:
+                    out = direction.interrupt(translator, "steered")
+                    if out:
+                        self.interrupted = True
+                        if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
+                            await hooks.on_final(final)
+                        yield out
+                        return
                 if hooks.cancelled is not None and time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + CANCEL_POLL
                     if await hooks.cancelled():

@@ -25,13 +25,17 @@ class ResponseHooks:
     ``background``); ``response_id``: the id the response must have (a background response was
     announced before it ran); ``on_final``: awaited with the final response *before* its terminal
     event leaves, so a client that continues from it at once finds it stored; ``cancelled``: polled
-    between upstream reads (at most every :data:`CANCEL_POLL` seconds), ends the exchange when true.
+    between upstream reads (at most every :data:`CANCEL_POLL` seconds), ends the exchange when true;
+    ``interrupt``: asked after every upstream read (so it must be cheap), true stops reading there: the
+    response ends ``incomplete`` with ``incomplete_details.reason = "steered"`` (a WebSocket client
+    steered it, :mod:`translator.gateway.steering`) and the upstream request is closed.
     """
 
     fields: dict[str, Any] = field(default_factory=dict)
     response_id: str | None = None
     on_final: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     cancelled: Callable[[], Awaitable[bool]] | None = None
+    interrupt: Callable[[], bool] | None = None
 
 
 #: The hooks of an exchange the state has no part in (a Chat client over a responses upstream).
