@@ -2,7 +2,8 @@
 ``translator serve`` process (:class:`ServeProcess`), and what the OS says about that process.
 
 * :class:`RunningGateway` runs a :class:`~translator.gateway.app.Gateway` under a real uvicorn server in a
-  thread, for tests that build the app themselves (``running(app)`` is the context manager).
+  thread, for tests that build the app themselves (``running(app)`` is the context manager), with the
+  gateway's own WebSocket options (``server.websocket_options``).
 * :class:`ServeProcess` runs the real command on a free port, waits until ``/health`` answers and keeps
   its log (stderr) in a file.  With ``probe=True`` it runs through ``tests/support/gateway_probe.py``,
   which adds a stats probe on stdin/stdout and nothing else: ``probe()`` gives asyncio tasks and the
@@ -40,12 +41,21 @@ class RunningGateway:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
+        from translator.gateway.app import Gateway
+        from translator.gateway.server import websocket_options
+
         self.app = app
+        options = websocket_options(app.config) if isinstance(app, Gateway) else {}
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            **options,
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -6,7 +6,9 @@ runs it; the endpoint (:mod:`translator.gateway.endpoints`) asks the Responses s
 opens a translated or relayed exchange, and hands its frames (or its JSON body) to the writer, which alone
 writes to the client and records the outcome.  The log line is written when the request ends.
 
-A WebSocket upgrade is refused with a 4xx (no path serves one yet).
+A WebSocket upgrade on a route that serves one (``/v1/responses``), with a valid key, is accepted and run
+by a :class:`~translator.gateway.socket_session.SocketSession`; any other is refused with a 4xx (never a
+500), and logged.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from .asgi import Receive, Scope, Send
 from .client_writer import ClientWriter, refuse_websocket
 from .config import GatewayConfig
 from .endpoints import Endpoint, Endpoints, Request
+from .errors import GatewayError
 from .request_log import Exchange
 from .responses_state import ResponsesState
-from .routes import ENDPOINTS, is_public, match
+from .routes import ENDPOINTS, is_public, match, match_websocket
+from .socket_session import SocketSession
 from .store import StoreError, open_store
 from .upstream_client import Upstream
 
@@ -54,7 +58,7 @@ class Gateway:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
-            await refuse_websocket(scope, receive, send)
+            await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -74,6 +78,23 @@ class Gateway:
             self.endpoints.authorize(scope)
         routed = match(method, path)
         await self._by_name[routed.endpoint](Request(scope, receive, routed.params, exchange), writer)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        try:
+            route = match_websocket(path)
+            if not route.public:
+                self.endpoints.authorize(scope)
+        except GatewayError as exc:
+            exchange = Exchange("GET", path, transport="websocket")
+            try:
+                await refuse_websocket(scope, receive, send, exc, exchange)
+            finally:
+                exchange.log()
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await SocketSession(self.endpoints, scope, receive, send).run()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..convert.requests import RequestConversion, convert_chat_request, convert_responses_request
 from ..engine.feed import FeedBase
@@ -38,7 +38,7 @@ from .request_log import Exchange
 from .response_hooks import CANCEL_POLL, NO_HOOKS, Cancelled, ResponseHooks
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
-__all__ = ["OpenBridge", "open_bridge"]
+__all__ = ["OpenBridge", "open_bridge", "open_warmup"]
 
 #: HTTP status for a failure known only once the upstream stream had started (non-streaming clients).
 _STATUS_BY_CODE = {
@@ -77,11 +77,17 @@ class _Direction:
 def _responses_translator(
     body: dict[str, Any], converted: RequestConversion, hooks: ResponseHooks
 ) -> FeedBase:
+    return _chat_to_responses(body, hooks, converted.tool_map)
+
+
+def _chat_to_responses(
+    body: dict[str, Any], hooks: ResponseHooks, tool_map: Any = None
+) -> ChatToResponses:
     echo = {key: body[key] for key in _ECHOED if body.get(key) is not None}
     echo.setdefault("store", True)  # the Responses API's default
     echo.update(hooks.fields)
     ids: IdSource = random_id if hooks.response_id is None else _FixedResponseId(hooks.response_id)
-    return ChatToResponses(response_fields=echo, ids=ids, tool_map=converted.tool_map)
+    return ChatToResponses(response_fields=echo, ids=ids, tool_map=tool_map)
 
 
 class _FixedResponseId:
@@ -202,6 +208,19 @@ BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
 # -- the exchange ---------------------------------------------------------------------------------------
 
 
+class _Upstream(Protocol):
+    """What the exchange does with the upstream's answer once it stops reading it."""
+
+    async def aclose(self) -> None: ...
+
+
+class _NoUpstream:
+    """The upstream of a ``generate: false`` response: there is none."""
+
+    async def aclose(self) -> None:
+        return None
+
+
 @dataclass(slots=True)
 class OpenBridge:
     """A translated exchange whose upstream has answered: read it as lists of events (a WebSocket sends
@@ -215,7 +234,7 @@ class OpenBridge:
     direction: _Direction
     translator: FeedBase
     source: AsyncIterator[Any]
-    response: UpstreamResponse
+    response: _Upstream
     headers: list[tuple[bytes, bytes]]
     hooks: ResponseHooks
     exchange: Exchange
@@ -225,7 +244,7 @@ class OpenBridge:
     #: ``hooks.interrupt`` stopped the exchange (the response ended ``incomplete``, ``steered``)
     interrupted: bool = False
 
-    async def events(self) -> AsyncIterator[list[dict[str, Any]]]:
+    async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
         """The client's events, one list per upstream read as the reads arrive, then the close() output
         (each noted in the log record first: usage, failures)."""
         note, exchange = self.direction.note, self.exchange
@@ -352,6 +371,15 @@ async def open_bridge(
     return OpenBridge(direction, translator, source, response, _dropped_header(dropped), hooks, exchange)
 
 
+def open_warmup(body: dict[str, Any], exchange: Exchange, hooks: ResponseHooks = NO_HOOKS) -> OpenBridge:
+    """A ``generate: false`` Responses request (a WebSocket client warming up): no upstream call; the
+    translator, given only the stream's end, makes the completed response with no output, which the
+    hooks store like any other (its id can be continued from)."""
+    translator = _chat_to_responses(body, hooks)
+    source = _replayed([b"data: [DONE]\n\n"])
+    return OpenBridge(_RESPONSES_OVER_CHAT, translator, source, _NoUpstream(), [], hooks, exchange)
+
+
 async def _stream_source(response: UpstreamResponse) -> AsyncIterator[Any]:
     async for data in response.chunks():
         yield data
@@ -376,7 +404,7 @@ def _replay(final: Any, direction: _Direction, upstream: str) -> list[dict[str, 
         ) from None
 
 
-async def _replayed(pieces: list[dict[str, Any]]) -> AsyncIterator[Any]:
+async def _replayed(pieces: list[Any]) -> AsyncIterator[Any]:
     for piece in pieces:
         yield piece
 

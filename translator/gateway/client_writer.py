@@ -1,4 +1,5 @@
-"""The one place the gateway writes to a client: status lines, JSON answers, streamed answers, errors.
+"""The one place the gateway writes to a client: status lines, JSON answers, streamed answers, errors,
+and WebSocket messages.
 
 A :class:`ClientWriter` serves one HTTP request.  It tags every answer with the request id, records the
 status it sends in the request's log record, and bounds every write: uvicorn's ``send()`` waits while the
@@ -11,20 +12,28 @@ once, which closes its upstream request, even while it waits on a silent upstrea
 :meth:`ClientWriter.run` runs an endpoint and turns what it raises into the answer the client gets: a
 :class:`GatewayError` in OpenAI's error shape (or, once a stream has started, the stream's end), a store
 failure as a 503, a bug as a 500 that names no more than the exception's type.
+
+A :class:`SocketWriter` serves one WebSocket (:mod:`translator.gateway.socket_session`): it accepts it,
+sends each event as one JSON text message (echoing the response's ``stream_id``), errors as the API's
+``error`` event, and closes it; its sends are bounded by ``client_timeout`` the same way.  An upgrade on a
+path that serves none, or without a valid key, is refused before it is accepted (:func:`refuse_websocket`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
 
 from .asgi import SSE_HEADERS, ClientGone, Message, Receive, Scope, Send
 from .errors import GatewayError
 from .request_log import Exchange, logger
 from .store import StoreError
 
-__all__ = ["ClientWriter", "refuse_websocket"]
+__all__ = ["ClientWriter", "SocketWriter", "refuse_websocket", "socket_error"]
 
 _JSON = (b"content-type", b"application/json")
 _END = {"type": "http.response.body", "body": b"", "more_body": False}
@@ -143,16 +152,90 @@ class ClientWriter:
             exchange.failed("internal_error")
 
 
-async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    """Refuse a WebSocket upgrade on a path that serves none: a 404 in OpenAI's error shape when the server
-    can send an HTTP answer to an upgrade (the ASGI ``websocket.http.response`` extension, which uvicorn
-    has), else a close before accepting (which uvicorn answers with a 403).  Never a 500."""
+class SocketWriter:
+    """Writes to one WebSocket client (see the module's docstring).
+
+    A send the client does not take within ``client_timeout`` calls ``on_stall`` (the session closes the
+    socket and cancels what it runs); a send to a client that is gone raises :class:`ClientGone`.
+    """
+
+    __slots__ = ("_loop", "_on_stall", "_send", "client_timeout", "closed")
+
+    def __init__(self, send: Send, *, client_timeout: float, on_stall: Callable[[], None]) -> None:
+        self._send = send
+        self._on_stall = on_stall
+        self._loop = asyncio.get_running_loop()
+        self.client_timeout = client_timeout
+        self.closed = False
+
+    async def _write(self, message: Message) -> None:
+        if self.closed:
+            raise ClientGone
+        timer = self._loop.call_later(self.client_timeout, self._on_stall)
+        try:
+            await self._send(message)
+        except OSError:  # uvicorn's ClientDisconnected: the client went away under the send
+            self.closed = True
+            raise ClientGone from None
+        finally:
+            timer.cancel()
+
+    async def accept(self, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        await self._write({"type": "websocket.accept", "headers": list(headers)})
+
+    async def events(
+        self, events: Iterable[dict[str, Any]], exchange: Exchange | None = None, lane: str | None = None
+    ) -> None:
+        """Each event as one JSON text message, in order; ``lane`` is echoed as ``stream_id``."""
+        if exchange is not None:
+            if not exchange.status:
+                exchange.answered(200)
+            exchange.sent_first_byte()
+        dumps, write = orjson.dumps, self._write
+        for event in events:
+            if lane is not None:
+                event["stream_id"] = lane
+            await write({"type": "websocket.send", "text": dumps(event).decode()})
+
+    async def error(
+        self, error: GatewayError, exchange: Exchange | None = None, lane: str | None = None
+    ) -> None:
+        """``error`` as the API's WebSocket ``error`` event (its HTTP status in ``status``)."""
+        if exchange is not None:
+            exchange.answered(error.status)
+            exchange.failed(error.code)
+        await self.events([socket_error(error)], None, lane)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the socket (nothing more is sent); quietly when the client is gone already."""
+        if self.closed:
+            return
+        with contextlib.suppress(ClientGone):
+            await self._write({"type": "websocket.close", "code": code, "reason": reason})
+        self.closed = True
+
+
+def socket_error(error: GatewayError) -> dict[str, Any]:
+    """The WebSocket ``error`` event for ``error`` (``ResponseWsError``: ``status`` and ``error``)."""
+    body = {"type": error.type, "code": error.code, "message": error.message, "param": error.param}
+    return {"type": "error", "status": error.status, "error": body}
+
+
+async def refuse_websocket(
+    scope: Scope, receive: Receive, send: Send, error: GatewayError, exchange: Exchange
+) -> None:
+    """Refuse a WebSocket upgrade with ``error`` (a 404 on a path that serves none, a 401 without a valid
+    key) in OpenAI's error shape when the server can send an HTTP answer to an upgrade (the ASGI
+    ``websocket.http.response`` extension, which uvicorn has), else a close before accepting (which
+    uvicorn answers with a 403).  Never a 500."""
     if (await receive())["type"] != "websocket.connect":
+        exchange.client_left()
         return
-    error = GatewayError.not_found(f"no WebSocket is served on {scope.get('path', '')}", code="not_found")
+    exchange.answered(error.status)
+    exchange.failed(error.code)
     if "websocket.http.response" in scope.get("extensions", {}):
         body = error.body()
-        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        headers = [_JSON, (b"content-length", str(len(body)).encode()), *error.headers]
         await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
     else:

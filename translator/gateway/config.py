@@ -93,6 +93,14 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: the Responses WebSocket (:mod:`translator.gateway.socket_session`): the largest client message
+    #: (a larger one closes the socket with 1009), seconds without a message or a running response before
+    #: the gateway closes it, and the keepalive pings (a client that does not answer one within
+    #: ``websocket_ping_timeout`` seconds is dropped)
+    websocket_max_message_bytes: int = DEFAULT_MAX_BODY_BYTES
+    websocket_idle_timeout: float = 600.0
+    websocket_ping_interval: float = 20.0
+    websocket_ping_timeout: float = 20.0
 
     def resolve(self, model: str) -> tuple[UpstreamConfig, str] | None:
         """The upstream and the upstream's model name for ``model``; ``None`` when it is not routed."""
@@ -116,6 +124,10 @@ _SERVER_KEYS = {
     "store",
     "store_ttl_seconds",
     "store_max_bytes",
+    "websocket_max_message_bytes",
+    "websocket_idle_timeout",
+    "websocket_ping_interval",
+    "websocket_ping_timeout",
 }
 _UPSTREAM_KEYS = {
     "base_url",
@@ -279,7 +291,24 @@ def load_config(
         store_max_bytes=int(
             _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
         ),
+        **_websocket(server),
     )
+
+
+def _websocket(server: dict[str, Any]) -> dict[str, Any]:
+    """The ``websocket_*`` keys of ``[server]``."""
+    size = server.get("websocket_max_message_bytes", DEFAULT_MAX_BODY_BYTES)
+    return {
+        "websocket_max_message_bytes": int(_number(size, "server.websocket_max_message_bytes", integer=True)),
+        **{
+            key: float(_number(server.get(key, default), f"server.{key}"))
+            for key, default in (
+                ("websocket_idle_timeout", 600.0),
+                ("websocket_ping_interval", 20.0),
+                ("websocket_ping_timeout", 20.0),
+            )
+        },
+    }
 
 
 def _read_toml(path: str | os.PathLike[str] | None) -> dict[str, Any]:

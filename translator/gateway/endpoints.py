@@ -136,20 +136,9 @@ class Endpoints:
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
         body = _parse_request(raw)
-        model = _model_of(body)
-        exchange.model = model
-        exchange.stream = body.get("stream") is True
-        resolved = config.resolve(model)
-        if resolved is None:
-            raise GatewayError.model_not_found(model)
-        upstream_config, upstream_model = resolved
-        to = Destination(
-            self.upstreams[upstream_config.name], upstream_model, self._client_authorization(request.scope)
-        )
-        exchange.upstream = upstream_config.name
-        exchange.upstream_model = upstream_model
+        protocol, to = self.destination(body, request.scope, exchange)
         try:
-            if upstream_config.protocol == endpoint:
+            if protocol == endpoint:
                 await self._relay(endpoint, body, to, exchange, writer)
             elif endpoint == "chat":
                 await self._translate("chat", body, to, exchange, writer)
@@ -158,6 +147,22 @@ class Endpoints:
         except ConversionError as exc:
             param = exc.path.removeprefix("request.") if exc.path else None
             raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
+
+    def destination(self, body: dict[str, Any], scope: Scope, exchange: Exchange) -> tuple[str, Destination]:
+        """Where a parsed request goes: the upstream's protocol and the destination (its model name, the
+        key to send); 400 for a missing model, 404 ``model_not_found`` for one no route serves."""
+        model = _model_of(body)
+        exchange.model = model
+        exchange.stream = body.get("stream") is True
+        resolved = self.config.resolve(model)
+        if resolved is None:
+            raise GatewayError.model_not_found(model)
+        upstream_config, upstream_model = resolved
+        authorization = self._client_authorization(scope)
+        to = Destination(self.upstreams[upstream_config.name], upstream_model, authorization)
+        exchange.upstream = upstream_config.name
+        exchange.upstream_model = upstream_model
+        return upstream_config.protocol, to
 
     async def _relay(
         self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter

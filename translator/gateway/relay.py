@@ -8,7 +8,7 @@ so far, a Chat stream with an ``event: error`` chunk (no ``[DONE]``), as the tra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..engine.sse import Done, StreamDecoder
@@ -104,7 +104,7 @@ class OpenRelay:
             self.exchange.note_usage(payload.get("usage"), *_USAGE_KEYS[self.protocol])
         return json_bytes(payload)
 
-    async def frames(self) -> AsyncIterator[bytes]:
+    async def frames(self) -> AsyncGenerator[bytes, None]:
         """The upstream's stream, complete frames as they arrive, properly ended if the upstream did not."""
         watch = _Watch(self.protocol, self.exchange)
         response = self.response
@@ -142,6 +142,20 @@ class OpenRelay:
             last = watch.ending(message, code)
         if last:
             yield last
+
+
+    async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The stream's events, decoded from :meth:`frames` as they arrive (a WebSocket sends each as one
+        message); ``[DONE]`` is not an event."""
+        decoder = StreamDecoder()
+        frames = self.frames()
+        try:
+            async for data in frames:
+                events = [payload for payload in decoder.feed(data) if not isinstance(payload, Done)]
+                if events:
+                    yield events
+        finally:
+            await frames.aclose()
 
 
 async def open_relay(protocol: str, body: dict[str, Any], to: Destination, exchange: Exchange) -> OpenRelay:

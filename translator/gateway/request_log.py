@@ -1,6 +1,7 @@
 """One request through the gateway, as the log sees it: one JSON line when it ends.
 
-The line holds the request id, the client protocol, the model asked for, the upstream, the status,
+The line holds the request id, the transport (``http``, or ``websocket``: one line per response made on a
+socket), the client protocol, the model asked for, the upstream, the status,
 the time to the first byte sent to the client, the duration, the token counts and the dropped
 parameters.  Keys and message contents are never logged.
 
@@ -31,6 +32,7 @@ class Exchange:
     path: str
     request_id: str = field(default_factory=lambda: f"req_{secrets.token_hex(12)}")
     started: float = field(default_factory=time.perf_counter)
+    transport: str = "http"
     client_protocol: str | None = None
     model: str | None = None
     upstream: str | None = None
@@ -76,6 +78,7 @@ class Exchange:
         now = time.perf_counter()
         return {
             "request_id": self.request_id,
+            "transport": self.transport,
             "method": self.method,
             "path": self.path,
             "client_protocol": self.client_protocol,

@@ -78,8 +78,13 @@ class ResponsesState:
 
     # -- a new request ------------------------------------------------------------------------------
 
-    async def prepare(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def prepare(
+        self, body: dict[str, Any], history: list[dict[str, Any]] | None = None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The request to convert (stored conversation first) and its own input items, to store.
+
+        ``history`` is the conversation up to ``previous_response_id`` when the caller holds it (a
+        WebSocket keeps its latest response's, ``store: false`` ones included): the store is not read.
 
         Raises :class:`GatewayError`: 404 ``previous_response_not_found``, 400 for a response still
         running or a body the store cannot keep.
@@ -110,7 +115,10 @@ class ResponsesState:
             raise GatewayError.bad_request(
                 "'previous_response_id' must be a string", param="previous_response_id"
             )
-        history: list[dict[str, Any]] = []
+        if history is not None:
+            request["input"] = history + own
+            return request, own
+        history = []
         try:
             async for item in self.store.conversation(previous):
                 history.append(item)

@@ -3,7 +3,8 @@
 Every versioned route answers with and without the ``/v1`` prefix.  A path no route matches is a 404
 naming it; a path matched with a method it does not take is a 405 naming the methods it does.  Both are
 decided here and nowhere else.  A ``{name}`` segment matches one non-empty path segment and is handed to
-the endpoint as a parameter.
+the endpoint as a parameter.  A WebSocket upgrade is served only on a route marked ``websocket``
+(:func:`match_websocket`); anywhere else it is refused with a 404 (never a 500).
 
 =======  ============================================  ===================================================
 method   path                                          endpoint
@@ -11,6 +12,7 @@ method   path                                          endpoint
 GET      ``/health`` (public, no ``/v1``)              ``health``: 200 once the upstream clients are ready
 GET      ``/models``                                   ``models``: the routed models, or the upstream's list
 POST     ``/responses``                                ``create_response``: translated or relayed
+WS       ``/responses``                                a Responses WebSocket (:mod:`.socket_session`)
 POST     ``/chat/completions``                         ``create_chat_completion``: translated or relayed
 GET      ``/responses/{response_id}``                  ``get_response``
 DELETE   ``/responses/{response_id}``                  ``delete_response``
@@ -27,18 +29,19 @@ from types import MappingProxyType
 
 from .errors import GatewayError
 
-__all__ = ["ENDPOINTS", "ROUTES", "Match", "Route", "is_public", "match"]
+__all__ = ["ENDPOINTS", "ROUTES", "Match", "Route", "is_public", "match", "match_websocket"]
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One path: its pattern (``/responses/{response_id}``), its endpoints by method, whether it takes the
-    ``/v1`` prefix, whether it is served without an inbound key."""
+    ``/v1`` prefix, whether it is served without an inbound key, whether it serves a WebSocket."""
 
     pattern: str
     methods: Mapping[str, str]
     versioned: bool = True
     public: bool = False
+    websocket: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -56,7 +59,7 @@ class Match:
 ROUTES: tuple[Route, ...] = (
     Route("/health", MappingProxyType({"GET": "health"}), versioned=False, public=True),
     Route("/models", MappingProxyType({"GET": "models"})),
-    Route("/responses", MappingProxyType({"POST": "create_response"})),
+    Route("/responses", MappingProxyType({"POST": "create_response"}), websocket=True),
     Route("/chat/completions", MappingProxyType({"POST": "create_chat_completion"})),
     Route(
         "/responses/{response_id}",
@@ -120,3 +123,11 @@ def match(method: str, path: str) -> Match:
             headers=[(b"allow", allowed.encode())],
         )
     return Match(endpoint, MappingProxyType(params))
+
+
+def match_websocket(path: str) -> Route:
+    """The route serving a WebSocket upgrade on ``path``; :class:`GatewayError` 404 when there is none."""
+    found = _find(path)
+    if found is None or not found[0].websocket:
+        raise GatewayError.not_found(f"no WebSocket is served on {path}", code="not_found")
+    return found[0]

@@ -17,9 +17,12 @@ import orjson
 from .app import Gateway
 from .config import GatewayConfig, load_config
 
-__all__ = ["create_app", "serve"]
+__all__ = ["WEBSOCKET_IMPLEMENTATION", "create_app", "serve", "websocket_options"]
 
 _SETTINGS_ENV = "TRANSLATOR_GATEWAY_SETTINGS"
+
+#: uvicorn's WebSocket protocol, chosen by measurement (docs/gateway/why-this-stack.md)
+WEBSOCKET_IMPLEMENTATION = "websockets-sansio"
 
 
 def _setup_logging(level: str) -> None:
@@ -55,6 +58,20 @@ def _bound_request_heads(config: GatewayConfig) -> dict[str, Any]:
     return {"http": HeadTimeoutProtocol}
 
 
+def websocket_options(config: GatewayConfig) -> dict[str, Any]:
+    """uvicorn's options for the Responses WebSocket: the implementation, the largest message (a larger one
+    is closed with 1009 by the protocol, before it is buffered whole), the keepalive pings, and no
+    per-message compression (the SDK and Codex do not ask for it; it would cost each socket its zlib
+    buffers)."""
+    return {
+        "ws": WEBSOCKET_IMPLEMENTATION,
+        "ws_max_size": config.websocket_max_message_bytes,
+        "ws_ping_interval": config.websocket_ping_interval,
+        "ws_ping_timeout": config.websocket_ping_timeout,
+        "ws_per_message_deflate": False,
+    }
+
+
 def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info") -> None:
     """Check the settings (a bad config fails here, naming the key), then run until interrupted."""
     import uvicorn
@@ -71,6 +88,7 @@ def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info"
         "timeout_graceful_shutdown": 10,
         "server_header": False,
         **_bound_request_heads(config),
+        **websocket_options(config),
     }
     if importlib.util.find_spec("uvloop") is not None:
         options["loop"] = "uvloop"
