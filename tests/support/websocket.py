@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from .sdk import accumulate_with_sdk, validate_responses_events
 
-__all__ = ["Read", "TERMINAL", "read_response", "validate_server_event"]
+__all__ = ["TERMINAL", "Read", "read_response", "validate_server_event"]
 
 TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _SERVER_EVENT: TypeAdapter[Any] = TypeAdapter(ResponsesServerEvent)

@@ -46,11 +46,11 @@ from .request_log import Exchange, logger
 from .steering import (
     MAX_PENDING_STEERS,
     Steer,
-    as_items,
     invalid_steer,
     required_input,
     steer_failed,
     unsteerable,
+    with_steering,
 )
 from .store import StoreError
 from .upstream_client import Destination
@@ -293,9 +293,7 @@ class SocketSession:
         if isinstance(previous, str) and previous in self.waiting:  # the client's explicit continuation
             turn.carried = self.waiting.pop(previous)[1] + turn.carried
         if turn.carried:
-            body["input"] = [item for steer in turn.carried for item in steer.items()] + as_items(
-                body.get("input")
-            )
+            body["input"] = with_steering(turn.carried, body.get("input"))
         latest = self.latest
         history = latest[1] if latest is not None and previous == latest[0] else None
         request, own = await self.state.prepare(body, history)

@@ -24,10 +24,13 @@ __all__ = [
     "MAX_PENDING_STEERS",
     "Steer",
     "as_items",
+    "invalid_input",
     "invalid_steer",
+    "normalized",
     "required_input",
     "steer_failed",
     "unsteerable",
+    "with_steering",
 ]
 
 #: Accepted, uncommitted submissions a response may hold (one more: ``too_many_pending_steers``).
@@ -47,6 +50,7 @@ class Steer:
     id: str = ""
 
     def __post_init__(self) -> None:
+        self.input = normalized(self.input)
         if not self.id:
             self.id = random_id("steer")
 
@@ -75,10 +79,14 @@ class Steer:
 def steer_failed(
     code: str, message: str, previous_response_id: Any, steer_input: Any, steer_id: str | None = None
 ) -> dict[str, Any]:
-    """``response.steer.failed``, returning the input (``steer_id`` once one was allocated)."""
+    """``response.steer.failed``, returning the input (``steer_id`` once one was allocated).
+
+    Input that is not valid steering input comes back as ``""``: the event's type admits only valid
+    input, and the message names what was wrong with it."""
+    valid = invalid_input(steer_input) is None
     steer: dict[str, Any] = {
         "previous_response_id": previous_response_id if isinstance(previous_response_id, str) else "",
-        "input": steer_input if isinstance(steer_input, (str, list)) else "",
+        "input": normalized(steer_input) if valid else "",
     }
     if steer_id is not None:
         steer["id"] = steer_id
@@ -98,6 +106,32 @@ def as_items(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+#: Input item types that answer a previous response's tool calls (a Chat upstream needs them right after
+#: the calls: steering input goes after them).
+_TOOL_RESULTS = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "computer_call_output",
+        "shell_call_output",
+        "apply_patch_call_output",
+        "tool_search_output",
+        "mcp_approval_response",
+    }
+)
+
+
+def with_steering(steers: list[Steer], request_input: Any) -> list[dict[str, Any]]:
+    """A continuation's input with the queued steering input in submission order before its own items,
+    but after the tool results it opens with (a Chat upstream refuses a message between tool calls and
+    their results; the model sees the same order of turns)."""
+    items = as_items(request_input)
+    split = 0
+    while split < len(items) and isinstance(items[split], dict) and items[split].get("type") in _TOOL_RESULTS:
+        split += 1
+    return items[:split] + [item for steer in steers for item in steer.items()] + items[split:]
+
+
 def invalid_steer(event: dict[str, Any]) -> str | None:
     """Why a ``response.steer`` event is not valid (``None`` when it is): only ``type``,
     ``previous_response_id`` and ``input``; the input a non-empty string, or a non-empty list of user
@@ -108,7 +142,11 @@ def invalid_steer(event: dict[str, Any]) -> str | None:
     target = event.get("previous_response_id")
     if not isinstance(target, str) or not target:
         return "'previous_response_id' must be the id of the response to steer"
-    value = event.get("input")
+    return invalid_input(event.get("input"))
+
+
+def invalid_input(value: Any) -> str | None:
+    """Why ``value`` is not valid steering input (``None`` when it is)."""
     if isinstance(value, str):
         return None if value else "'input' must not be empty"
     if not isinstance(value, list) or not value:
@@ -137,6 +175,13 @@ def _invalid_message(item: Any) -> str | None:
         if not isinstance(part, dict) or part.get("type") not in _PART_TYPES:
             return "content parts must be input_text, input_image or input_file"
     return None
+
+
+def normalized(value: Any) -> Any:
+    """Valid steering input as the SDK's type has it: each message with its ``type``."""
+    if isinstance(value, list):
+        return [{"type": "message", **item} for item in value]
+    return value
 
 
 def unsteerable(body: dict[str, Any]) -> str | None:
