@@ -114,11 +114,17 @@ def test_the_outcome_of_a_request_is_set_only_through_its_log_record() -> None:
 
 
 def test_only_the_client_writer_sends_to_the_client() -> None:
-    """No other module of the gateway builds an http.response message."""
+    """No other module of the gateway builds an http.response message, nor a WebSocket message."""
+    kinds = (
+        '"http.response.start"',
+        '"http.response.body"',
+        '"websocket.accept"',
+        '"websocket.send"',
+        '"websocket.close"',
+        '"websocket.http.response.start"',
+    )
     writers = sorted(
-        path.name
-        for path in GATEWAY.rglob("*.py")
-        if '"http.response.start"' in path.read_text() or '"http.response.body"' in path.read_text()
+        path.name for path in GATEWAY.rglob("*.py") if any(kind in path.read_text() for kind in kinds)
     )
     assert writers == ["client_writer.py"]
 
@@ -177,7 +183,7 @@ def test_a_response_the_gateway_does_not_hold_is_asked_of_a_responses_upstream(
     assert upstream.last().path == f"/v1/responses/{UPSTREAM_RESPONSE_ID}"
 
 
-@pytest.mark.parametrize("path", ["/v1/responses", "/v1/chat/completions", "/anything"])
+@pytest.mark.parametrize("path", ["/v1/responses/resp_1", "/v1/chat/completions", "/anything"])
 def test_a_websocket_upgrade_is_refused_with_a_4xx_never_a_500(
     relay_gateway: RunningGateway, path: str
 ) -> None:
