@@ -111,7 +111,8 @@ def test_keepalive_a_client_answering_pings_stays_and_a_silent_one_is_dropped(
     silent.sendall(
         (
             f"GET /v1/responses HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer sk-gateway\r\n\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Authorization: Bearer sk-gateway\r\n\r\n"
         ).encode()
     )
     silent.settimeout(10)
