@@ -199,3 +199,12 @@ def test_one_log_line_per_response_with_the_websocket_transport(
     socket_lines = [line for line in lines if line.get("transport") == "websocket"]
     assert len(socket_lines) == 2
     assert all(line["status"] == 200 and line["client_protocol"] == "responses" for line in socket_lines)
+
+
+def test_the_next_create_may_follow_the_terminal_event_at_once(gateway: RunningGateway) -> None:
+    """The socket is free the moment the terminal event leaves (clients answer at once)."""
+    with client_of(gateway).responses.connect() as connection:
+        for n in range(30):
+            connection.response.create(model="fast-3", input=f"turn {n}")
+            read = read_response(connection)
+            assert read.others == [] and read.types[-1] == "response.completed", read.others

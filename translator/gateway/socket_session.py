@@ -84,6 +84,8 @@ class Turn:
     unsteerable: str | None = None
     #: the terminal event was made: steering input is no longer taken
     ended: bool = False
+    #: what follows the terminal event: ``none``, ``pending``, ``successor`` or ``failed`` (steering)
+    next: str = "none"
     #: the sequence number after the last event sent, and steering events waiting for the pump
     sent_next: int = 0
     outbox: list[dict[str, Any]] = field(default_factory=list)
@@ -107,7 +109,10 @@ class SocketSession:
         self.path = str(scope.get("path", ""))
         self.writer = SocketWriter(send, client_timeout=self.config.client_timeout, on_stall=self._stalled)
         self.lock = asyncio.Lock()
-        self.task: asyncio.Task[None] | None = None
+        #: the task whose response holds the socket (until its terminal event left with no successor
+        #: to come), and every task still running (a finished response's last steps)
+        self.owner: asyncio.Task[None] | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
         self.current: Turn | None = None
         #: the latest response of the socket: its id and its conversation (input and output items)
         self.latest: tuple[str, list[dict[str, Any]]] | None = None
@@ -142,14 +147,13 @@ class SocketSession:
         """A send the client did not take within ``client_timeout``: drop the socket."""
         self.stalled = True
         self.writer.closed = True
-        if self.task is not None:
-            self.task.cancel()
+        for task in self.tasks:
+            task.cancel()
         if self._main is not None:
             self._main.cancel()
 
     async def _stop_running(self) -> None:
-        task = self.task
-        if task is not None and not task.done():
+        for task in list(self.tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -160,7 +164,7 @@ class SocketSession:
             try:
                 message = await asyncio.wait_for(self.receive(), idle)
             except asyncio.TimeoutError:
-                if self.task is None and loop.time() - self.last_active >= idle:
+                if not self.tasks and loop.time() - self.last_active >= idle:
                     await self.writer.close(1000, "idle timeout")
                     return
                 continue
@@ -209,7 +213,7 @@ class SocketSession:
 
     async def _create(self, event: dict[str, Any]) -> None:
         lane = event.get("stream_id") if isinstance(event.get("stream_id"), str) else None
-        if self.task is not None:
+        if self.owner is not None:
             message = (
                 "a response is already running on this socket: send response.create after its terminal event"
             )
@@ -225,13 +229,15 @@ class SocketSession:
         body["stream"] = True
         exchange = Exchange("GET", self.path, transport="websocket")
         turn = Turn(body, lane, exchange, warmup=event.get("generate") is False)
-        self.task = asyncio.create_task(self._turns(turn))
-        self.task.add_done_callback(self._turns_done)
+        task = self.owner = asyncio.create_task(self._turns(turn))
+        self.tasks.add(task)
+        task.add_done_callback(self._turns_done)
 
     def _turns_done(self, task: asyncio.Task[None]) -> None:
-        if self.task is task:
-            self.task = None
-            self.last_active = asyncio.get_running_loop().time()
+        self.tasks.discard(task)
+        if self.owner is task:
+            self.owner = None
+        self.last_active = asyncio.get_running_loop().time()
 
     async def _turns(self, turn: Turn | None) -> None:
         """A response, then the successors steering starts from it."""
@@ -277,6 +283,8 @@ class SocketSession:
 
     async def _refused(self, turn: Turn, error: GatewayError) -> None:
         """The response could not start: the ``error`` event, and the steering input it carried back."""
+        if self.owner is asyncio.current_task():  # the client may send the next one at once
+            self.owner = None
         with contextlib.suppress(ClientGone):
             await self._error(error, turn.exchange, turn.lane)
             for steer in turn.carried:
@@ -319,7 +327,7 @@ class SocketSession:
                     turn.response_id = first["response"]["id"]
                     self._remember(turn.response_id)
                 if last["type"] in _TERMINAL:
-                    turn.final, turn.ended = last["response"], True
+                    self._ended(turn, last["response"])
                 async with lock:
                     await writer.events(out, exchange, lane)
                     turn.sent_next = last.get("sequence_number", -1) + 1
@@ -345,27 +353,45 @@ class SocketSession:
 
     # -- after a response: the connection's history, and steering input still queued ----------------
 
+    def _ended(self, turn: Turn, final: dict[str, Any]) -> None:
+        """The response's terminal event is about to leave: what the client may act on at once is set
+        first (the socket's latest response, steering input waiting for a continuation), and the socket is
+        free for the next ``response.create`` unless a successor is to follow."""
+        turn.final, turn.ended = final, True
+        response_id = turn.response_id
+        if response_id is not None:
+            self.latest = (response_id, turn.conversation + list(final.get("output") or ()))
+        if not turn.steers or response_id is None:
+            turn.next = "none"
+        elif final.get("status") == "completed" and (
+            required := required_input(list(final.get("output") or ()))
+        ):
+            self.waiting[response_id] = (required, turn.steers)
+            turn.next = "pending"
+        elif (
+            final.get("status") == "completed"
+            or (final.get("incomplete_details") or {}).get("reason") == "steered"
+        ):
+            turn.next = "successor"
+        else:
+            turn.next = "failed"
+        if turn.next != "successor" and self.owner is asyncio.current_task():
+            self.owner = None
+
     async def _after(self, turn: Turn) -> Turn | None:
-        final, response_id = turn.final, turn.response_id
-        if final is None or response_id is None:
-            return None
-        self.latest = (response_id, turn.conversation + list(final.get("output") or ()))
+        """After the terminal event: the steering events that follow it, or the successor."""
         steers, turn.steers = turn.steers, []
-        if not steers:
-            return None
-        status = final.get("status")
-        required = required_input(list(final.get("output") or ()))
-        if status == "completed" and required:
-            self.waiting[response_id] = (required, steers)
+        final, response_id = turn.final or {}, turn.response_id
+        if turn.next == "pending":
+            required = self.waiting[response_id][0] if response_id in self.waiting else []
             for steer in steers:
                 await self._send_steer(steer.pending(required), turn.lane, turn)
-            return None
-        if status == "completed" or (final.get("incomplete_details") or {}).get("reason") == "steered":
+        elif turn.next == "successor" and response_id is not None:
             return self._successor(turn, response_id, steers)
-        for steer in steers:
-            await self._send_steer(
-                steer.failed("response_not_active", f"the response ended {status}"), turn.lane, turn
-            )
+        elif turn.next == "failed":
+            message = f"the response ended {final.get('status')}"
+            for steer in steers:
+                await self._send_steer(steer.failed("response_not_active", message), turn.lane, turn)
         return None
 
     def _successor(self, turn: Turn, response_id: str, steers: list[Steer]) -> Turn:
@@ -387,7 +413,7 @@ class SocketSession:
             await self._send_steer(steer_failed("invalid_input", str(problem), target, value))
             return
         turn = self.current
-        if turn is not None and turn.response_id == target and not turn.ended and self.task is not None:
+        if turn is not None and turn.response_id == target and not turn.ended:
             await self._steer_running(turn, Steer(target, value))
         elif target in self.waiting:
             required, queued = self.waiting[target]
