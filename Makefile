@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex clean
+.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway bench-websocket soak example golden codex clean
 
 # The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -43,6 +43,10 @@ bench: install
 
 bench-migrate: install
 	$(PY) benchmarks/migrate_bench.py --records 100000 --jobs 1 2 --halves --rounds 3
+
+# The Responses WebSocket: uvicorn's implementations side by side, a 20-turn agent loop socket vs HTTP.
+bench-websocket: install
+	$(PY) benchmarks/bench_websocket.py $(ARGS)
 
 # The gateway side by side with LiteLLM's proxy (benchmarks/bench_gateway.py, a few minutes).  LiteLLM,
 # psutil and matplotlib go into their own git-ignored virtualenv, never into the project's.
