@@ -22,6 +22,8 @@ model                              answer
 ``big-<bytes>``                    content chunks of 4 KiB of text until about ``bytes`` were offered,
                                    written only as fast as the client reads them (flow control)
 ``stall-<n>``                      the first ``n`` content chunks, then silence until the client goes away
+``tool-then-text:<name>``          a call of the function ``<name>`` (arguments ``{}``), or, when the last
+                                   message is a tool result, a short text quoting it (an agent's loop)
 ``html``, ``garbage:html``         200 with an HTML error page (``text/html``)
 ``binary``, ``garbage:binary``     200 ``text/event-stream`` with 2 KiB of binary bytes
 ``badjson``                        a valid first chunk, then a ``data:`` frame that is not JSON
@@ -151,6 +153,20 @@ def text_stream_responses(model: str, text: str) -> list[bytes]:
 
     events = translate_chat_stream(text_stream_chat(model, text), response_fields={"store": False})
     return [b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _json(e)) for e in events]
+
+
+def tool_then_text(model: str, name: str, messages: Any) -> list[bytes]:
+    """``tool-then-text:<name>``: a call of ``name``, or a text quoting the tool result that came last."""
+    last = messages[-1] if isinstance(messages, list) and messages else {}
+    if isinstance(last, dict) and last.get("role") == "tool":
+        return text_stream_chat(model, f"the tool said {last.get('content')}")
+    call = {"index": 0, "id": "call_fake_1", "type": "function", "function": {"name": name, "arguments": ""}}
+    frames = [_data(_chunk(model, {"role": "assistant", "content": None, "tool_calls": [call]}))]
+    frames.append(_data(_chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})))
+    frames.append(_data(_chunk(model, {}, "tool_calls")))
+    usage = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
+    frames.append(_data({**_chunk(model, {}), "choices": [], "usage": usage}))
+    return [*frames, DONE_FRAME]
 
 
 def _completion(model: str) -> dict[str, Any]:
@@ -388,7 +404,7 @@ class _Connection(asyncio.Protocol):
         except FileNotFoundError as exc:
             self._answer(500, _json({"error": {"message": str(exc), "type": "fake_upstream_error"}}))
             return
-        if await self._fault_script(kind, rest, request, seen):
+        if await self._fault_script(kind, rest, request, seen, body):
             return
         load = _dash_script(model)
         if load is not None:
@@ -431,7 +447,9 @@ class _Connection(asyncio.Protocol):
             return False
         return True
 
-    async def _fault_script(self, kind: str, rest: str, request: _Request, seen: Seen) -> bool:
+    async def _fault_script(
+        self, kind: str, rest: str, request: _Request, seen: Seen, body: dict[str, Any] | None = None
+    ) -> bool:
         """The faults that need no corpus: stalls, garbage, slow headers, an auth error."""
         if kind == "headers-then-stall":
             await self._stream([], seen, stall=True)
@@ -442,6 +460,8 @@ class _Connection(asyncio.Protocol):
         elif kind == "slow-headers":
             await asyncio.sleep(float(rest) / 1000)
             await self._stream(text_stream_chat(kind + ":" + rest, "late but fine"), seen)
+        elif kind == "tool-then-text":
+            await self._stream(tool_then_text(kind, rest, (body or {}).get("messages")), seen)
         elif kind == "echo-auth-error":  # as providers do: the key they were given, quoted back
             given = request.headers.get("authorization", "")
             message = f"Incorrect API key provided: {given.removeprefix('Bearer ')}"
