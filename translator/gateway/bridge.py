@@ -30,7 +30,7 @@ from ..streams.accumulate import ChatAccumulator
 from ..streams.chat_to_responses import ChatToResponses
 from ..streams.object_stream import completion_as_chunks, response_as_events
 from ..streams.responses_to_chat import ResponsesToChat
-from ..wire.chat_sse import DONE_FRAME, chunk_frames
+from ..wire.chat_sse import ChatSSEWriter
 from ..wire.responses_sse import event_frames
 from .asgi import json_bytes
 from .errors import GatewayError
@@ -65,8 +65,9 @@ class _Direction:
     final_of: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
     error_payload: Callable[[str, str], dict[str, Any]]
     replay: Callable[[Any], list[dict[str, Any]]]
-    note: Callable[[list[dict[str, Any]], Exchange], None]
-    frame: Callable[[list[dict[str, Any]]], tuple[bytes, bool]]
+    #: what the log record keeps of each list of events (``None``: a Chat stream, which ``ChatSSEWriter``
+    #: writes and accounts for itself)
+    note: Callable[[list[dict[str, Any]], Exchange], None] | None
     finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
     interrupt: Callable[[FeedBase, str], list[dict[str, Any]]] | None = None
 
@@ -113,9 +114,6 @@ def _note_events(events: list[dict[str, Any]], exchange: Exchange) -> None:
             exchange.failed((last["response"].get("error") or {}).get("code"), first=True)
 
 
-def _frame_events(events: list[dict[str, Any]]) -> tuple[bytes, bool]:
-    return event_frames(events), False
-
 
 def _interrupt(translator: FeedBase, reason: str) -> list[dict[str, Any]]:
     assert isinstance(translator, ChatToResponses)
@@ -153,7 +151,6 @@ _RESPONSES_OVER_CHAT = _Direction(
     },
     replay=completion_as_chunks,
     note=_note_events,
-    frame=_frame_events,
     finish=_final_response,
     interrupt=_interrupt,
 )
@@ -168,13 +165,12 @@ def _chat_translator(body: dict[str, Any], converted: RequestConversion, hooks: 
     return ResponsesToChat(include_usage=include_usage or body.get("stream") is not True)
 
 
-def _note_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> None:
-    for chunk in chunks:
-        if "error" in chunk:
-            exchange.failed(chunk["error"].get("code") or chunk["error"].get("type"), first=True)
-            break
-        if chunk.get("usage"):
-            exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
+def _note_chat_outcome(writer: ChatSSEWriter, exchange: Exchange) -> None:
+    """What the log line keeps of a Chat stream as written: its usage, and the error that ended it."""
+    if writer.usage:
+        exchange.note_usage(writer.usage, "prompt_tokens", "completion_tokens")
+    if writer.error is not None:
+        exchange.failed(writer.error.get("code") or writer.error.get("type"), first=True)
 
 
 def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -197,8 +193,7 @@ _CHAT_OVER_RESPONSES = _Direction(
     final_of=lambda chunks: None,
     error_payload=lambda message, code: {"type": "error", "message": message, "code": code, "param": None},
     replay=response_as_events,
-    note=_note_chunks,
-    frame=chunk_frames,  # an error chunk ends the stream, without [DONE]
+    note=None,  # a Chat stream is written by ChatSSEWriter (OpenBridge._chat_frames)
     finish=_final_completion,
 )
 
@@ -239,15 +234,15 @@ class OpenBridge:
     hooks: ResponseHooks
     exchange: Exchange
     failure: tuple[str, str] | None = None
-    #: the list :meth:`events` yields now is the last one (the translator's close() output)
-    at_tail: bool = False
     #: ``hooks.interrupt`` stopped the exchange (the response ended ``incomplete``, ``steered``)
     interrupted: bool = False
 
     async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
-        """The client's events, one list per upstream read as the reads arrive, then the close() output
-        (each noted in the log record first: usage, failures)."""
+        """A Responses client's events, one list per upstream read as the reads arrive, then the close()
+        output, each noted in the log record first (usage, failures): a WebSocket sends them as messages,
+        :meth:`frames` as SSE."""
         note, exchange = self.direction.note, self.exchange
+        assert note is not None, "a Chat stream is read through frames()"
         try:
             async with contextlib.aclosing(self._reads()) as reads:
                 async for out in reads:
@@ -256,27 +251,50 @@ class OpenBridge:
             tail = await self._tail()
         finally:
             await self.response.aclose()
-        self.at_tail = True
         if tail:
             note(tail, exchange)
             yield tail
 
-    async def frames(self) -> AsyncIterator[bytes]:
-        """The client's event stream as SSE, one piece per upstream read (:meth:`events`, framed)."""
-        frame, chat = self.direction.frame, self.direction.client_protocol == "chat"
-        done = False
+    def frames(self) -> AsyncIterator[bytes]:
+        """The client's event stream, one piece of SSE per upstream read, as the reads arrive."""
+        return self._chat_frames() if self.direction.note is None else self._event_frames()
+
+    async def _event_frames(self) -> AsyncIterator[bytes]:
+        """A Responses client's stream: :meth:`events`, framed by :mod:`translator.wire.responses_sse`."""
         async with contextlib.aclosing(self.events()) as events:
             async for out in events:
-                data, ended = frame(out)
-                if ended:  # an error chunk ends a Chat stream, without [DONE]
-                    yield data
-                    return
-                if chat and self.at_tail:  # [DONE] in the same write as the last chunks
-                    data += DONE_FRAME
-                    done = True
-                yield data
-        if chat and not done:
-            yield DONE_FRAME
+                yield event_frames(out)
+
+    async def _chat_frames(self) -> AsyncIterator[bytes]:
+        """A Chat client's stream, written by :class:`ChatSSEWriter` (its frame templates for the runs of
+        plain deltas, its error-frame and ``[DONE]`` rules)."""
+        assert isinstance(self.translator, ResponsesToChat)
+        writer, exchange = ChatSSEWriter(self.translator), self.exchange
+        try:
+            try:
+                async for piece in self.source:
+                    data = writer.feed(piece)
+                    if data:
+                        yield data
+                    if writer.failed:
+                        return
+            except UpstreamReadError as exc:
+                self.failure = (exc.message, exc.code)
+            except TranslatorError as exc:
+                self.failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
+            except GatewayError as exc:  # a replayed final object that was no JSON
+                self.failure = (exc.message, exc.code or "bad_upstream")
+            last = b""
+            if self.failure is not None:
+                exchange.failed(self.failure[1])
+                with contextlib.suppress(TranslatorError):  # past taking input: close() still ends it
+                    last = writer.feed(self.direction.error_payload(*self.failure))
+            last += writer.close()
+            if last:
+                yield last
+        finally:
+            await self.response.aclose()
+            _note_chat_outcome(writer, exchange)
 
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""
