@@ -17,6 +17,7 @@ printed the final answer, and it reads the three chat requests the model receive
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,19 +150,30 @@ def chat_model() -> Iterator[ScriptedChatModel]:
         yield model
 
 
+@pytest.mark.parametrize("transport", ["http", "websocket"])
 def test_codex_works_through_the_gateway_with_a_chat_only_model(
-    tmp_path: Path, chat_model: ScriptedChatModel
+    tmp_path: Path, chat_model: ScriptedChatModel, transport: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Over HTTP, and over the Responses WebSocket (``supports_websockets = true``): then every response
+    is made on a socket, with no reconnect and no fallback to HTTP (the gateway's log lines say so)."""
     codex = require_codex()
     config = load_config(upstream=chat_model.base_url, store="memory")
     gateway = RunningGateway(Gateway(config)).start()
     try:
-        home = write_codex_home(tmp_path / "codex-home", f"{gateway.url}/v1")
+        home = write_codex_home(
+            tmp_path / "codex-home", f"{gateway.url}/v1", websockets=transport == "websocket"
+        )
         workdir = tmp_path / "work"
         workdir.mkdir()
-        run = run_codex(codex, "Create hello.txt", home=home, workdir=workdir, timeout=60)
+        with caplog.at_level(logging.INFO, logger="translator.gateway"):
+            run = run_codex(codex, "Create hello.txt", home=home, workdir=workdir, timeout=60)
     finally:
         gateway.stop()
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
+    responses = [line for line in lines if line["path"] == "/v1/responses"]
+    assert {line["transport"] for line in responses} == {transport}, run.describe()
+    assert len(responses) >= 3  # the three turns (and, over the socket, Codex's generate=false warm-up)
+    assert all(line["status"] == 200 and line["error"] is None for line in responses), responses
     assert chat_model.problems == [], run.describe()
     assert run.returncode == 0, run.describe()
     assert (workdir / "ran.txt").read_text() == "codex-ran-this", run.describe()

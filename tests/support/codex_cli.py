@@ -117,10 +117,13 @@ def codex_config(
     request_max_retries: int = 0,
     stream_max_retries: int = 0,
     stream_idle_timeout_ms: int = 20_000,
+    websockets: bool = False,
 ) -> str:
     """``config.toml`` text: ``model`` served by a custom Responses provider at ``base_url`` (ending ``/v1``).
 
     Retries default to 0 so a failing server fails the run at once; set them to observe Codex retrying.
+    ``websockets`` sets the provider's ``supports_websockets = true``: Codex then talks to
+    ``ws://.../responses`` (and falls back to HTTPS when that fails).
     """
     return (
         f'model = "{model}"\n'
@@ -134,6 +137,7 @@ def codex_config(
         f"request_max_retries = {request_max_retries}\n"
         f"stream_max_retries = {stream_max_retries}\n"
         f"stream_idle_timeout_ms = {stream_idle_timeout_ms}\n"
+        + ("supports_websockets = true\n" if websockets else "")
     )
 
 
