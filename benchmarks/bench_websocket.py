@@ -117,7 +117,9 @@ async def implementation(upstream: str, name: str, sockets: int, idle: int) -> d
 
         async def client() -> int:
             async with websockets.asyncio.client.connect(gateway.url, max_size=None) as ws:
-                return sum([(await one_response(ws, {"model": "fast-50", "input": "x"}))[1] for _ in range(10)])
+                return sum(
+                    [(await one_response(ws, {"model": "fast-50", "input": "x"}))[1] for _ in range(10)]
+                )
 
         cpu, started = gateway.cpu(), time.perf_counter()
         events = sum(await asyncio.gather(*(client() for _ in range(sockets))))
@@ -151,7 +153,12 @@ async def agent_loop_socket(gateway: GatewayProcess, turns: int) -> list[float]:
         for _ in range(turns):
             took, _, final = await one_response(ws, body)
             times.append(took)
-            body = {"model": TOOL_STREAM, "tools": TOOLS, "previous_response_id": final["id"], "input": outputs(final)}
+            body = {
+                "model": TOOL_STREAM,
+                "tools": TOOLS,
+                "previous_response_id": final["id"],
+                "input": outputs(final),
+            }
     return times
 
 
@@ -203,7 +210,8 @@ async def run(args: argparse.Namespace) -> str:
     lines = []
     try:
         lines.append(
-            f"{'implementation':<20}{'p50 ms':>9}{'p99 ms':>9}{'events/s':>11}{'CPU s/10k ev':>14}{'KiB/idle socket':>17}"
+            f"{'implementation':<20}{'p50 ms':>9}{'p99 ms':>9}{'events/s':>11}"
+            f"{'CPU s/10k ev':>14}{'KiB/idle socket':>17}"
         )
         for name in args.implementations:
             r = await implementation(upstream.url, name, args.sockets, args.idle)
@@ -227,7 +235,9 @@ async def run(args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--implementations", nargs="+", default=list(IMPLEMENTATIONS))
     parser.add_argument("--sockets", type=int, default=100)
     parser.add_argument("--idle", type=int, default=500)
