@@ -184,6 +184,21 @@ def agent_loop_http(gateway: GatewayProcess, turns: int) -> list[float]:
     return times
 
 
+def agent_loop_direct(upstream: str, turns: int) -> list[float]:
+    """The floor: the same streams read straight from the fake upstream (Chat), no gateway."""
+    times = []
+    with httpx.Client(base_url=upstream, timeout=60) as client:
+        body = {"model": TOOL_STREAM, "messages": [{"role": "user", "content": "x"}], "stream": True}
+        for _ in range(turns):
+            started = time.perf_counter()
+            with client.stream("POST", "/chat/completions", json=body) as answer:
+                for line in answer.iter_lines():
+                    if line == "data: [DONE]":
+                        break
+            times.append(time.perf_counter() - started)
+    return times
+
+
 TOOLS = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}]
 
 
@@ -197,10 +212,12 @@ async def agent_loops(upstream: str, name: str, turns: int, rounds: int) -> dict
     try:
         socket_times: list[float] = []
         http_times: list[float] = []
-        for _ in range(rounds):  # interleaved, so that drift hits both alike
+        direct_times: list[float] = []
+        for _ in range(rounds):  # interleaved, so that drift hits each alike
             socket_times += await agent_loop_socket(gateway, turns)
             http_times += await asyncio.to_thread(agent_loop_http, gateway, turns)
-        return {"socket": socket_times, "http": http_times}
+            direct_times += await asyncio.to_thread(agent_loop_direct, upstream, turns)
+        return {"socket": socket_times, "http": http_times, "direct": direct_times}
     finally:
         gateway.stop()
 
@@ -221,14 +238,15 @@ async def run(args: argparse.Namespace) -> str:
             )
             print(lines[-1], flush=True)
         loops = await agent_loops(upstream.url, args.implementations[0], 20, args.rounds)
-        s, h = loops["socket"], loops["http"]
+        s, h, d = loops["socket"], loops["http"], loops["direct"]
+        floor50, floor99 = statistics.median(d) * 1000, pct(d, 99) * 1000
         lines.append("")
         lines.append(f"20-turn agent loop ({args.rounds} rounds, tool call per turn), turn time in ms:")
-        lines.append(f"{'transport':<12}{'p50':>9}{'p99':>9}")
-        lines.append(f"{'websocket':<12}{statistics.median(s) * 1000:>9.2f}{pct(s, 99) * 1000:>9.2f}")
-        lines.append(f"{'http':<12}{statistics.median(h) * 1000:>9.2f}{pct(h, 99) * 1000:>9.2f}")
-        diff = (statistics.median(h) - statistics.median(s)) * 1000
-        lines.append(f"the socket saves {diff:.2f} ms per turn at the median")
+        lines.append(f"{'transport':<28}{'p50':>9}{'p99':>9}{'added p50':>11}{'added p99':>11}")
+        for name, times in (("websocket (gateway)", s), ("http (gateway)", h)):
+            p50, p99 = statistics.median(times) * 1000, pct(times, 99) * 1000
+            lines.append(f"{name:<28}{p50:>9.2f}{p99:>9.2f}{p50 - floor50:>11.2f}{p99 - floor99:>11.2f}")
+        lines.append(f"{'direct (chat, no gateway)':<28}{floor50:>9.2f}{floor99:>9.2f}")
     finally:
         upstream.kill()
     return "\n".join(lines)
