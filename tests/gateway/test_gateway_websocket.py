@@ -16,7 +16,7 @@ import openai
 import pytest
 from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
-from support.gateway import RunningGateway
+from support.gateway import RunningGateway, running
 from support.websocket import read_response, validate_server_event
 
 from translator.gateway.app import Gateway
@@ -208,3 +208,18 @@ def test_the_next_create_may_follow_the_terminal_event_at_once(gateway: RunningG
             connection.response.create(model="fast-3", input=f"turn {n}")
             read = read_response(connection)
             assert read.others == [] and read.types[-1] == "response.completed", read.others
+
+
+def test_over_a_responses_upstream_the_events_are_relayed_and_steering_is_not_offered(
+    upstream: FakeUpstream,
+) -> None:
+    config = load_config(upstream=upstream.url, upstream_protocol="responses", store="memory")
+    with running(Gateway(config)) as relay, client_of(relay).responses.connect() as connection:
+        connection.response.create(model="r1", input="hi")
+        first = read_response(connection).check()
+        assert first.final["output"][0]["content"][0]["text"] == "Hello from r1"
+        assert upstream.last().path == "/v1/responses" and upstream.last().body["stream"] is True
+        connection.response.create(model="r1", input="again", previous_response_id=first.final["id"])
+        second = read_response(connection).check()
+        assert upstream.last().body["previous_response_id"] == first.final["id"]  # the upstream's own state
+        assert second.types[-1] == "response.completed"

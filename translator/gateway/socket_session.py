@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,8 @@ __all__ = ["SocketSession"]
 #: Keys of a ``response.create`` event that are the socket's, not the create parameters'.
 _ENVELOPE = ("type", "stream_id", "stream", "stream_options", "generate")
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+#: Responses whose steering input waits for the client's continuation, at most (the oldest dropped).
+MAX_WAITING = 16
 #: Response ids of this socket remembered for ``response_already_completed`` (the oldest forgotten).
 _REMEMBERED = 256
 
@@ -317,10 +319,10 @@ class SocketSession:
         turn.translator = self.numbering = bridge.translator
         await self._pump(turn, bridge.events())
 
-    async def _pump(self, turn: Turn, events: AsyncIterator[list[dict[str, Any]]]) -> None:
+    async def _pump(self, turn: Turn, events: AsyncGenerator[list[dict[str, Any]], None]) -> None:
         """Send the response's events as they come; steering events queued meanwhile go right after."""
         writer, lock, exchange, lane = self.writer, self.lock, turn.exchange, turn.lane
-        async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async with contextlib.aclosing(events) as stream:
             async for out in stream:
                 first, last = out[0], out[-1]
                 if turn.response_id is None and first["type"] == "response.created":
@@ -367,6 +369,8 @@ class SocketSession:
             required := required_input(list(final.get("output") or ()))
         ):
             self.waiting[response_id] = (required, turn.steers)
+            while len(self.waiting) > MAX_WAITING:  # the oldest parent's input is dropped (bounded memory)
+                del self.waiting[next(iter(self.waiting))]
             turn.next = "pending"
         elif (
             final.get("status") == "completed"
