@@ -223,3 +223,16 @@ def test_over_a_responses_upstream_the_events_are_relayed_and_steering_is_not_of
         second = read_response(connection).check()
         assert upstream.last().body["previous_response_id"] == first.final["id"]  # the upstream's own state
         assert second.types[-1] == "response.completed"
+
+
+def test_an_upstream_cut_mid_stream_ends_the_response_failed_with_an_error_event(
+    gateway: RunningGateway,
+) -> None:
+    with client_of(gateway).responses.connect() as connection:
+        connection.response.create(model="cut:chat/openai__text_long_include_usage.sse:5", input="x")
+        read = read_response(connection).check()
+        assert read.types[-2:] == ["error", "response.failed"]
+        error = read.events[-2]
+        assert error["error"]["code"] and error["error"]["message"]  # the WebSocket shape of the error event
+        connection.response.create(model="m1", input="after")
+        assert read_response(connection).check().types[-1] == "response.completed"

@@ -14,9 +14,10 @@ once, which closes its upstream request, even while it waits on a silent upstrea
 failure as a 503, a bug as a 500 that names no more than the exception's type.
 
 A :class:`SocketWriter` serves one WebSocket (:mod:`translator.gateway.socket_session`): it accepts it,
-sends each event as one JSON text message (echoing the response's ``stream_id``), errors as the API's
-``error`` event, and closes it; its sends are bounded by ``client_timeout`` the same way.  An upgrade on a
-path that serves none, or without a valid key, is refused before it is accepted (:func:`refuse_websocket`).
+sends each event as one JSON text message (echoing the response's ``stream_id``; a stream's ``error``
+event in the WebSocket's ``error`` shape), errors as the API's ``error`` event, and closes it; its sends
+are bounded by ``client_timeout`` the same way.  An upgrade on a path that serves none, or without a
+valid key, is refused before it is accepted (:func:`refuse_websocket`).
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ class SocketWriter:
             exchange.sent_first_byte()
         dumps, write = orjson.dumps, self._write
         for event in events:
+            if event["type"] == "error" and "error" not in event:
+                event = _socket_stream_error(event)
             if lane is not None:
                 event["stream_id"] = lane
             await write({"type": "websocket.send", "text": dumps(event).decode()})
@@ -213,6 +216,18 @@ class SocketWriter:
         with contextlib.suppress(ClientGone):
             await self._write({"type": "websocket.close", "code": code, "reason": reason})
         self.closed = True
+
+
+def _socket_stream_error(event: dict[str, Any]) -> dict[str, Any]:
+    """A stream's ``error`` event (before its ``response.failed``) in the WebSocket's shape
+    (``ResponseWsError``: the fields under ``error``, the sequence number kept)."""
+    body = {
+        "type": "server_error",
+        "code": event.get("code"),
+        "message": event.get("message", ""),
+        "param": event.get("param"),
+    }
+    return {"type": "error", "sequence_number": event.get("sequence_number"), "error": body}
 
 
 def socket_error(error: GatewayError) -> dict[str, Any]:
