@@ -47,3 +47,15 @@ def test_what_the_gateway_benchmark_imports_from_tests_support_is_standard_libra
         [sys.executable, "-I", "-S", "-c", code, str(TESTS)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_fast_n_on_the_responses_path_is_a_valid_responses_stream_of_the_same_text() -> None:
+    from support.sdk import accumulate_with_sdk
+
+    from translator.engine.sse import iter_sse
+
+    events = [e for e in iter_sse(fake_upstream.responses_frames("fast-5", 5)) if isinstance(e, dict)]
+    final = accumulate_with_sdk(events)
+    chat = [json.loads(f[6:]) for f in chat_frames("fast-5", 5) if f.startswith(b"data: {")]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chat if c["choices"])
+    assert final is not None and final.output_text == text

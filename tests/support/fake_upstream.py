@@ -17,7 +17,9 @@ model                              answer
 ``slow-headers:<ms>``              waits ``ms`` before answering with a short stream
 ``echo-auth-error``                401 quoting the key it was sent, as some providers do
 ``fast-<n>``                       a role chunk, ``n`` content chunks, a finish chunk, a usage chunk and
-                                   ``[DONE]`` (:func:`chat_frames`), as fast as the connection takes them
+                                   ``[DONE]`` (:func:`chat_frames`), as fast as the connection takes them;
+                                   on ``/responses``, the same text as a Responses stream
+                                   (:func:`responses_frames`: what a relayed gateway passes on)
 ``paced-<n>-<ms>``                 the same, ``ms`` milliseconds between content chunks
 ``big-<bytes>``                    content chunks of 4 KiB of text until about ``bytes`` were offered,
                                    written only as fast as the client reads them (flow control)
@@ -74,6 +76,7 @@ __all__ = [
     "Stats",
     "UpstreamProcess",
     "chat_frames",
+    "responses_frames",
     "split_frames",
     "text_stream_chat",
     "text_stream_responses",
@@ -127,6 +130,56 @@ def chat_frames(model: str, n: int) -> list[bytes]:
     frames.append(_data({**_chunk(model, {}), "choices": [], "usage": usage}))
     frames.append(DONE_FRAME)
     return frames
+
+
+def responses_frames(model: str, n: int) -> list[bytes]:
+    """``fast-<n>`` as a Responses stream (the same ``n`` text deltas), written here with the standard
+    library alone: created, in_progress, the message item and its part, the deltas, their ends,
+    completed with usage."""
+    rid, mid = f"resp_{model}", f"msg_{model}"
+    base = {
+        "id": rid,
+        "object": "response",
+        "created_at": CREATED,
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+    }
+    words = [f" {WORDS[i % len(WORDS)]}{i}" for i in range(n)]
+    part = {"type": "output_text", "text": "".join(words), "annotations": []}
+    item = {"id": mid, "type": "message", "role": "assistant", "status": "completed", "content": [part]}
+    usage = {
+        "input_tokens": 12,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": n,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 12 + n,
+    }
+    at = {"item_id": mid, "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {**base, "status": "in_progress"}},
+        {"type": "response.in_progress", "response": {**base, "status": "in_progress"}},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**item, "status": "in_progress", "content": []},
+        },
+        {"type": "response.content_part.added", **at, "part": {**part, "text": ""}},
+        *({"type": "response.output_text.delta", **at, "delta": word, "logprobs": []} for word in words),
+        {"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {
+            "type": "response.completed",
+            "response": {**base, "status": "completed", "output": [item], "usage": usage},
+        },
+    ]
+    return [
+        b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _json({**e, "sequence_number": k}))
+        for k, e in enumerate(events)
+    ]
 
 
 def text_stream_chat(model: str, text: str) -> list[bytes]:
@@ -407,7 +460,9 @@ class _Connection(asyncio.Protocol):
         if await self._fault_script(kind, rest, request, seen, body):
             return
         load = _dash_script(model)
-        if load is not None:
+        if load is not None and load[0] == "fast" and request.path.endswith("/responses"):
+            await self._stream(responses_frames(model, load[1][0]), seen)
+        elif load is not None:
             await self._load_script(model, *load, seen)
         elif request.path.endswith("/responses"):
             await self._stream(text_stream_responses(model, f"Hello from {model}"), seen)
