@@ -61,7 +61,18 @@ $(BENCH_VENV)/.installed: Makefile
 	$(BENCH_VENV)/bin/python -m pip install -q $(BENCH_PACKAGES)
 	touch $@
 
-bench-gateway: install $(BENCH_VENV)/.installed
+# open-responses-server, the second peer doing the same bridge, in a virtualenv of its own (its pins
+# differ from LiteLLM's).  0.4.1 is the newest release the index here has.
+ORS_VENV := .bench/ors-venv
+ORS_VERSION := 0.4.1
+
+$(ORS_VENV)/.installed: Makefile
+	python3 -m venv $(ORS_VENV)
+	$(ORS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(ORS_VENV)/bin/python -m pip install -q open-responses-server==$(ORS_VERSION)
+	touch $@
+
+bench-gateway: install $(BENCH_VENV)/.installed $(ORS_VENV)/.installed
 	$(PY) benchmarks/bench_upstream_client.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_gateway.py $(ARGS)
 

@@ -9,7 +9,13 @@ Subjects, each a separate server process on loopback:
   ``/v1/responses``: every chat chunk is translated to Responses events;
 * ``litellm``: LiteLLM's proxy (pinned in the Makefile, its own virtualenv under ``.bench/``) with a
   ``config.yaml`` sending every model to the fake upstream as an OpenAI-compatible chat model
-  (``use_chat_completions_api: true``), called on ``/v1/responses``: the same bridge.
+  (``use_chat_completions_api: true``), called on ``/v1/responses``: the same bridge;
+* ``ors``: open-responses-server (pinned in the Makefile, its own virtualenv under ``.bench/``), the
+  same bridge as it ships (it logs every request at ``info``), called on ``/responses``; it sends one
+  empty delta before the text, counted as expected;
+* ``relay``: ``translator serve --upstream-protocol responses``, called on ``/v1/responses`` over the fake
+  upstream's Responses stream of the same text: the same-protocol path, so the cost of translation over
+  plain proxying shows against ``translator``.
 
 Figures, per subject:
 
@@ -60,6 +66,7 @@ from support.net import free_port, wait_for_http  # noqa: E402
 HERE = ROOT / "benchmarks"
 FAKE_UPSTREAM = ROOT / "tests" / "support" / "fake_upstream.py"
 BENCH_VENV = ROOT / ".bench" / "venv"
+ORS_VENV = ROOT / ".bench" / "ors-venv"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 
 #: What a subject's stream looks like to the client: content deltas, and the frame that ends it.
@@ -188,6 +195,7 @@ class Subject:
     path: str
     protocol: str  # what the client receives: "chat" or "responses"
     pids: list[int] = field(default_factory=list)
+    extra_deltas: int = 0  # deltas a subject sends beyond the text's (open-responses-server: an empty one)
 
     def body(self, model: str) -> dict[str, Any]:
         if self.protocol == "chat":
@@ -232,8 +240,8 @@ async def _stream_once(
         result.error = f"HTTP {result.status}"
     elif result.error is None and not result.done:
         result.error = "no terminal event"
-    elif result.error is None and expected >= 0 and result.deltas != expected:
-        result.error = f"{result.deltas} deltas, expected {expected}"
+    elif result.error is None and expected >= 0 and result.deltas != expected + subject.extra_deltas:
+        result.error = f"{result.deltas} deltas, expected {expected + subject.extra_deltas}"
     if result.error is None:
         counter.completed += 1
     return result, connection
@@ -450,14 +458,41 @@ def litellm_config(folder: Path, upstream: str) -> Path:
 
 
 def start_translator(
-    servers: Servers, upstream: str, workers: int, *, python: Path = PROJECT_PYTHON, name: str = "translator"
+    servers: Servers,
+    upstream: str,
+    workers: int,
+    *,
+    python: Path = PROJECT_PYTHON,
+    name: str = "translator",
+    relay: bool = False,
 ) -> Subject:
-    """``translator serve`` under ``python`` (another checkout's interpreter for ``--baseline``)."""
+    """``translator serve`` under ``python`` (another checkout's interpreter for ``--baseline``); with
+    ``relay``, to the upstream as a Responses upstream (the same-protocol path)."""
     port = free_port()
     command = [str(python), "-m", "translator", "serve", "--upstream", upstream, "--port", str(port)]
     command += ["--workers", str(workers), "--store", "memory"]
+    if relay:
+        command += ["--upstream-protocol", "responses"]
     pid = servers.start(f"{name}-w{workers}", command, port, "/health")
     return Subject(name, port, "/v1/responses", "responses", [pid])
+
+
+def start_ors(servers: Servers, folder: Path, up_port: int) -> Subject:
+    """open-responses-server, one process, its upstream the fake one (it appends ``/v1/chat/completions``)."""
+    port = free_port()
+    code = (
+        "import uvicorn; from open_responses_server.api_controller import app; "
+        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')"
+    )
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL_INTERNAL": f"http://127.0.0.1:{up_port}",
+        "OPENAI_API_KEY": "sk-bench",
+    }
+    pid = servers.start(
+        "ors", [str(ORS_VENV / "bin" / "python"), "-c", code], port, "/health", cwd=folder, env=env
+    )
+    return Subject("ors", port, "/responses", "responses", [pid], extra_deltas=1)
 
 
 def start_litellm(servers: Servers, config: Path, workers: int) -> Subject:
@@ -504,6 +539,23 @@ def versions() -> str:
     )
 
 
+def start_subjects(
+    servers: Servers, folder: Path, config: Path, up_port: int, args: argparse.Namespace
+) -> list[Subject]:
+    """The servers measured besides ``direct``, each started and healthy."""
+    upstream = f"http://127.0.0.1:{up_port}/v1"
+    subjects = [start_translator(servers, upstream, 1)]
+    if not args.no_litellm:
+        subjects.append(start_litellm(servers, config, 1))
+    if not args.no_ors and (ORS_VENV / "bin" / "python").exists():
+        subjects.append(start_ors(servers, folder, up_port))
+    if not args.no_relay:
+        subjects.append(start_translator(servers, upstream, 1, name="relay", relay=True))
+    if args.baseline:
+        subjects.append(start_translator(servers, upstream, 1, python=args.baseline, name="before"))
+    return subjects
+
+
 async def run(args: argparse.Namespace) -> None:
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     started = time.monotonic()
@@ -524,12 +576,8 @@ async def run(args: argparse.Namespace) -> None:
             )
             upstream = f"http://127.0.0.1:{up_port}/v1"
             direct = Subject("direct", up_port, "/v1/chat/completions", "chat", [up_pid])
-            subjects = [direct, start_translator(servers, upstream, 1)]
             config = litellm_config(folder, upstream)
-            if not args.no_litellm:
-                subjects.append(start_litellm(servers, config, 1))
-            if args.baseline:
-                subjects.append(start_translator(servers, upstream, 1, python=args.baseline, name="before"))
+            subjects = [direct, *start_subjects(servers, folder, config, up_port, args)]
             report: dict[str, Any] = {"ttfe": {}, "points": [], "memory": {}, "modules": {}}
             for subject in subjects[1:]:
                 report["modules"][subject.name] = loaded_modules(subject.pids[0])
@@ -555,7 +603,9 @@ async def run(args: argparse.Namespace) -> None:
             if args.workers2:
                 top = max(concurrencies)
                 for subject in subjects[1:]:
-                    if subject.name == "before" or (subject.name == "litellm" and not args.litellm_workers2):
+                    if subject.name in ("before", "ors", "relay") or (
+                        subject.name == "litellm" and not args.litellm_workers2
+                    ):
                         continue
                     servers.stop(subject.pids[0])
                     try:
@@ -746,6 +796,8 @@ def main() -> None:
     parser.add_argument("--memory-streams", type=int, default=200)
     parser.add_argument("--no-workers2", dest="workers2", action="store_false")
     parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--no-ors", action="store_true", help="leave out open-responses-server")
+    parser.add_argument("--no-relay", action="store_true", help="leave out the same-protocol (relay) subject")
     parser.add_argument("--litellm-workers2", action="store_true", help="also LiteLLM with 2 workers (slow)")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument(

@@ -18,8 +18,9 @@ model                              answer
 ``echo-auth-error``                401 quoting the key it was sent, as some providers do
 ``fast-<n>``                       a role chunk, ``n`` content chunks, a finish chunk, a usage chunk and
                                    ``[DONE]`` (:func:`chat_frames`), as fast as the connection takes them;
-                                   on ``/responses``, the same text as a Responses stream
-                                   (:func:`responses_frames`: what a relayed gateway passes on)
+                                   on ``/responses`` (``fast`` and ``paced``), the same text as a
+                                   Responses stream (:func:`responses_frames`: what a relayed gateway
+                                   passes on)
 ``paced-<n>-<ms>``                 the same, ``ms`` milliseconds between content chunks
 ``big-<bytes>``                    content chunks of 4 KiB of text until about ``bytes`` were offered,
                                    written only as fast as the client reads them (flow control)
@@ -460,8 +461,9 @@ class _Connection(asyncio.Protocol):
         if await self._fault_script(kind, rest, request, seen, body):
             return
         load = _dash_script(model)
-        if load is not None and load[0] == "fast" and request.path.endswith("/responses"):
-            await self._stream(responses_frames(model, load[1][0]), seen)
+        if load is not None and load[0] in ("fast", "paced") and request.path.endswith("/responses"):
+            pace = load[1][1] / 1000 if load[0] == "paced" else 0.0
+            await self._stream(responses_frames(model, load[1][0]), seen, pace=pace)
         elif load is not None:
             await self._load_script(model, *load, seen)
         elif request.path.endswith("/responses"):
