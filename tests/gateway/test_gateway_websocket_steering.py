@@ -172,3 +172,27 @@ def test_steering_a_completed_response_or_a_conversation_bound_one_fails(gateway
         rest = until(connection, "response.steer.failed")
         assert rest[-1]["error"]["code"] == "steering_not_supported"
         assert until(connection, "response.completed")[-1]["response"]["status"] == "completed"
+
+
+def test_a_burst_of_steers_is_numbered_in_order_and_the_seventeenth_is_too_many(
+    gateway: RunningGateway,
+) -> None:
+    model = "replay:chat/openai__parallel_tool_calls_with_usage.sse@40"
+    with connect(gateway) as connection:
+        connection.response.create(model=model, input="weather?", tools=TOOLS)
+        events = until(connection, "response.output_item.added")
+        while events[-1]["item"]["type"] != "function_call":
+            events += until(connection, "response.output_item.added")
+        response_id = events[0]["response"]["id"]
+        for n in range(17):
+            connection.response.steer(input=f"note {n}", previous_response_id=response_id)
+        events += until(connection, "response.completed")
+        pending = [next_event(connection) for _ in range(16)]
+    accepted = [e for e in events if e["type"] == "response.steer.accepted"]
+    failed = [e for e in events if e["type"] == "response.steer.failed"]
+    assert len(accepted) == 16 and [e["error"]["code"] for e in failed] == ["too_many_pending_steers"]
+    assert failed[0]["steer"]["input"] == "note 16"
+    assert {e["type"] for e in pending} == {"response.steer.pending"}
+    assert [e["steer"]["id"] for e in pending] == [e["steer"]["id"] for e in accepted]
+    numbers = [e["sequence_number"] for e in [*events, *pending]]
+    assert numbers == list(range(len(numbers)))  # one sequence, in the order sent
