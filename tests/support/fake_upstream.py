@@ -16,6 +16,9 @@ model                              answer
                                    literal JSON body after ``status:<code>:=``)
 ``slow-headers:<ms>``              waits ``ms`` before answering with a short stream
 ``echo-auth-error``                401 quoting the key it was sent, as some providers do
+``think-say-call``                  a tool loop's two steps: reasoning ("Let me think."), text ("I will look
+                                   it up.") and a call of the first declared tool; once the last message
+                                   is a tool result, the text "Done: <that result>"
 ``fast-<n>``                       a role chunk, ``n`` content chunks, a finish chunk, a usage chunk and
                                    ``[DONE]`` (:func:`chat_frames`), as fast as the connection takes them
 ``paced-<n>-<ms>``                 the same, ``ms`` milliseconds between content chunks
@@ -75,6 +78,7 @@ __all__ = [
     "split_frames",
     "text_stream_chat",
     "text_stream_responses",
+    "think_say_call",
 ]
 
 CREATED = 1_700_000_000
@@ -151,6 +155,28 @@ def text_stream_responses(model: str, text: str) -> list[bytes]:
 
     events = translate_chat_stream(text_stream_chat(model, text), response_fields={"store": False})
     return [b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _json(e)) for e in events]
+
+
+def think_say_call(model: str, body: dict[str, Any]) -> list[bytes]:
+    """The ``think-say-call`` stream for this request (see the module docstring)."""
+    messages = body.get("messages") or [{}]
+    last = messages[-1] if isinstance(messages[-1], dict) else {}
+    if last.get("role") == "tool":
+        return text_stream_chat(model, f"Done: {last.get('content')}")
+    tools = body.get("tools") or [{}]
+    name = (tools[0].get("function") or {}).get("name", "lookup")
+    call = {"index": 0, "id": "call_think_1", "type": "function"}
+    deltas: list[tuple[dict[str, Any], str | None]] = [
+        ({"role": "assistant", "content": None, "reasoning_content": "Let me think."}, None),
+        ({"content": "I will look it up."}, None),
+        ({"tool_calls": [{**call, "function": {"name": name, "arguments": ""}}]}, None),
+        ({"tool_calls": [{"index": 0, "function": {"arguments": '{"q": "Ada"}'}}]}, None),
+        ({}, "tool_calls"),
+    ]
+    frames = [_data(_chunk(model, delta, finish)) for delta, finish in deltas]
+    usage = {"prompt_tokens": 7, "completion_tokens": 9, "total_tokens": 16}
+    frames.append(_data({**_chunk(model, {}), "choices": [], "usage": usage}))
+    return [*frames, DONE_FRAME]
 
 
 def _completion(model: str) -> dict[str, Any]:
@@ -391,7 +417,9 @@ class _Connection(asyncio.Protocol):
         if await self._fault_script(kind, rest, request, seen):
             return
         load = _dash_script(model)
-        if load is not None:
+        if model == "think-say-call":
+            await self._stream(think_say_call(model, body), seen)
+        elif load is not None:
             await self._load_script(model, *load, seen)
         elif request.path.endswith("/responses"):
             await self._stream(text_stream_responses(model, f"Hello from {model}"), seen)

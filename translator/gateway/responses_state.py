@@ -2,7 +2,9 @@
 
 A Responses request over a chat upstream is stored (unless ``store: false``) with its own input items
 and its output; ``previous_response_id`` prepends the stored conversation (the chain walked back, item
-by item; ``instructions`` are not inherited, as in the API) before the request is converted.  The
+by item; ``instructions`` are not inherited, as in the API) before the request is converted, and every
+``item_reference`` in ``input`` is replaced by the stored item it names (any input or output item of a
+live stored response; an unknown id is a 404 naming it), in the request and in what is stored.  The
 response is stored *before* its terminal event leaves, so a client that continues from it at once (on
 this instance or another sharing the store) finds it.
 
@@ -90,6 +92,8 @@ class ResponsesState:
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
         except Exception as exc:  # a ConversionError naming the item
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        resolved = await self.resolve_references(own)
+        referenced, own = resolved is not own, resolved
         if body.get("store") is not False:
             size = len(orjson.dumps(own))
             if size > self.max_bytes:
@@ -103,6 +107,8 @@ class ResponsesState:
                 )
         # what the gateway does itself is not the upstream's business (nor reported as dropped)
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
+        if referenced:
+            request["input"] = own
         previous = body.get("previous_response_id")
         if previous is None:
             return request, own
@@ -124,6 +130,37 @@ class ResponsesState:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
         request["input"] = history + own
         return request, own
+
+    async def resolve_references(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``items`` with every ``item_reference`` replaced by the stored item it names.
+
+        Raises :class:`GatewayError`: 400 for a reference without a string ``id``, 404 naming the first
+        id the store does not hold (unknown, expired, deleted).
+        """
+        wanted: list[str] = []
+        for n, item in enumerate(items):
+            if item.get("type") == "item_reference":
+                item_id = item.get("id")
+                if not isinstance(item_id, str) or not item_id:
+                    raise GatewayError.bad_request(
+                        "an item_reference needs the string 'id' of a stored item", param=f"input[{n}].id"
+                    )
+                wanted.append(item_id)
+        if not wanted:
+            return items
+        found = await self.store.find_items(wanted)
+        resolved: list[dict[str, Any]] = []
+        for n, item in enumerate(items):
+            if item.get("type") != "item_reference":
+                resolved.append(item)
+                continue
+            stored = found.get(item["id"])
+            if stored is None:
+                raise GatewayError.not_found(
+                    f"Item with id '{item['id']}' not found.", param=f"input[{n}]", code="item_not_found"
+                )
+            resolved.append(stored)
+        return resolved
 
     def hooks(
         self,

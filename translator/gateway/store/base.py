@@ -379,6 +379,19 @@ class ResponseStore(ABC):
             "has_more": has_more,
         }
 
+    async def find_items(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored items with these ids, by id (an ``item_reference`` resolved); absent ids are left out.
+
+        An item is found among the input and output items of every live response (not expired, not
+        deleted); when several responses hold the same id, the most recently stored one is read.  All
+        ids are looked up in one round trip.
+        """
+        unique = [item_id for item_id in dict.fromkeys(item_ids) if isinstance(item_id, str) and item_id]
+        if not unique:
+            return {}
+        found = await self._find_items(unique)
+        return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
+
     async def delete(self, response_id: str) -> bool:
         """Delete a response; ``False`` when it is unknown, expired or already deleted (-> 404).
 
@@ -473,6 +486,11 @@ class ResponseStore(ABC):
     @abstractmethod
     async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
         """Where item ``item_id`` is stored among ``response_ids``: (response id, part, index) hits."""
+
+    @abstractmethod
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored blobs of the items with these ids among live responses' items (the most recently
+        stored response's when several hold one), in one round trip."""
 
     @abstractmethod
     async def _delete(self, response_id: str) -> bool:

@@ -57,6 +57,8 @@ def _index(ids: list[str | None]) -> dict[str, int]:
 @dataclass(slots=True)
 class _Table:
     entries: dict[str, _Entry] = field(default_factory=dict)
+    #: item id -> the response that stored it last (stale pointers are skipped, and swept)
+    items: dict[str, str] = field(default_factory=dict)
     inserts: int = 0
 
 
@@ -91,6 +93,15 @@ class MemoryResponseStore(ResponseStore):
         expired = [rid for rid, entry in self._table.entries.items() if entry.expires_at <= now]
         for rid in expired:
             del self._table.entries[rid]
+        entries = self._table.entries
+        stale = [item_id for item_id, rid in self._table.items.items() if rid not in entries]
+        for item_id in stale:
+            del self._table.items[item_id]
+
+    def _point(self, response_id: str, ids: list[str | None]) -> None:
+        for item_id in ids:
+            if item_id is not None:
+                self._table.items[item_id] = response_id
 
     # ------------------------------------------------------------------ primitives
 
@@ -117,6 +128,8 @@ class MemoryResponseStore(ResponseStore):
             size=new.size,
             expires_at=expires_at,
         )
+        self._point(new.response_id, new.input_ids)
+        self._point(new.response_id, new.output_ids)
         if parent is not None:
             parent.children += 1
         ancestor_id = new.parent
@@ -146,6 +159,7 @@ class MemoryResponseStore(ResponseStore):
         entry.body, entry.status, entry.size = body, status, size
         entry.items = (entry.items[0], list(output_items))
         entry.index = (entry.index[0], _index(output_ids))
+        self._point(response_id, output_ids)
         return Replaced.STORED, size
 
     async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
@@ -198,6 +212,20 @@ class MemoryResponseStore(ResponseStore):
                 if index is not None:
                     hits.append((rid, part, index))
         return hits
+
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for item_id in item_ids:
+            rid = self._table.items.get(item_id)
+            entry = None if rid is None else self._live(rid)
+            if entry is None:
+                continue
+            for part in (Part.OUTPUT, Part.INPUT):
+                index = entry.index[part].get(item_id)
+                if index is not None:
+                    found[item_id] = entry.items[part][index]
+                    break
+        return found
 
     async def _delete(self, response_id: str) -> bool:
         entry = self._live(response_id)

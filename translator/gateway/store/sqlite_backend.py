@@ -50,6 +50,8 @@ T = TypeVar("T")
 SCHEMA_VERSION = 1
 #: Seconds between two sweeps of expired rows (done by a writer).
 SWEEP_INTERVAL = 60.0
+#: Ids per ``IN (...)`` list (SQLite allows 32,766 variables; smaller lists plan as well).
+_IN_BATCH = 500
 #: How long a write waits for another process's write to finish, in milliseconds.
 BUSY_TIMEOUT_MS = 10_000
 
@@ -358,6 +360,25 @@ class SQLiteResponseStore(ResponseStore):
             return [(rid, Part(part), seq) for rid, part, seq in rows if rid in wanted]
 
         return await self._run(locate)
+
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        def find(db: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            now = time.time()
+            with _transaction(db, "BEGIN"):
+                for start in range(0, len(item_ids), _IN_BATCH):
+                    batch = list(item_ids[start : start + _IN_BATCH])
+                    marks = ", ".join("?" * len(batch))
+                    rows = db.execute(
+                        "SELECT i.item_id, i.body FROM items AS i JOIN responses AS r ON r.id = i.response_id"
+                        f" WHERE i.item_id IN ({marks}) AND r.deleted = 0 AND r.expires_at > ?"
+                        " ORDER BY r.created_at, i.part",
+                        (*batch, now),
+                    ).fetchall()
+                    found.update((item_id, blob) for item_id, blob in rows)  # the latest last
+            return found
+
+        return await self._run(find)
 
     async def _delete(self, response_id: str) -> bool:
         def delete(db: sqlite3.Connection) -> bool:
