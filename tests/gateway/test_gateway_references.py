@@ -44,14 +44,19 @@ def gateway(store_backend: Backend, upstream: FakeUpstream) -> Iterator[RunningG
     running.stop()
 
 
+@pytest.fixture
+def client(gateway: RunningGateway) -> Iterator[openai.OpenAI]:
+    with client_of(gateway) as sdk:
+        yield sdk
+
+
 def ref(item_id: str) -> dict[str, Any]:
     return {"type": "item_reference", "id": item_id}
 
 
 def test_a_reference_to_earlier_output_sends_it_upstream(
-    gateway: RunningGateway, upstream: FakeUpstream
+    client: openai.OpenAI, gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:
-    client = client_of(gateway)
     first = client.responses.create(model="m1", input="My name is Ada.")
     answer = first.output[0]
     assert isinstance(answer, ResponseOutputMessage)
@@ -80,9 +85,8 @@ def test_a_reference_to_earlier_output_sends_it_upstream(
 
 
 def test_a_tool_loop_by_reference_keeps_reasoning_text_and_call(
-    gateway: RunningGateway, upstream: FakeUpstream
+    client: openai.OpenAI, gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:
-    client = client_of(gateway)
     step = client.responses.create(model="think-say-call", input="Who is Ada?", tools=[LOOKUP])  # type: ignore[list-item]
     reasoning, message, call = step.output
     assert isinstance(reasoning, ResponseReasoningItem) and isinstance(message, ResponseOutputMessage)
@@ -107,8 +111,9 @@ def test_a_tool_loop_by_reference_keeps_reasoning_text_and_call(
     assert messages[2] == {"role": "tool", "tool_call_id": call.call_id, "content": "a mathematician"}
 
 
-def test_unknown_and_malformed_references(gateway: RunningGateway, upstream: FakeUpstream) -> None:
-    client = client_of(gateway)
+def test_unknown_and_malformed_references(
+    client: openai.OpenAI, gateway: RunningGateway, upstream: FakeUpstream
+) -> None:
     calls = len(upstream.seen)
     with pytest.raises(openai.NotFoundError) as missing:
         client.responses.create(model="m", input=[{"role": "user", "content": "hi"}, ref("msg_nope")])  # type: ignore[list-item]

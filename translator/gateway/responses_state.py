@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -30,9 +31,11 @@ import orjson
 
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
+from .compaction import Compaction
 from .errors import GatewayError
 from .request_log import Exchange, logger
 from .response_hooks import Cancelled, ResponseHooks
+from .sealing import Sealer
 from .store import (
     InvalidListParameterError,
     ResponseInProgressError,
@@ -62,9 +65,11 @@ def _not_found(response_id: str, *, param: str | None = None, code: str | None =
 class ResponsesState:
     """The gateway's Responses state: one :class:`ResponseStore` and the background tasks running."""
 
-    def __init__(self, store: ResponseStore, *, max_bytes: int) -> None:
+    def __init__(self, store: ResponseStore, *, max_bytes: int, secret: bytes | None = None) -> None:
         self.store = store
         self.max_bytes = max_bytes
+        self._secret = secret
+        self._compaction: Compaction | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -80,20 +85,22 @@ class ResponsesState:
 
     # -- a new request ------------------------------------------------------------------------------
 
-    async def prepare(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def prepare(
+        self, body: dict[str, Any], owner: str = ""
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The request to convert (stored conversation first) and its own input items, to store.
 
-        Raises :class:`GatewayError`: 404 ``previous_response_not_found``, 400 for a response still
-        running or a body the store cannot keep.
+        Raises :class:`GatewayError`: 404 ``previous_response_not_found`` or for an unknown
+        ``item_reference``, 400 for a response still running, a compaction item this gateway cannot
+        read, ``context_management``, or a body the store cannot keep.
         """
-        try:
-            own = stored_input_items(body.get("input") or [])
-        except StoreError as exc:
-            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
-        except Exception as exc:  # a ConversionError naming the item
-            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
-        resolved = await self.resolve_references(own)
-        referenced, own = resolved is not own, resolved
+        if body.get("context_management") is not None:
+            raise GatewayError.bad_request(
+                "context_management (automatic compaction) is not available over this upstream: compact"
+                " with POST /v1/responses/compact and send its output as input",
+                param="context_management",
+            )
+        history, own, referenced = await self.gather(body)
         if body.get("store") is not False:
             size = len(orjson.dumps(own))
             if size > self.max_bytes:
@@ -107,11 +114,27 @@ class ResponsesState:
                 )
         # what the gateway does itself is not the upstream's business (nor reported as dropped)
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
-        if referenced:
-            request["input"] = own
+        conversation = history + own
+        compaction = await self.compaction()
+        expanded = compaction.expand(conversation, owner, first=-len(history))
+        if history or referenced or expanded is not conversation:
+            request["input"] = expanded
+        return request, own
+
+    async def gather(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """(the stored conversation the request continues, its own input items with references resolved,
+        whether it had references): what the request stands for, before compaction items are expanded."""
+        try:
+            own = stored_input_items(body.get("input") or [])
+        except StoreError as exc:
+            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        except Exception as exc:  # a ConversionError naming the item
+            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        resolved = await self.resolve_references(own)
+        referenced, own = resolved is not own, resolved
         previous = body.get("previous_response_id")
         if previous is None:
-            return request, own
+            return [], own, referenced
         if not isinstance(previous, str) or not previous:
             raise GatewayError.bad_request(
                 "'previous_response_id' must be a string", param="previous_response_id"
@@ -128,8 +151,32 @@ class ResponsesState:
             ) from None
         except ResponseInProgressError as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        request["input"] = history + own
-        return request, own
+        return history, own, referenced
+
+    async def compact(
+        self,
+        body: dict[str, Any],
+        summarize: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+        owner: str = "",
+    ) -> dict[str, Any]:
+        """``POST /v1/responses/compact``: the ``response.compaction`` object for the conversation ``body``
+        stands for (``previous_response_id`` and/or ``input``).  ``summarize`` runs the summary request
+        (a Responses request over the chat upstream) and returns its final response."""
+        if body.get("input") is None and body.get("previous_response_id") is None:
+            raise GatewayError.bad_request("give 'input', 'previous_response_id' or both", param="input")
+        history, own, _ = await self.gather(body)
+        conversation = history + own
+        compaction = await self.compaction()
+        expanded = compaction.expand(conversation, owner, first=-len(history))
+        ask = compaction.request(str(body["model"]), expanded, body.get("instructions"))
+        summarized = await summarize(ask)
+        return compaction.compacted(conversation, summarized, owner)
+
+    async def compaction(self) -> Compaction:
+        """Compaction items of this gateway, sealed under its secret."""
+        if self._compaction is None:
+            self._compaction = Compaction(Sealer(self._secret or os.urandom(32), "compaction"))
+        return self._compaction
 
     async def resolve_references(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``items`` with every ``item_reference`` replaced by the stored item it names.
