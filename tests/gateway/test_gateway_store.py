@@ -370,6 +370,44 @@ async def test_find_items_after_expiry_and_purge(store_backend: Backend, tmp_pat
         assert await stored_records(store) == 0  # the item pointers went with them
 
 
+# ---------------------------------------------------------------------------------------- event logs
+
+
+def events(first: int, n: int, *, last: bool = False) -> list[dict[str, Any]]:
+    out = [{"type": "response.output_text.delta", "sequence_number": first + k} for k in range(n)]
+    if last:
+        out[-1]["type"] = "response.completed"
+    return out
+
+
+async def test_event_logs_append_read_after_and_close(store_backend: Backend, tmp_path: Path) -> None:
+    async with store_backend.open() as store:
+        assert await store.events_after("resp_bg", -1) is None
+        await store.append_events("resp_bg", [])
+        assert await store.events_after("resp_bg", -1) == ([], False)
+        await store.append_events("resp_bg", events(0, 3))
+        await store.append_events("resp_bg", events(3, 2))
+        found, last = await store.events_after("resp_bg", 1)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in found] == [2, 3, 4] and last is False
+        page, last = await store.events_after("resp_bg", -1, limit=2)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in page] == [0, 1] and last is False
+        await store.append_events(
+            "resp_bg", events(3, 3, last=True), closed=True
+        )  # a retried append rewrites
+        found, last = await store.events_after("resp_bg", 2)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in found] == [3, 4, 5] and last is True
+        assert found[-1]["type"] == "response.completed"
+        assert await store.events_after("resp_bg", 5) == ([], True)
+        # another store on the same backend reads the same log
+        if store_backend.name != "memory":
+            async with store_backend.open() as other:
+                assert len((await other.events_after("resp_bg", -1))[0]) == 6  # type: ignore[index]
+    async with store_backend.fresh(tmp_path).open(ttl=0.3) as short:
+        await short.append_events("resp_short", events(0, 1))
+        await asyncio.sleep(0.45)
+        assert await short.events_after("resp_short", -1) is None
+
+
 # ---------------------------------------------------------------------------------------- expiry
 
 

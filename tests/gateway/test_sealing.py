@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from translator.gateway.sealing import SealError, Sealer
+from translator.gateway.sealing import Sealer, SealError
 
 
 def test_sealed_values_open_only_for_their_secret_purpose_and_owner() -> None:

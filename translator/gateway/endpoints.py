@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +21,7 @@ import orjson
 
 from ..convert.requests import convert_responses_request
 from ..errors import ConversionError
+from ..wire.responses_sse import event_frames
 from .asgi import Receive, Scope, header, json_bytes, read_body
 from .bridge import open_bridge
 from .client_writer import ClientWriter
@@ -206,7 +207,12 @@ class Endpoints:
                 return await open_bridge("responses", request, to, background, hooks)
 
             queued = await self.state.start_background(body, own, exchange, start)
-            await writer.json(200, json_bytes(queued))
+            if (
+                body.get("stream") is True
+            ):  # the run's event log, followed (the run goes on if the client leaves)
+                await writer.stream(_frames(self.state.logs.follow(queued["id"], -1)))
+            else:
+                await writer.json(200, json_bytes(queued))
             return
         hooks = self.state.hooks(body, own, exchange)
         await self._translate("responses", request, to, exchange, writer, hooks)
@@ -275,6 +281,13 @@ class Endpoints:
     # -- stored responses -----------------------------------------------------------------------------
 
     async def get_response(self, request: Request, writer: ClientWriter) -> None:
+        response_id = request.params["response_id"]
+        after = await self.state.resume(response_id, request.query)
+        if after is not None:  # a background response's events after ``starting_after``, then live ones
+            request.exchange.client_protocol = "responses"
+            request.exchange.stream = True
+            await writer.stream(_frames(self.state.logs.follow(response_id, after)))
+            return
         await self._stored(request, writer, "GET", "", self.state.get)
 
     async def delete_response(self, request: Request, writer: ClientWriter) -> None:
@@ -324,6 +337,13 @@ class Endpoints:
         finally:
             await response.aclose()
         await writer.json(200, body)
+
+
+async def _frames(lists: AsyncGenerator[list[dict[str, Any]], None]) -> AsyncIterator[bytes]:
+    """Logged events as SSE."""
+    async with contextlib.aclosing(lists) as events:
+        async for out in events:
+            yield event_frames(out)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -31,6 +31,7 @@ import orjson
 
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
+from .background import EventLogs, RunLog
 from .compaction import Compaction
 from .errors import GatewayError
 from .request_log import Exchange, logger
@@ -55,7 +56,7 @@ _GATEWAY_FIELDS = ("previous_response_id", "store", "background")
 class Run(Protocol):
     """A started exchange a background task reads to its end (the bridge's ``OpenBridge``)."""
 
-    async def collect(self) -> list[dict[str, Any]]: ...
+    def event_lists(self) -> AsyncGenerator[list[dict[str, Any]], None]: ...
 
 
 def _not_found(response_id: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
@@ -69,6 +70,7 @@ class ResponsesState:
         self.store = store
         self.max_bytes = max_bytes
         self._secret = secret
+        self.logs = EventLogs(store)
         self._compaction: Compaction | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -224,6 +226,8 @@ class ResponsesState:
         fields: dict[str, Any] = {"store": body.get("store") is not False}
         if body.get("previous_response_id") is not None:
             fields["previous_response_id"] = body["previous_response_id"]
+        if background is not None:
+            fields["background"] = True
         if body.get("store") is False:
             return ResponseHooks(fields=fields)
 
@@ -254,12 +258,6 @@ class ResponsesState:
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
         """Store the ``queued`` response, start the run in a task, return the queued response."""
-        if body.get("stream") is True:
-            raise GatewayError.bad_request(
-                "background responses are served without streaming here: send stream=false and poll"
-                " GET /v1/responses/{id}",
-                param="stream",
-            )
         if body.get("store") is False:
             raise GatewayError.bad_request("background responses must be stored (store=true)", param="store")
         response_id = random_id("resp")
@@ -281,13 +279,15 @@ class ResponsesState:
             ) from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
+        log = self.logs.run(response_id)
+        await log.open()
         hooks = self.hooks(body, own, exchange, background=response_id)
 
         async def cancelled() -> bool:
             return await self.store.status(response_id) == "cancelled"
 
         hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, hooks, open_run))
+        task = asyncio.create_task(self._run_background(queued, hooks, open_run, log))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queued
@@ -297,31 +297,69 @@ class ResponsesState:
         queued: dict[str, Any],
         hooks: ResponseHooks,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
+        log: RunLog,
     ) -> None:
         response_id = queued["id"]
         try:
             await self.store.update({**queued, "status": "in_progress"})
             run = await open_run(hooks)
-            await run.collect()  # on_final stores the terminal response
+            async with contextlib.aclosing(run.event_lists()) as lists:
+                async for events in lists:  # on_final stores the terminal response before its events
+                    await log.append(events)
         except Cancelled:
             stored = await self.store.get(response_id)
             if stored is not None:
                 await self.store.update({**stored, "status": "cancelled"})
         except GatewayError as exc:  # the upstream refused before answering
-            await self._fail(queued, exc.code or "server_error", exc.message)
+            await self._fail(queued, exc.code or "server_error", exc.message, log)
         except asyncio.CancelledError:
             await asyncio.shield(
-                self._fail(queued, "server_error", "the gateway shut down before it finished")
+                self._fail(queued, "server_error", "the gateway shut down before it finished", log)
             )
             raise
         except Exception as exc:  # a bug: the response must not stay in progress forever
             logger.exception("background response %s failed", response_id)
-            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})")
+            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})", log)
+        finally:
+            with contextlib.suppress(StoreError):
+                await asyncio.shield(log.close())
 
-    async def _fail(self, queued: dict[str, Any], code: str, message: str) -> None:
+    async def _fail(self, queued: dict[str, Any], code: str, message: str, log: RunLog) -> None:
         failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
         with contextlib.suppress(StoreError):
             await self.store.update(failed)
+            await log.fail(failed)
+
+    async def resume(self, response_id: str, query: bytes) -> int | None:
+        """The ``starting_after`` of ``GET /v1/responses/{id}?stream=true&starting_after=N`` (``-1``
+        without one), checked; ``None`` when ``query`` does not ask for a stream.
+
+        Raises :class:`GatewayError`: 404 for an unknown response, 400 for a response that was not run
+        in the background, a ``starting_after`` that is no integer or is past the last event.
+        """
+        fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
+        if fields.get("stream", ["false"])[-1].lower() != "true":
+            return None
+        response = await self.get(response_id)
+        if not response.get("background"):
+            raise GatewayError.bad_request(
+                "stream=true is only available for responses created with background=true", param="stream"
+            )
+        raw = fields.get("starting_after", ["-1"])[-1]
+        try:
+            after = int(raw)
+        except ValueError:
+            raise GatewayError.bad_request(
+                f"'starting_after' must be an integer, got {raw!r}", param="starting_after"
+            ) from None
+        if after >= 0:
+            found = await self.store.events_after(response_id, after - 1, limit=1)
+            if found is None or (not found[0] and found[1]):
+                raise GatewayError.bad_request(
+                    f"starting_after {after} is past the last event of response '{response_id}'",
+                    param="starting_after",
+                )
+        return after
 
     # -- retrieval -----------------------------------------------------------------------------------
 

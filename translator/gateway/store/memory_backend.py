@@ -55,10 +55,19 @@ def _index(ids: list[str | None]) -> dict[str, int]:
 
 
 @dataclass(slots=True)
+class _Log:
+    events: list[bytes]
+    expires_at: float
+    closed: bool = False
+
+
+@dataclass(slots=True)
 class _Table:
     entries: dict[str, _Entry] = field(default_factory=dict)
     #: item id -> the response that stored it last (stale pointers are skipped, and swept)
     items: dict[str, str] = field(default_factory=dict)
+    #: background responses' event logs
+    logs: dict[str, _Log] = field(default_factory=dict)
     inserts: int = 0
 
 
@@ -97,6 +106,8 @@ class MemoryResponseStore(ResponseStore):
         stale = [item_id for item_id, rid in self._table.items.items() if rid not in entries]
         for item_id in stale:
             del self._table.items[item_id]
+        for rid in [rid for rid, log in self._table.logs.items() if log.expires_at <= now]:
+            del self._table.logs[rid]
 
     def _point(self, response_id: str, ids: list[str | None]) -> None:
         for item_id in ids:
@@ -226,6 +237,26 @@ class MemoryResponseStore(ResponseStore):
                     found[item_id] = entry.items[part][index]
                     break
         return found
+
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        expires_at = time.time() + self.ttl
+        log = self._table.logs.get(response_id)
+        if log is None or log.expires_at <= time.time():
+            log = self._table.logs[response_id] = _Log([], expires_at)
+        if blobs:
+            del log.events[first:]  # (a retried append rewrites what it wrote)
+            log.events += blobs
+        log.expires_at = expires_at
+        log.closed = log.closed or closed
+
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        log = self._table.logs.get(response_id)
+        if log is None or log.expires_at <= time.time():
+            return None
+        start = max(after + 1, 0)
+        return log.events[start : start + limit], log.closed
 
     async def _delete(self, response_id: str) -> bool:
         entry = self._live(response_id)

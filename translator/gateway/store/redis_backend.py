@@ -9,6 +9,9 @@ Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``):
     P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
     P outx:R   hash   output item id -> index
     P item:I   string the response that stored item I last (``item_reference``), expiring with it
+    P ev:R     list   background response R's streaming events, one JSON document each (index =
+                      sequence number), kept ``ttl`` after the last append
+    P evend:R  string the log's state: ``0`` open, ``1`` once the last event is in
 
 Every write is one Lua script (atomic on the server): a create checks the id and the parent, writes
 all keys, bumps the parent's child count and extends the ancestors' expiry in one step, so several
@@ -478,6 +481,33 @@ class RedisResponseStore(ResponseStore):
         async with self._errors():
             flat = await self._find_script(keys=[], args=[self.key_prefix, *item_ids])
         return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}
+
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        events, end = self._key("ev:", response_id), self._key("evend:", response_id)
+        ttl_ms = max(1, round(self.ttl * 1000))
+        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
+            if blobs:  # (a retried append rewrites what it wrote)
+                pipe.ltrim(events, 0, first - 1) if first else pipe.delete(events)
+                pipe.rpush(events, *blobs)
+            pipe.pexpire(events, ttl_ms)
+            if closed:
+                pipe.set(end, b"1", px=ttl_ms)
+            else:  # the log exists (open) from its first append on
+                pipe.set(end, b"0", px=ttl_ms, nx=True)
+                pipe.pexpire(end, ttl_ms)
+            await pipe.execute()
+
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        start = max(after + 1, 0)
+        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(self._key("evend:", response_id))
+            pipe.lrange(self._key("ev:", response_id), start, start + limit - 1)
+            state, blobs = await pipe.execute()
+        if state is None:
+            return None
+        return list(blobs), state == b"1"
 
     async def _delete(self, response_id: str) -> bool:
         async with self._errors():

@@ -82,6 +82,22 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS NOT NULL;
 """
 
+# Background responses' event logs: created in files of schema version 1 too (IF NOT EXISTS), on open.
+_EVENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_logs (
+    response_id TEXT PRIMARY KEY,
+    closed      INTEGER NOT NULL DEFAULT 0,
+    expires_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_logs_by_expiry ON event_logs(expires_at);
+CREATE TABLE IF NOT EXISTS events (
+    response_id TEXT NOT NULL REFERENCES event_logs(response_id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (response_id, seq)
+) WITHOUT ROWID;
+"""
+
 _LIVE = "deleted = 0 AND expires_at > ?"
 
 _CHAIN = f"""
@@ -150,6 +166,9 @@ class SQLiteResponseStore(ResponseStore):
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                for statement in _EVENT_SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
             self._db = db
         return self._db
 
@@ -189,6 +208,7 @@ class SQLiteResponseStore(ResponseStore):
         with _transaction(db, "BEGIN IMMEDIATE"):
             if now >= self._next_sweep:
                 db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
+                db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
                 self._next_sweep = now + SWEEP_INTERVAL
             existing = db.execute(
                 "SELECT expires_at FROM responses WHERE id = ?", (new.response_id,)
@@ -379,6 +399,42 @@ class SQLiteResponseStore(ResponseStore):
             return found
 
         return await self._run(find)
+
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        def append(db: sqlite3.Connection) -> None:
+            now = time.time()
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                db.execute(
+                    "INSERT INTO event_logs (response_id, closed, expires_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (response_id) DO UPDATE SET closed = max(closed, excluded.closed),"
+                    " expires_at = excluded.expires_at",
+                    (response_id, int(closed), now + self.ttl),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
+                    [(response_id, first + n, blob) for n, blob in enumerate(blobs)],
+                )
+
+        await self._run(append)
+
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        def read(db: sqlite3.Connection) -> tuple[list[bytes], bool] | None:
+            with _transaction(db, "BEGIN"):
+                row = db.execute(
+                    "SELECT closed FROM event_logs WHERE response_id = ? AND expires_at > ?",
+                    (response_id, time.time()),
+                ).fetchone()
+                if row is None:
+                    return None
+                rows = db.execute(
+                    "SELECT body FROM events WHERE response_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (response_id, after, limit),
+                ).fetchall()
+                return [blob for (blob,) in rows], bool(row[0])
+
+        return await self._run(read)
 
     async def _delete(self, response_id: str) -> bool:
         def delete(db: sqlite3.Connection) -> bool:
