@@ -71,7 +71,7 @@ def finished(client: openai.OpenAI, response_id: str) -> Any:
 
 
 def check_whole(events: list[dict[str, Any]], stored: Any) -> None:
-    """One stream numbered from 0 to its terminal event, accepted by the SDK, ending in the stored response."""
+    """A stream numbered from 0 to its terminal event, accepted by the SDK, ending in the stored one."""
     validate_responses_events(events)
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert events[-1]["type"] in TERMINAL
