@@ -52,6 +52,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from .conversations import ConversationStore
 from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError
 
 __all__ = [
@@ -422,6 +423,10 @@ class ResponseStore(ABC):
         Responses continuing from it keep their conversation (see the module docstring).
         """
         return await self._delete(response_id)
+
+    @abstractmethod
+    def conversation_store(self) -> ConversationStore:
+        """The conversations kept in the same backend (connection, file, key prefix) as these responses."""
 
     @abstractmethod
     async def check(self) -> None:

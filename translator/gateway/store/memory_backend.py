@@ -24,6 +24,8 @@ from .base import (
     Run,
     replaceable,
 )
+from .conversations import ConversationStore
+from .conversations_memory import MemoryConversationStore
 from .errors import DuplicateResponseError, ResponseInProgressError, ResponseNotFoundError, StoreError
 
 __all__ = ["MemoryResponseStore"]
@@ -77,6 +79,9 @@ class MemoryResponseStore(ResponseStore):
     def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         super().__init__(ttl=ttl, max_bytes=max_bytes)
         self._table = _Table()
+
+    def conversation_store(self) -> ConversationStore:
+        return MemoryConversationStore(ttl=self.ttl, max_bytes=self.max_bytes)
 
     async def check(self) -> None:
         """Always ready."""

@@ -46,6 +46,7 @@ from .base import (
     ResponseStore,
     Run,
 )
+from .conversations import ConversationStore
 from .errors import (
     DuplicateResponseError,
     InvalidStoreSpecError,
@@ -339,6 +340,11 @@ class RedisResponseStore(ResponseStore):
             raise StoreUnavailableError(f"Redis response store at {self.where}: {exc}") from exc
         except RedisError as exc:
             raise StoreUnavailableError(f"Redis response store at {self.where}: {exc}") from exc
+
+    def conversation_store(self) -> ConversationStore:
+        from .conversations_redis import RedisConversationStore
+
+        return RedisConversationStore(self)
 
     async def check(self) -> None:
         async with self._errors():

@@ -34,6 +34,7 @@ from .base import (
     Run,
     replaceable,
 )
+from .conversations import ConversationStore
 from .errors import (
     DuplicateResponseError,
     ResponseInProgressError,
@@ -82,8 +83,9 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS NOT NULL;
 """
 
-# Background responses' event logs: created in files of schema version 1 too (IF NOT EXISTS), on open.
-_EVENT_SCHEMA = """
+# Background responses' event logs and conversations: created in files of schema version 1 too (IF NOT
+# EXISTS), on open.
+_EXTRA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_logs (
     response_id TEXT PRIMARY KEY,
     closed      INTEGER NOT NULL DEFAULT 0,
@@ -96,6 +98,23 @@ CREATE TABLE IF NOT EXISTS events (
     body        BLOB NOT NULL,
     PRIMARY KEY (response_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    next_seq    INTEGER NOT NULL DEFAULT 0,
+    expires_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_expiry ON conversations(expires_at);
+CREATE TABLE IF NOT EXISTS conversation_items (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq             INTEGER NOT NULL,
+    item_id         TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items(conversation_id, item_id);
+CREATE INDEX IF NOT EXISTS conversation_items_by_item_id ON conversation_items(item_id);
 """
 
 _LIVE = "deleted = 0 AND expires_at > ?"
@@ -166,7 +185,7 @@ class SQLiteResponseStore(ResponseStore):
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                for statement in _EVENT_SCHEMA.split(";"):
+                for statement in _EXTRA_SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
             self._db = db
@@ -180,6 +199,11 @@ class SQLiteResponseStore(ResponseStore):
                 raise StoreUnavailableError(f"SQLite response store {str(self.path)!r}: {exc}") from exc
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def conversation_store(self) -> ConversationStore:
+        from .conversations_sqlite import SQLiteConversationStore
+
+        return SQLiteConversationStore(self)
 
     async def check(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -209,6 +233,7 @@ class SQLiteResponseStore(ResponseStore):
             if now >= self._next_sweep:
                 db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
                 db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
+                db.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
                 self._next_sweep = now + SWEEP_INTERVAL
             existing = db.execute(
                 "SELECT expires_at FROM responses WHERE id = ?", (new.response_id,)
