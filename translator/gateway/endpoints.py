@@ -26,6 +26,7 @@ from .asgi import Receive, Scope, header, json_bytes, read_body
 from .bridge import open_bridge
 from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
+from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
 from .relay import open_relay
 from .request_log import Exchange
@@ -69,6 +70,9 @@ class Endpoints:
         self.upstreams = upstreams
         self.state = state
         self._keys = tuple(key.encode() for key in config.api_keys)
+        self.conversations = ConversationEndpoints(
+            config, upstreams, state.conversations, self._client_authorization
+        )
 
     def by_name(self) -> dict[str, Endpoint]:
         """The endpoints by the names the route table uses."""
@@ -83,6 +87,7 @@ class Endpoints:
             "cancel_response": self.cancel_response,
             "count_input_tokens": self.count_input_tokens,
             "compact_response": self.compact_response,
+            **self.conversations.by_name(),
         }
 
     # -- keys -----------------------------------------------------------------------------------------

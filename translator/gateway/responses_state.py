@@ -33,6 +33,8 @@ from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
 from .background import EventLogs, RunLog
 from .compaction import Compaction
+from .conversations_state import ConversationsState, conversation_id_of
+from .conversations_state import not_found as conversation_not_found
 from .errors import GatewayError
 from .request_log import Exchange, logger
 from .response_hooks import Cancelled, ResponseHooks
@@ -50,7 +52,9 @@ from .store import (
 __all__ = ["ResponsesState"]
 
 #: Request fields the gateway's state implements (never sent upstream).
-_GATEWAY_FIELDS = ("previous_response_id", "store", "background")
+_GATEWAY_FIELDS = ("previous_response_id", "store", "background", "conversation")
+#: The statuses of a finished response whose input and output join its conversation.
+_APPENDED = ("completed", "incomplete")
 
 
 class Run(Protocol):
@@ -71,6 +75,7 @@ class ResponsesState:
         self.max_bytes = max_bytes
         self._secret = secret
         self.logs = EventLogs(store)
+        self.conversations = ConversationsState(store.conversation_store(), self.resolve_references)
         self._compaction: Compaction | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -102,7 +107,7 @@ class ResponsesState:
                 " with POST /v1/responses/compact and send its output as input",
                 param="context_management",
             )
-        history, own, referenced = await self.gather(body)
+        history, own, referenced = await self.gather(body, owner)
         if body.get("store") is not False:
             size = len(orjson.dumps(own))
             if size > self.max_bytes:
@@ -123,7 +128,9 @@ class ResponsesState:
             request["input"] = expanded
         return request, own
 
-    async def gather(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+    async def gather(
+        self, body: dict[str, Any], owner: str = ""
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
         """(the stored conversation the request continues, its own input items with references resolved,
         whether it had references): what the request stands for, before compaction items are expanded."""
         try:
@@ -132,9 +139,21 @@ class ResponsesState:
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
         except Exception as exc:  # a ConversionError naming the item
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
-        resolved = await self.resolve_references(own)
+        resolved = await self.resolve_references(own, owner)
         referenced, own = resolved is not own, resolved
         previous = body.get("previous_response_id")
+        if body.get("conversation") is not None:
+            if previous is not None:
+                raise GatewayError.bad_request(
+                    "'conversation' and 'previous_response_id' cannot be used together: a response"
+                    " continues one or the other",
+                    param="conversation",
+                )
+            conversation_id = conversation_id_of(body["conversation"])
+            store = self.conversations.store
+            if await store.get(owner, conversation_id) is None:
+                raise conversation_not_found(conversation_id)
+            return [item async for item in store.items(owner, conversation_id)], own, referenced
         if previous is None:
             return [], own, referenced
         if not isinstance(previous, str) or not previous:
@@ -166,7 +185,7 @@ class ResponsesState:
         (a Responses request over the chat upstream) and returns its final response."""
         if body.get("input") is None and body.get("previous_response_id") is None:
             raise GatewayError.bad_request("give 'input', 'previous_response_id' or both", param="input")
-        history, own, _ = await self.gather(body)
+        history, own, _ = await self.gather(body, owner)
         conversation = history + own
         compaction = await self.compaction()
         expanded = compaction.expand(conversation, owner, first=-len(history))
@@ -180,7 +199,7 @@ class ResponsesState:
             self._compaction = Compaction(Sealer(self._secret or os.urandom(32), "compaction"))
         return self._compaction
 
-    async def resolve_references(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def resolve_references(self, items: list[dict[str, Any]], owner: str = "") -> list[dict[str, Any]]:
         """``items`` with every ``item_reference`` replaced by the stored item it names.
 
         Raises :class:`GatewayError`: 400 for a reference without a string ``id``, 404 naming the first
@@ -198,6 +217,9 @@ class ResponsesState:
         if not wanted:
             return items
         found = await self.store.find_items(wanted)
+        missing = [item_id for item_id in wanted if item_id not in found]
+        if missing:  # items added to a conversation directly
+            found.update(await self.conversations.store.find_items(owner, missing))
         resolved: list[dict[str, Any]] = []
         for n, item in enumerate(items):
             if item.get("type") != "item_reference":
@@ -218,8 +240,10 @@ class ResponsesState:
         exchange: Exchange,
         *,
         background: str | None = None,
+        owner: str = "",
     ) -> ResponseHooks:
-        """What a Responses exchange must do for the state: echo, store before the end.
+        """What a Responses exchange must do for the state: echo, store before the end, and append the
+        input and output to the request's conversation before the end.
 
         ``background`` is the id of the queued response a background run completes.
         """
@@ -228,13 +252,44 @@ class ResponsesState:
             fields["previous_response_id"] = body["previous_response_id"]
         if background is not None:
             fields["background"] = True
-        if body.get("store") is False:
+        conversation = None
+        if body.get("conversation") is not None:
+            conversation = conversation_id_of(body["conversation"])
+            fields["conversation"] = {"id": conversation}
+        keep = body.get("store") is not False
+        if not keep and conversation is None:
             return ResponseHooks(fields=fields)
 
         async def remember(response: dict[str, Any]) -> None:
-            await self._remember(response, own, exchange, background=background is not None)
+            if keep:
+                await self._remember(response, own, exchange, background=background is not None)
+            if conversation is not None:
+                await self._join(conversation, response, own, exchange, owner)
 
         return ResponseHooks(fields=fields, response_id=background, on_final=remember)
+
+    async def _join(
+        self,
+        conversation: str,
+        response: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        owner: str,
+    ) -> None:
+        """Append a finished response's input and output items to its conversation."""
+        if response.get("status") not in _APPENDED:
+            return
+        try:
+            added = await self.conversations.store.add_items(owner, conversation, [*own, *response["output"]])
+        except StoreError as exc:
+            added, reason = None, str(exc)
+        else:
+            reason = "the conversation was deleted meanwhile"
+        if added is None:  # the answer still goes out; the log says the conversation did not take it
+            exchange.failed(f"not added to {conversation}: {reason}")
+            logger.error(
+                orjson.dumps({"request_id": exchange.request_id, "conversation_error": reason}).decode()
+            )
 
     async def _remember(
         self, response: dict[str, Any], own: list[dict[str, Any]], exchange: Exchange, *, background: bool
@@ -263,6 +318,8 @@ class ResponsesState:
         response_id = random_id("resp")
         params = {key: body[key] for key in RESPONSE_DEFAULTS if body.get(key) is not None}
         params["store"] = True
+        if body.get("conversation") is not None:
+            params["conversation"] = {"id": conversation_id_of(body["conversation"])}
         queued = response_shell(
             response_id=response_id,
             created_at=system_clock(),

@@ -19,6 +19,10 @@ GET      ``/responses/{response_id}``                  ``get_response``
 DELETE   ``/responses/{response_id}``                  ``delete_response``
 GET      ``/responses/{response_id}/input_items``      ``list_input_items``
 POST     ``/responses/{response_id}/cancel``           ``cancel_response``
+POST     ``/conversations``                            ``create_conversation``
+GET      ``/conversations/{conversation_id}``          ``get_conversation`` (``POST``: update, ``DELETE``)
+POST     ``/conversations/{conversation_id}/items``    ``add_conversation_items`` (``GET``: list)
+GET      ``/conversations/{id}/items/{item_id}``       ``get_conversation_item`` (``DELETE``: delete)
 =======  ============================================  ===================================================
 """
 
@@ -69,6 +73,21 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("/responses/{response_id}/input_items", MappingProxyType({"GET": "list_input_items"})),
     Route("/responses/{response_id}/cancel", MappingProxyType({"POST": "cancel_response"})),
+    Route("/conversations", MappingProxyType({"POST": "create_conversation"})),
+    Route(
+        "/conversations/{conversation_id}",
+        MappingProxyType(
+            {"GET": "get_conversation", "POST": "update_conversation", "DELETE": "delete_conversation"}
+        ),
+    ),
+    Route(
+        "/conversations/{conversation_id}/items",
+        MappingProxyType({"POST": "add_conversation_items", "GET": "list_conversation_items"}),
+    ),
+    Route(
+        "/conversations/{conversation_id}/items/{item_id}",
+        MappingProxyType({"GET": "get_conversation_item", "DELETE": "delete_conversation_item"}),
+    ),
 )
 
 #: The endpoints every route names (the gateway checks at start that it has each of them).

@@ -14,13 +14,13 @@ item pointers included, to ``ttl``; reads are one script or pipeline each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, cast
+
+import redis.asyncio as aioredis
 
 from .conversations import ConversationStore, Meta
-
-if TYPE_CHECKING:
-    from .redis_backend import RedisResponseStore
 
 __all__ = ["RedisConversationStore"]
 
@@ -146,11 +146,20 @@ return out
 
 
 class RedisConversationStore(ConversationStore):
-    def __init__(self, responses: RedisResponseStore) -> None:
-        super().__init__(ttl=responses.ttl, max_bytes=responses.max_bytes)
-        self._responses = responses
-        self._prefix = responses.key_prefix
-        redis = responses._redis
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        key_prefix: str,
+        errors: Callable[[], AbstractAsyncContextManager[None]],
+        *,
+        ttl: float,
+        max_bytes: int,
+    ) -> None:
+        """``redis``, ``key_prefix`` and ``errors`` (what turns Redis errors into store errors) are the
+        response store's."""
+        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        self._errors = errors
+        self._prefix = key_prefix
         self._redis = redis
         self._put_script = redis.register_script(_PUT)
         self._append_script = redis.register_script(_APPEND)
@@ -168,7 +177,7 @@ class RedisConversationStore(ConversationStore):
         return f"{self._prefix}{kind}{conversation_id}"
 
     async def _call(self, script: Any, *args: Any) -> Any:
-        async with self._responses._errors():
+        async with self._errors():
             return await script(keys=[], args=[self._prefix, *args])
 
     async def _put(
@@ -179,7 +188,7 @@ class RedisConversationStore(ConversationStore):
         )
 
     async def _meta(self, conversation_id: str) -> Meta | None:
-        async with self._responses._errors():
+        async with self._errors():
             fields = await self._redis.hmget(self._key("conv:", conversation_id), "owner", "body")
         owner, body = cast("list[bytes | None]", fields)
         return None if owner is None or body is None else Meta(owner.decode(), body)
@@ -194,7 +203,7 @@ class RedisConversationStore(ConversationStore):
         wanted = [i for i in item_ids if isinstance(i, str)]
         if not wanted:
             return set()
-        async with self._responses._errors():
+        async with self._errors():
             scores = await self._redis.zmscore(self._key("convseq:", conversation_id), wanted)
         return {item_id for item_id, score in zip(wanted, scores, strict=True) if score is not None}
 
@@ -204,7 +213,7 @@ class RedisConversationStore(ConversationStore):
         )
 
     async def _seq_of(self, conversation_id: str, item_id: str) -> int | None:
-        async with self._responses._errors():
+        async with self._errors():
             score = await self._redis.zscore(self._key("convseq:", conversation_id), item_id)
         return None if score is None else int(score)
 
@@ -230,7 +239,7 @@ class RedisConversationStore(ConversationStore):
         return [blob for _, blob in await self._scores(conversation_id, "-inf", high, limit, True)]
 
     async def _item(self, conversation_id: str, item_id: str) -> bytes | None:
-        async with self._responses._errors():
+        async with self._errors():
             blob = await self._redis.hget(self._key("convitem:", conversation_id), item_id)
         return cast("bytes | None", blob)
 

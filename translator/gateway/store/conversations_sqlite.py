@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from .conversations import ConversationStore, Meta
-from .sqlite_backend import SQLiteResponseStore, _transaction
+from .sqlite_transaction import transaction as _transaction
 
-__all__ = ["SQLiteConversationStore"]
+__all__ = ["Runner", "SQLiteConversationStore"]
+
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs a function with the connection on the store's thread (the response store's ``_run``)."""
+
+    def __call__(self, fn: Callable[[sqlite3.Connection], T], /) -> Awaitable[T]: ...
+
 
 _LIVE = "id = ? AND expires_at > ?"
 _INSERT = "INSERT INTO conversation_items VALUES (?, ?, ?, ?)"
@@ -30,9 +39,10 @@ def _rows(conversation_id: str, first: int, blobs: list[bytes], ids: list[str]) 
 
 
 class SQLiteConversationStore(ConversationStore):
-    def __init__(self, responses: SQLiteResponseStore) -> None:
-        super().__init__(ttl=responses.ttl, max_bytes=responses.max_bytes)
-        self._run = responses._run
+    def __init__(self, run: Runner, *, ttl: float, max_bytes: int) -> None:
+        """``run`` is the response store's: it calls a function with the connection on its thread."""
+        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        self._run = run
 
     async def _put(
         self, conversation_id: str, owner: str, body: bytes, blobs: list[bytes], ids: list[str]

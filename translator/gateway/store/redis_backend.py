@@ -344,7 +344,9 @@ class RedisResponseStore(ResponseStore):
     def conversation_store(self) -> ConversationStore:
         from .conversations_redis import RedisConversationStore
 
-        return RedisConversationStore(self)
+        return RedisConversationStore(
+            self._redis, self.key_prefix, self._errors, ttl=self.ttl, max_bytes=self.max_bytes
+        )
 
     async def check(self) -> None:
         async with self._errors():

@@ -42,6 +42,7 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
 )
+from .sqlite_transaction import transaction as _transaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
 
@@ -203,7 +204,7 @@ class SQLiteResponseStore(ResponseStore):
     def conversation_store(self) -> ConversationStore:
         from .conversations_sqlite import SQLiteConversationStore
 
-        return SQLiteConversationStore(self)
+        return SQLiteConversationStore(self._run, ttl=self.ttl, max_bytes=self.max_bytes)
 
     async def check(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -487,25 +488,3 @@ class SQLiteResponseStore(ResponseStore):
                 return True
 
         return await self._run(delete)
-
-
-class _transaction:
-    """``with _transaction(db, "BEGIN IMMEDIATE"):`` commits on success, rolls back on any error."""
-
-    def __init__(self, db: sqlite3.Connection, begin: str) -> None:
-        self._db = db
-        self._begin = begin
-
-    def __enter__(self) -> None:
-        self._db.execute(self._begin)
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is not None:
-            self._db.execute("ROLLBACK")
-            return
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
