@@ -7,6 +7,7 @@ answer must equal the count of the very messages the upstream received.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from openai.types.responses import CompactedResponse, InputTokenCountResponse, R
 from openai.types.responses.response_input_message_item import ResponseInputMessageItem
 from support.fake_upstream import UPSTREAM_COMPACTION, UPSTREAM_INPUT_TOKENS, FakeUpstream, fake_token_count
 from support.gateway import RunningGateway
-from support.state_client import client_of, gateway_store, sent_messages
+from support.state_client import client_of, gateway_store, sent_messages, sent_texts
 from support.store_helpers import Backend
 
 from translator.gateway.app import Gateway
@@ -232,3 +233,51 @@ def test_compaction_relayed_to_a_responses_upstream(
     compacted = client.responses.compact(model="resp", input="hello")
     assert compacted.output[0].encrypted_content == UPSTREAM_COMPACTION  # type: ignore[union-attr]
     assert upstream.last().path == "/v1/responses/compact" and upstream.last().body["model"] == "gpt-upstream"
+
+
+@pytest.mark.parametrize("mode", ["previous_response_id", "input"])
+def test_openai_agents_compaction_session(gateway: RunningGateway, upstream: FakeUpstream, mode: str) -> None:
+    from agents import Agent, OpenAIResponsesModel, Runner, SQLiteSession, set_tracing_disabled
+    from agents.memory import OpenAIResponsesCompactionSession
+
+    set_tracing_disabled(True)
+
+    async def turns() -> list[list[tuple[str, str]]]:
+        sdk = openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key="sk-test", max_retries=0)
+        seen: list[list[tuple[str, str]]] = []
+        try:
+            agent = Agent(name="a", model=OpenAIResponsesModel("gpt-6-luna", sdk))
+            session = OpenAIResponsesCompactionSession(
+                "s",
+                SQLiteSession("s"),
+                client=sdk,
+                model="gpt-6-luna",
+                compaction_mode=mode,  # type: ignore[arg-type]
+                should_trigger_compaction=lambda context: len(context["compaction_candidate_items"]) >= 2,
+            )
+            for n in range(4):
+                await Runner.run(agent, f"turn {n}", session=session)
+                turn = [
+                    s for s in upstream.seen if s.body["messages"][-1].get("content") != COMPACTION_PROMPT
+                ]
+                seen.append([(m["role"], sent_texts(m)) for m in turn[-1].body["messages"]])
+        finally:
+            await sdk.close()
+        return seen
+
+    seen = asyncio.run(turns())
+    answer = ("assistant", "Hello from gpt-6-luna")
+    summary = ("user", SUMMARY_PREFIX + "Hello from gpt-6-luna")
+    assert seen[0] == [("user", "turn 0")]
+    assert seen[1] == [("user", "turn 0"), answer, ("user", "turn 1")]
+    # after the second turn the session was compacted: the earlier answers are replaced by the summary
+    assert seen[2] == [("user", "turn 0"), ("user", "turn 1"), summary, ("user", "turn 2")]
+    # one new answer since: not yet compacted again (the trigger wants two)
+    assert seen[3] == [
+        ("user", "turn 0"),
+        ("user", "turn 1"),
+        summary,
+        ("user", "turn 2"),
+        answer,
+        ("user", "turn 3"),
+    ]
