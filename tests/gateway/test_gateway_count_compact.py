@@ -245,6 +245,7 @@ def test_openai_agents_compaction_session(gateway: RunningGateway, upstream: Fak
     async def turns() -> list[list[tuple[str, str]]]:
         sdk = openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key="sk-test", max_retries=0)
         seen: list[list[tuple[str, str]]] = []
+        first = len(upstream.seen)
         try:
             agent = Agent(name="a", model=OpenAIResponsesModel("gpt-6-luna", sdk))
             session = OpenAIResponsesCompactionSession(
@@ -258,7 +259,10 @@ def test_openai_agents_compaction_session(gateway: RunningGateway, upstream: Fak
             for n in range(4):
                 await Runner.run(agent, f"turn {n}", session=session)
                 turn = [
-                    s for s in upstream.seen if s.body["messages"][-1].get("content") != COMPACTION_PROMPT
+                    s
+                    for s in upstream.seen[first:]
+                    if s.path.endswith("/chat/completions")
+                    and s.body["messages"][-1].get("content") != COMPACTION_PROMPT
                 ]
                 seen.append([(m["role"], sent_texts(m)) for m in turn[-1].body["messages"]])
         finally:
