@@ -25,6 +25,7 @@ counted is the upstream's ``count_tokens`` capability (:mod:`translator.protocol
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from typing import Any
@@ -98,8 +99,8 @@ def estimate_tokens(params: dict[str, Any]) -> int:
 async def count_tokens(params: dict[str, Any], to: Destination, profile: UpstreamProfile) -> tuple[int, bool]:
     """The input tokens of the converted Chat request ``params``, and whether the count is exact."""
     method = profile.count_tokens
-    if method == "estimate":
-        return estimate_tokens(params), False
+    if method == "estimate":  # (off the event loop: a long conversation takes milliseconds)
+        return await asyncio.to_thread(estimate_tokens, params), False
     if method == "completion":
         body = {key: value for key, value in params.items() if key not in ("stream", "stream_options")}
         body.pop("max_completion_tokens", None)
