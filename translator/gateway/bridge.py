@@ -255,7 +255,7 @@ class OpenBridge:
             await self.response.aclose()
             _note_chat_outcome(writer, exchange)
 
-    async def event_lists(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+    async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
         """What the translator emits, one list per upstream read as it arrives, then its close() output
         (the final response handed to ``hooks.on_final`` before the list that ends with it)."""
         try:
@@ -271,7 +271,7 @@ class OpenBridge:
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""
         collected: list[dict[str, Any]] = []
-        async with contextlib.aclosing(self.event_lists()) as lists:
+        async with contextlib.aclosing(self.events()) as lists:
             async for out in lists:
                 collected += out
         return collected

@@ -60,7 +60,7 @@ _APPENDED = ("completed", "incomplete")
 class Run(Protocol):
     """A started exchange a background task reads to its end (the bridge's ``OpenBridge``)."""
 
-    def event_lists(self) -> AsyncGenerator[list[dict[str, Any]], None]: ...
+    def events(self) -> AsyncGenerator[list[dict[str, Any]], None]: ...
 
 
 def _not_found(response_id: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
@@ -360,7 +360,7 @@ class ResponsesState:
         try:
             await self.store.update({**queued, "status": "in_progress"})
             run = await open_run(hooks)
-            async with contextlib.aclosing(run.event_lists()) as lists:
+            async with contextlib.aclosing(run.events()) as lists:
                 async for events in lists:  # on_final stores the terminal response before its events
                     await log.append(events)
         except Cancelled:
