@@ -62,7 +62,7 @@ def test_an_agent_run_with_a_function_tool_over_the_websocket_transport(
             agent = Agent(
                 name="weather",
                 instructions="use the tool",
-                model="tool-then-text:get_weather",
+                model="think-say-call",
                 tools=[get_weather],
             )
             try:
@@ -77,7 +77,7 @@ def test_an_agent_run_with_a_function_tool_over_the_websocket_transport(
     with caplog.at_level(logging.INFO, logger="translator.gateway"):
         output = asyncio.run(run())
     assert called == ["get_weather"]
-    assert output == "the tool said sunny, 21 C"
+    assert output == "Done: sunny, 21 C"
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
     assert [line["transport"] for line in lines] == ["websocket", "websocket"]
     assert all(line["status"] == 200 and line["error"] is None for line in lines)

@@ -158,20 +158,26 @@ def test_steering_failures_carry_their_code_and_the_input(
 
 
 def test_steering_a_completed_response_or_a_conversation_bound_one_fails(gateway: RunningGateway) -> None:
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-test", max_retries=0)
+    conversation = client.conversations.create()
     with connect(gateway) as connection:
         connection.response.create(model="m1", input="x")
         done = read_response(connection)
         connection.response.steer(input="late", previous_response_id=done.final["id"])
         failed = next_event(connection)
         assert failed["error"]["code"] == "response_already_completed"
-        connection.response.create(
-            model="paced-100-20", input="x", context_management=[{"type": "compaction"}]
-        )
+        connection.response.create(model="paced-100-20", input="x", conversation=conversation.id)
         created = until(connection, "response.output_text.delta")
         connection.response.steer(input="no", previous_response_id=created[0]["response"]["id"])
         rest = until(connection, "response.steer.failed")
         assert rest[-1]["error"]["code"] == "steering_not_supported"
-        assert until(connection, "response.completed")[-1]["response"]["status"] == "completed"
+        final = until(connection, "response.completed")[-1]["response"]
+        assert final["status"] == "completed" and final["conversation"]["id"] == conversation.id
+        # automatic compaction is refused over a chat upstream before the response starts, as over HTTP
+        connection.response.create(model="m1", input="x", context_management=[{"type": "compaction"}])
+        refused = next_event(connection)
+        assert refused["type"] == "error" and refused["status"] == 400
+        assert refused["error"]["param"] == "context_management"
 
 
 def test_a_burst_of_steers_is_numbered_in_order_and_the_seventeenth_is_too_many(

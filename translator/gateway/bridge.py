@@ -237,24 +237,6 @@ class OpenBridge:
     #: ``hooks.interrupt`` stopped the exchange (the response ended ``incomplete``, ``steered``)
     interrupted: bool = False
 
-    async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
-        """A Responses client's events, one list per upstream read as the reads arrive, then the close()
-        output, each noted in the log record first (usage, failures): a WebSocket sends them as messages,
-        :meth:`frames` as SSE."""
-        note, exchange = self.direction.note, self.exchange
-        assert note is not None, "a Chat stream is read through frames()"
-        try:
-            async with contextlib.aclosing(self._reads()) as reads:
-                async for out in reads:
-                    note(out, exchange)
-                    yield out
-            tail = await self._tail()
-        finally:
-            await self.response.aclose()
-        if tail:
-            note(tail, exchange)
-            yield tail
-
     def frames(self) -> AsyncIterator[bytes]:
         """The client's event stream, one piece of SSE per upstream read, as the reads arrive."""
         return self._chat_frames() if self.direction.note is None else self._event_frames()
@@ -296,15 +278,32 @@ class OpenBridge:
             await self.response.aclose()
             _note_chat_outcome(writer, exchange)
 
+    async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """What the translator emits, one list per upstream read as it arrives, then its close() output
+        (the final response handed to ``hooks.on_final`` before the list that ends with it); for a
+        Responses client each list is noted in the log record first (usage, failures).  A WebSocket sends
+        them as messages, :meth:`frames` as SSE, :meth:`collect` gathers them."""
+        note, exchange = self.direction.note, self.exchange
+        try:
+            async with contextlib.aclosing(self._reads()) as reads:
+                async for out in reads:
+                    if note is not None:
+                        note(out, exchange)
+                    yield out
+            tail = await self._tail()
+            if tail:
+                if note is not None:
+                    note(tail, exchange)
+                yield tail
+        finally:
+            await self.response.aclose()
+
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""
         collected: list[dict[str, Any]] = []
-        try:
-            async for out in self._reads():
+        async with contextlib.aclosing(self.events()) as lists:
+            async for out in lists:
                 collected += out
-            collected += await self._tail()
-        finally:
-            await self.response.aclose()
         return collected
 
     async def answer(self) -> tuple[int, bytes]:

@@ -34,12 +34,11 @@ from typing import Any
 
 import orjson
 
-from ..errors import ConversionError
 from ..streams.chat_to_responses import ChatToResponses
 from .asgi import ClientGone, Receive, Scope, Send
 from .bridge import open_bridge, open_warmup
 from .client_writer import SocketWriter
-from .endpoints import Endpoints
+from .endpoints import Endpoints, Request, conversion_errors
 from .errors import GatewayError
 from .relay import open_relay
 from .request_log import Exchange, logger
@@ -252,14 +251,13 @@ class SocketSession:
         exchange.client_protocol = "responses"
         try:
             try:
-                protocol, to = self.endpoints.destination(turn.body, self.scope, exchange)
-                if protocol == "responses":
-                    await self._relay(turn, to)
-                else:
-                    await self._translate(turn, to)
-            except ConversionError as exc:
-                param = exc.path.removeprefix("request.") if exc.path else None
-                raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
+                request = Request(self.scope, self.receive, {}, exchange)
+                upstream, to = self.endpoints.destination(request, turn.body)
+                with conversion_errors():
+                    if upstream.protocol == "responses":
+                        await self._relay(turn, to)
+                    else:
+                        await self._translate(turn, to)
             except StoreError as exc:
                 raise GatewayError(
                     503, f"response store: {exc}", type="server_error", code="store_unavailable"
@@ -306,8 +304,7 @@ class SocketSession:
             body["input"] = with_steering(turn.carried, body.get("input"))
         latest = self.latest
         history = latest[1] if latest is not None and previous == latest[0] else None
-        request, own = await self.state.prepare(body, history)
-        turn.conversation = request["input"] if previous is not None else own
+        request, own, turn.conversation = await self.state.prepare_continuing(body, history=history)
         turn.unsteerable = unsteerable(body)
         hooks = self.state.hooks(body, own, exchange)
         hooks.interrupt = turn.interrupt
