@@ -69,10 +69,7 @@ class _Watch:
             return chunk_frame(
                 {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
             )
-        response = self.accumulator.result()
-        for item in response.get("output") or ():
-            if isinstance(item, dict) and item.get("status") == "in_progress":
-                item["status"] = "incomplete"
+        response = self.accumulator.result()  # (items never done are listed with status incomplete)
         response.update(status="failed", error={"code": "server_error", "message": message})
         number = self.last_sequence + 1
         error = {"type": "error", "code": code, "message": message, "param": None, "sequence_number": number}

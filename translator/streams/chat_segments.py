@@ -83,6 +83,7 @@ class Call:
     delta_type: str = "response.function_call_arguments.delta"  #: the event type of its deltas
     opened: bool = False  #: the first delta (id, type, name) was sent
     pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was opened
+    finished: bool = False  #: its ``output_item.done`` arrived (the upstream finished the call)
 
 
 @dataclass(slots=True)

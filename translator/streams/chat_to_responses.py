@@ -3,7 +3,9 @@
 ``ChatToResponses().feed(chunk)`` returns the Responses events that chunk produces, at once: every
 delta leaves on the chunk that carried it.  ``close()`` ends the stream; over a whole stream exactly
 one terminal event (``response.completed`` / ``response.incomplete`` / ``response.failed``) is
-emitted, whatever the input did (finished, errored, or was cut).
+emitted, whatever the input did (finished, errored, or was cut).  When it failed, the item that was
+open is never announced done (no ``*.done``, no ``output_item.done``): the failed response lists it,
+status ``incomplete`` (``_leave_unfinished``); nor is a tool call cut inside its arguments.
 
 Output items are sequential, as OpenAI streams them: an item's ``output_item.done`` goes out before
 the next item's ``output_item.added``.  The exceptions to "no buffering" follow from that: a tool
@@ -46,7 +48,7 @@ from ..errors import InvalidChunkError, StreamError, StreamStateError, Unsupport
 from ..ids import Clock, IdSource, random_id, system_clock
 from ..protocol.mapping import chat_logprob_to_responses, finish_outcome
 from ..protocol.mapping import response_shell as _response_shell
-from .chat_endings import cut_error, final_response, stopped_error, upstream_failure
+from .chat_endings import broken_off, cut_error, final_response, stopped_error, upstream_failure
 from .chat_phases import DELTAS_FLOW, Input, Phase, advance
 from .chat_tool_calls import CallTable, ChatCall, read_call_entry
 from .chat_waiting import Waiting, WaitingAnnotations, WaitingReasoning, WaitingText
@@ -520,9 +522,19 @@ class ChatToResponses(FeedBase):
         return self._stream.started(self._response)
 
     def _on_finish_reason(self, reason: str) -> list[Event]:
+        """The choice finished: what is open closes as the finish_reason says.
+
+        ``completed``: everything closes.  ``incomplete`` (``length``, ``content_filter``): the open
+        message or reasoning closes as ``incomplete`` (as the API ends a response at
+        ``max_output_tokens``), but a tool call cut inside its arguments is never announced done, nor
+        what waited behind it.  ``failed`` (an abnormal finish_reason): nothing open is announced done.
+        """
         self._finish_reason = reason
-        status = "completed" if finish_outcome(reason)[0] == "completed" else "incomplete"
-        return self._flush_think() + self._close_all(status)
+        outcome = finish_outcome(reason)[0]
+        if outcome == "failed" or (outcome == "incomplete" and self._holding()):
+            self._leave_unfinished()
+            return []
+        return self._flush_think() + self._close_all(outcome)
 
     def _finish(self) -> list[Event]:
         """close(): the input is over (``[DONE]`` or not)."""
@@ -550,19 +562,26 @@ class ChatToResponses(FeedBase):
         return out + self._terminal()
 
     def _fail(self, error: Any) -> list[Event]:
-        """An upstream error (or our own reason to stop): open items close, ``error``, ``response.failed``."""
+        """An upstream error (or our own reason to stop): ``error``, then ``response.failed`` holding what
+        did not finish (never announced done: :meth:`_leave_unfinished`)."""
         code, message, param, failure = upstream_failure(error)
-        out = self._close_all("incomplete")
-        out.append(self._stream.error(code, message, param))
-        return out + self._terminal(failed=failure)
+        self._leave_unfinished()
+        return [self._stream.error(code, message, param), *self._terminal(failed=failure)]
 
     def _terminal(self, failed: Event | None = None) -> list[Event]:
-        """What is open closes, then the terminal event: failed (``failed``), or by the finish_reason."""
-        out = self._flush_think()
-        out += self._close_all("incomplete" if failed else "completed")
-        if self._audio is not None:
-            out += self._audio.done()
-            self._audio = None
+        """What is open closes, then the terminal event: failed (``failed``), or by the finish_reason.
+
+        In a failed response (``failed``, or an abnormal finish_reason) nothing open is announced done.
+        """
+        out: list[Event] = []
+        if failed is not None or broken_off(self._finish_reason):
+            self._leave_unfinished()
+        else:
+            out = self._flush_think()
+            out += self._close_all("completed")
+            if self._audio is not None:
+                out += self._audio.done()
+                self._audio = None
         assert self._response is not None
         kind, response, broken = final_response(
             self._response, self._stream.items, self._usage, self._service_tier, self._finish_reason, failed
@@ -582,12 +601,30 @@ class ChatToResponses(FeedBase):
 
     # -- items: one open at a time ----------------------------------------------------------------------
 
+    def _leave_unfinished(self) -> None:
+        """The stream failed: what did not finish (the open item, what waited behind it, text held as a
+        possible ``<think>`` tag) goes into ``response.output`` as it stands, status ``incomplete``, never
+        announced done (a client such as Codex sends every item announced done back on its retry); nor
+        does cut audio get its ``.done``.  Items the upstream finished keep their events."""
+        stream = self._stream
+        mark = stream.mark()
+        self._flush_think()
+        self._close_all("incomplete")
+        self._audio = None
+        stream.unannounce(mark)
+
     def _close_item(self, status: str) -> list[Event]:
+        """The open item closes with ``status``; a tool call closing as ``incomplete`` whose arguments are
+        not complete JSON was cut, and is never announced done (it is left, :meth:`ItemWriter.leave`)."""
         item = self._item
         if item is None:
             return []
         self._item = None
-        out = item.close(status)
+        out: list[Event] = []
+        if status == "incomplete" and item.call is not None and not item.call.complete():
+            item.leave()
+        else:
+            out = item.close(status)
         if self._secrets:  # encrypted reasoning that arrived inside this item: its own item, right after
             holder = self._item = ReasoningWriter(self._stream)
             holder.encrypted, self._secrets = self._secrets, []

@@ -15,7 +15,9 @@ Each writer is the only place the events of its kind are built; the translator
 * :class:`AudioWriter`: ``response.audio.*`` events (no output item carries audio).
 
 An item writer is made when its item opens (``added()`` is its ``output_item.added``) and ``close()``
-writes everything up to its ``output_item.done``.  Items are sequential: the translator closes one
+writes everything up to its ``output_item.done``; an item that did not finish (the stream failed, or a
+tool call's arguments were cut) is never closed that way: ``leave()`` puts it into ``response.output``
+as it stands, status ``incomplete``, with no event.  Items are sequential: the translator closes one
 before it makes the next.  The delta builders (``MessageWriter.text``, ``ReasoningWriter.delta``,
 ``*CallWriter.fragment``) are on the per-chunk path: they stamp the sequence number inline and return
 a new one-event list.
@@ -52,6 +54,9 @@ __all__ = [
 #: The kinds of a message's content parts.
 TEXT = "output_text"
 REFUSAL = "refusal"
+
+#: The output item types written here that have a ``status`` field (``custom_tool_call`` has none).
+_STATUS_TYPES = frozenset({"message", "reasoning", "function_call", "tool_search_call"})
 
 Event = dict[str, Any]
 
@@ -90,6 +95,23 @@ class ResponseStream:
         """The terminal event ``kind`` (completed, incomplete or failed) with the final ``response``."""
         return self.event({"type": kind, "response": response})
 
+    def mark(self) -> tuple[int, int]:
+        """Where the stream is: give it to :meth:`unannounce` to take back what is written after it."""
+        return self.seq, len(self.items)
+
+    def unannounce(self, mark: tuple[int, int]) -> None:
+        """The items finished since ``mark`` did not finish: none of the events written since then go out
+        (their sequence numbers are used again), and those items stay in ``response.output`` as they
+        stand, with status ``incomplete`` (an item type with no ``status`` field goes as it is).
+
+        How a failure leaves the open item (and what waited behind it): the client saw it added and
+        streaming, never done (the OpenAI API never sends a done event for an item that did not finish).
+        """
+        self.seq = mark[0]
+        for item in self.items[mark[1] :]:
+            if item["type"] in _STATUS_TYPES:
+                item["status"] = "incomplete"
+
 
 class ItemWriter:
     """An open output item: its id, its place in ``response.output``, and the events around it."""
@@ -121,6 +143,13 @@ class ItemWriter:
     def close(self, status: str) -> list[Event]:
         """Every event up to and including ``output_item.done`` (the item's ``status``)."""
         raise NotImplementedError
+
+    def leave(self) -> None:
+        """The item did not finish: into ``response.output`` as it stands, status ``incomplete``, with
+        none of :meth:`close`'s events (see :meth:`ResponseStream.unannounce`)."""
+        mark = self.stream.mark()
+        self.close("incomplete")
+        self.stream.unannounce(mark)
 
     def fragment(self, fragment: str) -> list[Event]:
         """One more fragment of a tool call's arguments: only call items take them."""

@@ -628,6 +628,8 @@ class ResponsesToChat(FeedBase):
 
     def _on_item_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
+        if item["type"] in CALL_TYPES:
+            self._call(oi).finished = True
         self._snapshot_item(oi, item, out, "item")
 
     def _on_part_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
@@ -709,13 +711,15 @@ class ResponsesToChat(FeedBase):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
         streamed = Streamed(self._seen, self._oi_by_item_id, self._segments, self._calls, self._hosted_sent)
         placed = reconcile(output, streamed)
+        cut = self._cut_calls(response, output, placed)
         # text that continues what was streamed last goes first: appended anywhere later, it would
         # land inside another item's text
         streaming = {key[0] for key in self._last.values()}
         for position in sorted(placed, key=lambda position: (placed[position] not in streaming, position)):
-            self._snapshot_item(placed[position], output[position], out, f"response.output[{position}]")
+            if placed[position] not in cut:
+                self._snapshot_item(placed[position], output[position], out, f"response.output[{position}]")
         for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
-            if not call.opened and (call.pending or call.call_id is not None):
+            if oi not in cut and not call.opened and (call.pending or call.call_id is not None):
                 self._open_call(oi, {}, out, "response", final=True)
         self._open(TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
@@ -732,6 +736,23 @@ class ResponsesToChat(FeedBase):
             out.append(last)
         self.phase = Phase.DONE
         self._hot = None
+
+    def _cut_calls(self, response: dict[str, Any], output: list[Any], placed: dict[int, int]) -> set[int]:
+        """The calls an incomplete response (``max_output_tokens``...) cut: the output indexes of calls
+        (streamed, or listed in ``output``) whose ``output_item.done`` never came, unless the response
+        lists them ``completed``.  Nothing more of
+        them goes to the client (a call not opened yet never opens; arguments known only from the
+        terminal snapshot are not sent): a Chat client must never receive a cut call as a whole one."""
+        if response.get("status") != "incomplete":
+            return set()
+        listed = {oi: output[position] for position, oi in placed.items()}
+        calls = set(self._calls) | {oi for oi, item in listed.items() if item.get("type") in CALL_TYPES}
+        return {
+            oi
+            for oi in calls
+            if not (oi in self._calls and self._calls[oi].finished)
+            and listed.get(oi, {}).get("status") != "completed"
+        }
 
     def _on_error(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
