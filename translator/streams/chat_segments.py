@@ -64,6 +64,8 @@ class Segment:
     logprobs: int = 0  #: logprob entries sent
     annotations: int = 0  #: annotations seen (sent or dropped), by ``annotation_index``
     offset: int = 0  #: where this segment starts in the joined ``content`` (annotation offsets)
+    #: a high surrogate that ended the last delta, held for the low half (:mod:`translator.engine.surrogates`)
+    held: str = ""
 
     def sent(self) -> str:
         if len(self.pieces) > 1:

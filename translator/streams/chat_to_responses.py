@@ -51,7 +51,7 @@ from ..protocol.mapping import response_shell as _response_shell
 from .chat_endings import broken_off, cut_error, final_response, stopped_error, upstream_failure
 from .chat_phases import DELTAS_FLOW, Input, Phase, advance
 from .chat_tool_calls import CallTable, ChatCall, read_call_entry
-from .chat_waiting import Waiting, WaitingAnnotations, WaitingReasoning, WaitingText
+from .chat_waiting import Waiting, WaitingAnnotations, WaitingReasoning, WaitingText, next_out
 from .item_writers import (
     REFUSAL,
     TEXT,
@@ -267,7 +267,7 @@ class ChatToResponses(FeedBase):
         try:
             fields = item.__dict__
             choices = fields["choices"]
-            if not self._streaming or len(choices) != 1 or fields["usage"] is not None:
+            if not self._streaming or choices.__class__ is not list or len(choices) != 1 or fields["usage"]:
                 return None
             choice = choices[0].__dict__
             extra = item.__pydantic_extra__
@@ -296,7 +296,7 @@ class ChatToResponses(FeedBase):
                             return None
                         kind, lone = key, value
             if calls is not None:
-                if kind is not None or len(calls) != 1:
+                if kind is not None or calls.__class__ is not list or len(calls) != 1:
                     return None
                 call = calls[0].__dict__
                 function = call["function"].__dict__  # (None: not an SDK shape, the except below)
@@ -522,13 +522,9 @@ class ChatToResponses(FeedBase):
         return self._stream.started(self._response)
 
     def _on_finish_reason(self, reason: str) -> list[Event]:
-        """The choice finished: what is open closes as the finish_reason says.
-
-        ``completed``: everything closes.  ``incomplete`` (``length``, ``content_filter``): the open
-        message or reasoning closes as ``incomplete`` (as the API ends a response at
-        ``max_output_tokens``), but a tool call cut inside its arguments is never announced done, nor
-        what waited behind it.  ``failed`` (an abnormal finish_reason): nothing open is announced done.
-        """
+        """The choice finished: what is open closes, ``completed`` or ``incomplete`` (``length``...: as
+        the API ends a ``max_output_tokens`` response), except that a call cut inside its arguments (and
+        what waited behind it), or anything at an abnormal finish_reason, is never announced done."""
         self._finish_reason = reason
         outcome = finish_outcome(reason)[0]
         if outcome == "failed" or (outcome == "incomplete" and self._holding()):
@@ -637,7 +633,11 @@ class ChatToResponses(FeedBase):
         out: list[Event] = []
         waiting = self._waiting
         while waiting:
-            out += self._let_out(waiting.popleft())
+            entry = waiting.popleft()
+            if entry.__class__ is ChatCall:  # the calls that started before it open first
+                while (earlier := self._calls.first_unopened(entry)) is not entry:
+                    out += self._open_call(earlier)
+            out += self._let_out(entry)
         for call in self._calls.calls:
             if not call.opened and (call.name is not None or call.pending):  # a bare index says nothing
                 out += self._open_call(call)
@@ -654,11 +654,11 @@ class ChatToResponses(FeedBase):
         )
 
     def _release_waiting(self) -> list[Event]:
-        """The open call's arguments are complete: what waited for them goes out, in arrival order."""
+        """The open call's arguments are complete: what waited goes out, in order (:func:`next_out`)."""
         out: list[Event] = []
         waiting = self._waiting
-        while waiting and not self._holding():
-            out += self._let_out(waiting.popleft())
+        while waiting and not self._holding() and (entry := next_out(waiting, self._calls)) is not None:
+            out += self._let_out(entry)
         return out
 
     def _let_out(self, entry: Waiting) -> list[Event]:
@@ -796,15 +796,19 @@ class ChatToResponses(FeedBase):
     def _before_opening(self, call: ChatCall, arguments: str | None) -> list[Event]:
         """A delta of a call whose item is not open: it opens with its first argument fragment (a header
         alone waits: the arguments may come after other content, as our ResponsesToChat sends them
-        when only the terminal had them), unless another call's arguments are incomplete."""
+        when only the terminal had them), unless another call's arguments are incomplete, or a call
+        that started before it has not opened (items keep the calls' order however they interleave)."""
         if arguments:
             call.pending.append(arguments)
         if call.name is None or not call.pending or call in self._waiting:
             return []
-        if self._holding():
-            self._waiting.append(call)  # interleaved calls: wait for the open one
+        if self._holding() or self._calls.first_unopened(call) is not call:
+            self._waiting.append(call)  # interleaved calls: wait for the open one, or an earlier one
             return []
-        return self._open_call(call)
+        out = self._open_call(call)
+        if self._waiting and not self._holding():  # calls that waited for this one to open
+            out += self._release_waiting()
+        return out
 
     def _open_call(self, call: ChatCall) -> list[Event]:
         out = self._close_item("completed")

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from ..engine.json_stream import JsonStringField, fallback_string
+from ..engine.surrogates import hold_split_pair, join_pairs
 from ..ids import IdSource
 from ..protocol.tool_names import CUSTOM_INPUT
 from .chat_tool_calls import ChatCall
@@ -159,12 +160,13 @@ class ItemWriter:
 class _Part:
     """One content part of a message (output_text or refusal)."""
 
-    __slots__ = ("annotations", "chunks", "index", "kind", "logprobs")
+    __slots__ = ("annotations", "chunks", "held", "index", "kind", "logprobs")
 
     def __init__(self, kind: str, index: int) -> None:
         self.kind = kind
         self.index = index
         self.chunks: list[str] = []
+        self.held = ""  #: a high surrogate that ended the last delta (:mod:`~translator.engine.surrogates`)
         self.logprobs: list[Event] = []
         self.annotations: list[Event] = []
 
@@ -195,14 +197,20 @@ class MessageWriter(ItemWriter):
     def added(self) -> Event:
         return self._added({"type": "message", "status": "in_progress", "content": [], "role": "assistant"})
 
-    def text(self, text: str, logprobs: list[Event] | None = None) -> list[Event]:
+    def text(self, text: str, logprobs: list[Event] | None = None, hold: bool = True) -> list[Event]:
         """``output_text.delta`` (a new output_text part first, if the open part is not one).
 
-        ``logprobs``: the delta's, already in Responses form (a new list: the event keeps it).
+        ``logprobs``: the delta's, already in Responses form (a new list: the event keeps it).  Half of
+        a character split from its other half waits for it (``hold``, :mod:`translator.engine.surrogates`).
         """
         part = self.part
         if part is None or part.kind != TEXT:
             return self._start_part(TEXT) + self.text(text, logprobs)
+        # (isascii first: the cheapest way to know the text ends with no half of a character)
+        if hold and (part.held or (not text.isascii() and "\ud800" <= text[-1:] <= "\udbff")):
+            text, part.held = hold_split_pair(part.held, text)
+            if not text and not logprobs:
+                return []
         part.chunks.append(text)
         if logprobs:
             part.logprobs += logprobs
@@ -228,6 +236,10 @@ class MessageWriter(ItemWriter):
         part = self.part
         if part is None or part.kind != REFUSAL:
             return self._start_part(REFUSAL) + self.refusal(text)
+        text, part.held = hold_split_pair(part.held, text)
+        return self._refusal_delta(part, text) if text else []
+
+    def _refusal_delta(self, part: _Part, text: str) -> list[Event]:
         part.chunks.append(text)
         event = {
             "type": "response.refusal.delta",
@@ -291,6 +303,11 @@ class MessageWriter(ItemWriter):
         part = self.part
         if part is None:
             return []
+        out = []
+        if part.held:  # a half that no other half followed: it goes out alone
+            held, part.held = part.held, ""
+            refusal = part.kind == REFUSAL
+            out = self._refusal_delta(part, held) if refusal else self.text(held, None, hold=False)
         self.part = None
         final = part.final()
         self.done_parts.append(final)
@@ -306,7 +323,7 @@ class MessageWriter(ItemWriter):
                 "logprobs": part.logprobs,
             }
         event = self.stream.event
-        return [event(done), event({"type": "response.content_part.done", **where, "part": final})]
+        return [*out, event(done), event({"type": "response.content_part.done", **where, "part": final})]
 
 
 class ReasoningWriter(ItemWriter):
@@ -316,7 +333,7 @@ class ReasoningWriter(ItemWriter):
     opens one).  Secrets (encrypted reasoning, signatures) become ``encrypted_content``.
     """
 
-    __slots__ = ("content", "done_parts", "encrypted", "mode", "summary")
+    __slots__ = ("content", "done_parts", "encrypted", "held", "mode", "summary")
 
     prefix = "rs"
 
@@ -327,6 +344,7 @@ class ReasoningWriter(ItemWriter):
         self.content: list[str] = []
         self.encrypted: list[str] = []
         self.done_parts: list[Event] = []
+        self.held = ""  #: a high surrogate that ended the last delta (:mod:`~translator.engine.surrogates`)
 
     def added(self, mode: str) -> Event:
         """``output_item.added``; an item opened for reasoning text (``mode`` CONTENT) lists its content."""
@@ -335,7 +353,7 @@ class ReasoningWriter(ItemWriter):
             body["content"] = []
         return self._added(body)
 
-    def delta(self, text: str, mode: str) -> list[Event] | None:
+    def delta(self, text: str, mode: str, hold: bool = True) -> list[Event] | None:
         """``reasoning_summary_text.delta`` or ``reasoning_text.delta`` (its part first, at the first
         text); ``None`` when the item holds text of the other mode (another item must take it)."""
         if self.mode != mode:
@@ -345,6 +363,10 @@ class ReasoningWriter(ItemWriter):
             delta = self.delta(text, mode)
             assert delta is not None
             return started + delta
+        if hold and (self.held or (not text.isascii() and "\ud800" <= text[-1:] <= "\udbff")):  # half a char
+            text, self.held = hold_split_pair(self.held, text)
+            if not text:
+                return []
         stream = self.stream
         seq = stream.seq
         stream.seq = seq + 1
@@ -370,7 +392,11 @@ class ReasoningWriter(ItemWriter):
         self.encrypted.append(secret)
 
     def close(self, status: str) -> list[Event]:
-        out = self._close_part()
+        out = []
+        if self.held:  # a half that no other half followed: it goes out alone
+            held, self.held = self.held, ""
+            out = self.delta(held, self.mode, hold=False) or []
+        out += self._close_part()
         final: Event = {"id": self.id, "type": "reasoning", "summary": self.done_parts}
         if self.mode == CONTENT or self.content:
             final["content"] = [{"type": "reasoning_text", "text": "".join(self.content)}]
@@ -442,7 +468,7 @@ class ReasoningWriter(ItemWriter):
 class CallWriter(ItemWriter):
     """An item a Chat tool call becomes, under the Responses identity ``tool_map`` gave it."""
 
-    __slots__ = ("name", "namespace")
+    __slots__ = ("held", "name", "namespace")
 
     call: ChatCall
 
@@ -451,6 +477,7 @@ class CallWriter(ItemWriter):
         self.call = call
         self.name = name  #: the tool's Responses name
         self.namespace = namespace
+        self.held = ""  #: a high surrogate that ended the last delta (:mod:`~translator.engine.surrogates`)
 
     def added(self) -> Event:
         raise NotImplementedError
@@ -475,9 +502,13 @@ class FunctionCallWriter(CallWriter):
             body["namespace"] = self.namespace
         return self._added(body)
 
-    def fragment(self, fragment: str) -> list[Event]:
+    def fragment(self, fragment: str, hold: bool = True) -> list[Event]:
         if not fragment:
             return []
+        if hold and (self.held or (not fragment.isascii() and "\ud800" <= fragment[-1] <= "\udbff")):
+            fragment, self.held = hold_split_pair(self.held, fragment)
+            if not fragment:
+                return []
         call = self.call  # (ChatCall.add, inline: this is the per-chunk path of tool calls)
         call.arguments.append(fragment)
         if call.json is not None:
@@ -497,6 +528,10 @@ class FunctionCallWriter(CallWriter):
 
     def close(self, status: str) -> list[Event]:
         call = self.call
+        out = []
+        if self.held:  # a half that no other half followed: it goes out alone
+            held, self.held = self.held, ""
+            out = self.fragment(held, hold=False)
         arguments = call.finish()
         done = {
             "type": "response.function_call_arguments.done",
@@ -514,7 +549,7 @@ class FunctionCallWriter(CallWriter):
         }
         if self.namespace is not None:
             final["namespace"] = self.namespace
-        return [self.stream.event(done), self._done(final)]
+        return [*out, self.stream.event(done), self._done(final)]
 
 
 class CustomToolCallWriter(CallWriter):
@@ -545,13 +580,18 @@ class CustomToolCallWriter(CallWriter):
             return []
         self.call.add(fragment)
         text = self.unwrap.feed(fragment)
+        if text and (self.held or (not text.isascii() and "\ud800" <= text[-1] <= "\udbff")):  # half a char
+            text, self.held = hold_split_pair(self.held, text)
         return [self._input_delta(text)] if text else []
 
     def close(self, status: str) -> list[Event]:
         arguments = self.call.finish()
         out = []
         if self.unwrap.streaming:
-            text = self.unwrap.value
+            if self.held:  # a half that no other half followed: it goes out alone
+                out.append(self._input_delta(self.held))
+                self.held = ""
+            text = join_pairs(self.unwrap.value)  # (as the deltas joined the halves they carried)
         else:  # not {"input": "..."}: what the arguments mean, in one delta now
             text = fallback_string(arguments, CUSTOM_INPUT)
             if text:

@@ -63,6 +63,7 @@ from typing import Any, Protocol, TypeGuard
 
 from ..engine.feed import FeedBase, adrive, drive
 from ..engine.sse import Done
+from ..engine.surrogates import HIGH_FIRST, HIGH_LAST, hold_split_pair, join_pairs
 from ..errors import InvalidChunkError, StreamError, TranslatorError
 from ..ids import Clock, IdSource, random_id, system_clock
 from ..protocol.mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
@@ -248,6 +249,7 @@ class ResponsesToChat(FeedBase):
                     and text
                     and event["output_index"] == oi
                     and (sub_name is None or (event[sub_name] == sub and not event.get("logprobs")))
+                    and (text.isascii() or not "\ud800" <= text[-1] <= "\udbff")  # (half a character: held)
                 ):
                     break
                 append(text)
@@ -394,13 +396,19 @@ class ResponsesToChat(FeedBase):
         text: str,
         out: list[dict[str, Any]],
         logprobs: list[Any] | None = None,
+        hold: bool = True,
     ) -> None:
-        """Send ``text`` for the segment ``key`` (content, refusal or reasoning)."""
+        """Send ``text`` for the segment ``key`` (content, refusal or reasoning); with ``hold``, half of a
+        character split from its other half waits for it (:mod:`translator.engine.surrogates`)."""
         kind = key[1]
         name = self.reasoning_field if kind == REASONING else kind
-        if name is None or not (text or logprobs):
+        if name is None:
             return
         segment = self._segment(key)
+        if hold and (segment.held or HIGH_FIRST <= text[-1:] <= HIGH_LAST):
+            text, segment.held = hold_split_pair(segment.held, text)
+        if not (text or logprobs):
+            return
         payload = text
         if text:
             if not segment.pieces and self._last.get(kind) not in (None, key):
@@ -409,7 +417,10 @@ class ResponsesToChat(FeedBase):
                 segment.offset = self._content_len + len(payload) - len(text)
             segment.pieces.append(text)
             self._last[kind] = key
-            self._heat(key, segment, name)
+            if segment.held:
+                self._hot = None  # its next delta must meet the held half: the handler's way
+            else:
+                self._heat(key, segment, name)
         self._open(kind, out)
         lp = None
         if logprobs:
@@ -435,6 +446,8 @@ class ResponsesToChat(FeedBase):
         sent = segment.sent() if segment is not None else ""
         rest_lp = logprobs[segment.logprobs if segment else 0 :] if isinstance(logprobs, list) else None
         if len(full) > len(sent) and full.startswith(sent):
+            if segment is not None:
+                segment.held = ""  # the snapshot has the character a held half was part of
             self._send_text(key, full[len(sent) :], out, rest_lp)
 
     # -- output index / item bookkeeping ----------------------------------------------------------
@@ -509,14 +522,19 @@ class ResponsesToChat(FeedBase):
         self._shown_call = True
         if call.call_id is None:
             call.call_id = self._ids("call")
-        arguments = "".join(call.pending)
+        arguments = join_pairs("".join(call.pending)) if call.pending else ""
         call.pending.clear()
         snapshot = call_text(item)
+        segment = self._segment((oi, ARGS, 0))
         if isinstance(snapshot, str) and snapshot.startswith(arguments):
             arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
-        segment = self._segment((oi, ARGS, 0))
+        elif not final:  # a half character at the end of what waited waits for its other half
+            arguments, segment.held = hold_split_pair("", arguments)
         segment.pieces.append(arguments)
-        self._heat_call(oi, call, segment)
+        if segment.held:
+            self._hot = None  # its next delta must meet the held half: the handler's way
+        else:
+            self._heat_call(oi, call, segment)
         tool = {
             "index": call.index,
             "id": call.call_id,
@@ -527,7 +545,7 @@ class ResponsesToChat(FeedBase):
         delta = {**role, "tool_calls": [tool]} if role is not None else {"tool_calls": [tool]}
         out.append(self._chunk(delta))
 
-    def _send_args(self, oi: int, text: str, out: list[dict[str, Any]]) -> None:
+    def _send_args(self, oi: int, text: str, out: list[dict[str, Any]], hold: bool = True) -> None:
         if not text:
             return
         call = self._call(oi)
@@ -535,8 +553,16 @@ class ResponsesToChat(FeedBase):
             call.pending.append(text)
             return
         segment = self._segment((oi, ARGS, 0))
+        if hold and (segment.held or HIGH_FIRST <= text[-1] <= HIGH_LAST):  # half of a character
+            text, segment.held = hold_split_pair(segment.held, text)
+            if not text:
+                self._hot = None
+                return
         segment.pieces.append(text)
-        self._heat_call(oi, call, segment)
+        if segment.held:
+            self._hot = None  # its next delta must meet the held half: the handler's way
+        else:
+            self._heat_call(oi, call, segment)
         out.append(self._chunk({"tool_calls": [{"index": call.index, call.kind: {call.text_key: text}}]}))
 
     def _catch_up_args(self, oi: int, full: Any, out: list[dict[str, Any]]) -> None:
@@ -551,6 +577,7 @@ class ResponsesToChat(FeedBase):
         segment = self._segment((oi, ARGS, 0))
         sent = segment.sent()
         if len(full) > len(sent) and full.startswith(sent):
+            segment.held = ""  # the snapshot has the character a held half was part of
             self._send_args(oi, full[len(sent) :], out)
 
     # -- whole-item snapshots ------------------------------------------------------------------------
@@ -721,6 +748,7 @@ class ResponsesToChat(FeedBase):
         for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
             if oi not in cut and not call.opened and (call.pending or call.call_id is not None):
                 self._open_call(oi, {}, out, "response", final=True)
+        self._flush_held(cut, out)
         self._open(TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
             finish = finish_reason_for_response(response)
@@ -736,6 +764,17 @@ class ResponsesToChat(FeedBase):
             out.append(last)
         self.phase = Phase.DONE
         self._hot = None
+
+    def _flush_held(self, cut: set[int], out: list[dict[str, Any]]) -> None:
+        """Halves of characters still held when the response ends (no other half came): each goes out
+        alone (U+FFFD when written), except into a call the response cut."""
+        for key, segment in self._segments.items():
+            if segment.held:
+                held, segment.held = segment.held, ""
+                if key[1] != ARGS:
+                    self._send_text(key, held, out, hold=False)
+                elif key[0] not in cut:
+                    self._send_args(key[0], held, out, hold=False)
 
     def _cut_calls(self, response: dict[str, Any], output: list[Any], placed: dict[int, int]) -> set[int]:
         """The calls an incomplete response (``max_output_tokens``...) cut: the output indexes of calls
