@@ -3,6 +3,11 @@
 The line holds the request id, the client protocol, the model asked for, the upstream, the status,
 the time to the first byte sent to the client, the duration, the token counts and the dropped
 parameters.  Keys and message contents are never logged.
+
+The outcome (``status``, ``error``, ``disconnected``) is set only through the methods below: the status by
+the client writer when it sends the answer's status line (:meth:`Exchange.answered`), the error by
+whoever learns of the failure (:meth:`Exchange.failed`), the disconnect by the client writer
+(:meth:`Exchange.client_left`).  A test checks that no other module assigns them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,22 @@ class Exchange:
     dropped: list[str] = field(default_factory=list)
     error: str | None = None
     disconnected: bool = False
+
+    # -- the outcome ----------------------------------------------------------------------------------
+
+    def answered(self, status: int) -> None:
+        """The status line sent to the client (called by the client writer alone)."""
+        self.status = status
+
+    def failed(self, code: str | None, *, first: bool = False) -> None:
+        """The request failed with ``code``; with ``first``, only if no failure was noted before
+        (a transport failure names it better than what the translator made of it)."""
+        if not (first and self.error is not None):
+            self.error = code
+
+    def client_left(self) -> None:
+        """The client went away (disconnected, or stopped reading) before its answer ended."""
+        self.disconnected = True
 
     def sent_first_byte(self) -> None:
         if self.first_byte is None:
