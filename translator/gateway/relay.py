@@ -120,6 +120,8 @@ class OpenRelay:
                     failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
                     break
                 yield complete
+                if watch.ended:  # (resumed: the writer wrote it)
+                    self.exchange.end_sent()
         except UpstreamReadError as exc:
             failure = (exc.message, exc.code)
         finally:
@@ -139,6 +141,7 @@ class OpenRelay:
             last = watch.ending(message, code)
         if last:
             yield last
+            self.exchange.end_sent()
 
 
 async def open_relay(protocol: str, body: dict[str, Any], to: Destination, exchange: Exchange) -> OpenRelay:
