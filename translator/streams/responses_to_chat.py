@@ -55,11 +55,10 @@ Output conventions (documented in docs/streams.md, "Responses to Chat Completion
 from __future__ import annotations
 
 import enum
-import math
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Protocol
 
 from ..engine.feed import FeedBase, adrive, drive
 from ..engine.sse import Done
@@ -83,7 +82,8 @@ from .chat_segments import (
     call_text,
     delta_event,
 )
-from .reconcile import Streamed, reconcile
+from .event_fields import TYPE_NAMES, field_int, field_list, field_str, finite, optional_str
+from .reconcile import Streamed, cut_calls, reconcile
 
 __all__ = [
     "DeltaShape",
@@ -353,7 +353,7 @@ class ResponsesToChat(FeedBase):
         base: dict[str, Any] = {
             "id": self._ids("chatcmpl"),
             "object": "chat.completion.chunk",
-            "created": int(created) if _finite(created) else self._clock(),
+            "created": int(created) if finite(created) else self._clock(),
             "model": model if isinstance(model, str) else "",
         }
         tier = response.get("service_tier")
@@ -493,12 +493,12 @@ class ResponsesToChat(FeedBase):
         if item.get("type") == "custom_tool_call":
             call.kind, call.text_key = CUSTOM_FORMS[self.custom_tool_calls]
             call.delta_type = "response.custom_tool_call_input.delta"
-        call_id = _optional_str(item, "call_id", where)
+        call_id = optional_str(item, "call_id", where)
         if call_id is None and isinstance(item.get("id"), str):
             call_id = item["id"]  # some servers give only the item id
         if call_id:
             call.call_id = call_id
-        name = _optional_str(item, "name", where)
+        name = optional_str(item, "name", where)
         if name:
             call.name = name
         return call
@@ -589,17 +589,17 @@ class ResponsesToChat(FeedBase):
         """
         kind = item.get("type")
         if kind == "message":
-            for ci, part in enumerate(_list(item, "content", where)):
+            for ci, part in enumerate(field_list(item, "content", where)):
                 if isinstance(part, dict):
                     self._snapshot_part(oi, ci, part, out, f"{where}.content[{ci}]")
         elif kind in CALL_TYPES:
             self._open_call(oi, item, out, where, final=True)
             self._catch_up_args(oi, call_text(item), out)
         elif kind == "reasoning":
-            for si, part in enumerate(_list(item, "summary", where)):
+            for si, part in enumerate(field_list(item, "summary", where)):
                 if isinstance(part, dict):
                     self._catch_up((oi, REASONING, si), part.get("text"), out)
-            for ci, part in enumerate(_list(item, "content", where)):
+            for ci, part in enumerate(field_list(item, "content", where)):
                 if isinstance(part, dict) and part.get("type") == "reasoning_text":
                     self._catch_up((oi, REASONING, RAW + ci), part.get("text"), out)
         elif self.surface_hosted_tools and oi not in self._hosted_sent:
@@ -632,7 +632,7 @@ class ResponsesToChat(FeedBase):
         for name, kind in (("url", str), ("title", str), ("start_index", int), ("end_index", int)):
             value = annotation.get(name)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-                reason = f"url_citation {name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__}"
+                reason = f"url_citation {name} must be {TYPE_NAMES[kind]}, got {type(value).__name__}"
                 raise InvalidChunkError(reason, field=f"{where}.{name}")
         citation = {
             "url": annotation.get("url") or "",
@@ -672,51 +672,51 @@ class ResponsesToChat(FeedBase):
     def _on_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         logprobs = event.get("logprobs")
         self._send_text(
-            (self._oi(event, index), TEXT, _int(event, "content_index", index)),
-            _str(event, "delta", index),
+            (self._oi(event, index), TEXT, field_int(event, "content_index", index)),
+            field_str(event, "delta", index),
             out,
             logprobs if isinstance(logprobs, list) else None,
         )
 
     def _on_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), TEXT, _int(event, "content_index", index))
+        key = (self._oi(event, index), TEXT, field_int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out, event.get("logprobs"))
 
     def _on_annotation(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        segment = self._segment((self._oi(event, index), TEXT, _int(event, "content_index", index)))
+        segment = self._segment((self._oi(event, index), TEXT, field_int(event, "content_index", index)))
         ai = event.get("annotation_index")
         ai = ai if isinstance(ai, int) else segment.annotations
         self._annotation(segment, ai, event.get("annotation"), out, "annotation")
 
     def _on_refusal_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REFUSAL, _int(event, "content_index", index))
-        self._send_text(key, _str(event, "delta", index), out)
+        key = (self._oi(event, index), REFUSAL, field_int(event, "content_index", index))
+        self._send_text(key, field_str(event, "delta", index), out)
 
     def _on_refusal_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REFUSAL, _int(event, "content_index", index))
+        key = (self._oi(event, index), REFUSAL, field_int(event, "content_index", index))
         self._catch_up(key, event.get("refusal"), out)
 
     def _on_summary_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, _int(event, "summary_index", index))
-        self._send_text(key, _str(event, "delta", index), out)
+        key = (self._oi(event, index), REASONING, field_int(event, "summary_index", index))
+        self._send_text(key, field_str(event, "delta", index), out)
 
     def _on_summary_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, _int(event, "summary_index", index))
+        key = (self._oi(event, index), REASONING, field_int(event, "summary_index", index))
         text = event.get("text")
         if text is None and isinstance(event.get("part"), dict):  # reasoning_summary_part.done
             text = event["part"].get("text")
         self._catch_up(key, text, out)
 
     def _on_reasoning_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, RAW + _int(event, "content_index", index))
-        self._send_text(key, _str(event, "delta", index), out)
+        key = (self._oi(event, index), REASONING, RAW + field_int(event, "content_index", index))
+        self._send_text(key, field_str(event, "delta", index), out)
 
     def _on_reasoning_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, RAW + _int(event, "content_index", index))
+        key = (self._oi(event, index), REASONING, RAW + field_int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out)
 
     def _on_args_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        self._send_args(self._oi(event, index), _str(event, "delta", index), out)
+        self._send_args(self._oi(event, index), field_str(event, "delta", index), out)
 
     def _on_args_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi = self._oi(event, index)
@@ -738,7 +738,7 @@ class ResponsesToChat(FeedBase):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
         streamed = Streamed(self._seen, self._oi_by_item_id, self._segments, self._calls, self._hosted_sent)
         placed = reconcile(output, streamed)
-        cut = self._cut_calls(response, output, placed)
+        cut = cut_calls(response, output, placed, self._calls)
         # text that continues what was streamed last goes first: appended anywhere later, it would
         # land inside another item's text
         streaming = {key[0] for key in self._last.values()}
@@ -776,23 +776,6 @@ class ResponsesToChat(FeedBase):
                 elif key[0] not in cut:
                     self._send_args(key[0], held, out, hold=False)
 
-    def _cut_calls(self, response: dict[str, Any], output: list[Any], placed: dict[int, int]) -> set[int]:
-        """The calls an incomplete response (``max_output_tokens``...) cut: the output indexes of calls
-        (streamed, or listed in ``output``) whose ``output_item.done`` never came, unless the response
-        lists them ``completed``.  Nothing more of
-        them goes to the client (a call not opened yet never opens; arguments known only from the
-        terminal snapshot are not sent): a Chat client must never receive a cut call as a whole one."""
-        if response.get("status") != "incomplete":
-            return set()
-        listed = {oi: output[position] for position, oi in placed.items()}
-        calls = set(self._calls) | {oi for oi, item in listed.items() if item.get("type") in CALL_TYPES}
-        return {
-            oi
-            for oi in calls
-            if not (oi in self._calls and self._calls[oi].finished)
-            and listed.get(oi, {}).get("status") != "completed"
-        }
-
     def _on_error(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
         # ResponseErrorEvent has them at the top level.  Accept both.
@@ -823,50 +806,6 @@ class ResponsesToChat(FeedBase):
 
     def _fail_cut(self, reason: str) -> list[dict[str, Any]]:
         return self._fail(reason, "stream_error", "stream_incomplete", None)
-
-
-def _str(event: dict[str, Any], name: str, index: int) -> str:
-    value = event.get(name)
-    if not isinstance(value, str):
-        reason = f"{name} must be a string, got {type(value).__name__}"
-        raise InvalidChunkError(reason, index=index, field=name)
-    return value
-
-
-def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
-    """``item[name]`` as a list (absent or null: empty), or :class:`InvalidChunkError`."""
-    value = item.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidChunkError(f"{name} must be a list, got {type(value).__name__}", field=f"{where}.{name}")
-    return value
-
-
-def _optional_str(item: dict[str, Any], name: str, where: str) -> str | None:
-    """``item[name]`` when it is a string, ``None`` when absent or null, else :class:`InvalidChunkError`."""
-    value = item.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidChunkError(f"{name} must be a string, got {type(value).__name__}", field=f"{where}.{name}")
-
-
-def _finite(value: Any) -> TypeGuard[float]:
-    """A number ``int()`` can take (``created_at``): not a bool, NaN or infinity."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return math.isfinite(value)
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer"}
-
-
-def _int(event: dict[str, Any], name: str, index: int) -> int:
-    value = event.get(name, 0)
-    if not isinstance(value, int) or isinstance(value, bool):
-        reason = f"{name} must be an integer, got {type(value).__name__}"
-        raise InvalidChunkError(reason, index=index, field=name)
-    return value
 
 
 _Handler = Callable[[ResponsesToChat, dict[str, Any], int, list[dict[str, Any]]], None]
