@@ -165,7 +165,8 @@ async def read_answer(reader: asyncio.StreamReader, head: bytes | None = None) -
 def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_translation(
     gateway: ServeProcess, upstream: UpstreamProcess, streams: int
 ) -> None:
-    models = [f"paced-{30 + n % 30}-100" for n in range(streams)]  # 3-6 s each: all open at once
+    # 6-9 s each: all open at once, even while a loaded machine takes seconds to open 500 connections
+    models = [f"paced-{60 + n % 30}-100" for n in range(streams)]
     peak_before = upstream.stats()["peak_streams"]
 
     async def all_streams() -> list[tuple[int, bytes]]:
