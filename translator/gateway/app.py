@@ -4,6 +4,8 @@
 method   path (``/v1`` prefix optional)       answer
 =======  ===================================  ==============================================================
 GET      ``/health``                          200 ``{"status": "ok"}`` once the upstream clients are ready
+GET      ``/metrics``                         Prometheus metrics (:mod:`.metrics`), unless ``metrics = false``
+GET      ``/status``, ``/status/feed``        the live status page and the JSON it polls (:mod:`.status_page`)
 GET      ``/v1/models``                       the routed models (without routes: the default upstream's list)
 POST     ``/v1/responses``                    Responses, over a chat upstream (translated) or relayed
 POST     ``/v1/chat/completions``             Chat Completions, over a responses upstream or relayed
@@ -13,10 +15,12 @@ POST     ``/v1/chat/completions``             Chat Completions, over a responses
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hmac
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -31,21 +35,28 @@ from .asgi import (
     header,
     json_bytes,
     read_body,
+    send_answer,
     send_error,
     send_json,
 )
 from .bridge import OpenBridge, ResponseHooks, open_bridge, run_bridge
 from .config import GatewayConfig
 from .errors import GatewayError
+from .metrics import Metrics, metrics_answer
 from .relay import run_relay
 from .request_log import Exchange, logger
 from .responses_state import ResponsesState
+from .status_page import feed_answer, page_answer
 from .store import StoreError, open_store
+from .tracing import request_span
 from .upstream_client import Destination, Upstream
 
 __all__ = ["Gateway"]
 
 _ENDPOINTS = {"/responses": "responses", "/chat/completions": "chat"}
+#: What a browser is asked for on /metrics and /status without a key: the key as a Basic password.
+_BASIC_CHALLENGE = ((b"www-authenticate", b'Basic realm="translator gateway", charset="UTF-8"'),)
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class Gateway:
@@ -57,6 +68,15 @@ class Gateway:
         self._keys = tuple(key.encode() for key in config.api_keys)
         store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
         self.state = ResponsesState(store, max_bytes=config.store_max_bytes)
+        self.metrics = Metrics(config) if config.metrics else None
+        self._operations: dict[str, Callable[[], Answer]] = {}
+        if self.metrics is not None:
+            metrics = self.metrics
+            self._operations = {
+                "/metrics": lambda: metrics_answer(metrics),
+                "/status": page_answer,
+                "/status/feed": lambda: feed_answer(metrics),
+            }
 
     async def start(self) -> None:
         """Check the response store (a Redis that cannot be reached fails the start)."""
@@ -73,7 +93,12 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
-        exchange = Exchange(scope["method"], scope["path"])
+        exchange = Exchange(scope["method"], scope["path"], observer=self.metrics)
+        with request_span(exchange):
+            await self._exchange(scope, receive, send, exchange)
+
+    async def _exchange(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange) -> None:
+        """One HTTP request: routed, its failures answered in the client's shape, then logged."""
         tag = [(b"x-request-id", exchange.request_id.encode())]
         started = False
         loop = asyncio.get_running_loop()
@@ -90,6 +115,7 @@ class Gateway:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                exchange.status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *tag]
             # uvicorn's send() waits while the client's socket is full (backpressure); a client that
             # does not take one write within client_timeout has stopped reading: the exchange is
@@ -101,8 +127,7 @@ class Gateway:
                 timer.cancel()
 
         async def fail(error: GatewayError) -> None:
-            exchange.status = error.status
-            exchange.error = error.code
+            _record_failure(exchange, error, started=started)
             with contextlib.suppress(Exception):
                 if started:  # end the broken answer rather than leave the client waiting
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -123,6 +148,7 @@ class Gateway:
         except ClientGone:
             exchange.disconnected = True
         except StoreError as exc:  # the response store failed (unreachable Redis, full disk)
+            exchange.store_failed = True
             await fail(
                 GatewayError(503, f"response store: {exc}", type="server_error", code="store_unavailable")
             )
@@ -133,7 +159,7 @@ class Gateway:
             )
             exchange.error = "internal_error"
         finally:
-            exchange.log()
+            exchange.finish()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -156,6 +182,16 @@ class Gateway:
         if path == "/health":
             await send_json(send, 200, b'{"status":"ok"}')
             exchange.status = 200
+            return
+        operation = self._operations.get(path)
+        if operation is not None:
+            if method != "GET":
+                raise GatewayError(
+                    405, f"{method} is not allowed on {path}; use GET", type="invalid_request_error"
+                )
+            if not self.config.metrics_public:
+                self._authorize(scope, basic=True)
+            await send_answer(send, operation())
             return
         if path.startswith("/v1/"):
             path = path[3:]
@@ -180,16 +216,25 @@ class Gateway:
             return
         raise GatewayError.not_found(f"no such endpoint: {method} {scope['path']}", code="not_found")
 
-    def _authorize(self, scope: Scope) -> None:
+    def _authorize(self, scope: Scope, *, basic: bool = False) -> None:
+        """The inbound key, as ``Authorization: Bearer <key>``; with ``basic`` also as the password of
+        HTTP Basic (a browser opening /status asks for it), and a 401 that asks for it."""
         if not self._keys:
             return
+        challenge = _BASIC_CHALLENGE if basic else ()
         given = header(scope, b"authorization")
         if given is None:
-            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>")
+            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>", challenge)
         scheme, _, token = given.partition(" ")
-        candidate = token.strip().encode("latin-1") if scheme.lower() == "bearer" else b""
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            candidate = token.strip().encode("latin-1")
+        elif scheme == "basic" and basic:
+            candidate = _basic_password(token.strip())
+        else:
+            candidate = b""
         if not any(hmac.compare_digest(candidate, key) for key in self._keys):
-            raise GatewayError.unauthorized("invalid API key")
+            raise GatewayError.unauthorized("invalid API key", challenge)
 
     def _client_authorization(self, scope: Scope) -> str | None:
         """The client's Authorization header, passed upstream only when the gateway has no keys of its own."""
@@ -298,6 +343,22 @@ class Gateway:
             body = json_bytes({"object": "list", "data": []})
         exchange.status = 200
         await send_json(send, 200, body)
+
+
+def _record_failure(exchange: Exchange, error: GatewayError, *, started: bool) -> None:
+    if not started:  # (once the answer started, its status is the one sent)
+        exchange.status = error.status
+    exchange.error = error.code
+    if error.upstream is not None:
+        exchange.upstream_failed(error.code or f"http_{error.status}")
+
+
+def _basic_password(token: str) -> bytes:
+    """The password of an HTTP Basic ``user:password`` (any user); empty when malformed."""
+    try:
+        return base64.b64decode(token, validate=True).partition(b":")[2]
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def _parse_request(raw: bytes) -> dict[str, Any]:

@@ -13,7 +13,16 @@ import orjson
 
 from .errors import GatewayError
 
-__all__ = ["Receive", "Scope", "Send", "read_body", "send_error", "send_json", "stream_until_disconnect"]
+__all__ = [
+    "Receive",
+    "Scope",
+    "Send",
+    "read_body",
+    "send_answer",
+    "send_error",
+    "send_json",
+    "stream_until_disconnect",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -77,6 +86,19 @@ async def send_json(
             "type": "http.response.start",
             "status": status,
             "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_answer(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> None:
+    """A whole answer at once: status, headers, body (the operations endpoints make one)."""
+    status, headers, body = answer
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})

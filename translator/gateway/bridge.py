@@ -123,7 +123,9 @@ def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[byt
     if last["type"] in _TERMINAL:
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
-            exchange.error = exchange.error or (last["response"].get("error") or {}).get("code")
+            code = (last["response"].get("error") or {}).get("code") or "server_error"
+            exchange.error = exchange.error or code
+            exchange.upstream_error = exchange.upstream_error or code
     return event_frames(events), False
 
 
@@ -142,9 +144,11 @@ def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError
     code the translator put in the failed response or error chunk.
     """
     code = exchange.error or error.get("code") or "server_error"
-    exchange.error = code
+    exchange.upstream_failed(code)
     message = str(error.get("message") or "the upstream failed")
-    return GatewayError(_STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code)
+    return GatewayError(
+        _STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code, upstream=exchange.upstream
+    )
 
 
 _RESPONSES_OVER_CHAT = _Direction(
@@ -174,7 +178,9 @@ def _chat_translator(body: dict[str, Any], converted: RequestConversion, hooks: 
 def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
     for chunk in chunks:
         if "error" in chunk:
-            exchange.error = exchange.error or chunk["error"].get("code") or chunk["error"].get("type")
+            code = chunk["error"].get("code") or chunk["error"].get("type") or "server_error"
+            exchange.error = exchange.error or code
+            exchange.upstream_error = exchange.upstream_error or code
             break
         if chunk.get("usage"):
             exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
@@ -226,7 +232,8 @@ class OpenBridge:
     async def stream(self, receive: Receive, send: Send) -> None:
         """Write the client's event stream as the upstream's reads arrive (until the client leaves)."""
         pump = _pump(self, send)
-        self.exchange.disconnected = await stream_until_disconnect(receive, pump)
+        with self.exchange.streaming():
+            self.exchange.disconnected = await stream_until_disconnect(receive, pump)
         self.exchange.status = 200
 
     async def collect(self) -> list[dict[str, Any]]:
@@ -310,7 +317,7 @@ async def _final_object(response: UpstreamResponse) -> Any:
     finally:
         await response.aclose()
     if isinstance(final, dict) and final.get("error"):  # an error answered with 200
-        raise GatewayError.from_provider(502, classify_error(final))
+        raise GatewayError.from_provider(502, classify_error(final), upstream=response.upstream_name)
     return final
 
 
@@ -375,7 +382,7 @@ async def _feed_all(
         failure = (exc.message, exc.code or "bad_upstream")
     tail: list[dict[str, Any]] = []
     if failure is not None:
-        exchange.error = failure[1]
+        exchange.upstream_failed(failure[1])
         with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
             tail += translator.feed(direction.error_payload(*failure))
     tail += translator.close()

@@ -54,17 +54,29 @@ class _Watch:
                 response = payload.get("response")
                 if isinstance(response, dict):
                     self.exchange.note_usage(response.get("usage"), "input_tokens", "output_tokens")
+                    if kind == "response.failed":
+                        self._failed(response.get("error"))
+                elif kind == "error":
+                    self._failed(payload)
             self.accumulator.feed(payload)
         else:
             if "error" in payload:
                 self.ended = True
+                self._failed(payload["error"])
             usage = payload.get("usage")
             if usage:
                 self.exchange.note_usage(usage, "prompt_tokens", "completion_tokens")
 
+    def _failed(self, error: Any) -> None:
+        """The upstream's stream carried its own failure (passed on as it is)."""
+        code = error.get("code") or error.get("type") if isinstance(error, dict) else None
+        exchange = self.exchange
+        if exchange.upstream_error is None:
+            exchange.upstream_error = exchange.error = str(code or "server_error")
+
     def ending(self, message: str, code: str) -> bytes:
         """The frames that end a stream the upstream left unfinished."""
-        self.exchange.error = code
+        self.exchange.upstream_failed(code)
         if self.accumulator is None:
             return chunk_frame(
                 {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
@@ -109,7 +121,10 @@ async def run_relay(
         exchange.sent_first_byte()
         await send_json(send, 200, json_bytes(payload))
         return
-    exchange.disconnected = await stream_until_disconnect(receive, _pump(protocol, response, exchange, send))
+    with exchange.streaming():
+        exchange.disconnected = await stream_until_disconnect(
+            receive, _pump(protocol, response, exchange, send)
+        )
     exchange.status = 200
 
 

@@ -150,6 +150,7 @@ class ResponsesState:
                 await self.store.create(response, own)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
             exchange.error = f"not stored: {exc}"
+            exchange.store_failed = True
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
 
     # -- background --------------------------------------------------------------------------------

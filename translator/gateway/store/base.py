@@ -52,6 +52,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from ..tracing import traced, traced_iteration
 from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError
 
 __all__ = [
@@ -222,6 +223,7 @@ class ResponseStore(ABC):
 
     # ------------------------------------------------------------------ public API
 
+    @traced("create")
     async def create(self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]) -> None:
         """Store a new response: its object (``output`` included) and its own input items.
 
@@ -264,6 +266,7 @@ class ResponseStore(ABC):
             )
         )
 
+    @traced("update")
     async def update(self, response: Mapping[str, Any]) -> bool:
         """Replace an unfinished response's object and output items (status changes, the final result).
 
@@ -281,6 +284,7 @@ class ResponseStore(ABC):
             raise ResponseTooLargeError(response_id, size, self.max_bytes)
         return outcome is Replaced.STORED
 
+    @traced("get")
     async def get(self, response_id: str) -> dict[str, Any] | None:
         """The ``Response`` object as ``GET /v1/responses/{id}`` returns it, or ``None`` (-> 404)."""
         found = await self._read(response_id)
@@ -292,6 +296,7 @@ class ResponseStore(ABC):
         response["output"] = [orjson.loads(item) for item in outputs]
         return response
 
+    @traced("status")
     async def status(self, response_id: str) -> str | None:
         """The stored status (``cancelled`` once a cancel was requested anywhere), or ``None``.
 
@@ -299,6 +304,7 @@ class ResponseStore(ABC):
         """
         return await self._status(response_id)
 
+    @traced("cancel")
     async def cancel(self, response_id: str) -> dict[str, Any] | None:
         """Move an unfinished (``queued`` / ``in_progress``) response to ``cancelled``; others are left alone.
 
@@ -309,6 +315,7 @@ class ResponseStore(ABC):
             return None
         return await self.get(response_id)
 
+    @traced_iteration("conversation")
     async def conversation(self, response_id: str) -> AsyncIterator[dict[str, Any]]:
         """The items a request continuing from ``response_id`` prepends, oldest first, page by page.
 
@@ -330,6 +337,7 @@ class ResponseStore(ABC):
             for blob in page:
                 yield orjson.loads(blob)
 
+    @traced("input_items")
     async def input_items(
         self,
         response_id: str,
@@ -379,6 +387,7 @@ class ResponseStore(ABC):
             "has_more": has_more,
         }
 
+    @traced("delete")
     async def delete(self, response_id: str) -> bool:
         """Delete a response; ``False`` when it is unknown, expired or already deleted (-> 404).
 
