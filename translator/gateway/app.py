@@ -133,6 +133,7 @@ class Gateway:
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                 else:
                     await send_error(tracked, error)
+                    exchange.sent_first_byte()
 
         try:
             await self._route(scope, receive, tracked, exchange)
@@ -181,7 +182,7 @@ class Gateway:
         path = scope["path"]
         if path == "/health":
             await send_json(send, 200, b'{"status":"ok"}')
-            exchange.status = 200
+            exchange.sent_first_byte()
             return
         operation = self._operations.get(path)
         if operation is not None:
@@ -192,6 +193,7 @@ class Gateway:
             if not self.config.metrics_public:
                 self._authorize(scope, basic=True)
             await send_answer(send, operation())
+            exchange.sent_first_byte()
             return
         if path.startswith("/v1/"):
             path = path[3:]

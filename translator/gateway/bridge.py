@@ -88,6 +88,9 @@ class _Direction:
     replay: Callable[[Any], list[dict[str, Any]]]
     write: Callable[[list[dict[str, Any]], Exchange], tuple[bytes, bool]]
     finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
+    #: the tokens the upstream reported, noted once its stream has been read (when the client's own
+    #: output does not carry them)
+    note_tokens: Callable[[FeedBase, Exchange], None] = lambda translator, exchange: None
 
 
 # -- Responses client, chat upstream --------------------------------------------------------------------
@@ -199,6 +202,11 @@ def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple
     return 200, json_bytes(accumulator.result())
 
 
+def _note_upstream_usage(translator: FeedBase, exchange: Exchange) -> None:
+    if exchange.input_tokens is None and isinstance(translator, ResponsesToChat):
+        exchange.note_usage(translator.upstream_usage, "input_tokens", "output_tokens")
+
+
 _CHAT_OVER_RESPONSES = _Direction(
     client_protocol="chat",
     upstream_path="/responses",
@@ -209,6 +217,7 @@ _CHAT_OVER_RESPONSES = _Direction(
     replay=response_as_events,
     write=_write_chunks,
     finish=_final_completion,
+    note_tokens=_note_upstream_usage,
 )
 
 BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
@@ -386,6 +395,7 @@ async def _feed_all(
         with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
             tail += translator.feed(direction.error_payload(*failure))
     tail += translator.close()
+    direction.note_tokens(translator, exchange)
     if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
         await hooks.on_final(final)
     return tail
@@ -413,3 +423,4 @@ async def _pump(bridge: OpenBridge, send: Send) -> None:
     if not ended and direction.client_protocol == "chat":
         last += DONE_FRAME
     await send({"type": "http.response.body", "body": last, "more_body": False})
+    exchange.sent_first_byte()  # (when the ending was all the stream had)

@@ -165,6 +165,7 @@ async def _pump(protocol: str, response: UpstreamResponse, exchange: Exchange, s
         )
         last = watch.ending(message, code)
     await send({"type": "http.response.body", "body": last, "more_body": False})
+    exchange.sent_first_byte()  # (when the ending was all the stream had)
 
 
 def _frames_end(data: bytes) -> int:
