@@ -449,12 +449,15 @@ def litellm_config(folder: Path, upstream: str) -> Path:
     return path
 
 
-def start_translator(servers: Servers, upstream: str, workers: int) -> Subject:
+def start_translator(
+    servers: Servers, upstream: str, workers: int, *, python: Path = PROJECT_PYTHON, name: str = "translator"
+) -> Subject:
+    """``translator serve`` under ``python`` (another checkout's interpreter for ``--baseline``)."""
     port = free_port()
-    command = [str(PROJECT_PYTHON), "-m", "translator", "serve", "--upstream", upstream, "--port", str(port)]
+    command = [str(python), "-m", "translator", "serve", "--upstream", upstream, "--port", str(port)]
     command += ["--workers", str(workers), "--store", "memory"]
-    pid = servers.start(f"translator-w{workers}", command, port, "/health")
-    return Subject("translator", port, "/v1/responses", "responses", [pid])
+    pid = servers.start(f"{name}-w{workers}", command, port, "/health")
+    return Subject(name, port, "/v1/responses", "responses", [pid])
 
 
 def start_litellm(servers: Servers, config: Path, workers: int) -> Subject:
@@ -507,7 +510,10 @@ async def run(args: argparse.Namespace) -> None:
         servers = Servers(folder)
         try:
             up_port = free_port()
-            bench_python = str(BENCH_VENV / "bin" / "python")
+            # the fake upstream needs only the standard library: the project's interpreter will do
+            # when the LiteLLM virtualenv is not there (--no-litellm)
+            bench = BENCH_VENV / "bin" / "python"
+            bench_python = str(bench if bench.exists() else PROJECT_PYTHON)
             up_pid = servers.start(
                 "upstream",
                 [bench_python, str(FAKE_UPSTREAM), "--port", str(up_port)],
@@ -520,6 +526,8 @@ async def run(args: argparse.Namespace) -> None:
             config = litellm_config(folder, upstream)
             if not args.no_litellm:
                 subjects.append(start_litellm(servers, config, 1))
+            if args.baseline:
+                subjects.append(start_translator(servers, upstream, 1, python=args.baseline, name="before"))
             report: dict[str, Any] = {"ttfe": {}, "points": [], "memory": {}, "modules": {}}
             for subject in subjects[1:]:
                 report["modules"][subject.name] = loaded_modules(subject.pids[0])
@@ -531,20 +539,21 @@ async def run(args: argparse.Namespace) -> None:
                     print(
                         f"  memory {subject.name}: {report['memory'][subject.name][0] / 1024:.1f} KB/stream"
                     )
-            for subject in subjects:
-                for concurrency in concurrencies:
-                    point = await measure_throughput(
-                        subject, concurrency, args.chunks, args.warmup, args.window
-                    )
-                    report["points"].append(point)
-                    print(
-                        f"  {subject.name} x{concurrency}: {point.chunks_per_s:,.0f} chunks/s,"
-                        f" {point.errors} errors"
-                    )
+            for _ in range(args.rounds):  # rounds interleave the subjects: drift hits each alike
+                for subject in subjects:
+                    for concurrency in concurrencies:
+                        point = await measure_throughput(
+                            subject, concurrency, args.chunks, args.warmup, args.window
+                        )
+                        report["points"].append(point)
+                        print(
+                            f"  {subject.name} x{concurrency}: {point.chunks_per_s:,.0f} chunks/s,"
+                            f" {point.errors} errors"
+                        )
             if args.workers2:
                 top = max(concurrencies)
                 for subject in subjects[1:]:
-                    if subject.name == "litellm" and not args.litellm_workers2:
+                    if subject.name == "before" or (subject.name == "litellm" and not args.litellm_workers2):
                         continue
                     servers.stop(subject.pids[0])
                     try:
@@ -567,8 +576,8 @@ async def run(args: argparse.Namespace) -> None:
     report["seconds"] = time.monotonic() - started
     text = render(report, args)
     print(text)
-    (HERE / "gateway_results.txt").write_text(text)
-    if not args.no_plot:
+    (HERE / ("gateway_before_after.txt" if args.baseline else "gateway_results.txt")).write_text(text)
+    if not args.no_plot and not args.baseline:
         plot(report, HERE / "gateway_bench.png")
         print(f"plot: {HERE / 'gateway_bench.png'}")
 
@@ -642,8 +651,44 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(
             f"translator / direct chunks/s at {top} streams = {ours.chunks_per_s / direct.chunks_per_s:.2f}"
         )
+    if "before" in ttfe:
+        lines += ["", *before_after(report, concurrencies=[int(c) for c in args.concurrency.split(",")])]
     lines.append(f"total {report['seconds']:.0f} s")
     return "\n".join(lines) + "\n"
+
+
+def before_after(report: dict[str, Any], *, concurrencies: list[int]) -> list[str]:
+    """``--baseline``: this checkout against the other, medians over the rounds, and their ratio."""
+    lines = ["this checkout (translator) / --baseline (before), medians over the rounds"]
+    ttfe = report["ttfe"]
+    now, then = statistics.median(ttfe["translator"]), statistics.median(ttfe["before"])
+    lines.append(f"TTFE p50: {now:.2f} ms / {then:.2f} ms = {now / then:.3f}")
+    for concurrency in concurrencies:
+        rates = {
+            name: statistics.median(
+                p.chunks_per_s
+                for p in report["points"]
+                if p.subject == name and p.workers == 1 and p.concurrency == concurrency
+            )
+            for name in ("translator", "before")
+        }
+        cpu = {
+            name: statistics.median(
+                p.cpu_per_1k
+                for p in report["points"]
+                if p.subject == name and p.workers == 1 and p.concurrency == concurrency
+            )
+            for name in ("translator", "before")
+        }
+        lines.append(
+            f"{concurrency} streams: chunks/s {rates['translator']:,.0f} / {rates['before']:,.0f}"
+            f" = {rates['translator'] / rates['before']:.3f}; CPU s/1k chunks {cpu['translator']:.3f}"
+            f" / {cpu['before']:.3f} = {cpu['translator'] / cpu['before']:.3f}"
+        )
+    if "before" in report["memory"] and "translator" in report["memory"]:
+        now_kb, then_kb = report["memory"]["translator"][0] / 1024, report["memory"]["before"][0] / 1024
+        lines.append(f"memory per open stream: {now_kb:.1f} KB / {then_kb:.1f} KB")
+    return lines
 
 
 def _met(ok: bool) -> str:
@@ -701,6 +746,13 @@ def main() -> None:
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--litellm-workers2", action="store_true", help="also LiteLLM with 2 workers (slow)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="the Python of another checkout's virtualenv (e.g. ../base/.venv/bin/python): its "
+        "`translator serve` is measured beside this one's as `before`, and the ratios printed",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="throughput rounds, interleaving the subjects")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

@@ -73,7 +73,7 @@ def api_requests(current: Scrape) -> float:
     """Requests counted on the model endpoints (the scrapes themselves are counted under ``metrics``)."""
     return sum(
         current.value("translator_requests_total", endpoint=endpoint)
-        for endpoint in ("responses", "chat_completions", "models")
+        for endpoint in ("create_response", "create_chat_completion", "models")
     )
 
 
@@ -119,27 +119,28 @@ def test_every_kind_of_exchange_is_counted_once_with_its_outcome(gateway: Runnin
     count = after.value
     assert api_requests(after) == 17
     requests = "translator_requests_total"
-    assert count(requests, endpoint="responses", upstream="chat", model="fast", status="200") == 6
-    assert count(requests, endpoint="chat_completions", upstream="chat", model="hello", status="200") == 3
-    assert count(requests, endpoint="chat_completions", upstream="resp", model="relayed", status="200") == 2
-    assert count(requests, endpoint="responses", upstream="resp", model="relayed", status="200") == 1
-    assert count(requests, endpoint="responses", upstream="chat", model="html", status="502") == 2
-    assert count(requests, endpoint="responses", upstream="chat", model="badjson", status="200") == 1
-    assert count(requests, endpoint="responses", upstream="", model="", status="404") == 1
-    assert count(requests, endpoint="responses", upstream="chat", model="slow", status="200") == 1
+    responses, chat = "create_response", "create_chat_completion"
+    assert count(requests, endpoint=responses, upstream="chat", model="fast", status="200") == 6
+    assert count(requests, endpoint=chat, upstream="chat", model="hello", status="200") == 3
+    assert count(requests, endpoint=chat, upstream="resp", model="relayed", status="200") == 2
+    assert count(requests, endpoint=responses, upstream="resp", model="relayed", status="200") == 1
+    assert count(requests, endpoint=responses, upstream="chat", model="html", status="502") == 2
+    assert count(requests, endpoint=responses, upstream="chat", model="badjson", status="200") == 1
+    assert count(requests, endpoint=responses, upstream="", model="", status="404") == 1
+    assert count(requests, endpoint=responses, upstream="chat", model="slow", status="200") == 1
     assert after.labels(requests, "transport") == {"http"}
     # one observation per request, a first byte for each (all were answered)
     for name in ("translator_request_duration_seconds_count", "translator_time_to_first_byte_seconds_count"):
-        assert count(name, endpoint="responses") == 12
-        assert count(name, endpoint="chat_completions") == 5
-    assert count("translator_time_to_first_byte_seconds_bucket", endpoint="responses", le="+Inf") == 12
+        assert count(name, endpoint="create_response") == 12
+        assert count(name, endpoint="create_chat_completion") == 5
+    assert count("translator_time_to_first_byte_seconds_bucket", endpoint="create_response", le="+Inf") == 12
     # failures of the upstream, by code; the gateway's own 404 is none
     assert count("translator_upstream_errors_total") == 3
     assert count("translator_upstream_errors_total", upstream="chat", code="bad_gateway") == 2
     assert count("translator_upstream_errors_total", upstream="chat", code="bad_upstream") == 1
     assert count("translator_dropped_parameters_total", parameter="include[]") == 1
     assert count("translator_dropped_parameters_total", parameter="truncation") == 1
-    assert count("translator_client_disconnects_total", endpoint="responses", upstream="chat") == 1
+    assert count("translator_client_disconnects_total", endpoint="create_response", upstream="chat") == 1
     # tokens: fast-5 reports 12 + 5 (6 times), the relayed hello streams report 5 + 4 (3 times);
     # the Chat completion object of "hello" reports its own
     assert count("translator_output_tokens_total", upstream="chat", model="fast") == 30
@@ -172,8 +173,8 @@ def test_streams_in_flight_count_open_streams_and_return_to_zero(gateway: Runnin
     opened.wait(10)
     now = scrape(gateway.url)
     assert now.value("translator_streams_in_flight") == 3
-    assert now.value("translator_streams_in_flight", endpoint="responses", upstream="chat") == 2
-    assert now.value("translator_streams_in_flight", endpoint="chat_completions", upstream="chat") == 1
+    assert now.value("translator_streams_in_flight", endpoint="create_response", upstream="chat") == 2
+    assert now.value("translator_streams_in_flight", endpoint="create_chat_completion", upstream="chat") == 1
     assert httpx.get(f"{gateway.url}/status/feed").json()["in_flight"] == 3
     release.set()
     for thread in threads:
@@ -191,8 +192,8 @@ def test_a_client_gone_before_any_answer_counts_as_499(gateway: RunningGateway) 
         sock.sendall(b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-length: 100\r\n\r\n{")
         time.sleep(0.2)  # the request is routed, its body still awaited
     after = wait_for(lambda: scrape(gateway.url), lambda s: api_requests(s) == 1)
-    assert after.value("translator_requests_total", endpoint="responses", status="499") == 1
-    assert after.value("translator_client_disconnects_total", endpoint="responses") == 1
+    assert after.value("translator_requests_total", endpoint="create_response", status="499") == 1
+    assert after.value("translator_client_disconnects_total", endpoint="create_response") == 1
 
 
 # -- the feed ---------------------------------------------------------------------------------------------
@@ -280,8 +281,8 @@ def test_labels_stay_bounded_whatever_clients_send(gateway: RunningGateway) -> N
     current = scrape(gateway.url)
     assert current.labels("translator_requests_total", "model") <= {""}
     assert current.labels("translator_requests_total", "endpoint") <= {
-        "responses",
-        "responses_get",
+        "create_response",
+        "get_response",
         "other",
         "metrics",
     }

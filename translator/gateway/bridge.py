@@ -1,22 +1,22 @@
 """Translated exchanges: a client of one protocol served by an upstream of the other.
 
 ``POST /v1/responses`` over a chat upstream and ``POST /v1/chat/completions`` over a responses upstream
-are the same exchange seen from two sides, so one :func:`run_bridge` serves both.  The request is
+are the same exchange seen from two sides, so one :func:`open_bridge` serves both.  The request is
 converted (dropped parameters collected), the upstream is called (streaming, unless its capabilities
 say ``stream = false``: then its final object is replayed as a stream, see
 :mod:`translator.streams.object_stream`),
-and every upstream read goes through the core translator at once; each read's events leave in one
-write.  A stream that fails after it started (an upstream error frame, silence past the read timeout,
-a broken connection, data that cannot be translated) still ends with the client protocol's terminal
-failure carrying everything received.
+and every upstream read goes through the core translator at once; each read's events become one piece
+of SSE (:mod:`translator.wire`), which the client writer sends as it comes.  A stream that fails after it
+started (an upstream error frame, silence past the read timeout, a broken connection, data that cannot be
+translated) still ends with the client protocol's terminal failure carrying everything received.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..convert.requests import RequestConversion, convert_chat_request, convert_responses_request
@@ -32,12 +32,13 @@ from ..streams.object_stream import completion_as_chunks, response_as_events
 from ..streams.responses_to_chat import ResponsesToChat
 from ..wire.chat_sse import DONE_FRAME, chunk_frames
 from ..wire.responses_sse import event_frames
-from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
+from .asgi import json_bytes
 from .errors import GatewayError
 from .request_log import Exchange
+from .response_hooks import CANCEL_POLL, NO_HOOKS, Cancelled, ResponseHooks
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
-__all__ = ["CANCEL_POLL", "Cancelled", "OpenBridge", "ResponseHooks", "open_bridge", "run_bridge"]
+__all__ = ["OpenBridge", "open_bridge"]
 
 #: HTTP status for a failure known only once the upstream stream had started (non-streaming clients).
 _STATUS_BY_CODE = {
@@ -51,28 +52,6 @@ _STATUS_BY_CODE = {
 #: Response fields echoed from a Responses request (the rest come from the upstream's stream).
 _ECHOED = tuple(RESPONSE_DEFAULTS)
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
-
-
-@dataclass(slots=True)
-class ResponseHooks:
-    """What the response state adds to a Responses exchange over a chat upstream.
-
-    ``fields``: Response fields to echo besides the request's (``previous_response_id``,
-    ``background``); ``response_id``: the id the response must have (a background response was
-    announced before it ran); ``on_final``: awaited with the final response *before* its terminal
-    event leaves, so a client that continues from it at once finds it stored; ``cancelled``: polled
-    between upstream reads (at most every :data:`CANCEL_POLL` seconds), ends the exchange when true.
-    """
-
-    fields: dict[str, Any] = field(default_factory=dict)
-    response_id: str | None = None
-    on_final: Callable[[dict[str, Any]], Awaitable[None]] | None = None
-    cancelled: Callable[[], Awaitable[bool]] | None = None
-
-
-#: Seconds between two checks of ``ResponseHooks.cancelled``.
-CANCEL_POLL = 0.25
-_NO_HOOKS = ResponseHooks()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +106,7 @@ def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[byt
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
             code = (last["response"].get("error") or {}).get("code") or "server_error"
-            exchange.error = exchange.error or code
-            exchange.upstream_error = exchange.upstream_error or code
+            exchange.failed(code, first=True, upstream=True)
     return event_frames(events), False
 
 
@@ -146,8 +124,8 @@ def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError
     The transport failure (``upstream_timeout``...), when there was one, names it better than the
     code the translator put in the failed response or error chunk.
     """
-    code = exchange.error or error.get("code") or "server_error"
-    exchange.upstream_failed(code)
+    exchange.failed(error.get("code") or "server_error", first=True, upstream=True)
+    code = exchange.error or "server_error"
     message = str(error.get("message") or "the upstream failed")
     return GatewayError(
         _STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code, upstream=exchange.upstream
@@ -182,8 +160,7 @@ def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[byt
     for chunk in chunks:
         if "error" in chunk:
             code = chunk["error"].get("code") or chunk["error"].get("type") or "server_error"
-            exchange.error = exchange.error or code
-            exchange.upstream_error = exchange.upstream_error or code
+            exchange.failed(code, first=True, upstream=True)
             break
         if chunk.get("usage"):
             exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
@@ -228,7 +205,12 @@ BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
 
 @dataclass(slots=True)
 class OpenBridge:
-    """A translated exchange whose upstream has answered: read it as a stream or collect it."""
+    """A translated exchange whose upstream has answered: read it as SSE frames, or as one JSON answer.
+
+    Either way every upstream read goes through the translator at once, and the upstream request is
+    closed when reading stops (at the end, on a failure, or when the client writer closes the frames
+    because the client left).
+    """
 
     direction: _Direction
     translator: FeedBase
@@ -237,34 +219,83 @@ class OpenBridge:
     headers: list[tuple[bytes, bytes]]
     hooks: ResponseHooks
     exchange: Exchange
+    failure: tuple[str, str] | None = None
 
-    async def stream(self, receive: Receive, send: Send) -> None:
-        """Write the client's event stream as the upstream's reads arrive (until the client leaves)."""
-        pump = _pump(self, send)
-        with self.exchange.streaming():
-            self.exchange.disconnected = await stream_until_disconnect(receive, pump)
-        self.exchange.status = 200
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The client's event stream, one piece of SSE per upstream read, as the reads arrive."""
+        write, exchange = self.direction.write, self.exchange
+        ended = False
+        try:
+            async with contextlib.aclosing(self._reads()) as reads:
+                async for out in reads:
+                    data, ended = write(out, exchange)
+                    yield data
+                    if ended:  # an error chunk ends a Chat stream
+                        return
+            tail = await self._tail()
+        finally:
+            await self.response.aclose()
+        last = b""
+        if tail:
+            last, ended = write(tail, exchange)
+        if not ended and self.direction.client_protocol == "chat":
+            last += DONE_FRAME
+        if last:
+            yield last
 
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""
         collected: list[dict[str, Any]] = []
-
-        async def keep(out: list[dict[str, Any]]) -> bool:
-            collected.extend(out)
-            return False
-
         try:
-            collected += await _feed_all(self, keep)
+            async for out in self._reads():
+                collected += out
+            collected += await self._tail()
         finally:
             await self.response.aclose()
         return collected
 
-    async def answer(self, send: Send) -> None:
-        """One JSON answer (a ``Response`` or a ``chat.completion``) for a non-streaming client."""
-        status, payload = self.direction.finish(await self.collect(), self.exchange)
-        self.exchange.status = status
-        self.exchange.sent_first_byte()
-        await send_json(send, status, payload, self.headers)
+    async def answer(self) -> tuple[int, bytes]:
+        """The status and body of one JSON answer (a ``Response`` or a ``chat.completion``)."""
+        return self.direction.finish(await self.collect(), self.exchange)
+
+    async def _reads(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The translator's output for each upstream read (a failure is kept for :meth:`_tail`).
+
+        The final response is handed to ``hooks.on_final`` before the output that ends with it.
+        """
+        direction, translator, hooks = self.direction, self.translator, self.hooks
+        next_poll = time.monotonic() + CANCEL_POLL
+        try:
+            async for piece in self.source:
+                out = translator.feed(piece)
+                if out:
+                    if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
+                        await hooks.on_final(final)
+                    yield out
+                if hooks.cancelled is not None and time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + CANCEL_POLL
+                    if await hooks.cancelled():
+                        raise Cancelled
+        except UpstreamReadError as exc:
+            self.failure = (exc.message, exc.code)
+        except TranslatorError as exc:
+            self.failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
+        except GatewayError as exc:  # a replayed final object that was no JSON
+            self.failure = (exc.message, exc.code or "bad_upstream")
+
+    async def _tail(self) -> list[dict[str, Any]]:
+        """What ends the stream: the close() output, after a failure event when the upstream failed."""
+        direction, translator, hooks = self.direction, self.translator, self.hooks
+        tail: list[dict[str, Any]] = []
+        if self.failure is not None:
+            self.exchange.failed(self.failure[1], upstream=True)
+            with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
+                tail += translator.feed(direction.error_payload(*self.failure))
+        tail += translator.close()
+        direction.note_tokens(translator, self.exchange)
+        if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
+            await hooks.on_final(final)
+        return tail
 
 
 async def open_bridge(
@@ -272,7 +303,7 @@ async def open_bridge(
     body: dict[str, Any],
     to: Destination,
     exchange: Exchange,
-    hooks: ResponseHooks = _NO_HOOKS,
+    hooks: ResponseHooks = NO_HOOKS,
 ) -> OpenBridge:
     """Convert the request and call the upstream; :class:`GatewayError` for failures before it answers."""
     direction = BRIDGES[client_protocol]
@@ -296,23 +327,6 @@ async def open_bridge(
     else:  # asked not to stream, or answered one object anyway: replay it through the translator
         source = _replayed(_replay(await _final_object(response), direction, to.upstream.name))
     return OpenBridge(direction, translator, source, response, _dropped_header(dropped), hooks, exchange)
-
-
-async def run_bridge(
-    client_protocol: str,
-    body: dict[str, Any],
-    to: Destination,
-    exchange: Exchange,
-    receive: Receive,
-    send: Send,
-    hooks: ResponseHooks = _NO_HOOKS,
-) -> None:
-    """Serve one translated request; raises :class:`GatewayError` for failures before the answer starts."""
-    bridge = await open_bridge(client_protocol, body, to, exchange, hooks)
-    if body.get("stream") is True:
-        await bridge.stream(receive, send)
-    else:
-        await bridge.answer(send)
 
 
 async def _stream_source(response: UpstreamResponse) -> AsyncIterator[Any]:
@@ -349,78 +363,3 @@ def _dropped_header(dropped: list[str]) -> list[tuple[bytes, bytes]]:
         return []
     value = "; ".join(dropped).encode("utf-8", "replace")
     return [(b"x-translator-dropped", value.replace(b"\r", b" ").replace(b"\n", b" ")[:8192])]
-
-
-class Cancelled(Exception):
-    """The exchange was cancelled (``ResponseHooks.cancelled``) while the upstream was being read."""
-
-
-async def _feed_all(
-    bridge: OpenBridge, emit: Callable[[list[dict[str, Any]]], Awaitable[bool]]
-) -> list[dict[str, Any]]:
-    """Feed the upstream through the translator, handing each read's output to ``emit``.
-
-    Returns what remains to write: the close() output, after a failure event when the upstream failed.
-    The final response is handed to ``hooks.on_final`` before the output that ends with it.
-    """
-    direction, translator, hooks, exchange = (
-        bridge.direction,
-        bridge.translator,
-        bridge.hooks,
-        bridge.exchange,
-    )
-    failure: tuple[str, str] | None = None
-    next_poll = time.monotonic() + CANCEL_POLL
-    try:
-        async for piece in bridge.source:
-            out = translator.feed(piece)
-            if out:
-                if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
-                    await hooks.on_final(final)
-                if await emit(out):
-                    return []
-            if hooks.cancelled is not None and time.monotonic() >= next_poll:
-                next_poll = time.monotonic() + CANCEL_POLL
-                if await hooks.cancelled():
-                    raise Cancelled
-    except UpstreamReadError as exc:
-        failure = (exc.message, exc.code)
-    except TranslatorError as exc:
-        failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
-    except GatewayError as exc:  # a replayed final object that was no JSON
-        failure = (exc.message, exc.code or "bad_upstream")
-    tail: list[dict[str, Any]] = []
-    if failure is not None:
-        exchange.upstream_failed(failure[1])
-        with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
-            tail += translator.feed(direction.error_payload(*failure))
-    tail += translator.close()
-    direction.note_tokens(translator, exchange)
-    if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
-        await hooks.on_final(final)
-    return tail
-
-
-async def _pump(bridge: OpenBridge, send: Send) -> None:
-    direction, exchange = bridge.direction, bridge.exchange
-    ended = False
-
-    async def emit(out: list[dict[str, Any]]) -> bool:
-        nonlocal ended
-        frames, ended = direction.write(out, exchange)
-        exchange.sent_first_byte()
-        await send({"type": "http.response.body", "body": frames, "more_body": True})
-        return ended
-
-    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *bridge.headers]})
-    try:
-        tail = await _feed_all(bridge, emit)
-    finally:
-        await bridge.response.aclose()
-    last = b""
-    if tail and not ended:
-        last, ended = direction.write(tail, exchange)
-    if not ended and direction.client_protocol == "chat":
-        last += DONE_FRAME
-    await send({"type": "http.response.body", "body": last, "more_body": False})
-    exchange.sent_first_byte()  # (when the ending was all the stream had)

@@ -247,14 +247,7 @@ def load_config(
     ``upstream`` (``--upstream URL``) sets the upstream named ``default`` (replacing its URL when the
     file has one), and with no routes in the file every model goes to it.
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError("--config", f"file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
+    data = _read_toml(path)
     _unknown(data, {"server", "upstreams", "models"}, "")
     server = _table(data.get("server", {}), "server")
     _unknown(server, _SERVER_KEYS, "server")
@@ -267,39 +260,11 @@ def load_config(
         upstreams[DEFAULT_UPSTREAM] = (
             replace(base, base_url=url) if base else UpstreamConfig(name=DEFAULT_UPSTREAM, base_url=url)
         )
-    default = server.get("default_upstream")
-    if default is not None:
-        default = _str(default, "server.default_upstream")
-    elif upstream is not None:
-        default = DEFAULT_UPSTREAM
-    elif len(upstreams) == 1:
-        default = next(iter(upstreams))
-    if default is not None and default not in upstreams:
-        raise ConfigError("server.default_upstream", f"names no upstream: {default!r}")
-    if default is not None:
-        overrides: dict[str, Any] = {}
-        if upstream_protocol is not None:
-            overrides["protocol"] = _protocol(upstream_protocol, "--upstream-protocol")
-        if upstream_key_env is not None:
-            overrides["key_env"] = _env_name(upstream_key_env, "--upstream-key-env")
-        if overrides:
-            upstreams[default] = replace(upstreams[default], **overrides)
-    elif upstream_protocol is not None or upstream_key_env is not None:
-        raise ConfigError("--upstream", "--upstream-protocol/--upstream-key-env need an upstream to apply to")
+    default = _default_upstream(server, upstreams, given=upstream is not None)
+    _apply_upstream_flags(upstreams, default, upstream_protocol, upstream_key_env)
     if not upstreams:
         raise ConfigError("upstreams", "no upstream: give --upstream URL or an [upstreams.NAME] table")
-    routes: dict[str, Route] = {}
-    for name, value in _table(data.get("models", {}), "models").items():
-        key = f"models.{name}"
-        table = _table(value, key)
-        _unknown(table, _ROUTE_KEYS, key)
-        target = table.get("upstream", default)
-        if target is None:
-            raise ConfigError(f"{key}.upstream", "is required when there is no default upstream")
-        target = _str(target, f"{key}.upstream")
-        if target not in upstreams:
-            raise ConfigError(f"{key}.upstream", f"names no upstream: {target!r}")
-        routes[name] = Route(name=name, upstream=target, model=_str(table.get("model", name), f"{key}.model"))
+    routes = _routes(_table(data.get("models", {}), "models"), upstreams, default)
     port_value = port if port is not None else server.get("port", 8080)
     if isinstance(port_value, bool) or not isinstance(port_value, int) or not 0 <= port_value <= 65535:
         raise ConfigError(
@@ -329,3 +294,72 @@ def load_config(
         metrics=_bool(server.get("metrics", True), "server.metrics"),
         metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
     )
+
+
+def _read_toml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data: dict[str, Any] = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return data
+    except FileNotFoundError:
+        raise ConfigError("--config", f"file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
+
+
+def _default_upstream(
+    server: dict[str, Any], upstreams: dict[str, UpstreamConfig], *, given: bool
+) -> str | None:
+    """``server.default_upstream``; else ``default`` when ``--upstream`` was given; else the only one."""
+    default = server.get("default_upstream")
+    if default is not None:
+        default = _str(default, "server.default_upstream")
+    elif given:
+        default = DEFAULT_UPSTREAM
+    elif len(upstreams) == 1:
+        default = next(iter(upstreams))
+    if default is not None and default not in upstreams:
+        raise ConfigError("server.default_upstream", f"names no upstream: {default!r}")
+    return default
+
+
+def _apply_upstream_flags(
+    upstreams: dict[str, UpstreamConfig],
+    default: str | None,
+    protocol: str | None,
+    key_env: str | None,
+) -> None:
+    """``--upstream-protocol`` and ``--upstream-key-env``, applied to the default upstream."""
+    if default is None:
+        if protocol is not None or key_env is not None:
+            raise ConfigError(
+                "--upstream", "--upstream-protocol/--upstream-key-env need an upstream to apply to"
+            )
+        return
+    overrides: dict[str, Any] = {}
+    if protocol is not None:
+        overrides["protocol"] = _protocol(protocol, "--upstream-protocol")
+    if key_env is not None:
+        overrides["key_env"] = _env_name(key_env, "--upstream-key-env")
+    if overrides:
+        upstreams[default] = replace(upstreams[default], **overrides)
+
+
+def _routes(
+    models: dict[str, Any], upstreams: dict[str, UpstreamConfig], default: str | None
+) -> dict[str, Route]:
+    """The ``[models."NAME"]`` tables: which upstream serves each model, under which name."""
+    routes: dict[str, Route] = {}
+    for name, value in models.items():
+        key = f"models.{name}"
+        table = _table(value, key)
+        _unknown(table, _ROUTE_KEYS, key)
+        target = table.get("upstream", default)
+        if target is None:
+            raise ConfigError(f"{key}.upstream", "is required when there is no default upstream")
+        target = _str(target, f"{key}.upstream")
+        if target not in upstreams:
+            raise ConfigError(f"{key}.upstream", f"names no upstream: {target!r}")
+        routes[name] = Route(name=name, upstream=target, model=_str(table.get("model", name), f"{key}.model"))
+    return routes

@@ -46,7 +46,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from .config import GatewayConfig
 from .request_log import Exchange
 
-__all__ = ["MAX_PARAMETERS", "MULTIPROC_ENV", "Metrics", "RecentErrors", "metrics_answer"]
+__all__ = ["MAX_PARAMETERS", "MULTIPROC_ENV", "TEXT_FORMAT", "Metrics", "RecentErrors"]
 
 #: The variable naming prometheus-client's multiprocess folder (read when prometheus_client is imported).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -227,7 +227,7 @@ class Metrics:
             self.input_tokens(upstream, model).inc(exchange.input_tokens)
         if exchange.output_tokens:
             self.output_tokens(upstream, model).inc(exchange.output_tokens)
-        if exchange.store_failed:
+        if exchange.store_error:
             self.store_errors.inc()
         if exchange.error is not None or exchange.status >= 400:
             self.recent.add(
@@ -268,9 +268,8 @@ class Metrics:
         return generate_latest(self.registry())
 
 
-def metrics_answer(metrics: Metrics) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """``GET /metrics``: the Prometheus text format."""
-    return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], metrics.exposition()
+#: The headers of ``GET /metrics`` (:meth:`Metrics.exposition`): the Prometheus text format.
+TEXT_FORMAT = ((b"content-type", CONTENT_TYPE_LATEST.encode()),)
 
 
 def _code(code: str) -> str:

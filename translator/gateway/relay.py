@@ -8,6 +8,7 @@ so far, a Chat stream with an ``event: error`` chunk (no ``[DONE]``), as the tra
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ..engine.sse import Done, StreamDecoder
@@ -15,11 +16,11 @@ from ..errors import TranslatorError
 from ..streams.accumulate import ResponsesAccumulator
 from ..wire.chat_sse import chunk_frame
 from ..wire.responses_sse import event_frames
-from .asgi import SSE_HEADERS, Receive, Send, json_bytes, send_json, stream_until_disconnect
+from .asgi import json_bytes
 from .request_log import Exchange
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
-__all__ = ["run_relay"]
+__all__ = ["OpenRelay", "open_relay"]
 
 _PATHS = {"responses": "/responses", "chat": "/chat/completions"}
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -70,13 +71,11 @@ class _Watch:
     def _failed(self, error: Any) -> None:
         """The upstream's stream carried its own failure (passed on as it is)."""
         code = error.get("code") or error.get("type") if isinstance(error, dict) else None
-        exchange = self.exchange
-        if exchange.upstream_error is None:
-            exchange.upstream_error = exchange.error = str(code or "server_error")
+        self.exchange.failed(str(code or "server_error"), first=True, upstream=True)
 
     def ending(self, message: str, code: str) -> bytes:
         """The frames that end a stream the upstream left unfinished."""
-        self.exchange.upstream_failed(code)
+        self.exchange.failed(code, upstream=True)
         if self.accumulator is None:
             return chunk_frame(
                 {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
@@ -92,80 +91,73 @@ class _Watch:
         return event_frames([error, failed])
 
 
-async def run_relay(
-    protocol: str,
-    body: dict[str, Any],
-    to: Destination,
-    exchange: Exchange,
-    receive: Receive,
-    send: Send,
-) -> None:
-    """Pass one request to a same-protocol upstream; :class:`GatewayError` before the answer starts."""
-    client_streams = body.get("stream") is True
-    response = await to.post(_PATHS[protocol], body, stream=client_streams)
-    if not client_streams:
+_USAGE_KEYS = {"responses": ("input_tokens", "output_tokens"), "chat": ("prompt_tokens", "completion_tokens")}
+
+
+class OpenRelay:
+    """A same-protocol exchange whose upstream has answered: pass it on as frames, or as one JSON body."""
+
+    __slots__ = ("exchange", "protocol", "response")
+
+    def __init__(self, protocol: str, response: UpstreamResponse, exchange: Exchange) -> None:
+        self.protocol = protocol
+        self.response = response
+        self.exchange = exchange
+
+    async def answer(self) -> bytes:
+        """The upstream's JSON answer (its usage noted in the log record)."""
         try:
-            payload = await response.json()
+            payload = await self.response.json()
+        finally:
+            await self.response.aclose()
+        if isinstance(payload, dict):
+            self.exchange.note_usage(payload.get("usage"), *_USAGE_KEYS[self.protocol])
+        return json_bytes(payload)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The upstream's stream, complete frames as they arrive, properly ended if the upstream did not."""
+        watch = _Watch(self.protocol, self.exchange)
+        response = self.response
+        failure: tuple[str, str] | None = None
+        pending = b""  # the start of a frame not yet complete: held back so a cut never leaves half a frame
+        try:
+            async for data in response.chunks():
+                pending += data
+                cut = _frames_end(pending)
+                if not cut:
+                    continue
+                complete, pending = pending[:cut], pending[cut:]
+                try:
+                    watch.see(complete)
+                except TranslatorError as exc:
+                    failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
+                    break
+                yield complete
+        except UpstreamReadError as exc:
+            failure = (exc.message, exc.code)
         finally:
             await response.aclose()
-        if isinstance(payload, dict):
-            exchange.note_usage(
-                payload.get("usage"),
-                *(
-                    ("input_tokens", "output_tokens")
-                    if protocol == "responses"
-                    else ("prompt_tokens", "completion_tokens")
-                ),
-            )
-        exchange.status = 200
-        exchange.sent_first_byte()
-        await send_json(send, 200, json_bytes(payload))
-        return
-    with exchange.streaming():
-        exchange.disconnected = await stream_until_disconnect(
-            receive, _pump(protocol, response, exchange, send)
-        )
-    exchange.status = 200
-
-
-async def _pump(protocol: str, response: UpstreamResponse, exchange: Exchange, send: Send) -> None:
-    watch = _Watch(protocol, exchange)
-    await send({"type": "http.response.start", "status": 200, "headers": list(SSE_HEADERS)})
-    failure: tuple[str, str] | None = None
-    pending = b""  # the start of a frame not yet complete: held back so a cut never leaves half a frame
-    try:
-        async for data in response.chunks():
-            pending += data
-            cut = _frames_end(pending)
-            if not cut:
-                continue
-            complete, pending = pending[:cut], pending[cut:]
+        last = b""
+        if failure is None and pending:
             try:
-                watch.see(complete)
+                last = pending + b"\n\n"  # the upstream's last frame lacked its blank line
+                watch.see(last)
             except TranslatorError as exc:
                 failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
-                break
-            await send({"type": "http.response.body", "body": complete, "more_body": True})
-            exchange.sent_first_byte()
-    except UpstreamReadError as exc:
-        failure = (exc.message, exc.code)
-    finally:
-        await response.aclose()
-    last = b""
-    if failure is None and pending:
-        try:
-            last = pending + b"\n\n"  # the upstream's last frame lacked its blank line
-            watch.see(last)
-        except TranslatorError as exc:
-            failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
-    if not watch.ended:
-        message, code = failure or (
-            f"upstream {response.upstream_name!r} ended the stream before its end",
-            "stream_incomplete",
-        )
-        last = watch.ending(message, code)
-    await send({"type": "http.response.body", "body": last, "more_body": False})
-    exchange.sent_first_byte()  # (when the ending was all the stream had)
+        if not watch.ended:
+            message, code = failure or (
+                f"upstream {response.upstream_name!r} ended the stream before its end",
+                "stream_incomplete",
+            )
+            last = watch.ending(message, code)
+        if last:
+            yield last
+
+
+async def open_relay(protocol: str, body: dict[str, Any], to: Destination, exchange: Exchange) -> OpenRelay:
+    """Pass one request to a same-protocol upstream; :class:`GatewayError` for failures before it answers."""
+    response = await to.post(_PATHS[protocol], body, stream=body.get("stream") is True)
+    return OpenRelay(protocol, response, exchange)
 
 
 def _frames_end(data: bytes) -> int:

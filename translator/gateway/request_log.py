@@ -4,6 +4,11 @@ The line holds the request id, the client protocol, the model asked for, the ups
 the time to the first byte sent to the client, the duration, the token counts and the dropped
 parameters.  Keys and message contents are never logged.
 
+The outcome (``status``, ``error``, ``disconnected``) is set only through the methods below: the status by
+the client writer when it sends the answer's status line (:meth:`Exchange.answered`), the error by
+whoever learns of the failure (:meth:`Exchange.failed`), the disconnect by the client writer
+(:meth:`Exchange.client_left`).  A test checks that no other module assigns them.
+
 :class:`Exchange` is also the one place where a request's outcome is known when it ends: an
 :class:`ExchangeObserver` (the metrics, :mod:`translator.gateway.metrics`) is told when a streamed
 answer opens and closes and when the exchange ends (:meth:`Exchange.finish`), once per request,
@@ -22,47 +27,9 @@ from typing import Any, Protocol
 
 import orjson
 
-__all__ = ["Exchange", "ExchangeObserver", "endpoint_of", "logger"]
+__all__ = ["Exchange", "ExchangeObserver", "logger"]
 
 logger = logging.getLogger("translator.gateway")
-
-
-#: Endpoint names (the ``endpoint`` label of the metrics) and routes (in span names), by path without
-#: the optional ``/v1`` prefix.
-_ENDPOINTS = {
-    "/responses": ("responses", "/v1/responses"),
-    "/chat/completions": ("chat_completions", "/v1/chat/completions"),
-    "/models": ("models", "/v1/models"),
-}
-_OWN_PATHS = {
-    "/health": ("health", "/health"),
-    "/metrics": ("metrics", "/metrics"),
-    "/status": ("status", "/status"),
-    "/status/feed": ("status", "/status/feed"),
-}
-_STORED = {
-    ("", "GET"): ("responses_get", "/v1/responses/{id}"),
-    ("", "DELETE"): ("responses_delete", "/v1/responses/{id}"),
-    ("input_items", "GET"): ("responses_input_items", "/v1/responses/{id}/input_items"),
-    ("cancel", "POST"): ("responses_cancel", "/v1/responses/{id}/cancel"),
-}
-_OTHER = ("other", "other")
-
-
-def endpoint_of(method: str, path: str) -> tuple[str, str]:
-    """The endpoint's name and route for a request: a few fixed values, whatever the client sends."""
-    own = _OWN_PATHS.get(path)
-    if own is not None:
-        return own
-    if path.startswith("/v1/"):
-        path = path[3:]
-    known = _ENDPOINTS.get(path)
-    if known is not None:
-        return known
-    if path.startswith("/responses/"):
-        action = path[len("/responses/") :].partition("/")[2]
-        return _STORED.get((action, method), _OTHER)
-    return _OTHER
 
 
 class ExchangeObserver(Protocol):
@@ -93,19 +60,45 @@ class Exchange:
     dropped: list[str] = field(default_factory=list)
     error: str | None = None
     disconnected: bool = False
-    #: the code of the upstream's failure, when the upstream failed this exchange (an error answer, a
-    #: broken, silent or unreadable stream); ``error`` holds it too unless something else came later
+    #: the route table's name for the endpoint (``create_response``...; ``other`` when no route took
+    #: the request) and its route (``/v1/responses/{response_id}``): bounded, for metrics and spans
+    endpoint: str = "other"
+    route: str = "other"
+    #: how the upstream failed this exchange (an error answer, a broken, silent or unreadable stream)
     upstream_error: str | None = None
     #: the response store failed during this exchange (503, or a finished response not kept)
-    store_failed: bool = False
+    store_error: bool = False
     observer: ExchangeObserver | None = None
     ended: float | None = None
 
-    def upstream_failed(self, code: str) -> None:
-        """The upstream failed this exchange; ``code`` names how."""
-        self.error = code
-        if self.upstream_error is None:
-            self.upstream_error = code
+    def routed(self, endpoint: str, route: str) -> None:
+        """The route table's endpoint and route for this request."""
+        self.endpoint = endpoint
+        self.route = route
+
+    # -- the outcome ----------------------------------------------------------------------------------
+
+    def answered(self, status: int) -> None:
+        """The status line sent to the client (called by the client writer alone)."""
+        self.status = status
+
+    def failed(
+        self, code: str | None, *, first: bool = False, upstream: bool = False, store: bool = False
+    ) -> None:
+        """The request failed with ``code``; with ``first``, only if no failure was noted before
+        (a transport failure names it better than what the translator made of it).  ``upstream``: the
+        upstream failed it (its first such code is kept in ``upstream_error``); ``store``: the response
+        store did."""
+        if not (first and self.error is not None):
+            self.error = code
+        if upstream and self.upstream_error is None:
+            self.upstream_error = code or "server_error"
+        if store:
+            self.store_error = True
+
+    def client_left(self) -> None:
+        """The client went away (disconnected, or stopped reading) before its answer ended."""
+        self.disconnected = True
 
     @contextlib.contextmanager
     def streaming(self) -> Iterator[None]:
@@ -131,16 +124,6 @@ class Exchange:
                 self.input_tokens = tokens_in
             if isinstance(tokens_out, int):
                 self.output_tokens = tokens_out
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint's name (``responses``, ``chat_completions``, ``responses_get``..., ``other``)."""
-        return endpoint_of(self.method, self.path)[0]
-
-    @property
-    def route(self) -> str:
-        """The endpoint's route (``/v1/responses/{id}``...), ``other`` for unknown paths."""
-        return endpoint_of(self.method, self.path)[1]
 
     @property
     def duration(self) -> float:

@@ -11,6 +11,9 @@ exchange in a task; ``GET /v1/responses/{id}`` shows its progress, ``POST /v1/re
 stops it (the instance running it polls the store, so the cancel may arrive on any instance).
 
 Requests relayed to a responses upstream keep the upstream's own state: none of this applies to them.
+
+This module prepares requests and keeps results; it never writes to the client (the endpoints answer
+with what it returns, through the client writer).
 """
 
 from __future__ import annotations
@@ -18,17 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import orjson
 
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
-from .asgi import Send, json_bytes, send_json
-from .bridge import Cancelled, OpenBridge, ResponseHooks
 from .errors import GatewayError
 from .request_log import Exchange, logger
+from .response_hooks import Cancelled, ResponseHooks
 from .store import (
     InvalidListParameterError,
     ResponseInProgressError,
@@ -43,6 +45,12 @@ __all__ = ["ResponsesState"]
 
 #: Request fields the gateway's state implements (never sent upstream).
 _GATEWAY_FIELDS = ("previous_response_id", "store", "background")
+
+
+class Run(Protocol):
+    """A started exchange a background task reads to its end (the bridge's ``OpenBridge``)."""
+
+    async def collect(self) -> list[dict[str, Any]]: ...
 
 
 def _not_found(response_id: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
@@ -149,8 +157,7 @@ class ResponsesState:
             else:
                 await self.store.create(response, own)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
-            exchange.error = f"not stored: {exc}"
-            exchange.store_failed = True
+            exchange.failed(f"not stored: {exc}", store=True)
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
 
     # -- background --------------------------------------------------------------------------------
@@ -160,7 +167,7 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
-        open_bridge: Callable[[ResponseHooks], Awaitable[OpenBridge]],
+        open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
         """Store the ``queued`` response, start the run in a task, return the queued response."""
         if body.get("stream") is True:
@@ -196,7 +203,7 @@ class ResponsesState:
             return await self.store.status(response_id) == "cancelled"
 
         hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, hooks, open_bridge))
+        task = asyncio.create_task(self._run_background(queued, hooks, open_run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queued
@@ -205,13 +212,13 @@ class ResponsesState:
         self,
         queued: dict[str, Any],
         hooks: ResponseHooks,
-        open_bridge: Callable[[ResponseHooks], Awaitable[OpenBridge]],
+        open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> None:
         response_id = queued["id"]
         try:
             await self.store.update({**queued, "status": "in_progress"})
-            bridge = await open_bridge(hooks)
-            await bridge.collect()  # on_final stores the terminal response
+            run = await open_run(hooks)
+            await run.collect()  # on_final stores the terminal response
         except Cancelled:
             stored = await self.store.get(response_id)
             if stored is not None:
@@ -232,43 +239,41 @@ class ResponsesState:
         with contextlib.suppress(StoreError):
             await self.store.update(failed)
 
-    # -- retrieval endpoints -----------------------------------------------------------------------
+    # -- retrieval -----------------------------------------------------------------------------------
 
-    async def serve(self, method: str, response_id: str, action: str, query: bytes, send: Send) -> int:
-        """``GET``/``DELETE /v1/responses/{id}``, ``GET .../input_items``, ``POST .../cancel``; the status."""
-        if action == "" and method == "GET":
-            response = await self.store.get(response_id)
-            if response is None:
-                raise _not_found(response_id)
-            await send_json(send, 200, json_bytes(response))
-        elif action == "" and method == "DELETE":
-            if not await self.store.delete(response_id):
-                raise _not_found(response_id)
-            await send_json(send, 200, json_bytes({"id": response_id, "object": "response", "deleted": True}))
-        elif action == "input_items" and method == "GET":
-            options = _list_options(query)
-            try:
-                page = await self.store.input_items(response_id, **options)
-            except InvalidListParameterError as exc:
-                raise GatewayError.bad_request(str(exc), param=exc.param) from None
-            if page is None:
-                raise _not_found(response_id)
-            await send_json(send, 200, json_bytes(page))
-        elif action == "cancel" and method == "POST":
-            response = await self.store.get(response_id)
-            if response is None:
-                raise _not_found(response_id)
-            if not response.get("background"):
-                raise GatewayError.bad_request(
-                    "Only responses created with background=true can be cancelled."
-                )
-            cancelled = await self.store.cancel(response_id)
-            if cancelled is None:
-                raise _not_found(response_id)
-            await send_json(send, 200, json_bytes(cancelled))
-        else:
-            raise GatewayError(405, f"{method} is not allowed here", type="invalid_request_error")
-        return 200
+    async def get(self, response_id: str) -> dict[str, Any]:
+        """The stored response; 404 when there is none."""
+        response = await self.store.get(response_id)
+        if response is None:
+            raise _not_found(response_id)
+        return response
+
+    async def delete(self, response_id: str) -> dict[str, Any]:
+        """Delete the stored response; the API's deletion object, 404 when there is none."""
+        if not await self.store.delete(response_id):
+            raise _not_found(response_id)
+        return {"id": response_id, "object": "response", "deleted": True}
+
+    async def input_items(self, response_id: str, query: bytes) -> dict[str, Any]:
+        """A page of the response's input items (``after``, ``limit``, ``order`` from ``query``)."""
+        options = _list_options(query)
+        try:
+            page = await self.store.input_items(response_id, **options)
+        except InvalidListParameterError as exc:
+            raise GatewayError.bad_request(str(exc), param=exc.param) from None
+        if page is None:
+            raise _not_found(response_id)
+        return page
+
+    async def cancel(self, response_id: str) -> dict[str, Any]:
+        """Cancel a background response; the response as cancelled."""
+        response = await self.get(response_id)
+        if not response.get("background"):
+            raise GatewayError.bad_request("Only responses created with background=true can be cancelled.")
+        cancelled = await self.store.cancel(response_id)
+        if cancelled is None:
+            raise _not_found(response_id)
+        return cancelled
 
 
 def _list_options(query: bytes) -> dict[str, Any]:

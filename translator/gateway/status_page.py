@@ -24,10 +24,10 @@ import orjson
 
 from .metrics import Metrics
 
-__all__ = ["PAGE", "feed", "feed_answer", "page_answer"]
+__all__ = ["FEED_HEADERS", "PAGE", "PAGE_HEADERS", "feed", "feed_body"]
 
 #: Endpoints of the gateway's own (health checks, scrapes, this page): left out of the per-upstream rates.
-_OWN_ENDPOINTS = frozenset({"health", "metrics", "status"})
+_OWN_ENDPOINTS = frozenset({"health", "metrics", "status_page", "status_feed"})
 _PREFIX = "translator_"
 
 
@@ -137,26 +137,24 @@ def _buckets(cumulative: dict[str, float]) -> list[list[float | None]]:
     return [[None if math.isinf(le) else le, int(count)] for le, count in bounds]
 
 
-def feed_answer(metrics: Metrics) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """``GET /status/feed``: :func:`feed` as JSON."""
-    headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-    return 200, headers, orjson.dumps(feed(metrics))
+def feed_body(metrics: Metrics) -> bytes:
+    """``GET /status/feed``: :func:`feed` as JSON (with :data:`FEED_HEADERS`)."""
+    return orjson.dumps(feed(metrics))
 
 
-def page_answer() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """``GET /status``: the page."""
-    headers = [
-        (b"content-type", b"text/html; charset=utf-8"),
-        (b"cache-control", b"no-store"),
-        # nothing but this page's own inline style and script, and the feed on the same origin
-        (
-            b"content-security-policy",
-            b"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-            b"connect-src 'self'; img-src data:",
-        ),
-        (b"x-content-type-options", b"nosniff"),
-    ]
-    return 200, headers, PAGE
+FEED_HEADERS = ((b"content-type", b"application/json"), (b"cache-control", b"no-store"))
+#: The headers of ``GET /status`` (:data:`PAGE`).
+PAGE_HEADERS = (
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    # nothing but this page's own inline style and script, and the feed on the same origin
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+        b"connect-src 'self'; img-src data:",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+)
 
 
 #: The page (``status_page.html`` beside this module), read once.

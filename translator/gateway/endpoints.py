@@ -1,0 +1,327 @@
+"""The gateway's endpoints: what each route of :mod:`translator.gateway.routes` does.
+
+Every endpoint takes the routed :class:`Request` and the request's :class:`ClientWriter`, and answers
+through the writer alone; what it raises, the writer turns into the client's error answer.  Creating a
+response or a chat completion picks the exchange by the routed upstream's protocol: relayed to an
+upstream of the client's protocol (:mod:`translator.gateway.relay`), translated to one of the other
+(:mod:`translator.gateway.bridge`), with the gateway's Responses state around a Responses client over a
+chat upstream (:mod:`translator.gateway.responses_state`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from ..errors import ConversionError
+from .asgi import Receive, Scope, header, json_bytes, read_body
+from .bridge import open_bridge
+from .client_writer import ClientWriter
+from .config import GatewayConfig
+from .errors import GatewayError
+from .metrics import TEXT_FORMAT, Metrics
+from .relay import open_relay
+from .request_log import Exchange
+from .response_hooks import NO_HOOKS, ResponseHooks
+from .responses_state import ResponsesState, Run
+from .status_page import FEED_HEADERS, PAGE, PAGE_HEADERS, feed_body
+from .upstream_client import Destination, Upstream
+
+__all__ = ["Endpoint", "Endpoints", "Request"]
+
+_HEALTHY = b'{"status":"ok"}'
+#: What a browser is asked for on the operations routes without a key: the key as a Basic password.
+_BASIC_CHALLENGE = ((b"www-authenticate", b'Basic realm="translator gateway", charset="UTF-8"'),)
+#: The id characters a response id forwarded to an upstream may have (anything else: 404, never forwarded).
+_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One routed HTTP request: its ASGI scope and receive channel, the path's parameters, its log record."""
+
+    scope: Scope
+    receive: Receive
+    params: Mapping[str, str]
+    exchange: Exchange
+
+    @property
+    def query(self) -> bytes:
+        query: bytes = self.scope.get("query_string", b"")
+        return query
+
+
+Endpoint = Callable[[Request, ClientWriter], Awaitable[None]]
+
+
+class Endpoints:
+    """The endpoints, with what they share: the configuration, the upstream clients, the state, the keys."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        upstreams: Mapping[str, Upstream],
+        state: ResponsesState,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.upstreams = upstreams
+        self.state = state
+        self.metrics = metrics
+        self._keys = tuple(key.encode() for key in config.api_keys)
+
+    def by_name(self) -> dict[str, Endpoint]:
+        """The endpoints by the names the route table uses."""
+        return {
+            "health": self.health,
+            "models": self.models,
+            "create_response": self.create_response,
+            "create_chat_completion": self.create_chat_completion,
+            "get_response": self.get_response,
+            "delete_response": self.delete_response,
+            "list_input_items": self.list_input_items,
+            "cancel_response": self.cancel_response,
+            "metrics": self.metrics_text,
+            "status_page": self.status_page,
+            "status_feed": self.status_feed,
+        }
+
+    # -- keys -----------------------------------------------------------------------------------------
+
+    def authorize(self, scope: Scope, *, basic: bool = False) -> None:
+        """401 unless the request carries one of the gateway's inbound keys (when it has any), as
+        ``Authorization: Bearer <key>``; with ``basic`` (the operations routes) also as the password of
+        HTTP Basic, which a browser opening ``/status`` asks for after the 401."""
+        if not self._keys:
+            return
+        challenge = _BASIC_CHALLENGE if basic else ()
+        given = header(scope, b"authorization")
+        if given is None:
+            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>", challenge)
+        scheme, _, token = given.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            candidate = token.strip().encode("latin-1")
+        elif scheme == "basic" and basic:
+            candidate = _basic_password(token.strip())
+        else:
+            candidate = b""
+        if not any(hmac.compare_digest(candidate, key) for key in self._keys):
+            raise GatewayError.unauthorized("invalid API key", challenge)
+
+    def _client_authorization(self, scope: Scope) -> str | None:
+        """The client's Authorization header, passed upstream only when the gateway has no keys of its own."""
+        return None if self._keys else header(scope, b"authorization")
+
+    # -- health and models ----------------------------------------------------------------------------
+
+    async def health(self, request: Request, writer: ClientWriter) -> None:
+        await writer.json(200, _HEALTHY)
+
+    async def models(self, request: Request, writer: ClientWriter) -> None:
+        config = self.config
+        if config.routes:
+            data = [
+                {"id": name, "object": "model", "created": 0, "owned_by": route.upstream}
+                for name, route in config.routes.items()
+            ]
+            body = json_bytes({"object": "list", "data": data})
+        elif config.default_upstream is not None:
+            upstream = self.upstreams[config.default_upstream]
+            request.exchange.upstream = upstream.name
+            response = await upstream.get("/models", authorization=self._client_authorization(request.scope))
+            try:
+                body = json_bytes(await response.json())
+            finally:
+                await response.aclose()
+        else:
+            body = json_bytes({"object": "list", "data": []})
+        await writer.json(200, body)
+
+    # -- operations: /metrics, /status ----------------------------------------------------------------
+
+    def _metrics(self, request: Request) -> Metrics:
+        if self.metrics is None:
+            message = f"{request.exchange.path} is turned off here ([server] metrics = false)"
+            raise GatewayError.not_found(message, code="not_found")
+        return self.metrics
+
+    async def metrics_text(self, request: Request, writer: ClientWriter) -> None:
+        await writer.body(200, self._metrics(request).exposition(), TEXT_FORMAT)
+
+    async def status_page(self, request: Request, writer: ClientWriter) -> None:
+        self._metrics(request)
+        await writer.body(200, PAGE, PAGE_HEADERS)
+
+    async def status_feed(self, request: Request, writer: ClientWriter) -> None:
+        await writer.body(200, feed_body(self._metrics(request)), FEED_HEADERS)
+
+    # -- creating -------------------------------------------------------------------------------------
+
+    async def create_response(self, request: Request, writer: ClientWriter) -> None:
+        await self._create("responses", request, writer)
+
+    async def create_chat_completion(self, request: Request, writer: ClientWriter) -> None:
+        await self._create("chat", request, writer)
+
+    async def _create(self, endpoint: str, request: Request, writer: ClientWriter) -> None:
+        exchange = request.exchange
+        exchange.client_protocol = endpoint
+        config = self.config
+        raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
+        body = _parse_request(raw)
+        model = _model_of(body)
+        exchange.model = model
+        exchange.stream = body.get("stream") is True
+        resolved = config.resolve(model)
+        if resolved is None:
+            raise GatewayError.model_not_found(model)
+        upstream_config, upstream_model = resolved
+        to = Destination(
+            self.upstreams[upstream_config.name], upstream_model, self._client_authorization(request.scope)
+        )
+        exchange.upstream = upstream_config.name
+        exchange.upstream_model = upstream_model
+        try:
+            if upstream_config.protocol == endpoint:
+                await self._relay(endpoint, body, to, exchange, writer)
+            elif endpoint == "chat":
+                await self._translate("chat", body, to, exchange, writer)
+            else:
+                await self._create_response(body, to, exchange, writer)
+        except ConversionError as exc:
+            param = exc.path.removeprefix("request.") if exc.path else None
+            raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
+
+    async def _relay(
+        self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
+    ) -> None:
+        relayed = await open_relay(endpoint, body, to, exchange)
+        if body.get("stream") is True:
+            await writer.stream(relayed.frames())
+        else:
+            await writer.json(200, await relayed.answer())
+
+    async def _translate(
+        self,
+        endpoint: str,
+        body: dict[str, Any],
+        to: Destination,
+        exchange: Exchange,
+        writer: ClientWriter,
+        hooks: ResponseHooks = NO_HOOKS,
+    ) -> None:
+        bridge = await open_bridge(endpoint, body, to, exchange, hooks)
+        if body.get("stream") is True:
+            await writer.stream(bridge.frames(), bridge.headers)
+        else:
+            status, payload = await bridge.answer()
+            await writer.json(status, payload, bridge.headers)
+
+    async def _create_response(
+        self, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
+    ) -> None:
+        """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state."""
+        request, own = await self.state.prepare(body)
+        if body.get("background") is True:
+            background = Exchange(exchange.method, exchange.path, request_id=exchange.request_id)
+
+            async def start(hooks: ResponseHooks) -> Run:
+                return await open_bridge("responses", request, to, background, hooks)
+
+            queued = await self.state.start_background(body, own, exchange, start)
+            await writer.json(200, json_bytes(queued))
+            return
+        hooks = self.state.hooks(body, own, exchange)
+        await self._translate("responses", request, to, exchange, writer, hooks)
+
+    # -- stored responses -----------------------------------------------------------------------------
+
+    async def get_response(self, request: Request, writer: ClientWriter) -> None:
+        await self._stored(request, writer, "GET", "", self.state.get)
+
+    async def delete_response(self, request: Request, writer: ClientWriter) -> None:
+        await self._stored(request, writer, "DELETE", "", self.state.delete)
+
+    async def list_input_items(self, request: Request, writer: ClientWriter) -> None:
+        async def page(response_id: str) -> dict[str, Any]:
+            return await self.state.input_items(response_id, request.query)
+
+        await self._stored(request, writer, "GET", "/input_items", page)
+
+    async def cancel_response(self, request: Request, writer: ClientWriter) -> None:
+        await self._stored(request, writer, "POST", "/cancel", self.state.cancel)
+
+    async def _stored(
+        self,
+        request: Request,
+        writer: ClientWriter,
+        method: str,
+        action: str,
+        serve: Callable[[str], Awaitable[dict[str, Any]]],
+    ) -> None:
+        """The gateway's own store first; a response it does not hold is asked of the default upstream when
+        that one speaks Responses (it keeps the state of the requests relayed to it)."""
+        request.exchange.client_protocol = "responses"
+        response_id = request.params["response_id"]
+        try:
+            await writer.json(200, json_bytes(await serve(response_id)))
+            return
+        except GatewayError as exc:
+            default = self.config.default_upstream
+            if exc.status != 404 or default is None or self.config.upstreams[default].protocol != "responses":
+                raise
+            if not set(response_id) <= _ID_CHARACTERS:  # never forward a path or a query
+                raise
+        upstream = self.upstreams[default]
+        request.exchange.upstream = upstream.name
+        path = f"/responses/{quote(response_id, safe='')}{action}"
+        response = await upstream.forward(
+            method,
+            path,
+            request.query.decode("latin-1"),
+            authorization=self._client_authorization(request.scope),
+        )
+        try:
+            body = json_bytes(await response.json())
+        finally:
+            await response.aclose()
+        await writer.json(200, body)
+
+
+def _basic_password(token: str) -> bytes:
+    """The password of an HTTP Basic ``user:password`` (any user); empty when malformed."""
+    try:
+        return base64.b64decode(token, validate=True).partition(b":")[2]
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _parse_request(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError.bad_request(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise GatewayError.bad_request(f"request body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def _model_of(body: dict[str, Any]) -> str:
+    """The request's ``model`` (checked, with ``stream``: 400 naming the field)."""
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise GatewayError.bad_request("'model' is required and must be a non-empty string", param="model")
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise GatewayError.bad_request(
+            f"'stream' must be a boolean, got {type(stream).__name__}", param="stream"
+        )
+    return model
