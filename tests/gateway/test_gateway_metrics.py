@@ -66,7 +66,11 @@ def gateway(upstream: FakeUpstream, tmp_path: Path) -> Iterator[RunningGateway]:
 
 
 def client(gateway: RunningGateway, **options: Any) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-test", max_retries=0, **options)
+    return client_at(gateway.url, **options)
+
+
+def client_at(url: str, **options: Any) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0, **options)
 
 
 def api_requests(current: Scrape) -> float:
@@ -286,3 +290,88 @@ def test_labels_stay_bounded_whatever_clients_send(gateway: RunningGateway) -> N
         "other",
         "metrics",
     }
+
+
+# -- several workers --------------------------------------------------------------------------------------
+
+
+def _worker_pids(pid: int) -> list[int]:
+    """uvicorn's worker processes (multiprocessing's resource tracker aside)."""
+    children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    tracker = b"resource_tracker"
+    return [child for child in children if tracker not in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def _environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode(errors="replace").partition("=")[::2] for item in raw if item)
+
+
+def _own_counts(folder: Path, pid: int, into: Path) -> Scrape:
+    """What one worker counted: its own multiprocess files alone, read by prometheus-client's collector."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    into.mkdir()
+    for path in folder.glob(f"*_{pid}.db"):
+        (into / path.name).write_bytes(path.read_bytes())
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(into))
+    return Scrape.parse(generate_latest(registry).decode())
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the workers from /proc (Linux)")
+def test_two_workers_count_together_and_their_folder_is_removed(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    from support.gateway import ServeProcess
+
+    config = tmp_path / "gateway.toml"
+    config.write_text(config_text(upstream))
+    gateway = ServeProcess("--config", str(config), "--workers", "2")
+    try:
+        deadline = time.monotonic() + 20
+        while len(workers := _worker_pids(gateway.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2
+        folder = Path(_environment(workers[0])["PROMETHEUS_MULTIPROC_DIR"])
+        assert folder.is_dir() and folder.name.startswith("translator-metrics-")
+
+        def one(model: str) -> None:
+            with httpx.Client() as http:  # a connection of its own: any worker may take it
+                sdk = client_at(gateway.url, http_client=http)
+                if model == "html":
+                    with pytest.raises(openai.APIStatusError):
+                        sdk.responses.create(model=model, input="hi")
+                else:
+                    with sdk.responses.create(model=model, input="hi", stream=True) as stream:
+                        assert list(stream)[-1].type == "response.completed"
+
+        sent = {"fast": 0, "html": 0}
+        own: list[Scrape] = []
+        for batch in range(5):  # until both workers have served some (the kernel picks who accepts)
+            threads = [threading.Thread(target=one, args=(m,)) for m in ["fast"] * 16 + ["html"] * 4]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            sent["fast"] += 16
+            sent["html"] += 4
+            time.sleep(0.3)
+            own = [_own_counts(folder, pid, tmp_path / f"w{batch}-{pid}") for pid in workers]
+            if all(count.value("translator_requests_total", model="fast") for count in own):
+                break
+        served = [count.value("translator_requests_total", model="fast") for count in own]
+        assert all(served) and sum(served) == sent["fast"], served
+        for _ in range(6):  # whichever worker answers the scrape, it counts both
+            total = scrape(gateway.url)
+            assert total.value("translator_requests_total", model="fast", status="200") == sent["fast"]
+            assert total.value("translator_requests_total", model="html", status="502") == sent["html"]
+            assert total.value("translator_upstream_errors_total", code="bad_gateway") == sent["html"]
+            assert total.value("translator_output_tokens_total", model="fast") == 5 * sent["fast"]
+            assert total.value("translator_streams_in_flight") == 0
+            feed = httpx.get(f"{gateway.url}/status/feed").json()
+            assert len(feed["recent_errors"]) == min(sent["html"], 20)  # both workers' last errors
+    finally:
+        gateway.stop()
+    assert not folder.exists()
