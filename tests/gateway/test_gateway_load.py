@@ -23,6 +23,7 @@ import orjson
 import pytest
 from support.fake_upstream import UpstreamProcess, chat_frames
 from support.gateway import ServeProcess
+from support.metrics import scrape, wait_for
 from support.sdk import validate_responses_events
 
 from translator import normalize_stream, translate_chat_stream
@@ -167,6 +168,7 @@ def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_trans
 ) -> None:
     models = [f"paced-{30 + n % 30}-100" for n in range(streams)]  # 3-6 s each: all open at once
     peak_before = upstream.stats()["peak_streams"]
+    counted = scrape(gateway.url)
 
     async def all_streams() -> list[tuple[int, bytes]]:
         return await asyncio.gather(
@@ -188,6 +190,17 @@ def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_trans
                 list(translate_chat_stream(frames, response_fields={"store": True}))
             )
         assert normalize_stream(events) == expected[model], model
+    # the metrics count every one of them, exactly once, and no stream stays open
+    after = wait_for(lambda: scrape(gateway.url), lambda s: s.value("translator_streams_in_flight") == 0)
+    delta = lambda name, **labels: after.value(name, **labels) - counted.value(name, **labels)  # noqa: E731
+    requests = "translator_requests_total"
+    assert delta(requests, endpoint="create_response", upstream="default", status="200") == streams
+    assert delta(requests, endpoint="create_response") == streams
+    assert delta("translator_request_duration_seconds_count", endpoint="create_response") == streams
+    assert delta("translator_time_to_first_byte_seconds_count", endpoint="create_response") == streams
+    assert delta("translator_output_tokens_total") == sum(int(model.split("-")[1]) for model in models)
+    assert delta("translator_upstream_errors_total") == delta("translator_client_disconnects_total") == 0
+    assert after.value("translator_streams_in_flight") == 0
     assert gateway.alive()
 
 
@@ -271,6 +284,7 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
     assert wait_until(settled, 5)
     time.sleep(0.3)
     before = upstream.stats()
+    counted = scrape(gateway.url)
     baseline = {"rss": gateway.rss(), "fds": gateway.fds(), **gateway.probe()}
     run(wave(count))
     assert wait_until(settled, 5)
@@ -279,6 +293,17 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
     assert started > count * 0.8  # the other requests were cut before their body was complete
     assert after["closed_early"] - before["closed_early"] == started  # the upstream saw each one closed
     assert after["finished"] == before["finished"]
+    # every request the gateway routed is counted once: those that reached the upstream as 200s (their
+    # stream had started), those cut inside their body as 499s; and every one of them as a disconnect
+    total = wait_for(lambda: scrape(gateway.url), lambda s: s.value("translator_streams_in_flight") == 0)
+    delta = lambda name, **labels: total.value(name, **labels) - counted.value(name, **labels)  # noqa: E731
+    requests = "translator_requests_total"
+    assert delta(requests, endpoint="create_response", status="200") == started
+    routed = delta(requests, endpoint="create_response")
+    assert routed == started + delta(requests, endpoint="create_response", status="499")
+    assert delta("translator_client_disconnects_total") == routed
+    assert started <= routed <= count
+    assert total.value("translator_streams_in_flight") == 0
     assert wait_until(lambda: gateway.probe()["tasks"] <= baseline["tasks"], 3), gateway.probe()
     assert gateway.probe()["upstream_busy"] == gateway.probe()["upstream_idle"] == 0
     assert gateway.connections_to(upstream.port) == 0
