@@ -7,6 +7,9 @@ and ``read_timeout`` (the longest silence inside a stream).  Failures before the
 upstream's own status for its error answers); failures while a stream is being read become
 :class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal failure.
 
+Each call is a tracing span (``upstream POST /chat/completions``, :mod:`translator.gateway.tracing`)
+from the request until its answer has been read or closed.
+
 aiohttp rather than httpx (measured, see the README's "Why this stack"): httpx hands over every HTTP
 chunk of the upstream's body on its own, parsed by h11 in Python, at 5-8x the CPU per chunk;
 aiohttp parses in C and hands over what has arrived in one piece, so the pump translates and writes

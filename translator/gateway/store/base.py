@@ -36,6 +36,9 @@ Rules every backend keeps (the tests check them on all three):
   ``cancelled`` update: its partial output), so what a child continued from never changes.
 * **Size.**  A response whose object plus own items exceed ``max_bytes`` is refused with
   :class:`~.errors.ResponseTooLargeError` and nothing is written.
+
+Each public method runs in a tracing span (``store <name>``, :mod:`translator.gateway.tracing`), a child of
+the request's when there is one; without OpenTelemetry installed the decorators change nothing.
 """
 
 from __future__ import annotations
