@@ -498,6 +498,8 @@ def machine() -> str:
 
 def versions() -> str:
     def version(python: Path, package: str) -> str:
+        if not python.exists():
+            return "not installed"
         code = f"import importlib.metadata as m; print(m.version({package!r}))"
         out = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
         return out.stdout.strip() or "?"

@@ -222,3 +222,16 @@ def test_the_core_never_imports_the_gateway() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+#: The longest a module may grow: past it, it holds more than one concept (split it).
+MAX_MODULE_LINES = 900
+
+
+def test_no_module_is_over_900_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -30,7 +30,7 @@ from ..streams.accumulate import ChatAccumulator
 from ..streams.chat_to_responses import ChatToResponses
 from ..streams.object_stream import completion_as_chunks, response_as_events
 from ..streams.responses_to_chat import ResponsesToChat
-from ..wire.chat_sse import DONE_FRAME, chunk_frames
+from ..wire.chat_sse import ChatSSEWriter
 from ..wire.responses_sse import event_frames
 from .asgi import json_bytes
 from .errors import GatewayError
@@ -65,7 +65,7 @@ class _Direction:
     final_of: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
     error_payload: Callable[[str, str], dict[str, Any]]
     replay: Callable[[Any], list[dict[str, Any]]]
-    write: Callable[[list[dict[str, Any]], Exchange], tuple[bytes, bool]]
+    write: Callable[[list[dict[str, Any]], Exchange], bytes] | None
     finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
     #: the tokens the upstream reported, noted once its stream has been read (when the client's own
     #: output does not carry them)
@@ -100,14 +100,14 @@ def _final_response_of(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return last["response"] if last["type"] in _TERMINAL else None
 
 
-def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
+def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> bytes:
     last = events[-1]
     if last["type"] in _TERMINAL:
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
             code = (last["response"].get("error") or {}).get("code") or "server_error"
             exchange.failed(code, first=True, upstream=True)
-    return event_frames(events), False
+    return event_frames(events)
 
 
 def _final_response(events: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -156,15 +156,13 @@ def _chat_translator(body: dict[str, Any], converted: RequestConversion, hooks: 
     return ResponsesToChat(include_usage=include_usage or body.get("stream") is not True)
 
 
-def _write_chunks(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[bytes, bool]:
-    for chunk in chunks:
-        if "error" in chunk:
-            code = chunk["error"].get("code") or chunk["error"].get("type") or "server_error"
-            exchange.failed(code, first=True, upstream=True)
-            break
-        if chunk.get("usage"):
-            exchange.note_usage(chunk["usage"], "prompt_tokens", "completion_tokens")
-    return chunk_frames(chunks)  # an error chunk ends the stream, without [DONE]
+def _note_chat_outcome(writer: ChatSSEWriter, exchange: Exchange) -> None:
+    """What the log line keeps of a Chat stream as written: its usage, and the error that ended it."""
+    if writer.usage:
+        exchange.note_usage(writer.usage, "prompt_tokens", "completion_tokens")
+    if writer.error is not None:
+        code = writer.error.get("code") or writer.error.get("type") or "server_error"
+        exchange.failed(code, first=True, upstream=True)
 
 
 def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -192,7 +190,7 @@ _CHAT_OVER_RESPONSES = _Direction(
     final_of=lambda chunks: None,
     error_payload=lambda message, code: {"type": "error", "message": message, "code": code, "param": None},
     replay=response_as_events,
-    write=_write_chunks,
+    write=None,  # a Chat stream is written by ChatSSEWriter (OpenBridge._chat_frames)
     finish=_final_completion,
     note_tokens=_note_upstream_usage,
 )
@@ -221,27 +219,55 @@ class OpenBridge:
     exchange: Exchange
     failure: tuple[str, str] | None = None
 
-    async def frames(self) -> AsyncIterator[bytes]:
+    def frames(self) -> AsyncIterator[bytes]:
         """The client's event stream, one piece of SSE per upstream read, as the reads arrive."""
+        return self._chat_frames() if self.direction.write is None else self._event_frames()
+
+    async def _event_frames(self) -> AsyncIterator[bytes]:
+        """A Responses client's stream: each read's events, framed by :mod:`translator.wire.responses_sse`."""
         write, exchange = self.direction.write, self.exchange
-        ended = False
+        assert write is not None
         try:
             async with contextlib.aclosing(self._reads()) as reads:
                 async for out in reads:
-                    data, ended = write(out, exchange)
-                    yield data
-                    if ended:  # an error chunk ends a Chat stream
-                        return
+                    yield write(out, exchange)
             tail = await self._tail()
         finally:
             await self.response.aclose()
-        last = b""
         if tail:
-            last, ended = write(tail, exchange)
-        if not ended and self.direction.client_protocol == "chat":
-            last += DONE_FRAME
-        if last:
-            yield last
+            yield write(tail, exchange)
+
+    async def _chat_frames(self) -> AsyncIterator[bytes]:
+        """A Chat client's stream, written by :class:`ChatSSEWriter` (its frame templates for the runs of
+        plain deltas, its error-frame and ``[DONE]`` rules)."""
+        assert isinstance(self.translator, ResponsesToChat)
+        writer, exchange = ChatSSEWriter(self.translator), self.exchange
+        try:
+            try:
+                async for piece in self.source:
+                    data = writer.feed(piece)
+                    if data:
+                        yield data
+                    if writer.failed:
+                        return
+            except UpstreamReadError as exc:
+                self.failure = (exc.message, exc.code)
+            except TranslatorError as exc:
+                self.failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
+            except GatewayError as exc:  # a replayed final object that was no JSON
+                self.failure = (exc.message, exc.code or "bad_upstream")
+            last = b""
+            if self.failure is not None:
+                exchange.failed(self.failure[1], upstream=True)
+                with contextlib.suppress(TranslatorError):  # past taking input: close() still ends it
+                    last = writer.feed(self.direction.error_payload(*self.failure))
+            last += writer.close()
+            if last:
+                yield last
+        finally:
+            await self.response.aclose()
+            _note_chat_outcome(writer, exchange)
+            self.direction.note_tokens(self.translator, exchange)
 
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""

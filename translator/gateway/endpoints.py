@@ -204,10 +204,13 @@ class Endpoints:
         self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
     ) -> None:
         relayed = await open_relay(endpoint, body, to, exchange)
-        if body.get("stream") is True:
-            await writer.stream(relayed.frames())
-        else:
-            await writer.json(200, await relayed.answer())
+        try:
+            if body.get("stream") is True:
+                await writer.stream(relayed.frames())
+            else:
+                await writer.json(200, await relayed.answer())
+        finally:  # also when the client left before the frames were first asked for
+            await relayed.response.aclose()
 
     async def _translate(
         self,
@@ -219,11 +222,14 @@ class Endpoints:
         hooks: ResponseHooks = NO_HOOKS,
     ) -> None:
         bridge = await open_bridge(endpoint, body, to, exchange, hooks)
-        if body.get("stream") is True:
-            await writer.stream(bridge.frames(), bridge.headers)
-        else:
-            status, payload = await bridge.answer()
-            await writer.json(status, payload, bridge.headers)
+        try:
+            if body.get("stream") is True:
+                await writer.stream(bridge.frames(), bridge.headers)
+            else:
+                status, payload = await bridge.answer()
+                await writer.json(status, payload, bridge.headers)
+        finally:  # also when the client left before the frames were first asked for
+            await bridge.response.aclose()
 
     async def _create_response(
         self, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
