@@ -167,3 +167,26 @@ def test_an_exporter_that_is_not_installed_stops_serve_before_it_listens(
     assert "OTEL_TRACES_EXPORTER: no span exporter named 'no_such_exporter'" in result.stderr
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
     tracing.check_env()  # "none" turns tracing off
+
+
+def test_without_a_provider_nothing_is_traced_and_a_global_one_set_later_is_used() -> None:
+    code = (
+        "from opentelemetry import trace;"
+        "from opentelemetry.sdk.trace import TracerProvider;"
+        "from opentelemetry.sdk.trace.export import SimpleSpanProcessor;"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter;"
+        "from translator.gateway import tracing;"
+        "from translator.gateway.request_log import Exchange;"
+        "exchange = Exchange('GET', '/health');"
+        "span = tracing.request_span(exchange); span.__enter__(); span.__exit__(None, None, None);"
+        "print(tracing._State.tracer is None);"
+        "exporter = InMemorySpanExporter(); provider = TracerProvider();"
+        "provider.add_span_processor(SimpleSpanProcessor(exporter));"
+        "trace.set_tracer_provider(provider);"
+        "exchange.routed('health', '/health');"
+        "span = tracing.request_span(exchange); span.__enter__(); span.__exit__(None, None, None);"
+        "print([s.name for s in exporter.get_finished_spans()])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["True", "['GET /health']"]

@@ -55,14 +55,23 @@ Y = TypeVar("Y")
 
 
 class _State:
-    tracer: Tracer | None = None if _otel is None else _otel.get_tracer(_NAME)
+    #: the tracer, once there is a provider to trace to (until then the API's no-op tracer is not even
+    #: called: a request without tracing costs one look at the global provider)
+    tracer: Tracer | None = None
 
 
 def use_provider(provider: TracerProvider | None) -> None:
-    """Send the gateway's spans to ``provider`` (``None``: back to the global provider)."""
-    if _otel is None:  # pragma: no cover - the otel extra is not installed
-        return
-    _State.tracer = _otel.get_tracer(_NAME) if provider is None else provider.get_tracer(_NAME)
+    """Send the gateway's spans to ``provider`` (``None``: back to the global provider, once one is set)."""
+    _State.tracer = None if provider is None else provider.get_tracer(_NAME)
+
+
+def _tracer() -> Tracer | None:
+    tracer = _State.tracer
+    if tracer is None and _otel is not None:
+        provider = _otel.get_tracer_provider()
+        if not isinstance(provider, _otel.ProxyTracerProvider | _otel.NoOpTracerProvider):
+            tracer = _State.tracer = provider.get_tracer(_NAME)
+    return tracer
 
 
 def _exporter_names() -> list[str]:
@@ -115,7 +124,7 @@ def configure_from_env() -> bool:
     for name in names:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)()))
     _otel.set_tracer_provider(provider)
-    use_provider(None)
+    use_provider(provider)
     return True
 
 
@@ -141,8 +150,8 @@ def _exporter(name: str) -> Callable[[], Any]:
 def request_span(exchange: Exchange) -> Iterator[None]:
     """The span of one request, current while the block runs; its attributes are read from the
     exchange when the block ends (after :meth:`Exchange.finish`)."""
-    tracer = _State.tracer
-    if tracer is None:  # pragma: no cover - the otel extra is not installed
+    tracer = _tracer()
+    if tracer is None:
         yield
         return
     assert _otel is not None
@@ -223,8 +232,8 @@ _NO_SPAN = UpstreamSpan(None)
 
 def upstream_span(upstream: str, method: str, path: str) -> UpstreamSpan:
     """A child span of the current one for a call to ``upstream``."""
-    tracer = _State.tracer
-    if tracer is None:  # pragma: no cover - the otel extra is not installed
+    tracer = _tracer()
+    if tracer is None:
         return _NO_SPAN
     assert _otel is not None
     span = tracer.start_span(
@@ -239,8 +248,8 @@ def upstream_span(upstream: str, method: str, path: str) -> UpstreamSpan:
 
 
 def _store_span(name: str, store: object) -> Span | None:
-    tracer = _State.tracer
-    if tracer is None:  # pragma: no cover - the otel extra is not installed
+    tracer = _tracer()
+    if tracer is None:
         return None
     span = tracer.start_span(f"store {name}", attributes={"translator.store": type(store).__name__})
     return span if span.is_recording() else None
