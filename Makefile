@@ -1,13 +1,18 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex screenshots clean
+.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex vercel-ai screenshots clean
 
 # The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
 CODEX_VERSION := 0.171.0
 CODEX_DIR := .codex-cli
 NPM := $(shell command -v npm 2>/dev/null)
+# The Vercel AI SDK for the gateway's item_reference tests (tests/support/vercel_ai.py), the same way.
+AI_VERSION := 6.0.333
+AI_OPENAI_VERSION := 3.0.141
+ZOD_VERSION := 4.1.12
+VERCEL_AI_DIR := .vercel-ai
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -16,7 +21,7 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 
-test: install $(if $(NPM),codex)
+test: install $(if $(NPM),codex vercel-ai)
 	$(PY) -m pytest -q
 
 # The fast loop: the core without the gateway's tests (tests/gateway/, marked `gateway` by its conftest.py:
@@ -24,7 +29,7 @@ test: install $(if $(NPM),codex)
 test-core: install
 	$(PY) -m pytest -q -m "not gateway and not soak"
 
-test-gateway: install $(if $(NPM),codex)
+test-gateway: install $(if $(NPM),codex vercel-ai)
 	$(PY) -m pytest -q -m "gateway and not soak"
 
 lint: install
@@ -90,4 +95,18 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) $(CODEX_DIR) .bench site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CODEX_DIR) $(VERCEL_AI_DIR) .bench site .pytest_cache .mypy_cache .ruff_cache
+
+vercel-ai:
+ifeq ($(NPM),)
+	@echo "vercel-ai: npm not found, the Vercel AI SDK is not installed (its tests will skip)"
+else
+	@if grep -qs '"version": "$(AI_VERSION)"' $(VERCEL_AI_DIR)/node_modules/ai/package.json \
+	    && grep -qs '"version": "$(AI_OPENAI_VERSION)"' $(VERCEL_AI_DIR)/node_modules/@ai-sdk/openai/package.json; then \
+	  echo "vercel-ai: ai@$(AI_VERSION) and @ai-sdk/openai@$(AI_OPENAI_VERSION) already in $(VERCEL_AI_DIR)"; \
+	else \
+	  echo "vercel-ai: installing ai@$(AI_VERSION) @ai-sdk/openai@$(AI_OPENAI_VERSION) into $(VERCEL_AI_DIR)"; \
+	  mkdir -p $(VERCEL_AI_DIR) && npm install --prefix $(VERCEL_AI_DIR) --save-exact --no-audit --no-fund \
+	    --no-update-notifier --loglevel=error ai@$(AI_VERSION) @ai-sdk/openai@$(AI_OPENAI_VERSION) zod@$(ZOD_VERSION); \
+	fi
+endif

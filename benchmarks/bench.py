@@ -49,12 +49,12 @@ from agents.models.fake_id import FAKE_RESPONSES_ID
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import Response
 
-from translator.engine.sse import DONE_FRAME, encode_sse
-from translator.streams.chat_to_responses import ChatToResponses
-from translator.streams.responses_to_chat import ResponsesToChat
-from translator.wire.chat_sse import responses_stream_to_chat_sse
+# Only the public surface (the top-level names), so that another checkout's interpreter can run this file on
+# its own code: benchmarks/instructions.py compares two checkouts so.
+from translator import ChatToResponses, ResponsesToChat, encode_sse, responses_stream_to_chat_sse
 
 MODEL = "gpt-4.1-mini-2025-04-14"
+DONE_FRAME = b"data: [DONE]\n\n"
 #: The clock of every measurement: CPU time of this process.  The work timed is single-threaded and
 #: CPU-bound, and on a shared machine wall time also counts the time other processes had the core.
 cpu_seconds = time.process_time

@@ -168,8 +168,8 @@ def test_background_response_runs_and_can_be_cancelled(gateway: RunningGateway) 
     assert client.responses.retrieve(slow.id).status == "cancelled"
     with pytest.raises(openai.BadRequestError):
         client.responses.cancel(client.responses.create(model="m", input="x").id)
-    with pytest.raises(openai.BadRequestError):
-        client.responses.create(model="m", input="x", background=True, stream=True)
+    with pytest.raises(openai.BadRequestError):  # (background with stream: test_gateway_background_stream.py)
+        client.responses.create(model="m", input="x", background=True, store=False)
 
 
 # -- processes: restart, and two instances on one Redis ------------------------------------------------------

@@ -324,6 +324,90 @@ async def test_deleting_every_response_leaves_nothing_behind(store_backend: Back
         assert await stored_records(store) == 0
 
 
+# ---------------------------------------------------------------------------------------- item references
+
+
+async def test_find_items_reads_input_and_output_items_of_live_responses(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await chain(store, "resp_1", "resp_2")
+        found = await store.find_items(
+            ["msg_resp_1", "rs_resp_2", "msg_in_resp_2_0", "msg_nowhere", "rs_resp_2"]
+        )
+        assert set(found) == {"msg_resp_1", "rs_resp_2", "msg_in_resp_2_0"}
+        assert found["msg_resp_1"] == message_out("msg_resp_1", "reply")
+        assert found["rs_resp_2"]["encrypted_content"] == "opaque-rs_resp_2"
+        assert found["msg_in_resp_2_0"]["content"][0]["text"] == "question 0 of resp_2"
+        assert await store.find_items([]) == {}
+        # the same id stored again: the latest holder is read
+        again = make_response("resp_3", parent="resp_2", output=[message_out("msg_resp_1", "newer")])
+        await store.create(again, turn_input("resp_3"))
+        assert (await store.find_items(["msg_resp_1"]))["msg_resp_1"]["content"][0]["text"] == "newer"
+        # a background response's output, once it is written
+        await store.create(make_response("resp_bg", status="in_progress", output=[]), turn_input("resp_bg"))
+        assert await store.find_items(["msg_late"]) == {}
+        await store.update(make_response("resp_bg", output=[message_out("msg_late", "late")]))
+        assert set(await store.find_items(["msg_late", "msg_in_resp_bg_0"])) == {
+            "msg_late",
+            "msg_in_resp_bg_0",
+        }
+        # deleted responses' items are gone, also while a child keeps them for its conversation
+        assert await store.delete("resp_1") is True
+        assert "msg_in_resp_1_0" not in await store.find_items(["msg_in_resp_1_0"])
+        assert await store.delete("resp_bg") is True
+        assert await store.find_items(["msg_late"]) == {}
+
+
+async def test_find_items_after_expiry_and_purge(store_backend: Backend, tmp_path: Path) -> None:
+    async with store_backend.open(ttl=0.3) as store:
+        await chain(store, "resp_old")
+        assert set(await store.find_items(["msg_resp_old"])) == {"msg_resp_old"}
+        await asyncio.sleep(0.45)
+        assert await store.find_items(["msg_resp_old", "msg_in_resp_old_0"]) == {}
+    async with store_backend.fresh(tmp_path).open() as store:
+        await chain(store, "resp_1", "resp_2")
+        for rid in ("resp_1", "resp_2"):
+            assert await store.delete(rid) is True
+        assert await stored_records(store) == 0  # the item pointers went with them
+
+
+# ---------------------------------------------------------------------------------------- event logs
+
+
+def events(first: int, n: int, *, last: bool = False) -> list[dict[str, Any]]:
+    out = [{"type": "response.output_text.delta", "sequence_number": first + k} for k in range(n)]
+    if last:
+        out[-1]["type"] = "response.completed"
+    return out
+
+
+async def test_event_logs_append_read_after_and_close(store_backend: Backend, tmp_path: Path) -> None:
+    async with store_backend.open() as store:
+        assert await store.events_after("resp_bg", -1) is None
+        await store.append_events("resp_bg", [])
+        assert await store.events_after("resp_bg", -1) == ([], False)
+        await store.append_events("resp_bg", events(0, 3))
+        await store.append_events("resp_bg", events(3, 2))
+        found, last = await store.events_after("resp_bg", 1)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in found] == [2, 3, 4] and last is False
+        page, last = await store.events_after("resp_bg", -1, limit=2)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in page] == [0, 1] and last is False
+        await store.append_events(
+            "resp_bg", events(3, 3, last=True), closed=True
+        )  # a retried append rewrites
+        found, last = await store.events_after("resp_bg", 2)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in found] == [3, 4, 5] and last is True
+        assert found[-1]["type"] == "response.completed"
+        assert await store.events_after("resp_bg", 5) == ([], True)
+        # another store on the same backend reads the same log
+        if store_backend.name != "memory":
+            async with store_backend.open() as other:
+                assert len((await other.events_after("resp_bg", -1))[0]) == 6  # type: ignore[index]
+    async with store_backend.fresh(tmp_path).open(ttl=0.3) as short:
+        await short.append_events("resp_short", events(0, 1))
+        await asyncio.sleep(0.45)
+        assert await short.events_after("resp_short", -1) is None
+
+
 # ---------------------------------------------------------------------------------------- expiry
 
 

@@ -16,6 +16,9 @@ model                              answer
                                    literal JSON body after ``status:<code>:=``)
 ``slow-headers:<ms>``              waits ``ms`` before answering with a short stream
 ``echo-auth-error``                401 quoting the key it was sent, as some providers do
+``think-say-call``                  a tool loop's two steps: reasoning ("Let me think."), text ("I will look
+                                   it up.") and a call of the first declared tool; once the last message
+                                   is a tool result, the text "Done: <that result>"
 ``fast-<n>``                       a role chunk, ``n`` content chunks, a finish chunk, a usage chunk and
                                    ``[DONE]`` (:func:`chat_frames`), as fast as the connection takes them
 ``paced-<n>-<ms>``                 the same, ``ms`` milliseconds between content chunks
@@ -29,6 +32,13 @@ model                              answer
 anything else                      a short stream saying ``Hello from <model>`` (Chat, or Responses on
                                    ``/responses``); a Chat completion object when ``stream`` is not true
 =================================  ====================================================================
+
+Token counts: ``POST /tokenize`` answers vLLM's shape (``count``) for ``messages`` and llama.cpp's
+(``tokens``) for ``content``, ``POST /apply-template`` llama.cpp's ``prompt``, and a non-streamed Chat
+request with ``max_tokens`` (or ``max_completion_tokens``) 1 reports ``usage.prompt_tokens``: each the
+:func:`fake_token_count` of what it was sent.  A Responses upstream answers
+``POST .../responses/input_tokens`` and ``.../responses/compact`` with fixed objects
+(:data:`UPSTREAM_INPUT_TOKENS`, a compaction holding :data:`UPSTREAM_COMPACTION`).
 
 ``GET .../models`` answers a one-model list, ``GET /stats`` the counters (:class:`Stats`), and ``GET``
 /``DELETE .../responses/<id>`` a Responses upstream's own stored response (:data:`UPSTREAM_RESPONSE_ID`).
@@ -66,15 +76,19 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "UPSTREAM_COMPACTION",
+    "UPSTREAM_INPUT_TOKENS",
     "UPSTREAM_RESPONSE_ID",
     "FakeUpstream",
     "Seen",
     "Stats",
     "UpstreamProcess",
     "chat_frames",
+    "fake_token_count",
     "split_frames",
     "text_stream_chat",
     "text_stream_responses",
+    "think_say_call",
 ]
 
 CREATED = 1_700_000_000
@@ -83,6 +97,9 @@ BIG_PIECE = 4096
 DONE_FRAME = b"data: [DONE]\n\n"
 HTML_PAGE = b"<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 BINARY = bytes(range(256)) * 8
+#: What a fake Responses upstream answers to input_tokens, and the content of its compaction item.
+UPSTREAM_INPUT_TOKENS = 4242
+UPSTREAM_COMPACTION = "sealed-by-the-upstream"
 #: The one response a fake Responses upstream has stored of its own.
 UPSTREAM_RESPONSE_ID = "resp_kept_by_the_upstream"
 _NOT_FOUND = b'{"error":{"message":"not found","type":"invalid_request_error"}}'
@@ -151,6 +168,81 @@ def text_stream_responses(model: str, text: str) -> list[bytes]:
 
     events = translate_chat_stream(text_stream_chat(model, text), response_fields={"store": False})
     return [b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _json(e)) for e in events]
+
+
+def think_say_call(model: str, body: dict[str, Any]) -> list[bytes]:
+    """The ``think-say-call`` stream for this request (see the module docstring)."""
+    messages = body.get("messages") or [{}]
+    last = messages[-1] if isinstance(messages[-1], dict) else {}
+    if last.get("role") == "tool":
+        return text_stream_chat(model, f"Done: {last.get('content')}")
+    tools = body.get("tools") or [{}]
+    name = (tools[0].get("function") or {}).get("name", "lookup")
+    call = {"index": 0, "id": "call_think_1", "type": "function"}
+    deltas: list[tuple[dict[str, Any], str | None]] = [
+        ({"role": "assistant", "content": None, "reasoning_content": "Let me think."}, None),
+        ({"content": "I will look it up."}, None),
+        ({"tool_calls": [{**call, "function": {"name": name, "arguments": ""}}]}, None),
+        ({"tool_calls": [{"index": 0, "function": {"arguments": '{"q": "Ada"}'}}]}, None),
+        ({}, "tool_calls"),
+    ]
+    frames = [_data(_chunk(model, delta, finish)) for delta, finish in deltas]
+    usage = {"prompt_tokens": 7, "completion_tokens": 9, "total_tokens": 16}
+    frames.append(_data({**_chunk(model, {}), "choices": [], "usage": usage}))
+    return [*frames, DONE_FRAME]
+
+
+def fake_token_count(value: Any) -> int:
+    """The fake upstream's "tokenizer": one token per whitespace-separated word of every string in
+    ``value`` (messages, tools or a prompt), plus 4 per message."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, list):
+        return sum(fake_token_count(item) for item in value)
+    if isinstance(value, dict):
+        extra = 4 if "role" in value else 0
+        return extra + sum(
+            fake_token_count(item) for key, item in value.items() if key not in ("type", "role")
+        )
+    return 0
+
+
+def _template(messages: list[Any]) -> str:
+    return "".join(f"<|{m.get('role')}|> {fake_token_count(m.get('content')) * 'w '}" for m in messages)
+
+
+def _counting(path: str, body: dict[str, Any]) -> bytes | None:
+    """The answer to a token-counting request, or None when this is none."""
+    route = path.split("?")[0]
+    if route == "/tokenize" and "messages" in body:
+        count = fake_token_count(body["messages"]) + fake_token_count(body.get("tools") or [])
+        return _json({"count": count, "max_model_len": 32768, "tokens": list(range(count))})
+    if route == "/tokenize":
+        return _json({"tokens": list(range(len(str(body.get("content", "")).split())))})
+    if route == "/apply-template":
+        return _json({"prompt": _template(body.get("messages") or [])})
+    if route.endswith("/responses/input_tokens"):
+        return _json({"object": "response.input_tokens", "input_tokens": UPSTREAM_INPUT_TOKENS})
+    if route.endswith("/responses/compact"):
+        item = {"id": "cmp_upstream", "type": "compaction", "encrypted_content": UPSTREAM_COMPACTION}
+        usage = {
+            "input_tokens": 1,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 1,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 2,
+        }
+        compacted = {"id": "resp_upstream_compaction", "object": "response.compaction", "created_at": CREATED}
+        return _json({**compacted, "output": [item], "usage": usage})
+    if route.endswith("/chat/completions") and 1 in (
+        body.get("max_tokens"),
+        body.get("max_completion_tokens"),
+    ):
+        prompt = fake_token_count(body.get("messages") or []) + fake_token_count(body.get("tools") or [])
+        completion = _completion(str(body.get("model", "")))
+        completion["usage"] = {"prompt_tokens": prompt, "completion_tokens": 1, "total_tokens": prompt + 1}
+        return _json(completion)
+    return None
 
 
 def _completion(model: str) -> dict[str, Any]:
@@ -367,6 +459,10 @@ class _Connection(asyncio.Protocol):
         if not isinstance(body, dict):
             body = {}
         seen = self._record(request, body)
+        counted = _counting(request.path, body)
+        if counted is not None:
+            self._answer(200, counted, seen=seen)
+            return
         stats = self.stats
         stats.requests += 1
         stats.open_streams += 1
@@ -391,7 +487,9 @@ class _Connection(asyncio.Protocol):
         if await self._fault_script(kind, rest, request, seen):
             return
         load = _dash_script(model)
-        if load is not None:
+        if model == "think-say-call":
+            await self._stream(think_say_call(model, body), seen)
+        elif load is not None:
             await self._load_script(model, *load, seen)
         elif request.path.endswith("/responses"):
             await self._stream(text_stream_responses(model, f"Hello from {model}"), seen)

@@ -269,15 +269,25 @@ class OpenBridge:
             _note_chat_outcome(writer, exchange)
             self.direction.note_tokens(self.translator, exchange)
 
+    async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """What the translator emits, one list per upstream read as it arrives, then its close() output
+        (the final response handed to ``hooks.on_final`` before the list that ends with it)."""
+        try:
+            async with contextlib.aclosing(self._reads()) as reads:
+                async for out in reads:
+                    yield out
+            tail = await self._tail()
+            if tail:
+                yield tail
+        finally:
+            await self.response.aclose()
+
     async def collect(self) -> list[dict[str, Any]]:
         """Everything the translator emits, then its close() output."""
         collected: list[dict[str, Any]] = []
-        try:
-            async for out in self._reads():
+        async with contextlib.aclosing(self.events()) as lists:
+            async for out in lists:
                 collected += out
-            collected += await self._tail()
-        finally:
-            await self.response.aclose()
         return collected
 
     async def answer(self) -> tuple[int, bytes]:

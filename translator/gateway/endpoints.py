@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 
+from ..convert.requests import convert_responses_request
 from ..errors import ConversionError
+from ..wire.responses_sse import event_frames
 from .asgi import Receive, Scope, header, json_bytes, read_body
 from .bridge import open_bridge
 from .client_writer import ClientWriter
-from .config import GatewayConfig
+from .config import GatewayConfig, UpstreamConfig
+from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
 from .metrics import TEXT_FORMAT, Metrics
 from .relay import open_relay
@@ -32,6 +36,7 @@ from .request_log import Exchange
 from .response_hooks import NO_HOOKS, ResponseHooks
 from .responses_state import ResponsesState, Run
 from .status_page import FEED_HEADERS, PAGE, PAGE_HEADERS, feed_body
+from .token_count import count_tokens
 from .upstream_client import Destination, Upstream
 
 __all__ = ["Endpoint", "Endpoints", "Request"]
@@ -76,6 +81,9 @@ class Endpoints:
         self.state = state
         self.metrics = metrics
         self._keys = tuple(key.encode() for key in config.api_keys)
+        self.conversations = ConversationEndpoints(
+            config, upstreams, state.conversations, self._client_authorization
+        )
 
     def by_name(self) -> dict[str, Endpoint]:
         """The endpoints by the names the route table uses."""
@@ -88,6 +96,9 @@ class Endpoints:
             "delete_response": self.delete_response,
             "list_input_items": self.list_input_items,
             "cancel_response": self.cancel_response,
+            "count_input_tokens": self.count_input_tokens,
+            "compact_response": self.compact_response,
+            **self.conversations.by_name(),
             "metrics": self.metrics_text,
             "status_page": self.status_page,
             "status_feed": self.status_feed,
@@ -171,34 +182,39 @@ class Endpoints:
     async def create_chat_completion(self, request: Request, writer: ClientWriter) -> None:
         await self._create("chat", request, writer)
 
-    async def _create(self, endpoint: str, request: Request, writer: ClientWriter) -> None:
-        exchange = request.exchange
-        exchange.client_protocol = endpoint
+    async def _body(self, request: Request) -> dict[str, Any]:
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        body = _parse_request(raw)
-        model = _model_of(body)
-        exchange.model = model
-        exchange.stream = body.get("stream") is True
-        resolved = config.resolve(model)
+        return _parse_request(raw)
+
+    def _destination(self, request: Request, model: str) -> tuple[UpstreamConfig, Destination]:
+        """Where ``model`` goes (404 ``model_not_found`` when nowhere), noted in the log record."""
+        resolved = self.config.resolve(model)
         if resolved is None:
             raise GatewayError.model_not_found(model)
         upstream_config, upstream_model = resolved
         to = Destination(
             self.upstreams[upstream_config.name], upstream_model, self._client_authorization(request.scope)
         )
-        exchange.upstream = upstream_config.name
-        exchange.upstream_model = upstream_model
-        try:
+        request.exchange.upstream = upstream_config.name
+        request.exchange.upstream_model = upstream_model
+        return upstream_config, to
+
+    async def _create(self, endpoint: str, request: Request, writer: ClientWriter) -> None:
+        exchange = request.exchange
+        exchange.client_protocol = endpoint
+        body = await self._body(request)
+        model = _model_of(body)
+        exchange.model = model
+        exchange.stream = body.get("stream") is True
+        upstream_config, to = self._destination(request, model)
+        with _conversion_errors():
             if upstream_config.protocol == endpoint:
                 await self._relay(endpoint, body, to, exchange, writer)
             elif endpoint == "chat":
                 await self._translate("chat", body, to, exchange, writer)
             else:
                 await self._create_response(body, to, exchange, writer)
-        except ConversionError as exc:
-            param = exc.path.removeprefix("request.") if exc.path else None
-            raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
 
     async def _relay(
         self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
@@ -243,14 +259,87 @@ class Endpoints:
                 return await open_bridge("responses", request, to, background, hooks)
 
             queued = await self.state.start_background(body, own, exchange, start)
-            await writer.json(200, json_bytes(queued))
+            if (
+                body.get("stream") is True
+            ):  # the run's event log, followed (the run goes on if the client leaves)
+                await writer.stream(_frames(self.state.logs.follow(queued["id"], -1)))
+            else:
+                await writer.json(200, json_bytes(queued))
             return
         hooks = self.state.hooks(body, own, exchange)
         await self._translate("responses", request, to, exchange, writer, hooks)
 
+    # -- counting and compacting ---------------------------------------------------------------------
+
+    async def count_input_tokens(self, request: Request, writer: ClientWriter) -> None:
+        """``POST /v1/responses/input_tokens``: the converted request counted (see :mod:`.token_count`)."""
+        exchange = request.exchange
+        exchange.client_protocol = "responses"
+        body = await self._body(request)
+        upstream_config, to = self._counting_destination(request, body)
+        if upstream_config.protocol == "responses":
+            await writer.json(200, await _forwarded(to, "/responses/input_tokens", body))
+            return
+        profile = upstream_config.capabilities
+        with _conversion_errors():
+            prepared, _ = await self.state.prepare({**body, "store": False})
+            converted = convert_responses_request({**prepared, "model": to.model or "model"}, profile)
+        exchange.dropped = [str(drop) for drop in converted.dropped]
+        count, exact = await count_tokens(converted.params, to, profile)
+        answer = json_bytes({"object": "response.input_tokens", "input_tokens": count})
+        await writer.json(200, answer, [(b"x-translator-token-count", b"exact" if exact else b"estimate")])
+
+    def _counting_destination(
+        self, request: Request, body: dict[str, Any]
+    ) -> tuple[UpstreamConfig, Destination]:
+        """The upstream that counts: the model's, or without a model the default upstream (estimating)."""
+        if body.get("model") is not None:
+            model = _model_of(body)
+            request.exchange.model = model
+            return self._destination(request, model)
+        config = self.config
+        default = config.default_upstream
+        upstream_config = None if default is None else config.upstreams[default]
+        if upstream_config is None or (
+            upstream_config.protocol == "chat" and upstream_config.capabilities.count_tokens != "estimate"
+        ):
+            raise GatewayError.bad_request("'model' is required to count here", param="model")
+        request.exchange.upstream = upstream_config.name
+        to = Destination(self.upstreams[upstream_config.name], "", self._client_authorization(request.scope))
+        return upstream_config, to
+
+    async def compact_response(self, request: Request, writer: ClientWriter) -> None:
+        """``POST /v1/responses/compact``: the conversation summarized by the upstream model."""
+        exchange = request.exchange
+        exchange.client_protocol = "responses"
+        body = await self._body(request)
+        model = _model_of(body)
+        exchange.model = model
+        upstream_config, to = self._destination(request, model)
+        if upstream_config.protocol == "responses":
+            await writer.json(200, await _forwarded(to, "/responses/compact", body))
+            return
+
+        async def summarize(ask: dict[str, Any]) -> dict[str, Any]:
+            bridge = await open_bridge("responses", ask, to, exchange)
+            _, payload = await bridge.answer()
+            final: dict[str, Any] = orjson.loads(payload)
+            return final
+
+        with _conversion_errors():
+            compacted = await self.state.compact(body, summarize)
+        await writer.json(200, json_bytes(compacted))
+
     # -- stored responses -----------------------------------------------------------------------------
 
     async def get_response(self, request: Request, writer: ClientWriter) -> None:
+        response_id = request.params["response_id"]
+        after = await self.state.resume(response_id, request.query)
+        if after is not None:  # a background response's events after ``starting_after``, then live ones
+            request.exchange.client_protocol = "responses"
+            request.exchange.stream = True
+            await writer.stream(_frames(self.state.logs.follow(response_id, after)))
+            return
         await self._stored(request, writer, "GET", "", self.state.get)
 
     async def delete_response(self, request: Request, writer: ClientWriter) -> None:
@@ -308,6 +397,35 @@ def _basic_password(token: str) -> bytes:
         return base64.b64decode(token, validate=True).partition(b":")[2]
     except (binascii.Error, ValueError):
         return b""
+
+
+async def _frames(lists: AsyncGenerator[list[dict[str, Any]], None]) -> AsyncIterator[bytes]:
+    """Logged events as SSE."""
+    async with contextlib.aclosing(lists) as events:
+        async for out in events:
+            yield event_frames(out)
+
+
+@contextlib.contextmanager
+def _conversion_errors() -> Iterator[None]:
+    """A request the converter refuses, as a 400 naming the field."""
+    try:
+        yield
+    except ConversionError as exc:
+        param = exc.path.removeprefix("request.") if exc.path else None
+        raise GatewayError.bad_request(f"invalid request: {exc}", param=param) from None
+
+
+async def _forwarded(to: Destination, path: str, body: dict[str, Any]) -> bytes:
+    """``body`` POSTed to a Responses upstream as it is (the routed model in place of the client's), its
+    JSON answer."""
+    if to.model:
+        body = {**body, "model": to.model}
+    response = await to.upstream.post(path, body, authorization=to.authorization, stream=False)
+    try:
+        return json_bytes(await response.json())
+    finally:
+        await response.aclose()
 
 
 def _parse_request(raw: bytes) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 A Responses request over a chat upstream is stored (unless ``store: false``) with its own input items
 and its output; ``previous_response_id`` prepends the stored conversation (the chain walked back, item
-by item; ``instructions`` are not inherited, as in the API) before the request is converted.  The
+by item; ``instructions`` are not inherited, as in the API) before the request is converted, and every
+``item_reference`` in ``input`` is replaced by the stored item it names (any input or output item of a
+live stored response; an unknown id is a 404 naming it), in the request and in what is stored.  The
 response is stored *before* its terminal event leaves, so a client that continues from it at once (on
 this instance or another sharing the store) finds it.
 
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -28,9 +31,14 @@ import orjson
 
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
+from .background import EventLogs, RunLog
+from .compaction import Compaction
+from .conversations_state import ConversationsState, conversation_id_of
+from .conversations_state import not_found as conversation_not_found
 from .errors import GatewayError
 from .request_log import Exchange, logger
 from .response_hooks import Cancelled, ResponseHooks
+from .sealing import Sealer
 from .store import (
     InvalidListParameterError,
     ResponseInProgressError,
@@ -44,13 +52,15 @@ from .store import (
 __all__ = ["ResponsesState"]
 
 #: Request fields the gateway's state implements (never sent upstream).
-_GATEWAY_FIELDS = ("previous_response_id", "store", "background")
+_GATEWAY_FIELDS = ("previous_response_id", "store", "background", "conversation")
+#: The statuses of a finished response whose input and output join its conversation.
+_APPENDED = ("completed", "incomplete")
 
 
 class Run(Protocol):
     """A started exchange a background task reads to its end (the bridge's ``OpenBridge``)."""
 
-    async def collect(self) -> list[dict[str, Any]]: ...
+    def events(self) -> AsyncGenerator[list[dict[str, Any]], None]: ...
 
 
 def _not_found(response_id: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
@@ -60,9 +70,13 @@ def _not_found(response_id: str, *, param: str | None = None, code: str | None =
 class ResponsesState:
     """The gateway's Responses state: one :class:`ResponseStore` and the background tasks running."""
 
-    def __init__(self, store: ResponseStore, *, max_bytes: int) -> None:
+    def __init__(self, store: ResponseStore, *, max_bytes: int, secret: bytes | None = None) -> None:
         self.store = store
         self.max_bytes = max_bytes
+        self._secret = secret
+        self.logs = EventLogs(store)
+        self.conversations = ConversationsState(store.conversation_store(), self.resolve_references)
+        self._compaction: Compaction | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -78,18 +92,22 @@ class ResponsesState:
 
     # -- a new request ------------------------------------------------------------------------------
 
-    async def prepare(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def prepare(
+        self, body: dict[str, Any], owner: str = ""
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The request to convert (stored conversation first) and its own input items, to store.
 
-        Raises :class:`GatewayError`: 404 ``previous_response_not_found``, 400 for a response still
-        running or a body the store cannot keep.
+        Raises :class:`GatewayError`: 404 ``previous_response_not_found`` or for an unknown
+        ``item_reference``, 400 for a response still running, a compaction item this gateway cannot
+        read, ``context_management``, or a body the store cannot keep.
         """
-        try:
-            own = stored_input_items(body.get("input") or [])
-        except StoreError as exc:
-            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
-        except Exception as exc:  # a ConversionError naming the item
-            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        if body.get("context_management") is not None:
+            raise GatewayError.bad_request(
+                "context_management (automatic compaction) is not available over this upstream: compact"
+                " with POST /v1/responses/compact and send its output as input",
+                param="context_management",
+            )
+        history, own, referenced = await self.gather(body, owner)
         if body.get("store") is not False:
             size = len(orjson.dumps(own))
             if size > self.max_bytes:
@@ -103,9 +121,41 @@ class ResponsesState:
                 )
         # what the gateway does itself is not the upstream's business (nor reported as dropped)
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
+        conversation = history + own
+        compaction = await self.compaction()
+        expanded = compaction.expand(conversation, owner, first=-len(history))
+        if history or referenced or expanded is not conversation:
+            request["input"] = expanded
+        return request, own
+
+    async def gather(
+        self, body: dict[str, Any], owner: str = ""
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """(the stored conversation the request continues, its own input items with references resolved,
+        whether it had references): what the request stands for, before compaction items are expanded."""
+        try:
+            own = stored_input_items(body.get("input") or [])
+        except StoreError as exc:
+            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        except Exception as exc:  # a ConversionError naming the item
+            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
+        resolved = await self.resolve_references(own, owner)
+        referenced, own = resolved is not own, resolved
         previous = body.get("previous_response_id")
+        if body.get("conversation") is not None:
+            if previous is not None:
+                raise GatewayError.bad_request(
+                    "'conversation' and 'previous_response_id' cannot be used together: a response"
+                    " continues one or the other",
+                    param="conversation",
+                )
+            conversation_id = conversation_id_of(body["conversation"])
+            store = self.conversations.store
+            if await store.get(owner, conversation_id) is None:
+                raise conversation_not_found(conversation_id)
+            return [item async for item in store.items(owner, conversation_id)], own, referenced
         if previous is None:
-            return request, own
+            return [], own, referenced
         if not isinstance(previous, str) or not previous:
             raise GatewayError.bad_request(
                 "'previous_response_id' must be a string", param="previous_response_id"
@@ -122,8 +172,66 @@ class ResponsesState:
             ) from None
         except ResponseInProgressError as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        request["input"] = history + own
-        return request, own
+        return history, own, referenced
+
+    async def compact(
+        self,
+        body: dict[str, Any],
+        summarize: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+        owner: str = "",
+    ) -> dict[str, Any]:
+        """``POST /v1/responses/compact``: the ``response.compaction`` object for the conversation ``body``
+        stands for (``previous_response_id`` and/or ``input``).  ``summarize`` runs the summary request
+        (a Responses request over the chat upstream) and returns its final response."""
+        if body.get("input") is None and body.get("previous_response_id") is None:
+            raise GatewayError.bad_request("give 'input', 'previous_response_id' or both", param="input")
+        history, own, _ = await self.gather(body, owner)
+        conversation = history + own
+        compaction = await self.compaction()
+        expanded = compaction.expand(conversation, owner, first=-len(history))
+        ask = compaction.request(str(body["model"]), expanded, body.get("instructions"))
+        summarized = await summarize(ask)
+        return compaction.compacted(conversation, summarized, owner)
+
+    async def compaction(self) -> Compaction:
+        """Compaction items of this gateway, sealed under its secret."""
+        if self._compaction is None:
+            self._compaction = Compaction(Sealer(self._secret or os.urandom(32), "compaction"))
+        return self._compaction
+
+    async def resolve_references(self, items: list[dict[str, Any]], owner: str = "") -> list[dict[str, Any]]:
+        """``items`` with every ``item_reference`` replaced by the stored item it names.
+
+        Raises :class:`GatewayError`: 400 for a reference without a string ``id``, 404 naming the first
+        id the store does not hold (unknown, expired, deleted).
+        """
+        wanted: list[str] = []
+        for n, item in enumerate(items):
+            if item.get("type") == "item_reference":
+                item_id = item.get("id")
+                if not isinstance(item_id, str) or not item_id:
+                    raise GatewayError.bad_request(
+                        "an item_reference needs the string 'id' of a stored item", param=f"input[{n}].id"
+                    )
+                wanted.append(item_id)
+        if not wanted:
+            return items
+        found = await self.store.find_items(wanted)
+        missing = [item_id for item_id in wanted if item_id not in found]
+        if missing:  # items added to a conversation directly
+            found.update(await self.conversations.store.find_items(owner, missing))
+        resolved: list[dict[str, Any]] = []
+        for n, item in enumerate(items):
+            if item.get("type") != "item_reference":
+                resolved.append(item)
+                continue
+            stored = found.get(item["id"])
+            if stored is None:
+                raise GatewayError.not_found(
+                    f"Item with id '{item['id']}' not found.", param=f"input[{n}]", code="item_not_found"
+                )
+            resolved.append(stored)
+        return resolved
 
     def hooks(
         self,
@@ -132,21 +240,56 @@ class ResponsesState:
         exchange: Exchange,
         *,
         background: str | None = None,
+        owner: str = "",
     ) -> ResponseHooks:
-        """What a Responses exchange must do for the state: echo, store before the end.
+        """What a Responses exchange must do for the state: echo, store before the end, and append the
+        input and output to the request's conversation before the end.
 
         ``background`` is the id of the queued response a background run completes.
         """
         fields: dict[str, Any] = {"store": body.get("store") is not False}
         if body.get("previous_response_id") is not None:
             fields["previous_response_id"] = body["previous_response_id"]
-        if body.get("store") is False:
+        if background is not None:
+            fields["background"] = True
+        conversation = None
+        if body.get("conversation") is not None:
+            conversation = conversation_id_of(body["conversation"])
+            fields["conversation"] = {"id": conversation}
+        keep = body.get("store") is not False
+        if not keep and conversation is None:
             return ResponseHooks(fields=fields)
 
         async def remember(response: dict[str, Any]) -> None:
-            await self._remember(response, own, exchange, background=background is not None)
+            if keep:
+                await self._remember(response, own, exchange, background=background is not None)
+            if conversation is not None:
+                await self._join(conversation, response, own, exchange, owner)
 
         return ResponseHooks(fields=fields, response_id=background, on_final=remember)
+
+    async def _join(
+        self,
+        conversation: str,
+        response: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        owner: str,
+    ) -> None:
+        """Append a finished response's input and output items to its conversation."""
+        if response.get("status") not in _APPENDED:
+            return
+        try:
+            added = await self.conversations.store.add_items(owner, conversation, [*own, *response["output"]])
+        except StoreError as exc:
+            added, reason = None, str(exc)
+        else:
+            reason = "the conversation was deleted meanwhile"
+        if added is None:  # the answer still goes out; the log says the conversation did not take it
+            exchange.failed(f"not added to {conversation}: {reason}")
+            logger.error(
+                orjson.dumps({"request_id": exchange.request_id, "conversation_error": reason}).decode()
+            )
 
     async def _remember(
         self, response: dict[str, Any], own: list[dict[str, Any]], exchange: Exchange, *, background: bool
@@ -170,17 +313,13 @@ class ResponsesState:
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
         """Store the ``queued`` response, start the run in a task, return the queued response."""
-        if body.get("stream") is True:
-            raise GatewayError.bad_request(
-                "background responses are served without streaming here: send stream=false and poll"
-                " GET /v1/responses/{id}",
-                param="stream",
-            )
         if body.get("store") is False:
             raise GatewayError.bad_request("background responses must be stored (store=true)", param="store")
         response_id = random_id("resp")
         params = {key: body[key] for key in RESPONSE_DEFAULTS if body.get(key) is not None}
         params["store"] = True
+        if body.get("conversation") is not None:
+            params["conversation"] = {"id": conversation_id_of(body["conversation"])}
         queued = response_shell(
             response_id=response_id,
             created_at=system_clock(),
@@ -197,13 +336,15 @@ class ResponsesState:
             ) from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
+        log = self.logs.run(response_id)
+        await log.open()
         hooks = self.hooks(body, own, exchange, background=response_id)
 
         async def cancelled() -> bool:
             return await self.store.status(response_id) == "cancelled"
 
         hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, hooks, open_run))
+        task = asyncio.create_task(self._run_background(queued, hooks, open_run, log))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queued
@@ -213,31 +354,69 @@ class ResponsesState:
         queued: dict[str, Any],
         hooks: ResponseHooks,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
+        log: RunLog,
     ) -> None:
         response_id = queued["id"]
         try:
             await self.store.update({**queued, "status": "in_progress"})
             run = await open_run(hooks)
-            await run.collect()  # on_final stores the terminal response
+            async with contextlib.aclosing(run.events()) as lists:
+                async for events in lists:  # on_final stores the terminal response before its events
+                    await log.append(events)
         except Cancelled:
             stored = await self.store.get(response_id)
             if stored is not None:
                 await self.store.update({**stored, "status": "cancelled"})
         except GatewayError as exc:  # the upstream refused before answering
-            await self._fail(queued, exc.code or "server_error", exc.message)
+            await self._fail(queued, exc.code or "server_error", exc.message, log)
         except asyncio.CancelledError:
             await asyncio.shield(
-                self._fail(queued, "server_error", "the gateway shut down before it finished")
+                self._fail(queued, "server_error", "the gateway shut down before it finished", log)
             )
             raise
         except Exception as exc:  # a bug: the response must not stay in progress forever
             logger.exception("background response %s failed", response_id)
-            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})")
+            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})", log)
+        finally:
+            with contextlib.suppress(StoreError):
+                await asyncio.shield(log.close())
 
-    async def _fail(self, queued: dict[str, Any], code: str, message: str) -> None:
+    async def _fail(self, queued: dict[str, Any], code: str, message: str, log: RunLog) -> None:
         failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
         with contextlib.suppress(StoreError):
             await self.store.update(failed)
+            await log.fail(failed)
+
+    async def resume(self, response_id: str, query: bytes) -> int | None:
+        """The ``starting_after`` of ``GET /v1/responses/{id}?stream=true&starting_after=N`` (``-1``
+        without one), checked; ``None`` when ``query`` does not ask for a stream.
+
+        Raises :class:`GatewayError`: 404 for an unknown response, 400 for a response that was not run
+        in the background, a ``starting_after`` that is no integer or is past the last event.
+        """
+        fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
+        if fields.get("stream", ["false"])[-1].lower() != "true":
+            return None
+        response = await self.get(response_id)
+        if not response.get("background"):
+            raise GatewayError.bad_request(
+                "stream=true is only available for responses created with background=true", param="stream"
+            )
+        raw = fields.get("starting_after", ["-1"])[-1]
+        try:
+            after = int(raw)
+        except ValueError:
+            raise GatewayError.bad_request(
+                f"'starting_after' must be an integer, got {raw!r}", param="starting_after"
+            ) from None
+        if after >= 0:
+            found = await self.store.events_after(response_id, after - 1, limit=1)
+            if found is None or (not found[0] and found[1]):
+                raise GatewayError.bad_request(
+                    f"starting_after {after} is past the last event of response '{response_id}'",
+                    param="starting_after",
+                )
+        return after
 
     # -- retrieval -----------------------------------------------------------------------------------
 

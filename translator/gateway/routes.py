@@ -3,7 +3,8 @@
 Every versioned route answers with and without the ``/v1`` prefix.  A path no route matches is a 404
 naming it; a path matched with a method it does not take is a 405 naming the methods it does.  Both are
 decided here and nowhere else.  A ``{name}`` segment matches one non-empty path segment and is handed to
-the endpoint as a parameter.
+the endpoint as a parameter; routes are tried in order, so ``/responses/compact`` is never taken for a
+response id.
 
 =======  ============================================  ===================================================
 method   path                                          endpoint
@@ -15,10 +16,16 @@ GET      ``/status/feed`` (operations, no ``/v1``)     ``status_feed``: the JSON
 GET      ``/models``                                   ``models``: the routed models, or the upstream's list
 POST     ``/responses``                                ``create_response``: translated or relayed
 POST     ``/chat/completions``                         ``create_chat_completion``: translated or relayed
+POST     ``/responses/input_tokens``                   ``count_input_tokens``: counted, or relayed
+POST     ``/responses/compact``                        ``compact_response``: summarized, or relayed
 GET      ``/responses/{response_id}``                  ``get_response``
 DELETE   ``/responses/{response_id}``                  ``delete_response``
 GET      ``/responses/{response_id}/input_items``      ``list_input_items``
 POST     ``/responses/{response_id}/cancel``           ``cancel_response``
+POST     ``/conversations``                            ``create_conversation``
+GET      ``/conversations/{conversation_id}``          ``get_conversation`` (``POST``: update, ``DELETE``)
+POST     ``/conversations/{conversation_id}/items``    ``add_conversation_items`` (``GET``: list)
+GET      ``/conversations/{id}/items/{item_id}``       ``get_conversation_item`` (``DELETE``: delete)
 =======  ============================================  ===================================================
 
 The operations routes take the inbound key as a Bearer token or as an HTTP Basic password (what a browser
@@ -69,12 +76,29 @@ ROUTES: tuple[Route, ...] = (
     Route("/models", MappingProxyType({"GET": "models"})),
     Route("/responses", MappingProxyType({"POST": "create_response"})),
     Route("/chat/completions", MappingProxyType({"POST": "create_chat_completion"})),
+    Route("/responses/input_tokens", MappingProxyType({"POST": "count_input_tokens"})),
+    Route("/responses/compact", MappingProxyType({"POST": "compact_response"})),
     Route(
         "/responses/{response_id}",
         MappingProxyType({"GET": "get_response", "DELETE": "delete_response"}),
     ),
     Route("/responses/{response_id}/input_items", MappingProxyType({"GET": "list_input_items"})),
     Route("/responses/{response_id}/cancel", MappingProxyType({"POST": "cancel_response"})),
+    Route("/conversations", MappingProxyType({"POST": "create_conversation"})),
+    Route(
+        "/conversations/{conversation_id}",
+        MappingProxyType(
+            {"GET": "get_conversation", "POST": "update_conversation", "DELETE": "delete_conversation"}
+        ),
+    ),
+    Route(
+        "/conversations/{conversation_id}/items",
+        MappingProxyType({"POST": "add_conversation_items", "GET": "list_conversation_items"}),
+    ),
+    Route(
+        "/conversations/{conversation_id}/items/{item_id}",
+        MappingProxyType({"GET": "get_conversation_item", "DELETE": "delete_conversation_item"}),
+    ),
 )
 
 #: The endpoints every route names (the gateway checks at start that it has each of them).

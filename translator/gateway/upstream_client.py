@@ -213,6 +213,15 @@ class Upstream:
         headers = self.headers(authorization, stream=stream)
         return await self._send("POST", path, headers, orjson.dumps(body))
 
+    async def post_root(
+        self, path: str, body: dict[str, Any], *, authorization: str | None
+    ) -> UpstreamResponse:
+        """POST ``body`` to ``path`` at the server's root (``base_url`` without a trailing ``/v1``): where
+        vLLM and llama.cpp serve ``/tokenize``."""
+        base = self.config.base_url
+        url = URL((base[: -len("/v1")] if base.endswith("/v1") else base) + path)
+        return await self._send("POST", url, self.headers(authorization, stream=False), orjson.dumps(body))
+
     async def get(self, path: str, *, authorization: str | None) -> UpstreamResponse:
         return await self._send("GET", path, self.headers(authorization, stream=False), None)
 

@@ -37,6 +37,12 @@ difference is one field of :class:`UpstreamProfile`, with the server behaviour t
 * ``stream``: whether the upstream streams tool calls well enough to be called with
   ``stream: true``.  Read by the gateway (which then synthesises the client's stream from one
   final object); the request conversion itself leaves ``stream`` as the client sent it.
+* ``count_tokens``: how the gateway counts a request's input tokens
+  (``POST /v1/responses/input_tokens``): ``"estimate"`` (default: computed locally from the text,
+  no upstream call), ``"vllm"`` (vLLM's ``POST /tokenize`` with the messages: exact),
+  ``"llama.cpp"`` (llama.cpp's ``POST /apply-template`` then ``POST /tokenize``: exact) or
+  ``"completion"`` (a one-token completion whose ``usage.prompt_tokens`` is read: exact, and billed
+  as a request).  Read by the gateway only.
 
 :data:`PRESETS` holds profiles for some well-known upstreams; :meth:`UpstreamProfile.from_mapping`
 builds one from a config table (``preset = "deepseek"`` plus overrides).
@@ -52,15 +58,17 @@ from typing import Any, Literal, get_args
 from ..errors import ProfileError
 from .schemas import SchemaMode
 
-__all__ = ["PRESETS", "ReasoningField", "UpstreamProfile"]
+__all__ = ["PRESETS", "CountTokens", "ReasoningField", "UpstreamProfile"]
 
 ReasoningField = Literal["reasoning_content", "reasoning"]
 MaxTokensField = Literal["max_completion_tokens", "max_tokens"]
+CountTokens = Literal["estimate", "vllm", "llama.cpp", "completion"]
 
 _SET_FIELDS = ("hosted_tools", "chat_params", "rejected_params")
 _REASONING_FIELDS = get_args(ReasoningField)
 _SCHEMA_MODES = get_args(SchemaMode)
 _MAX_TOKENS_FIELDS = get_args(MaxTokensField)
+_COUNT_TOKENS = get_args(CountTokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,7 @@ class UpstreamProfile:
     chat_params: frozenset[str] | None = None
     rejected_params: frozenset[str] = frozenset()
     stream: bool = True
+    count_tokens: CountTokens = "estimate"
 
     def __post_init__(self) -> None:
         for name in (
@@ -92,6 +101,7 @@ class UpstreamProfile:
         _check_choice("reasoning_field", self.reasoning_field, (*_REASONING_FIELDS, None))
         _check_choice("tool_schema", self.tool_schema, _SCHEMA_MODES)
         _check_choice("max_tokens_field", self.max_tokens_field, _MAX_TOKENS_FIELDS)
+        _check_choice("count_tokens", self.count_tokens, _COUNT_TOKENS)
         _check_names("hosted_tools", self.hosted_tools)
         _check_names("rejected_params", self.rejected_params)
         if self.chat_params is not None:

@@ -15,6 +15,7 @@ __all__ = [
     "FINISH_REASON_BY_INCOMPLETE_REASON",
     "INCOMPLETE_REASON_BY_FINISH_REASON",
     "RESPONSE_DEFAULTS",
+    "RESPONSE_OPTIONAL",
     "abnormal_finish_error",
     "chat_annotation_to_responses",
     "chat_logprob_to_responses",
@@ -235,6 +236,11 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: ``Response`` fields a shell carries only when ``params`` gives them: ``background`` (a background run),
+#: ``conversation`` (``{"id": ...}``, a response that belongs to a conversation).
+RESPONSE_OPTIONAL = ("background", "conversation")
+
+
 def response_shell(
     *,
     response_id: str,
@@ -254,7 +260,7 @@ def response_shell(
         value = p.get(name)
         return RESPONSE_DEFAULTS[name] if value is None else value
 
-    return {
+    shell = {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
@@ -280,6 +286,10 @@ def response_shell(
         "user": pick("user"),
         "metadata": pick("metadata"),
     }
+    for name in RESPONSE_OPTIONAL:  # only when a response has them (a gateway's state)
+        if p.get(name) is not None:
+            shell[name] = p[name]
+    return shell
 
 
 def chat_annotation_to_responses(annotation: Any, path: str) -> dict[str, Any] | None:

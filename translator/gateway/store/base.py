@@ -56,6 +56,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from ..tracing import traced, traced_iteration
+from .conversations import ConversationStore
 from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError
 
 __all__ = [
@@ -77,6 +78,8 @@ EXPIRY_SLACK = 0.01
 UNFINISHED = ("queued", "in_progress")
 #: What a stored response id may look like (``resp_`` + hex, as the gateway makes them).
 RESPONSE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
+#: Events read per round trip from a background response's event log.
+EVENT_PAGE = 500
 #: Bounds of the input-items list ``limit`` (API: 1 to 100, default 20).
 MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
 
@@ -390,6 +393,41 @@ class ResponseStore(ABC):
             "has_more": has_more,
         }
 
+    async def find_items(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored items with these ids, by id (an ``item_reference`` resolved); absent ids are left out.
+
+        An item is found among the input and output items of every live response (not expired, not
+        deleted); when several responses hold the same id, the most recently stored one is read.  All
+        ids are looked up in one round trip.
+        """
+        unique = [item_id for item_id in dict.fromkeys(item_ids) if isinstance(item_id, str) and item_id]
+        if not unique:
+            return {}
+        found = await self._find_items(unique)
+        return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
+
+    async def append_events(
+        self, response_id: str, events: Sequence[Mapping[str, Any]], *, closed: bool = False
+    ) -> None:
+        """Append streaming events to a background response's event log (created by the first append);
+        ``closed``: these are its last.  Events carry their ``sequence_number``, which starts at 0 and
+        grows by one per event (as the translator writes them).  The log is kept ``ttl`` seconds after
+        its last append."""
+        blobs = [orjson.dumps(event) for event in events]
+        first = int(events[0]["sequence_number"]) if events else 0
+        await self._append_events(response_id, first, blobs, closed)
+
+    async def events_after(
+        self, response_id: str, after: int, limit: int = EVENT_PAGE
+    ) -> tuple[list[dict[str, Any]], bool] | None:
+        """The logged events whose ``sequence_number`` is above ``after`` (at most ``limit``), and whether
+        they are the last ones (the log is closed and nothing is left); ``None`` when there is no log."""
+        found = await self._events_after(response_id, after, limit)
+        if found is None:
+            return None
+        blobs, closed = found
+        return [orjson.loads(blob) for blob in blobs], closed and len(blobs) < limit
+
     @traced("delete")
     async def delete(self, response_id: str) -> bool:
         """Delete a response; ``False`` when it is unknown, expired or already deleted (-> 404).
@@ -397,6 +435,10 @@ class ResponseStore(ABC):
         Responses continuing from it keep their conversation (see the module docstring).
         """
         return await self._delete(response_id)
+
+    @abstractmethod
+    def conversation_store(self) -> ConversationStore:
+        """The conversations kept in the same backend (connection, file, key prefix) as these responses."""
 
     @abstractmethod
     async def check(self) -> None:
@@ -485,6 +527,21 @@ class ResponseStore(ABC):
     @abstractmethod
     async def _locate(self, response_ids: Sequence[str], item_id: str) -> list[tuple[str, Part, int]]:
         """Where item ``item_id`` is stored among ``response_ids``: (response id, part, index) hits."""
+
+    @abstractmethod
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored blobs of the items with these ids among live responses' items (the most recently
+        stored response's when several hold one), in one round trip."""
+
+    @abstractmethod
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        """Append ``blobs`` (sequence numbers ``first``, ``first + 1``...) to the log; extend its expiry."""
+
+    @abstractmethod
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        """Up to ``limit`` events after sequence number ``after``, and whether the log is closed."""
 
     @abstractmethod
     async def _delete(self, response_id: str) -> bool:

@@ -24,6 +24,8 @@ from .base import (
     Run,
     replaceable,
 )
+from .conversations import ConversationStore
+from .conversations_memory import MemoryConversationStore
 from .errors import DuplicateResponseError, ResponseInProgressError, ResponseNotFoundError, StoreError
 
 __all__ = ["MemoryResponseStore"]
@@ -55,8 +57,19 @@ def _index(ids: list[str | None]) -> dict[str, int]:
 
 
 @dataclass(slots=True)
+class _Log:
+    events: list[bytes]
+    expires_at: float
+    closed: bool = False
+
+
+@dataclass(slots=True)
 class _Table:
     entries: dict[str, _Entry] = field(default_factory=dict)
+    #: item id -> the response that stored it last (stale pointers are skipped, and swept)
+    items: dict[str, str] = field(default_factory=dict)
+    #: background responses' event logs
+    logs: dict[str, _Log] = field(default_factory=dict)
     inserts: int = 0
 
 
@@ -66,6 +79,9 @@ class MemoryResponseStore(ResponseStore):
     def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         super().__init__(ttl=ttl, max_bytes=max_bytes)
         self._table = _Table()
+
+    def conversation_store(self) -> ConversationStore:
+        return MemoryConversationStore(ttl=self.ttl, max_bytes=self.max_bytes)
 
     async def check(self) -> None:
         """Always ready."""
@@ -91,6 +107,17 @@ class MemoryResponseStore(ResponseStore):
         expired = [rid for rid, entry in self._table.entries.items() if entry.expires_at <= now]
         for rid in expired:
             del self._table.entries[rid]
+        entries = self._table.entries
+        stale = [item_id for item_id, rid in self._table.items.items() if rid not in entries]
+        for item_id in stale:
+            del self._table.items[item_id]
+        for rid in [rid for rid, log in self._table.logs.items() if log.expires_at <= now]:
+            del self._table.logs[rid]
+
+    def _point(self, response_id: str, ids: list[str | None]) -> None:
+        for item_id in ids:
+            if item_id is not None:
+                self._table.items[item_id] = response_id
 
     # ------------------------------------------------------------------ primitives
 
@@ -117,6 +144,8 @@ class MemoryResponseStore(ResponseStore):
             size=new.size,
             expires_at=expires_at,
         )
+        self._point(new.response_id, new.input_ids)
+        self._point(new.response_id, new.output_ids)
         if parent is not None:
             parent.children += 1
         ancestor_id = new.parent
@@ -146,6 +175,7 @@ class MemoryResponseStore(ResponseStore):
         entry.body, entry.status, entry.size = body, status, size
         entry.items = (entry.items[0], list(output_items))
         entry.index = (entry.index[0], _index(output_ids))
+        self._point(response_id, output_ids)
         return Replaced.STORED, size
 
     async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
@@ -198,6 +228,40 @@ class MemoryResponseStore(ResponseStore):
                 if index is not None:
                     hits.append((rid, part, index))
         return hits
+
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for item_id in item_ids:
+            rid = self._table.items.get(item_id)
+            entry = None if rid is None else self._live(rid)
+            if entry is None:
+                continue
+            for part in (Part.OUTPUT, Part.INPUT):
+                index = entry.index[part].get(item_id)
+                if index is not None:
+                    found[item_id] = entry.items[part][index]
+                    break
+        return found
+
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        expires_at = time.time() + self.ttl
+        log = self._table.logs.get(response_id)
+        if log is None or log.expires_at <= time.time():
+            log = self._table.logs[response_id] = _Log([], expires_at)
+        if blobs:
+            del log.events[first:]  # (a retried append rewrites what it wrote)
+            log.events += blobs
+        log.expires_at = expires_at
+        log.closed = log.closed or closed
+
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        log = self._table.logs.get(response_id)
+        if log is None or log.expires_at <= time.time():
+            return None
+        start = max(after + 1, 0)
+        return log.events[start : start + limit], log.closed
 
     async def _delete(self, response_id: str) -> bool:
         entry = self._live(response_id)

@@ -8,6 +8,10 @@ Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``):
     P out:R    list   output items
     P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
     P outx:R   hash   output item id -> index
+    P item:I   string the response that stored item I last (``item_reference``), expiring with it
+    P ev:R     list   background response R's streaming events, one JSON document each (index =
+                      sequence number), kept ``ttl`` after the last append
+    P evend:R  string the log's state: ``0`` open, ``1`` once the last event is in
 
 Every write is one Lua script (atomic on the server): a create checks the id and the parent, writes
 all keys, bumps the parent's child count and extends the ancestors' expiry in one step, so several
@@ -42,6 +46,7 @@ from .base import (
     ResponseStore,
     Run,
 )
+from .conversations import ConversationStore
 from .errors import (
     DuplicateResponseError,
     InvalidStoreSpecError,
@@ -84,6 +89,22 @@ end
 local function each_key(rid, fn)
   for _, kind in ipairs({'resp:', 'in:', 'out:', 'inx:', 'outx:'}) do fn(p .. kind .. rid) end
 end
+-- item id -> the response holding it (item_reference), expiring with that response
+local function refer(rid, from, count, ttl)
+  for j = 0, count - 1 do
+    local item_id = ARGV[from + j]
+    if item_id ~= '' then redis.call('SET', p .. 'item:' .. item_id, rid, 'PX', ttl) end
+  end
+end
+-- fn(key) for every item pointer that still names rid
+local function each_ref(rid, fn)
+  for _, kind in ipairs({'inx:', 'outx:'}) do
+    for _, item_id in ipairs(redis.call('HKEYS', p .. kind .. rid)) do
+      local key = p .. 'item:' .. item_id
+      if redis.call('GET', key) == rid then fn(key) end
+    end
+  end
+end
 """
 
 # ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
@@ -108,6 +129,8 @@ push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
 index(p .. 'outx:' .. id, first + 2 * nin + nout, nout)
+refer(id, first + nin + nout, nin, ttl)
+refer(id, first + 2 * nin + nout, nout, ttl)
 local function expire(key) redis.call('PEXPIRE', key, ttl) end
 local function extend(key) redis.call('PEXPIRE', key, ARGV[13]) end
 each_key(id, expire)
@@ -118,6 +141,7 @@ while cur ~= '' do
   local m = p .. 'resp:' .. cur
   if redis.call('PTTL', m) >= ttl then break end
   each_key(cur, extend)
+  each_ref(cur, extend)
   cur = redis.call('HGET', m, 'parent') or ''
 end
 return 'ok'
@@ -147,6 +171,7 @@ local ttl = redis.call('PTTL', meta)
 if ttl > 0 then
   redis.call('PEXPIRE', out, ttl)
   redis.call('PEXPIRE', outx, ttl)
+  refer(id, 9 + nout, nout, ttl)
 end
 redis.call('HSET', meta, 'body', ARGV[3], 'status', ARGV[4], 'nout', nout, 'size', size)
 return {'stored', size}
@@ -210,6 +235,7 @@ if tonumber(f[2]) > 0 then
   return 1
 end
 local function purge(key) redis.call('DEL', key) end
+each_ref(id, purge)
 each_key(id, purge)
 local cur = f[3]
 while cur ~= '' do
@@ -218,12 +244,37 @@ while cur ~= '' do
   if not g[1] then break end
   local left = redis.call('HINCRBY', m, 'children', -1)
   if left > 0 or g[1] ~= '1' then break end
+  each_ref(cur, purge)
   each_key(cur, purge)
   cur = g[2]
 end
 return 1
 """
 )
+
+
+# ARGV: prefix, item ids.  Returns id, blob, id, blob... for the ids held by a live response.
+_FIND = """
+local p, out = ARGV[1], {}
+for i = 2, #ARGV do
+  local item_id = ARGV[i]
+  local rid = redis.call('GET', p .. 'item:' .. item_id)
+  if rid and redis.call('HGET', p .. 'resp:' .. rid, 'deleted') == '0' then
+    for _, kind in ipairs({'out', 'in'}) do
+      local index = redis.call('HGET', p .. kind .. 'x:' .. rid, item_id)
+      if index then
+        local blob = redis.call('LINDEX', p .. kind .. ':' .. rid, index)
+        if blob then
+          out[#out + 1] = item_id
+          out[#out + 1] = blob
+        end
+        break
+      end
+    end
+  end
+end
+return out
+"""
 
 
 def _split_url(url: str) -> tuple[str, str | None, str]:
@@ -272,6 +323,7 @@ class RedisResponseStore(ResponseStore):
         self._chain_script = self._redis.register_script(_CHAIN)
         self._delete_script = self._redis.register_script(_DELETE)
         self._load_script = self._redis.register_script(_LOAD)
+        self._find_script = self._redis.register_script(_FIND)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -288,6 +340,13 @@ class RedisResponseStore(ResponseStore):
             raise StoreUnavailableError(f"Redis response store at {self.where}: {exc}") from exc
         except RedisError as exc:
             raise StoreUnavailableError(f"Redis response store at {self.where}: {exc}") from exc
+
+    def conversation_store(self) -> ConversationStore:
+        from .conversations_redis import RedisConversationStore
+
+        return RedisConversationStore(
+            self._redis, self.key_prefix, self._errors, ttl=self.ttl, max_bytes=self.max_bytes
+        )
 
     async def check(self) -> None:
         async with self._errors():
@@ -425,6 +484,38 @@ class RedisResponseStore(ResponseStore):
         places = [(rid, part) for rid in response_ids for part in Part]
         hits = zip(places, found, strict=True)
         return [(rid, part, int(index)) for (rid, part), index in hits if index is not None]
+
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        async with self._errors():
+            flat = await self._find_script(keys=[], args=[self.key_prefix, *item_ids])
+        return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}
+
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        events, end = self._key("ev:", response_id), self._key("evend:", response_id)
+        ttl_ms = max(1, round(self.ttl * 1000))
+        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
+            if blobs:  # (a retried append rewrites what it wrote)
+                pipe.ltrim(events, 0, first - 1) if first else pipe.delete(events)
+                pipe.rpush(events, *blobs)
+            pipe.pexpire(events, ttl_ms)
+            if closed:
+                pipe.set(end, b"1", px=ttl_ms)
+            else:  # the log exists (open) from its first append on
+                pipe.set(end, b"0", px=ttl_ms, nx=True)
+                pipe.pexpire(end, ttl_ms)
+            await pipe.execute()
+
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        start = max(after + 1, 0)
+        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(self._key("evend:", response_id))
+            pipe.lrange(self._key("ev:", response_id), start, start + limit - 1)
+            state, blobs = await pipe.execute()
+        if state is None:
+            return None
+        return list(blobs), state == b"1"
 
     async def _delete(self, response_id: str) -> bool:
         async with self._errors():

@@ -34,6 +34,7 @@ from .base import (
     Run,
     replaceable,
 )
+from .conversations import ConversationStore
 from .errors import (
     DuplicateResponseError,
     ResponseInProgressError,
@@ -41,6 +42,7 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
 )
+from .sqlite_transaction import transaction as _transaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
 
@@ -50,6 +52,8 @@ T = TypeVar("T")
 SCHEMA_VERSION = 1
 #: Seconds between two sweeps of expired rows (done by a writer).
 SWEEP_INTERVAL = 60.0
+#: Ids per ``IN (...)`` list (SQLite allows 32,766 variables; smaller lists plan as well).
+_IN_BATCH = 500
 #: How long a write waits for another process's write to finish, in milliseconds.
 BUSY_TIMEOUT_MS = 10_000
 
@@ -78,6 +82,40 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (response_id, part, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS NOT NULL;
+"""
+
+# Background responses' event logs and conversations: created in files of schema version 1 too (IF NOT
+# EXISTS), on open.
+_EXTRA_SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_logs (
+    response_id TEXT PRIMARY KEY,
+    closed      INTEGER NOT NULL DEFAULT 0,
+    expires_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_logs_by_expiry ON event_logs(expires_at);
+CREATE TABLE IF NOT EXISTS events (
+    response_id TEXT NOT NULL REFERENCES event_logs(response_id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (response_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    next_seq    INTEGER NOT NULL DEFAULT 0,
+    expires_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_expiry ON conversations(expires_at);
+CREATE TABLE IF NOT EXISTS conversation_items (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq             INTEGER NOT NULL,
+    item_id         TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items(conversation_id, item_id);
+CREATE INDEX IF NOT EXISTS conversation_items_by_item_id ON conversation_items(item_id);
 """
 
 _LIVE = "deleted = 0 AND expires_at > ?"
@@ -148,6 +186,9 @@ class SQLiteResponseStore(ResponseStore):
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                for statement in _EXTRA_SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
             self._db = db
         return self._db
 
@@ -159,6 +200,11 @@ class SQLiteResponseStore(ResponseStore):
                 raise StoreUnavailableError(f"SQLite response store {str(self.path)!r}: {exc}") from exc
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def conversation_store(self) -> ConversationStore:
+        from .conversations_sqlite import SQLiteConversationStore
+
+        return SQLiteConversationStore(self._run, ttl=self.ttl, max_bytes=self.max_bytes)
 
     async def check(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -187,6 +233,8 @@ class SQLiteResponseStore(ResponseStore):
         with _transaction(db, "BEGIN IMMEDIATE"):
             if now >= self._next_sweep:
                 db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
+                db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
+                db.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
                 self._next_sweep = now + SWEEP_INTERVAL
             existing = db.execute(
                 "SELECT expires_at FROM responses WHERE id = ?", (new.response_id,)
@@ -359,6 +407,61 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(locate)
 
+    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+        def find(db: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            now = time.time()
+            with _transaction(db, "BEGIN"):
+                for start in range(0, len(item_ids), _IN_BATCH):
+                    batch = list(item_ids[start : start + _IN_BATCH])
+                    marks = ", ".join("?" * len(batch))
+                    rows = db.execute(
+                        "SELECT i.item_id, i.body FROM items AS i JOIN responses AS r ON r.id = i.response_id"
+                        f" WHERE i.item_id IN ({marks}) AND r.deleted = 0 AND r.expires_at > ?"
+                        " ORDER BY r.created_at, i.part",
+                        (*batch, now),
+                    ).fetchall()
+                    found.update((item_id, blob) for item_id, blob in rows)  # the latest last
+            return found
+
+        return await self._run(find)
+
+    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+        def append(db: sqlite3.Connection) -> None:
+            now = time.time()
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                db.execute(
+                    "INSERT INTO event_logs (response_id, closed, expires_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (response_id) DO UPDATE SET closed = max(closed, excluded.closed),"
+                    " expires_at = excluded.expires_at",
+                    (response_id, int(closed), now + self.ttl),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
+                    [(response_id, first + n, blob) for n, blob in enumerate(blobs)],
+                )
+
+        await self._run(append)
+
+    async def _events_after(
+        self, response_id: str, after: int, limit: int
+    ) -> tuple[list[bytes], bool] | None:
+        def read(db: sqlite3.Connection) -> tuple[list[bytes], bool] | None:
+            with _transaction(db, "BEGIN"):
+                row = db.execute(
+                    "SELECT closed FROM event_logs WHERE response_id = ? AND expires_at > ?",
+                    (response_id, time.time()),
+                ).fetchone()
+                if row is None:
+                    return None
+                rows = db.execute(
+                    "SELECT body FROM events WHERE response_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (response_id, after, limit),
+                ).fetchall()
+                return [blob for (blob,) in rows], bool(row[0])
+
+        return await self._run(read)
+
     async def _delete(self, response_id: str) -> bool:
         def delete(db: sqlite3.Connection) -> bool:
             with _transaction(db, "BEGIN IMMEDIATE"):
@@ -385,25 +488,3 @@ class SQLiteResponseStore(ResponseStore):
                 return True
 
         return await self._run(delete)
-
-
-class _transaction:
-    """``with _transaction(db, "BEGIN IMMEDIATE"):`` commits on success, rolls back on any error."""
-
-    def __init__(self, db: sqlite3.Connection, begin: str) -> None:
-        self._db = db
-        self._begin = begin
-
-    def __enter__(self) -> None:
-        self._db.execute(self._begin)
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is not None:
-            self._db.execute("ROLLBACK")
-            return
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
