@@ -7,7 +7,8 @@ parameters.  Keys and message contents are never logged.
 The outcome (``status``, ``error``, ``disconnected``) is set only through the methods below: the status by
 the client writer when it sends the answer's status line (:meth:`Exchange.answered`), the error by
 whoever learns of the failure (:meth:`Exchange.failed`), the disconnect by the client writer
-(:meth:`Exchange.client_left`).  A test checks that no other module assigns them.
+(:meth:`Exchange.client_left`), which counts only before the end of the answer went out (the stream's
+source says when it did: :meth:`Exchange.end_sent`).  A test checks that no other module assigns them.
 
 :class:`Exchange` is also the one place where a request's outcome is known when it ends: an
 :class:`ExchangeObserver` (the metrics, :mod:`translator.gateway.metrics`) is told when a streamed
@@ -69,7 +70,8 @@ class Exchange:
     #: the response store failed during this exchange (503, or a finished response not kept)
     store_error: bool = False
     observer: ExchangeObserver | None = None
-    ended: float | None = None
+    finished_at: float | None = None  #: when the exchange ended (:meth:`finish`)
+    ended: bool = False  #: the end of the answer (terminal event, ``[DONE]``, error frame) went out
 
     def routed(self, endpoint: str, route: str) -> None:
         """The route table's endpoint and route for this request."""
@@ -97,8 +99,16 @@ class Exchange:
             self.store_error = True
 
     def client_left(self) -> None:
-        """The client went away (disconnected, or stopped reading) before its answer ended."""
-        self.disconnected = True
+        """The client went away (disconnected, or stopped reading): ``client_disconnected`` in the log
+        line when it left before the end of its answer went out (a client that closes the connection
+        once it has its terminal event, as Codex does, did not leave early)."""
+        if not self.ended:
+            self.disconnected = True
+
+    def end_sent(self) -> None:
+        """The end of the client's answer (its terminal event, ``[DONE]`` or error frame) was written:
+        called by the stream's source when the client writer asks for what follows it."""
+        self.ended = True
 
     @contextlib.contextmanager
     def streaming(self) -> Iterator[None]:
@@ -128,7 +138,7 @@ class Exchange:
     @property
     def duration(self) -> float:
         """Seconds from the start to the end (to now while it runs)."""
-        return (self.ended or time.perf_counter()) - self.started
+        return (self.finished_at or time.perf_counter()) - self.started
 
     @property
     def ttfb(self) -> float | None:
@@ -157,7 +167,7 @@ class Exchange:
 
     def finish(self) -> None:
         """The exchange is over: the observer is told, then the line is logged."""
-        self.ended = time.perf_counter()
+        self.finished_at = time.perf_counter()
         if self.observer is not None:
             try:
                 self.observer.ended(self)
