@@ -29,7 +29,7 @@ from ..protocol.provider_errors import classify_error
 from ..streams.accumulate import ChatAccumulator
 from ..streams.chat_to_responses import ChatToResponses
 from ..streams.object_stream import completion_as_chunks, response_as_events
-from ..streams.responses_to_chat import ResponsesToChat
+from ..streams.responses_to_chat import Phase, ResponsesToChat
 from ..wire.chat_sse import ChatSSEWriter
 from ..wire.responses_sse import event_frames
 from .asgi import json_bytes
@@ -52,6 +52,8 @@ _STATUS_BY_CODE = {
 #: Response fields echoed from a Responses request (the rest come from the upstream's stream).
 _ECHOED = tuple(RESPONSE_DEFAULTS)
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+#: A Chat client's stream has what ends it (the finish_reason chunk and usage, or the error frame).
+_CHAT_ENDED = (Phase.DONE, Phase.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,9 @@ class _Direction:
     #: writes and accounts for itself)
     note: Callable[[list[dict[str, Any]], Exchange], None] | None
     finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
+    #: the tokens the upstream reported, noted once its stream has been read (when the client's own
+    #: output does not carry them)
+    note_tokens: Callable[[FeedBase, Exchange], None] = lambda translator, exchange: None
     interrupt: Callable[[FeedBase, str], list[dict[str, Any]]] | None = None
 
 
@@ -111,8 +116,8 @@ def _note_events(events: list[dict[str, Any]], exchange: Exchange) -> None:
     if last["type"] in _TERMINAL:
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
-            exchange.failed((last["response"].get("error") or {}).get("code"), first=True)
-
+            code = (last["response"].get("error") or {}).get("code") or "server_error"
+            exchange.failed(code, first=True, upstream=True)
 
 
 def _interrupt(translator: FeedBase, reason: str) -> list[dict[str, Any]]:
@@ -134,10 +139,12 @@ def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError
     The transport failure (``upstream_timeout``...), when there was one, names it better than the
     code the translator put in the failed response or error chunk.
     """
-    exchange.failed(error.get("code") or "server_error", first=True)
+    exchange.failed(error.get("code") or "server_error", first=True, upstream=True)
     code = exchange.error or "server_error"
     message = str(error.get("message") or "the upstream failed")
-    return GatewayError(_STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code)
+    return GatewayError(
+        _STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code, upstream=exchange.upstream
+    )
 
 
 _RESPONSES_OVER_CHAT = _Direction(
@@ -170,7 +177,8 @@ def _note_chat_outcome(writer: ChatSSEWriter, exchange: Exchange) -> None:
     if writer.usage:
         exchange.note_usage(writer.usage, "prompt_tokens", "completion_tokens")
     if writer.error is not None:
-        exchange.failed(writer.error.get("code") or writer.error.get("type"), first=True)
+        code = writer.error.get("code") or writer.error.get("type") or "server_error"
+        exchange.failed(code, first=True, upstream=True)
 
 
 def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -185,6 +193,11 @@ def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple
     return 200, json_bytes(accumulator.result())
 
 
+def _note_upstream_usage(translator: FeedBase, exchange: Exchange) -> None:
+    if exchange.input_tokens is None and isinstance(translator, ResponsesToChat):
+        exchange.note_usage(translator.upstream_usage, "input_tokens", "output_tokens")
+
+
 _CHAT_OVER_RESPONSES = _Direction(
     client_protocol="chat",
     upstream_path="/responses",
@@ -195,6 +208,7 @@ _CHAT_OVER_RESPONSES = _Direction(
     replay=response_as_events,
     note=None,  # a Chat stream is written by ChatSSEWriter (OpenBridge._chat_frames)
     finish=_final_completion,
+    note_tokens=_note_upstream_usage,
 )
 
 BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
@@ -243,9 +257,12 @@ class OpenBridge:
 
     async def _event_frames(self) -> AsyncIterator[bytes]:
         """A Responses client's stream: :meth:`events`, framed by :mod:`translator.wire.responses_sse`."""
+        exchange = self.exchange
         async with contextlib.aclosing(self.events()) as events:
             async for out in events:
                 yield event_frames(out)
+                if out[-1]["type"] in _TERMINAL:  # (resumed: the writer wrote it)
+                    exchange.end_sent()
 
     async def _chat_frames(self) -> AsyncIterator[bytes]:
         """A Chat client's stream, written by :class:`ChatSSEWriter` (its frame templates for the runs of
@@ -258,6 +275,8 @@ class OpenBridge:
                     data = writer.feed(piece)
                     if data:
                         yield data
+                        if self.translator.phase in _CHAT_ENDED:  # (resumed: the writer wrote it)
+                            exchange.end_sent()
                     if writer.failed:
                         return
             except UpstreamReadError as exc:
@@ -268,15 +287,17 @@ class OpenBridge:
                 self.failure = (exc.message, exc.code or "bad_upstream")
             last = b""
             if self.failure is not None:
-                exchange.failed(self.failure[1])
+                exchange.failed(self.failure[1], upstream=True)
                 with contextlib.suppress(TranslatorError):  # past taking input: close() still ends it
                     last = writer.feed(self.direction.error_payload(*self.failure))
             last += writer.close()
             if last:
                 yield last
+                exchange.end_sent()
         finally:
             await self.response.aclose()
             _note_chat_outcome(writer, exchange)
+            self.direction.note_tokens(self.translator, exchange)
 
     async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
         """What the translator emits, one list per upstream read as it arrives, then its close() output
@@ -348,10 +369,11 @@ class OpenBridge:
         direction, translator, hooks = self.direction, self.translator, self.hooks
         tail: list[dict[str, Any]] = []
         if self.failure is not None:
-            self.exchange.failed(self.failure[1])
+            self.exchange.failed(self.failure[1], upstream=True)
             with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
                 tail += translator.feed(direction.error_payload(*self.failure))
         tail += translator.close()
+        direction.note_tokens(translator, self.exchange)
         if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
             await hooks.on_final(final)
         return tail
@@ -408,7 +430,7 @@ async def _final_object(response: UpstreamResponse) -> Any:
     finally:
         await response.aclose()
     if isinstance(final, dict) and final.get("error"):  # an error answered with 200
-        raise GatewayError.from_provider(502, classify_error(final))
+        raise GatewayError.from_provider(502, classify_error(final), upstream=response.upstream_name)
     return final
 
 

@@ -93,6 +93,10 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: Prometheus metrics (``GET /metrics``) and the status page (``GET /status``)
+    metrics: bool = True
+    #: whether ``/metrics`` and ``/status`` answer without the inbound key
+    metrics_public: bool = False
     #: the Responses WebSocket (:mod:`translator.gateway.socket_session`): the largest client message
     #: (a larger one closes the socket with 1009), seconds without a message or a running response before
     #: the gateway closes it, and the keepalive pings (a client that does not answer one within
@@ -124,6 +128,8 @@ _SERVER_KEYS = {
     "store",
     "store_ttl_seconds",
     "store_max_bytes",
+    "metrics",
+    "metrics_public",
     "websocket_max_message_bytes",
     "websocket_idle_timeout",
     "websocket_ping_interval",
@@ -167,6 +173,12 @@ def _number(value: Any, key: str, *, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(key, f"must be {kind}, got {value!r}")
+    return value
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
     return value
 
 
@@ -291,6 +303,8 @@ def load_config(
         store_max_bytes=int(
             _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
         ),
+        metrics=_bool(server.get("metrics", True), "server.metrics"),
+        metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
         **_websocket(server),
     )
 

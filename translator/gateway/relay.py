@@ -55,25 +55,32 @@ class _Watch:
                 response = payload.get("response")
                 if isinstance(response, dict):
                     self.exchange.note_usage(response.get("usage"), "input_tokens", "output_tokens")
+                    if kind == "response.failed":
+                        self._failed(response.get("error"))
+                elif kind == "error":
+                    self._failed(payload)
             self.accumulator.feed(payload)
         else:
             if "error" in payload:
                 self.ended = True
+                self._failed(payload["error"])
             usage = payload.get("usage")
             if usage:
                 self.exchange.note_usage(usage, "prompt_tokens", "completion_tokens")
 
+    def _failed(self, error: Any) -> None:
+        """The upstream's stream carried its own failure (passed on as it is)."""
+        code = error.get("code") or error.get("type") if isinstance(error, dict) else None
+        self.exchange.failed(str(code or "server_error"), first=True, upstream=True)
+
     def ending(self, message: str, code: str) -> bytes:
         """The frames that end a stream the upstream left unfinished."""
-        self.exchange.failed(code)
+        self.exchange.failed(code, upstream=True)
         if self.accumulator is None:
             return chunk_frame(
                 {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
             )
-        response = self.accumulator.result()
-        for item in response.get("output") or ():
-            if isinstance(item, dict) and item.get("status") == "in_progress":
-                item["status"] = "incomplete"
+        response = self.accumulator.result()  # (items never done are listed with status incomplete)
         response.update(status="failed", error={"code": "server_error", "message": message})
         number = self.last_sequence + 1
         error = {"type": "error", "code": code, "message": message, "param": None, "sequence_number": number}
@@ -123,6 +130,8 @@ class OpenRelay:
                     failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
                     break
                 yield complete
+                if watch.ended:  # (resumed: the writer wrote it)
+                    self.exchange.end_sent()
         except UpstreamReadError as exc:
             failure = (exc.message, exc.code)
         finally:
@@ -142,6 +151,7 @@ class OpenRelay:
             last = watch.ending(message, code)
         if last:
             yield last
+            self.exchange.end_sent()
 
 
     async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:

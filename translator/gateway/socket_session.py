@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ from .steering import (
     with_steering,
 )
 from .store import StoreError
+from .tracing import request_span
 from .upstream_client import Destination
 
 __all__ = ["SocketSession"]
@@ -228,8 +229,7 @@ class SocketSession:
             return
         body = {key: value for key, value in event.items() if key not in _ENVELOPE}
         body["stream"] = True
-        exchange = Exchange("GET", self.path, transport="websocket")
-        turn = Turn(body, lane, exchange, warmup=event.get("generate") is False)
+        turn = Turn(body, lane, self._exchange(), warmup=event.get("generate") is False)
         task = self.owner = asyncio.create_task(self._turns(turn))
         self.tasks.add(task)
         task.add_done_callback(self._turns_done)
@@ -246,9 +246,25 @@ class SocketSession:
             self.current = turn
             turn = await self._respond(turn)
 
+    def _exchange(self) -> Exchange:
+        """The log record of one response on the socket (its line, metrics and span)."""
+        exchange = Exchange("GET", self.path, transport="websocket", observer=self.endpoints.metrics)
+        exchange.routed("responses_socket", "/v1/responses")
+        exchange.client_protocol = "responses"
+        return exchange
+
     async def _respond(self, turn: Turn) -> Turn | None:
         exchange = turn.exchange
-        exchange.client_protocol = "responses"
+        with request_span(exchange):
+            try:
+                served = await self._serve(turn)
+            finally:
+                exchange.finish()
+        return await self._after(turn) if served else None
+
+    async def _serve(self, turn: Turn) -> bool:
+        """Run the response; whether it started (else the client got an ``error`` event)."""
+        exchange = turn.exchange
         try:
             try:
                 request = Request(self.scope, self.receive, {}, exchange)
@@ -259,15 +275,16 @@ class SocketSession:
                     else:
                         await self._translate(turn, to)
             except StoreError as exc:
+                exchange.failed("store_unavailable", store=True)
                 raise GatewayError(
                     503, f"response store: {exc}", type="server_error", code="store_unavailable"
                 ) from None
         except GatewayError as exc:
             await self._refused(turn, exc)
-            return None
+            return False
         except ClientGone:
             exchange.client_left()
-            return None
+            return False
         except asyncio.CancelledError:
             exchange.client_left()
             raise
@@ -276,10 +293,8 @@ class SocketSession:
             error = GatewayError(500, f"internal gateway error ({type(exc).__name__})", type="server_error")
             await self._refused(turn, error)
             exchange.failed("internal_error")
-            return None
-        finally:
-            exchange.log()
-        return await self._after(turn)
+            return False
+        return True
 
     async def _refused(self, turn: Turn, error: GatewayError) -> None:
         """The response could not start: the ``error`` event, and the steering input it carried back."""
@@ -319,7 +334,7 @@ class SocketSession:
     async def _pump(self, turn: Turn, events: AsyncGenerator[list[dict[str, Any]], None]) -> None:
         """Send the response's events as they come; steering events queued meanwhile go right after."""
         writer, lock, exchange, lane = self.writer, self.lock, turn.exchange, turn.lane
-        async with contextlib.aclosing(events) as stream:
+        async with contextlib.aclosing(events) as stream, _streaming(exchange):
             async for out in stream:
                 first, last = out[0], out[-1]
                 if turn.response_id is None and first["type"] == "response.created":
@@ -329,6 +344,8 @@ class SocketSession:
                     self._ended(turn, last["response"])
                 async with lock:
                     await writer.events(out, exchange, lane)
+                    if turn.ended:
+                        exchange.end_sent()
                     turn.sent_next = last.get("sequence_number", -1) + 1
                     if turn.outbox:
                         await self._flush(turn)
@@ -402,8 +419,7 @@ class SocketSession:
         }
         body["previous_response_id"] = response_id
         body["input"] = []
-        exchange = Exchange("GET", self.path, transport="websocket")
-        return Turn(body, turn.lane, exchange, carried=steers)
+        return Turn(body, turn.lane, self._exchange(), carried=steers)
 
     # -- response.steer ---------------------------------------------------------------------------
 
@@ -470,3 +486,10 @@ class SocketSession:
 
 
 _TOO_MANY = f"the response already holds {MAX_PENDING_STEERS} steering submissions"
+
+
+@contextlib.asynccontextmanager
+async def _streaming(exchange: Exchange) -> AsyncIterator[None]:
+    """:meth:`Exchange.streaming` around a response's events (the metrics count it open)."""
+    with exchange.streaming():
+        yield

@@ -7,6 +7,9 @@ and ``read_timeout`` (the longest silence inside a stream).  Failures before the
 upstream's own status for its error answers); failures while a stream is being read become
 :class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal failure.
 
+Each call is a tracing span (``upstream POST /chat/completions``, :mod:`translator.gateway.tracing`)
+from the request until its answer has been read or closed.
+
 aiohttp rather than httpx (measured, see the README's "Why this stack"): httpx hands over every HTTP
 chunk of the upstream's body on its own, parsed by h11 in Python, at 5-8x the CPU per chunk;
 aiohttp parses in C and hands over what has arrived in one piece, so the pump translates and writes
@@ -24,11 +27,19 @@ from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    ContentLengthError,
+    DecompressSizeError,
+    HttpProcessingError,
+    TransferEncodingError,
+)
 from yarl import URL
 
 from ..protocol.provider_errors import classify_error
 from .config import UpstreamConfig
 from .errors import GatewayError
+from .tracing import UpstreamSpan, upstream_span
 
 __all__ = ["Destination", "Upstream", "UpstreamReadError", "UpstreamResponse"]
 
@@ -66,9 +77,10 @@ class UpstreamReadError(Exception):
 class UpstreamResponse:
     """An upstream answer whose headers have arrived (2xx); read it as a stream or as one JSON object."""
 
-    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse, span: UpstreamSpan) -> None:
         self._upstream = upstream
         self._response = response
+        self._span = span
 
     @property
     def upstream_name(self) -> str:
@@ -80,32 +92,48 @@ class UpstreamResponse:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives.  Raises :class:`UpstreamReadError` on silence or a broken connection."""
-        name = self._upstream.name
         content = self._response.content
+        received = 0
         try:
             while True:
                 data = await content.readany()
                 if not data:
                     return
+                received += len(data)
                 yield data
         except aiohttp.ServerTimeoutError:
             seconds = self._upstream.config.read_timeout
             raise UpstreamReadError(
-                f"upstream {name!r} sent nothing for {seconds:g} s (read timeout)", "upstream_timeout"
-            ) from None
-        except aiohttp.ClientPayloadError as exc:
-            reason = _reason(exc.__cause__ or exc)
-            if "decompress" in reason.lower() or "encoding" in reason.lower():
-                raise UpstreamReadError(
-                    f"upstream {name!r} sent an undecodable body ({reason})", "bad_upstream"
-                ) from None
-            raise UpstreamReadError(
-                f"upstream {name!r} broke the connection mid-stream ({reason})", "upstream_disconnected"
+                f"upstream {self._upstream.name!r} sent nothing for {seconds:g} s (read timeout)",
+                "upstream_timeout",
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise UpstreamReadError(
-                f"upstream {name!r} broke the connection mid-stream ({_reason(exc)})", "upstream_disconnected"
-            ) from None
+            raise self._broken(exc, received) from None
+
+    def _broken(self, exc: BaseException, received: int) -> UpstreamReadError:
+        """What broke the body after ``received`` bytes, in words: never the HTTP library's own error
+        codes (aiohttp words a cut body as ``400, message: Not enough data to satisfy transfer length
+        header.``, a status the upstream never sent)."""
+        name = self._upstream.name
+        body = "the stream" if self.is_event_stream() else "the answer"
+        after = f"after {received:,} bytes of {body}"
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if isinstance(cause, (ContentEncodingError, DecompressSizeError)):
+            reason = _reason(cause)
+            return UpstreamReadError(
+                f"upstream {name!r} sent a body that cannot be decoded {after} ({reason})", "bad_upstream"
+            )
+        if isinstance(cause, ContentLengthError):
+            announced = self._response.headers.get("content-length", "")
+            of = f", of the {int(announced):,} its Content-Length announced" if announced.isdigit() else ""
+            message = f"upstream {name!r} closed the connection {after}{of}"
+        elif _reset(exc):
+            message = f"upstream {name!r} reset the connection {after}"
+        elif isinstance(cause, (TransferEncodingError, aiohttp.ServerDisconnectedError)):
+            message = f"upstream {name!r} closed the connection {after}, before its end"
+        else:
+            message = f"upstream {name!r} broke the connection {after} ({_reason(cause)})"
+        return UpstreamReadError(message, "upstream_disconnected")
 
     async def json(self) -> Any:
         """The whole body parsed as JSON (bounded); a bad body is a 502 naming the upstream."""
@@ -119,7 +147,9 @@ class UpstreamResponse:
                     )
         except UpstreamReadError as exc:
             code = 504 if exc.code == "upstream_timeout" else 502
-            raise GatewayError(code, exc.message, type="upstream_error", code=exc.code) from None
+            raise GatewayError(
+                code, exc.message, type="upstream_error", code=exc.code, upstream=self._upstream.name
+            ) from None
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -131,10 +161,12 @@ class UpstreamResponse:
     async def aclose(self) -> None:
         """Done with the answer: a fully read one gives its connection back, an unfinished one closes it."""
         response = self._response
-        if response.content.is_eof():
+        complete = response.content.is_eof()
+        if complete:
             response.release()
         else:
             response.close()  # the upstream sees the request closed at once
+        self._span.end(complete=complete)
 
 
 class Upstream:
@@ -228,6 +260,19 @@ class Upstream:
     async def _send(
         self, method: str, path: str | URL, headers: dict[str, str], data: bytes | None
     ) -> UpstreamResponse:
+        """The call in its tracing span (:mod:`.tracing`), which the answer ends when it is closed."""
+        span = upstream_span(self.name, method, path if isinstance(path, str) else "/responses/{id}")
+        try:
+            response = await self._call(method, path, headers, data)
+        except BaseException as exc:
+            span.failed(exc)
+            raise
+        span.answered(response.status)
+        return UpstreamResponse(self, response, span)
+
+    async def _call(
+        self, method: str, path: str | URL, headers: dict[str, str], data: bytes | None
+    ) -> aiohttp.ClientResponse:
         config = self.config
         session = self._client()
         url = self._url(path) if isinstance(path, str) else path
@@ -240,6 +285,7 @@ class Upstream:
                     f"upstream {self.name!r}: all {config.max_connections} connections are busy",
                     type="upstream_error",
                     code="upstream_busy",
+                    upstream=self.name,
                 ) from None
             raise GatewayError.timeout(
                 self.name, "did not accept the connection", config.connect_timeout
@@ -277,7 +323,7 @@ class Upstream:
             connection.protocol.read_timeout = config.read_timeout
             if not response.content.is_eof():  # (at the end of the body aiohttp stops the clock itself)
                 connection.protocol.start_timeout()  # it restarts now, with the stream's allowance
-        return UpstreamResponse(self, response)
+        return response
 
     async def _error(self, response: aiohttp.ClientResponse) -> GatewayError:
         body = bytearray()
@@ -303,7 +349,7 @@ class Upstream:
         ]
         if status < 400:  # a redirect: not followed (it could carry the key elsewhere)
             return GatewayError.bad_upstream(self.name, f"answered with a redirect (HTTP {status})")
-        return GatewayError.from_provider(status, error, passed)
+        return GatewayError.from_provider(status, error, passed, upstream=self.name)
 
 
 def _content_type(response: aiohttp.ClientResponse) -> str:
@@ -322,8 +368,25 @@ async def _preview(response: aiohttp.ClientResponse) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    """What an exception says, without the HTTP library's codes: ``message`` of aiohttp's protocol
+    errors (whose text starts with a made-up ``400, message:``), ``strerror`` of an ``OSError``."""
+    if isinstance(exc, HttpProcessingError) and exc.message:
+        return str(exc.message).strip()
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip()
     return text or type(exc).__name__
+
+
+def _reset(exc: BaseException) -> bool:
+    """Whether the peer reset the connection: a ``ConnectionResetError`` in the chain, or named in the
+    payload error's text (where aiohttp puts the reset it met while the body was incomplete)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionResetError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "ConnectionResetError" in str(exc)
 
 
 @dataclass(frozen=True, slots=True)
