@@ -21,6 +21,7 @@ from translator.errors import StreamStateError
 from translator.ids import SequentialIds, fixed_clock
 from translator.streams.chat_phases import DELTAS_FLOW, TRANSITIONS, Input, Phase, advance
 from translator.streams.chat_to_responses import ChatToResponses
+from translator.streams.interruptible import InterruptibleChatToResponses
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
@@ -180,7 +181,7 @@ def test_interrupt_ends_the_response_incomplete_with_the_reason_from_any_phase_b
         "finished": [chunk({"content": "a"}, "stop")],
         "ended": [chunk({"content": "a"}, "stop"), chunk(None, usage=USAGE)],
     }[before]
-    translator = ChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
+    translator = InterruptibleChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
     events = [event for item in lead for event in translator.feed(item)]
     out = translator.interrupt("steered")
     events += out + translator.close()
@@ -199,7 +200,7 @@ def test_interrupt_ends_the_response_incomplete_with_the_reason_from_any_phase_b
 
 
 def test_interrupt_closes_an_open_call_and_numbers_the_callers_events_in_sequence() -> None:
-    translator = ChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
+    translator = InterruptibleChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
     events = translator.feed(chunk({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f"}}]}))
     events += translator.feed(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]}))
     assert translator.has_tool_calls

@@ -27,7 +27,7 @@ from ..protocol.capabilities import UpstreamProfile
 from ..protocol.mapping import RESPONSE_DEFAULTS
 from ..protocol.provider_errors import classify_error
 from ..streams.accumulate import ChatAccumulator
-from ..streams.chat_to_responses import ChatToResponses
+from ..streams.interruptible import InterruptibleChatToResponses
 from ..streams.object_stream import completion_as_chunks, response_as_events
 from ..streams.responses_to_chat import Phase, ResponsesToChat
 from ..wire.chat_sse import ChatSSEWriter
@@ -88,12 +88,12 @@ def _responses_translator(
 
 def _chat_to_responses(
     body: dict[str, Any], hooks: ResponseHooks, tool_map: Any = None
-) -> ChatToResponses:
+) -> InterruptibleChatToResponses:
     echo = {key: body[key] for key in _ECHOED if body.get(key) is not None}
     echo.setdefault("store", True)  # the Responses API's default
     echo.update(hooks.fields)
     ids: IdSource = random_id if hooks.response_id is None else _FixedResponseId(hooks.response_id)
-    return ChatToResponses(response_fields=echo, ids=ids, tool_map=tool_map)
+    return InterruptibleChatToResponses(response_fields=echo, ids=ids, tool_map=tool_map)
 
 
 class _FixedResponseId:
@@ -121,7 +121,7 @@ def _note_events(events: list[dict[str, Any]], exchange: Exchange) -> None:
 
 
 def _interrupt(translator: FeedBase, reason: str) -> list[dict[str, Any]]:
-    assert isinstance(translator, ChatToResponses)
+    assert isinstance(translator, InterruptibleChatToResponses)
     return translator.interrupt(reason)
 
 

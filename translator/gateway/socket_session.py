@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from ..streams.chat_to_responses import ChatToResponses
+from ..streams.interruptible import InterruptibleChatToResponses
 from .asgi import ClientGone, Receive, Scope, Send
 from .bridge import open_bridge, open_warmup
 from .client_writer import SocketWriter
@@ -78,7 +78,7 @@ class Turn:
     carried: list[Steer] = field(default_factory=list)
     #: accepted steering input for this response, not yet committed
     steers: list[Steer] = field(default_factory=list)
-    translator: ChatToResponses | None = None
+    translator: InterruptibleChatToResponses | None = None
     response_id: str | None = None
     conversation: list[dict[str, Any]] = field(default_factory=list)
     final: dict[str, Any] | None = None
@@ -121,7 +121,7 @@ class SocketSession:
         #: response id -> (required input stubs, steering input waiting for the client's continuation)
         self.waiting: dict[str, tuple[list[dict[str, Any]], list[Steer]]] = {}
         self.made: OrderedDict[str, None] = OrderedDict()
-        self.numbering: ChatToResponses | None = None
+        self.numbering: InterruptibleChatToResponses | None = None
         self._main: asyncio.Task[Any] | None = None
         self.stalled = False
         self.last_active = 0.0
@@ -327,7 +327,7 @@ class SocketSession:
             bridge = open_warmup(request, exchange, hooks)
         else:
             bridge = await open_bridge("responses", request, to, exchange, hooks)
-        assert isinstance(bridge.translator, ChatToResponses)
+        assert isinstance(bridge.translator, InterruptibleChatToResponses)
         turn.translator = self.numbering = bridge.translator
         await self._pump(turn, bridge.events())
 
@@ -478,7 +478,7 @@ class SocketSession:
                 turn.sent_next = translator.next_sequence
 
     @staticmethod
-    def _number(event: dict[str, Any], translator: ChatToResponses | None) -> dict[str, Any]:
+    def _number(event: dict[str, Any], translator: InterruptibleChatToResponses | None) -> dict[str, Any]:
         if translator is None:
             event["sequence_number"] = 0
             return event

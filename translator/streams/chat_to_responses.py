@@ -532,43 +532,6 @@ class ChatToResponses(FeedBase):
             return []
         return self._flush_think() + self._close_all(outcome)
 
-    # -- the caller's own: stopping early, numbering its own events ---------------------------------
-
-    @property
-    def has_tool_calls(self) -> bool:
-        """Whether a tool call has started in this response (its output then waits for the client's tool
-        results: a gateway lets such a response complete rather than interrupt it)."""
-        return bool(self._calls.calls)
-
-    def interrupt(self, reason: str) -> list[Event]:
-        """The caller stops reading the input here (a client steered the response): what waits goes out,
-        open items close as ``incomplete``, and ``response.incomplete`` ends the response with
-        ``incomplete_details.reason = reason``.  Nothing once the response has ended."""
-        if self._phase is Phase.ENDED or self._closed:
-            return []
-        previous = self._move(Input.INTERRUPT)
-        out = self._start({}) if previous is Phase.IDLE else []
-        out += self._flush_think() + self._close_all("incomplete")
-        if self._audio is not None:
-            out += self._audio.done()
-            self._audio = None
-        assert self._response is not None
-        kind, response, _ = final_response(
-            self._response, self._stream.items, self._usage, self._service_tier, None, None, reason
-        )
-        out.append(self._stream.ended(kind, response))
-        return out
-
-    @property
-    def next_sequence(self) -> int:
-        """The ``sequence_number`` the next event of this response gets."""
-        return self._stream.seq
-
-    def number(self, event: Event) -> Event:
-        """``event``, one of the caller's own (a WebSocket's ``response.steer.accepted``), numbered in
-        this response's sequence."""
-        return self._stream.event(event)
-
     def _finish(self) -> list[Event]:
         """close(): the input is over (``[DONE]`` or not)."""
         return self._end(self._move(Input.CLOSE), self._index, done=False)
