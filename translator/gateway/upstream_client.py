@@ -209,6 +209,9 @@ class Upstream:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            # the closed transports close their sockets on the next pass of the loop, which may be
+            # the last (the server stopping): let it run, or a socket is left for the GC to warn about
+            await asyncio.sleep(0)
 
     def headers(self, client_authorization: str | None, *, stream: bool) -> dict[str, str]:
         """Request headers: the configured key, else the client's own ``Authorization`` when allowed."""
