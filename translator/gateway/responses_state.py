@@ -12,6 +12,9 @@ stops it (the instance running it polls the store, so the cancel may arrive on a
 
 Requests relayed to a responses upstream keep the upstream's own state: none of this applies to them.
 
+Every method takes the request's *owner* (:mod:`translator.gateway.owners`) and passes it to the store:
+another owner's response behaves as one that does not exist.
+
 This module prepares requests and keeps results; it never writes to the client (the endpoints answer
 with what it returns, through the client writer).
 """
@@ -68,6 +71,10 @@ class ResponsesState:
     async def start(self) -> None:
         await self.store.check()
 
+    async def owner_secret(self) -> bytes:
+        """The store's own secret for the owners' keyed hash (:mod:`translator.gateway.owners`)."""
+        return await self.store.owner_secret()
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -78,7 +85,7 @@ class ResponsesState:
 
     # -- a new request ------------------------------------------------------------------------------
 
-    async def prepare(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def prepare(self, body: dict[str, Any], owner: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The request to convert (stored conversation first) and its own input items, to store.
 
         Raises :class:`GatewayError`: 404 ``previous_response_not_found``, 400 for a response still
@@ -112,7 +119,7 @@ class ResponsesState:
             )
         history: list[dict[str, Any]] = []
         try:
-            async for item in self.store.conversation(previous):
+            async for item in self.store.conversation(previous, owner=owner):
                 history.append(item)
         except ResponseNotFoundError:
             raise GatewayError.not_found(
@@ -130,6 +137,7 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
+        owner: str,
         *,
         background: str | None = None,
     ) -> ResponseHooks:
@@ -144,18 +152,24 @@ class ResponsesState:
             return ResponseHooks(fields=fields)
 
         async def remember(response: dict[str, Any]) -> None:
-            await self._remember(response, own, exchange, background=background is not None)
+            await self._remember(response, own, exchange, owner, background=background is not None)
 
         return ResponseHooks(fields=fields, response_id=background, on_final=remember)
 
     async def _remember(
-        self, response: dict[str, Any], own: list[dict[str, Any]], exchange: Exchange, *, background: bool
+        self,
+        response: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        owner: str,
+        *,
+        background: bool,
     ) -> None:
         try:
             if background:
-                await self.store.update({**response, "background": True})
+                await self.store.update({**response, "background": True}, owner=owner)
             else:
-                await self.store.create(response, own)
+                await self.store.create(response, own, owner=owner)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
             exchange.failed(f"not stored: {exc}")
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
@@ -167,6 +181,7 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
+        owner: str,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
         """Store the ``queued`` response, start the run in a task, return the queued response."""
@@ -190,20 +205,20 @@ class ResponsesState:
         )
         queued["background"] = True
         try:
-            await self.store.create(queued, own)
+            await self.store.create(queued, own, owner=owner)
         except ResponseTooLargeError as exc:
             raise GatewayError(
                 413, str(exc), type="invalid_request_error", code="request_too_large"
             ) from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        hooks = self.hooks(body, own, exchange, background=response_id)
+        hooks = self.hooks(body, own, exchange, owner, background=response_id)
 
         async def cancelled() -> bool:
-            return await self.store.status(response_id) == "cancelled"
+            return await self.store.status(response_id, owner=owner) == "cancelled"
 
         hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, hooks, open_run))
+        task = asyncio.create_task(self._run_background(queued, owner, hooks, open_run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queued
@@ -211,66 +226,67 @@ class ResponsesState:
     async def _run_background(
         self,
         queued: dict[str, Any],
+        owner: str,
         hooks: ResponseHooks,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> None:
         response_id = queued["id"]
         try:
-            await self.store.update({**queued, "status": "in_progress"})
+            await self.store.update({**queued, "status": "in_progress"}, owner=owner)
             run = await open_run(hooks)
             await run.collect()  # on_final stores the terminal response
         except Cancelled:
-            stored = await self.store.get(response_id)
+            stored = await self.store.get(response_id, owner=owner)
             if stored is not None:
-                await self.store.update({**stored, "status": "cancelled"})
+                await self.store.update({**stored, "status": "cancelled"}, owner=owner)
         except GatewayError as exc:  # the upstream refused before answering
-            await self._fail(queued, exc.code or "server_error", exc.message)
+            await self._fail(queued, owner, exc.code or "server_error", exc.message)
         except asyncio.CancelledError:
             await asyncio.shield(
-                self._fail(queued, "server_error", "the gateway shut down before it finished")
+                self._fail(queued, owner, "server_error", "the gateway shut down before it finished")
             )
             raise
         except Exception as exc:  # a bug: the response must not stay in progress forever
             logger.exception("background response %s failed", response_id)
-            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})")
+            await self._fail(queued, owner, "server_error", f"internal gateway error ({type(exc).__name__})")
 
-    async def _fail(self, queued: dict[str, Any], code: str, message: str) -> None:
+    async def _fail(self, queued: dict[str, Any], owner: str, code: str, message: str) -> None:
         failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
         with contextlib.suppress(StoreError):
-            await self.store.update(failed)
+            await self.store.update(failed, owner=owner)
 
     # -- retrieval -----------------------------------------------------------------------------------
 
-    async def get(self, response_id: str) -> dict[str, Any]:
-        """The stored response; 404 when there is none."""
-        response = await self.store.get(response_id)
+    async def get(self, response_id: str, owner: str) -> dict[str, Any]:
+        """The stored response; 404 when there is none (or it is another owner's)."""
+        response = await self.store.get(response_id, owner=owner)
         if response is None:
             raise _not_found(response_id)
         return response
 
-    async def delete(self, response_id: str) -> dict[str, Any]:
+    async def delete(self, response_id: str, owner: str) -> dict[str, Any]:
         """Delete the stored response; the API's deletion object, 404 when there is none."""
-        if not await self.store.delete(response_id):
+        if not await self.store.delete(response_id, owner=owner):
             raise _not_found(response_id)
         return {"id": response_id, "object": "response", "deleted": True}
 
-    async def input_items(self, response_id: str, query: bytes) -> dict[str, Any]:
+    async def input_items(self, response_id: str, owner: str, query: bytes) -> dict[str, Any]:
         """A page of the response's input items (``after``, ``limit``, ``order`` from ``query``)."""
         options = _list_options(query)
         try:
-            page = await self.store.input_items(response_id, **options)
+            page = await self.store.input_items(response_id, owner=owner, **options)
         except InvalidListParameterError as exc:
             raise GatewayError.bad_request(str(exc), param=exc.param) from None
         if page is None:
             raise _not_found(response_id)
         return page
 
-    async def cancel(self, response_id: str) -> dict[str, Any]:
+    async def cancel(self, response_id: str, owner: str) -> dict[str, Any]:
         """Cancel a background response; the response as cancelled."""
-        response = await self.get(response_id)
+        response = await self.get(response_id, owner)
         if not response.get("background"):
             raise GatewayError.bad_request("Only responses created with background=true can be cancelled.")
-        cancelled = await self.store.cancel(response_id)
+        cancelled = await self.store.cancel(response_id, owner=owner)
         if cancelled is None:
             raise _not_found(response_id)
         return cancelled
