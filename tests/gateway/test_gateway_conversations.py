@@ -16,7 +16,7 @@ from openai.types.conversations import Conversation, ConversationDeletedResource
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway, ServeProcess
 from support.sdk import check_items
-from support.state_client import client_of, gateway_store, sent_messages
+from support.state_client import AUTH, client_of, gateway_store, sent_messages
 from support.store_helpers import (
     PREFIXES,
     REDIS_URL,
@@ -101,7 +101,7 @@ def test_every_conversations_method(client: openai.OpenAI, gateway: RunningGatew
             call()
     empty = client.conversations.create()
     assert client.conversations.items.list(empty.id).data == []
-    bad = httpx.get(f"{gateway.url}/v1/conversations/{empty.id}/items?limit=500")
+    bad = httpx.get(f"{gateway.url}/v1/conversations/{empty.id}/items?limit=500", headers=AUTH)
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
     too_many = [{"role": "user", "content": str(n)} for n in range(21)]
     with pytest.raises(openai.BadRequestError):
@@ -227,13 +227,15 @@ def test_bad_conversation_requests_are_4xx_in_the_api_shape(
     before = len(client.conversations.items.list(client.conversations.create().id).data)
     for method, target, body, status, param in cases:
         content = body if isinstance(body, bytes) else None
-        answer = httpx.request(method, target, content=content, json=None if content is not None else body)
+        answer = httpx.request(
+            method, target, headers=AUTH, content=content, json=None if content is not None else body
+        )
         assert answer.status_code == status, (method, target, body, answer.text)
         error = answer.json()["error"]
         assert set(error) >= {"message", "type", "code", "param"} and error["param"] == param
     assert before == 0
     made = client.conversations.create()
-    no_metadata = httpx.post(f"{url}/{made.id}", json={})
+    no_metadata = httpx.post(f"{url}/{made.id}", headers=AUTH, json={})
     assert no_metadata.status_code == 400 and no_metadata.json()["error"]["param"] == "metadata"
     with pytest.raises(openai.NotFoundError):
         client.conversations.items.delete("msg_nope", conversation_id=made.id)

@@ -1,10 +1,11 @@
 """The gateway as an ASGI application: one request runs one way.
 
 ``Gateway.__call__`` opens the request's log record and its :class:`ClientWriter`, checks the inbound key
-(except on public routes), finds the endpoint in the route table (:mod:`translator.gateway.routes`), and
-runs it; the endpoint (:mod:`translator.gateway.endpoints`) asks the Responses state to prepare the request,
-opens a translated or relayed exchange, and hands its frames (or its JSON body) to the writer, which alone
-writes to the client and records the outcome.  The log line is written when the request ends.
+and finds the request's owner (except on public routes; :mod:`translator.gateway.owners`), finds the
+endpoint in the route table (:mod:`translator.gateway.routes`), and runs it; the endpoint
+(:mod:`translator.gateway.endpoints`) asks the Responses state to prepare the request, opens a translated or
+relayed exchange, and hands its frames (or its JSON body) to the writer, which alone writes to the client
+and records the outcome. The log line is written when the request ends.
 
 A WebSocket upgrade is refused with a 4xx (no path serves one yet).
 """
@@ -17,6 +18,7 @@ from .asgi import Receive, Scope, Send
 from .client_writer import ClientWriter, refuse_websocket
 from .config import GatewayConfig
 from .endpoints import Endpoint, Endpoints, Request
+from .owners import Owners
 from .request_log import Exchange
 from .responses_state import ResponsesState
 from .routes import ENDPOINTS, is_public, match
@@ -33,16 +35,20 @@ class Gateway:
         self.config = config
         self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
         store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
-        self.state = ResponsesState(store, max_bytes=config.store_max_bytes)
-        self.endpoints = Endpoints(config, self.upstreams, self.state)
+        self.state = ResponsesState(store, max_bytes=config.store_max_bytes, secret=config.owner_secret)
+        self.owners = Owners(single_user=config.single_user, secret=config.owner_secret)
+        self.endpoints = Endpoints(config, self.upstreams, self.state, self.owners)
         self._by_name: dict[str, Endpoint] = self.endpoints.by_name()
         missing = ENDPOINTS - self._by_name.keys()
         if missing:  # a route naming an endpoint that does not exist is a bug, found at start
             raise RuntimeError(f"routes name endpoints that do not exist: {sorted(missing)}")
 
     async def start(self) -> None:
-        """Check the response store (a Redis that cannot be reached fails the start)."""
+        """Check the response store (a Redis that cannot be reached fails the start), and take the owner
+        secret from it unless the configuration gives one."""
         await self.state.start()
+        if not self.owners.has_secret:
+            self.owners.use_secret(await self.state.owner_secret())
 
     async def aclose(self) -> None:
         await self.state.close()
@@ -70,10 +76,10 @@ class Gateway:
         self, scope: Scope, receive: Receive, exchange: Exchange, writer: ClientWriter
     ) -> None:
         method, path = scope["method"], scope["path"]
-        if not is_public(path):
-            self.endpoints.authorize(scope)
+        owner = "" if is_public(path) else self.endpoints.authorize(scope)
         routed = match(method, path)
-        await self._by_name[routed.endpoint](Request(scope, receive, routed.params, exchange), writer)
+        request = Request(scope, receive, routed.params, exchange, owner)
+        await self._by_name[routed.endpoint](request, writer)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -93,6 +93,10 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: One scope for every request's stored state (``[server] single_user``): see :mod:`.owners`.
+    single_user: bool = False
+    #: The key of the owners' keyed hash (``owner_secret_env``'s value); ``None``: the store's own.
+    owner_secret: bytes | None = field(default=None, repr=False)
 
     def resolve(self, model: str) -> tuple[UpstreamConfig, str] | None:
         """The upstream and the upstream's model name for ``model``; ``None`` when it is not routed."""
@@ -116,6 +120,8 @@ _SERVER_KEYS = {
     "store",
     "store_ttl_seconds",
     "store_max_bytes",
+    "single_user",
+    "owner_secret_env",
 }
 _UPSTREAM_KEYS = {
     "base_url",
@@ -219,6 +225,22 @@ def _api_keys(value: Any, key: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
+    return value
+
+
+def _owner_secret(value: Any, key: str) -> bytes:
+    name = _env_name(value, key)
+    secret = os.environ.get(name)
+    if not secret:
+        raise ConfigError(key, f"environment variable {name} is not set or empty")
+    if len(secret.encode()) < 16:
+        raise ConfigError(key, f"environment variable {name} must hold at least 16 bytes")
+    return secret.encode()
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -279,6 +301,10 @@ def load_config(
         store_max_bytes=int(
             _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
         ),
+        single_user=_bool(server.get("single_user", False), "server.single_user"),
+        owner_secret=_owner_secret(server["owner_secret_env"], "server.owner_secret_env")
+        if "owner_secret_env" in server
+        else None,
     )
 
 

@@ -41,6 +41,8 @@ class Request(Protocol):
     def exchange(self) -> Exchange: ...
     @property
     def query(self) -> bytes: ...
+    @property
+    def owner(self) -> str: ...
 
 
 class ConversationEndpoints:
@@ -196,6 +198,5 @@ class ConversationEndpoints:
 
 
 def _owner(request: Request) -> str:
-    """The caller's owner (the owner model's; one shared scope until it is there)."""
-    owner: str = getattr(request, "owner", "") or ""
-    return owner
+    """The caller's owner (:mod:`translator.gateway.owners`)."""
+    return request.owner

@@ -28,6 +28,7 @@ from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
+from .owners import SINGLE_USER, Owners
 from .relay import open_relay
 from .request_log import Exchange
 from .response_hooks import NO_HOOKS, ResponseHooks
@@ -44,12 +45,14 @@ _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One routed HTTP request: its ASGI scope and receive channel, the path's parameters, its log record."""
+    """One routed HTTP request: its ASGI scope and receive channel, the path's parameters, its log record,
+    and its owner (:meth:`Endpoints.authorize`; ``""`` on public routes, which touch no stored state)."""
 
     scope: Scope
     receive: Receive
     params: Mapping[str, str]
     exchange: Exchange
+    owner: str = ""
 
     @property
     def query(self) -> bytes:
@@ -64,11 +67,16 @@ class Endpoints:
     """The endpoints, with what they share: the configuration, the upstream clients, the state, the keys."""
 
     def __init__(
-        self, config: GatewayConfig, upstreams: Mapping[str, Upstream], state: ResponsesState
+        self,
+        config: GatewayConfig,
+        upstreams: Mapping[str, Upstream],
+        state: ResponsesState,
+        owners: Owners,
     ) -> None:
         self.config = config
         self.upstreams = upstreams
         self.state = state
+        self.owners = owners
         self._keys = tuple(key.encode() for key in config.api_keys)
         self.conversations = ConversationEndpoints(
             config, upstreams, state.conversations, self._client_authorization
@@ -92,21 +100,42 @@ class Endpoints:
 
     # -- keys -----------------------------------------------------------------------------------------
 
-    def authorize(self, scope: Scope) -> None:
-        """401 unless the request carries one of the gateway's inbound keys (when it has any)."""
-        if not self._keys:
-            return
+    def authorize(self, scope: Scope) -> str:
+        """The request's owner (:mod:`translator.gateway.owners`): the keyed hash of the inbound key it
+        carries, or without inbound keys of its own ``Authorization``.  401 for a missing or wrong key,
+        and without inbound keys for a missing ``Authorization`` (unless ``single_user``)."""
         given = header(scope, b"authorization")
+        if not self._keys:
+            if given is None or not given.strip().partition(" ")[2].strip():  # no credential after a scheme
+                if self.owners.single_user:
+                    return SINGLE_USER
+                raise GatewayError.unauthorized(
+                    "missing API key: send Authorization: Bearer <key> (this gateway passes each"
+                    " client's own key upstream and keeps each client's responses apart by it)"
+                )
+            return self.owners.of(b"authorization", given.strip().encode("latin-1"))
         if given is None:
             raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>")
         scheme, _, token = given.partition(" ")
         candidate = token.strip().encode("latin-1") if scheme.lower() == "bearer" else b""
-        if not any(hmac.compare_digest(candidate, key) for key in self._keys):
+        matched = [key for key in self._keys if hmac.compare_digest(candidate, key)]
+        if not matched:
             raise GatewayError.unauthorized("invalid API key")
+        return self.owners.of(b"key", matched[0])
 
     def _client_authorization(self, scope: Scope) -> str | None:
         """The client's Authorization header, passed upstream only when the gateway has no keys of its own."""
         return None if self._keys else header(scope, b"authorization")
+
+    def _forwardable(self, name: str) -> bool:
+        """Whether a stored-response request the gateway cannot answer may go to upstream ``name``: it
+        speaks Responses, and it scopes responses by the client's own key (pass-through), or every client
+        shares one scope anyway (``single_user``).  With the gateway's own upstream key every client would
+        share the upstream's scope, so another client's response is never asked for there."""
+        upstream = self.config.upstreams[name]
+        if upstream.protocol != "responses":
+            return False
+        return self.config.single_user or (not self._keys and upstream.api_key() is None)
 
     # -- health and models ----------------------------------------------------------------------------
 
@@ -173,7 +202,7 @@ class Endpoints:
             elif endpoint == "chat":
                 await self._translate("chat", body, to, exchange, writer)
             else:
-                await self._create_response(body, to, exchange, writer)
+                await self._create_response(body, to, request, writer)
 
     async def _relay(
         self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
@@ -207,26 +236,26 @@ class Endpoints:
             await bridge.response.aclose()
 
     async def _create_response(
-        self, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
+        self, body: dict[str, Any], to: Destination, request: Request, writer: ClientWriter
     ) -> None:
-        """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state."""
-        request, own = await self.state.prepare(body)
+        """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state (the request's
+        owner's)."""
+        exchange, owner = request.exchange, request.owner
+        converted, own = await self.state.prepare(body, owner)
         if body.get("background") is True:
             background = Exchange(exchange.method, exchange.path, request_id=exchange.request_id)
 
             async def start(hooks: ResponseHooks) -> Run:
-                return await open_bridge("responses", request, to, background, hooks)
+                return await open_bridge("responses", converted, to, background, hooks)
 
-            queued = await self.state.start_background(body, own, exchange, start)
-            if (
-                body.get("stream") is True
-            ):  # the run's event log, followed (the run goes on if the client leaves)
+            queued = await self.state.start_background(body, own, exchange, owner, start)
+            if body.get("stream") is True:  # the run's event log, followed (it goes on if the client leaves)
                 await writer.stream(_frames(self.state.logs.follow(queued["id"], -1)))
             else:
                 await writer.json(200, json_bytes(queued))
             return
-        hooks = self.state.hooks(body, own, exchange)
-        await self._translate("responses", request, to, exchange, writer, hooks)
+        hooks = self.state.hooks(body, own, exchange, owner)
+        await self._translate("responses", converted, to, exchange, writer, hooks)
 
     # -- counting and compacting ---------------------------------------------------------------------
 
@@ -241,7 +270,7 @@ class Endpoints:
             return
         profile = upstream_config.capabilities
         with _conversion_errors():
-            prepared, _ = await self.state.prepare({**body, "store": False})
+            prepared, _ = await self.state.prepare({**body, "store": False}, request.owner)
             converted = convert_responses_request({**prepared, "model": to.model or "model"}, profile)
         exchange.dropped = [str(drop) for drop in converted.dropped]
         count, exact = await count_tokens(converted.params, to, profile)
@@ -286,14 +315,14 @@ class Endpoints:
             return final
 
         with _conversion_errors():
-            compacted = await self.state.compact(body, summarize)
+            compacted = await self.state.compact(body, summarize, request.owner)
         await writer.json(200, json_bytes(compacted))
 
     # -- stored responses -----------------------------------------------------------------------------
 
     async def get_response(self, request: Request, writer: ClientWriter) -> None:
         response_id = request.params["response_id"]
-        after = await self.state.resume(response_id, request.query)
+        after = await self.state.resume(response_id, request.query, request.owner)
         if after is not None:  # a background response's events after ``starting_after``, then live ones
             request.exchange.client_protocol = "responses"
             request.exchange.stream = True
@@ -305,8 +334,8 @@ class Endpoints:
         await self._stored(request, writer, "DELETE", "", self.state.delete)
 
     async def list_input_items(self, request: Request, writer: ClientWriter) -> None:
-        async def page(response_id: str) -> dict[str, Any]:
-            return await self.state.input_items(response_id, request.query)
+        async def page(response_id: str, owner: str) -> dict[str, Any]:
+            return await self.state.input_items(response_id, owner, request.query)
 
         await self._stored(request, writer, "GET", "/input_items", page)
 
@@ -319,18 +348,19 @@ class Endpoints:
         writer: ClientWriter,
         method: str,
         action: str,
-        serve: Callable[[str], Awaitable[dict[str, Any]]],
+        serve: Callable[[str, str], Awaitable[dict[str, Any]]],
     ) -> None:
-        """The gateway's own store first; a response it does not hold is asked of the default upstream when
-        that one speaks Responses (it keeps the state of the requests relayed to it)."""
+        """The gateway's own store first (the request owner's responses only); a response it does not hold
+        is asked of the default upstream when that one speaks Responses (it keeps the state of the requests
+        relayed to it) and scopes it by the client's own key (see :meth:`_forwardable`)."""
         request.exchange.client_protocol = "responses"
         response_id = request.params["response_id"]
         try:
-            await writer.json(200, json_bytes(await serve(response_id)))
+            await writer.json(200, json_bytes(await serve(response_id, request.owner)))
             return
         except GatewayError as exc:
             default = self.config.default_upstream
-            if exc.status != 404 or default is None or self.config.upstreams[default].protocol != "responses":
+            if exc.status != 404 or default is None or not self._forwardable(default):
                 raise
             if not set(response_id) <= _ID_CHARACTERS:  # never forward a path or a query
                 raise

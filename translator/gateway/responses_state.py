@@ -14,6 +14,9 @@ stops it (the instance running it polls the store, so the cancel may arrive on a
 
 Requests relayed to a responses upstream keep the upstream's own state: none of this applies to them.
 
+Every method takes the request's *owner* (:mod:`translator.gateway.owners`) and passes it to the store:
+another owner's response behaves as one that does not exist.
+
 This module prepares requests and keeps results; it never writes to the client (the endpoints answer
 with what it returns, through the client writer).
 """
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -82,6 +84,10 @@ class ResponsesState:
     async def start(self) -> None:
         await self.store.check()
 
+    async def owner_secret(self) -> bytes:
+        """The store's own secret for the owners' keyed hash (:mod:`translator.gateway.owners`)."""
+        return await self.store.owner_secret()
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -92,9 +98,7 @@ class ResponsesState:
 
     # -- a new request ------------------------------------------------------------------------------
 
-    async def prepare(
-        self, body: dict[str, Any], owner: str = ""
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def prepare(self, body: dict[str, Any], owner: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The request to convert (stored conversation first) and its own input items, to store.
 
         Raises :class:`GatewayError`: 404 ``previous_response_not_found`` or for an unknown
@@ -129,7 +133,7 @@ class ResponsesState:
         return request, own
 
     async def gather(
-        self, body: dict[str, Any], owner: str = ""
+        self, body: dict[str, Any], owner: str
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
         """(the stored conversation the request continues, its own input items with references resolved,
         whether it had references): what the request stands for, before compaction items are expanded."""
@@ -162,7 +166,7 @@ class ResponsesState:
             )
         history: list[dict[str, Any]] = []
         try:
-            async for item in self.store.conversation(previous):
+            async for item in self.store.conversation(previous, owner=owner):
                 history.append(item)
         except ResponseNotFoundError:
             raise GatewayError.not_found(
@@ -178,7 +182,7 @@ class ResponsesState:
         self,
         body: dict[str, Any],
         summarize: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
-        owner: str = "",
+        owner: str,
     ) -> dict[str, Any]:
         """``POST /v1/responses/compact``: the ``response.compaction`` object for the conversation ``body``
         stands for (``previous_response_id`` and/or ``input``).  ``summarize`` runs the summary request
@@ -196,10 +200,11 @@ class ResponsesState:
     async def compaction(self) -> Compaction:
         """Compaction items of this gateway, sealed under its secret."""
         if self._compaction is None:
-            self._compaction = Compaction(Sealer(self._secret or os.urandom(32), "compaction"))
+            secret = self._secret or await self.store.owner_secret()
+            self._compaction = Compaction(Sealer(secret, "compaction"))
         return self._compaction
 
-    async def resolve_references(self, items: list[dict[str, Any]], owner: str = "") -> list[dict[str, Any]]:
+    async def resolve_references(self, items: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
         """``items`` with every ``item_reference`` replaced by the stored item it names.
 
         Raises :class:`GatewayError`: 400 for a reference without a string ``id``, 404 naming the first
@@ -216,7 +221,7 @@ class ResponsesState:
                 wanted.append(item_id)
         if not wanted:
             return items
-        found = await self.store.find_items(wanted)
+        found = await self.store.find_items(wanted, owner=owner)
         missing = [item_id for item_id in wanted if item_id not in found]
         if missing:  # items added to a conversation directly
             found.update(await self.conversations.store.find_items(owner, missing))
@@ -238,9 +243,9 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
+        owner: str,
         *,
         background: str | None = None,
-        owner: str = "",
     ) -> ResponseHooks:
         """What a Responses exchange must do for the state: echo, store before the end, and append the
         input and output to the request's conversation before the end.
@@ -262,7 +267,7 @@ class ResponsesState:
 
         async def remember(response: dict[str, Any]) -> None:
             if keep:
-                await self._remember(response, own, exchange, background=background is not None)
+                await self._remember(response, own, exchange, owner, background=background is not None)
             if conversation is not None:
                 await self._join(conversation, response, own, exchange, owner)
 
@@ -292,13 +297,19 @@ class ResponsesState:
             )
 
     async def _remember(
-        self, response: dict[str, Any], own: list[dict[str, Any]], exchange: Exchange, *, background: bool
+        self,
+        response: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        owner: str,
+        *,
+        background: bool,
     ) -> None:
         try:
             if background:
-                await self.store.update({**response, "background": True})
+                await self.store.update({**response, "background": True}, owner=owner)
             else:
-                await self.store.create(response, own)
+                await self.store.create(response, own, owner=owner)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
             exchange.failed(f"not stored: {exc}")
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
@@ -310,6 +321,7 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
+        owner: str,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
         """Store the ``queued`` response, start the run in a task, return the queued response."""
@@ -329,7 +341,7 @@ class ResponsesState:
         )
         queued["background"] = True
         try:
-            await self.store.create(queued, own)
+            await self.store.create(queued, own, owner=owner)
         except ResponseTooLargeError as exc:
             raise GatewayError(
                 413, str(exc), type="invalid_request_error", code="request_too_large"
@@ -338,13 +350,13 @@ class ResponsesState:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
         log = self.logs.run(response_id)
         await log.open()
-        hooks = self.hooks(body, own, exchange, background=response_id)
+        hooks = self.hooks(body, own, exchange, owner, background=response_id)
 
         async def cancelled() -> bool:
-            return await self.store.status(response_id) == "cancelled"
+            return await self.store.status(response_id, owner=owner) == "cancelled"
 
         hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, hooks, open_run, log))
+        task = asyncio.create_task(self._run_background(queued, owner, hooks, open_run, log))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queued
@@ -352,52 +364,56 @@ class ResponsesState:
     async def _run_background(
         self,
         queued: dict[str, Any],
+        owner: str,
         hooks: ResponseHooks,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
         log: RunLog,
     ) -> None:
         response_id = queued["id"]
         try:
-            await self.store.update({**queued, "status": "in_progress"})
+            await self.store.update({**queued, "status": "in_progress"}, owner=owner)
             run = await open_run(hooks)
             async with contextlib.aclosing(run.events()) as lists:
                 async for events in lists:  # on_final stores the terminal response before its events
                     await log.append(events)
         except Cancelled:
-            stored = await self.store.get(response_id)
+            stored = await self.store.get(response_id, owner=owner)
             if stored is not None:
-                await self.store.update({**stored, "status": "cancelled"})
+                await self.store.update({**stored, "status": "cancelled"}, owner=owner)
         except GatewayError as exc:  # the upstream refused before answering
-            await self._fail(queued, exc.code or "server_error", exc.message, log)
+            await self._fail(queued, owner, exc.code or "server_error", exc.message, log)
         except asyncio.CancelledError:
             await asyncio.shield(
-                self._fail(queued, "server_error", "the gateway shut down before it finished", log)
+                self._fail(queued, owner, "server_error", "the gateway shut down before it finished", log)
             )
             raise
         except Exception as exc:  # a bug: the response must not stay in progress forever
             logger.exception("background response %s failed", response_id)
-            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})", log)
+            await self._fail(
+                queued, owner, "server_error", f"internal gateway error ({type(exc).__name__})", log
+            )
         finally:
             with contextlib.suppress(StoreError):
                 await asyncio.shield(log.close())
 
-    async def _fail(self, queued: dict[str, Any], code: str, message: str, log: RunLog) -> None:
+    async def _fail(self, queued: dict[str, Any], owner: str, code: str, message: str, log: RunLog) -> None:
         failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
         with contextlib.suppress(StoreError):
-            await self.store.update(failed)
+            await self.store.update(failed, owner=owner)
             await log.fail(failed)
 
-    async def resume(self, response_id: str, query: bytes) -> int | None:
+    async def resume(self, response_id: str, query: bytes, owner: str) -> int | None:
         """The ``starting_after`` of ``GET /v1/responses/{id}?stream=true&starting_after=N`` (``-1``
         without one), checked; ``None`` when ``query`` does not ask for a stream.
 
-        Raises :class:`GatewayError`: 404 for an unknown response, 400 for a response that was not run
-        in the background, a ``starting_after`` that is no integer or is past the last event.
+        Raises :class:`GatewayError`: 404 for an unknown (or another owner's) response, 400 for a
+        response that was not run in the background, a ``starting_after`` that is no integer or is past
+        the last event.
         """
         fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
         if fields.get("stream", ["false"])[-1].lower() != "true":
             return None
-        response = await self.get(response_id)
+        response = await self.get(response_id, owner)
         if not response.get("background"):
             raise GatewayError.bad_request(
                 "stream=true is only available for responses created with background=true", param="stream"
@@ -420,36 +436,36 @@ class ResponsesState:
 
     # -- retrieval -----------------------------------------------------------------------------------
 
-    async def get(self, response_id: str) -> dict[str, Any]:
-        """The stored response; 404 when there is none."""
-        response = await self.store.get(response_id)
+    async def get(self, response_id: str, owner: str) -> dict[str, Any]:
+        """The stored response; 404 when there is none (or it is another owner's)."""
+        response = await self.store.get(response_id, owner=owner)
         if response is None:
             raise _not_found(response_id)
         return response
 
-    async def delete(self, response_id: str) -> dict[str, Any]:
+    async def delete(self, response_id: str, owner: str) -> dict[str, Any]:
         """Delete the stored response; the API's deletion object, 404 when there is none."""
-        if not await self.store.delete(response_id):
+        if not await self.store.delete(response_id, owner=owner):
             raise _not_found(response_id)
         return {"id": response_id, "object": "response", "deleted": True}
 
-    async def input_items(self, response_id: str, query: bytes) -> dict[str, Any]:
+    async def input_items(self, response_id: str, owner: str, query: bytes) -> dict[str, Any]:
         """A page of the response's input items (``after``, ``limit``, ``order`` from ``query``)."""
         options = _list_options(query)
         try:
-            page = await self.store.input_items(response_id, **options)
+            page = await self.store.input_items(response_id, owner=owner, **options)
         except InvalidListParameterError as exc:
             raise GatewayError.bad_request(str(exc), param=exc.param) from None
         if page is None:
             raise _not_found(response_id)
         return page
 
-    async def cancel(self, response_id: str) -> dict[str, Any]:
+    async def cancel(self, response_id: str, owner: str) -> dict[str, Any]:
         """Cancel a background response; the response as cancelled."""
-        response = await self.get(response_id)
+        response = await self.get(response_id, owner)
         if not response.get("background"):
             raise GatewayError.bad_request("Only responses created with background=true can be cancelled.")
-        cancelled = await self.store.cancel(response_id)
+        cancelled = await self.store.cancel(response_id, owner=owner)
         if cancelled is None:
             raise _not_found(response_id)
         return cancelled
