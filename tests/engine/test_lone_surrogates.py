@@ -1,9 +1,11 @@
-"""Every writer path turns text holding lone UTF-16 surrogates into valid UTF-8 (issue 12, item 14).
+"""Every writer path turns text holding lone UTF-16 surrogates into valid UTF-8 (issue 12, item 14),
+and a pair split between two deltas comes out as one character (issue 21, item 6).
 
-An upstream that cuts text by UTF-16 units (a JavaScript server) splits an emoji between two deltas
-and writes each half as a ``\\ud83d``-style escape; ``json.loads`` (and our decoder) then hold lone
-surrogates, which orjson cannot write.  Each writer must produce valid UTF-8 (a lone half becomes
-U+FFFD, a pair that meets again in one string becomes its character) and never raise ``TypeError``.
+An upstream that cuts text by UTF-16 units (a JavaScript server, a proxy) splits an emoji between two
+deltas and writes each half as a ``\\ud83d``-style escape; ``json.loads`` (and our decoder) then hold
+lone surrogates, which orjson cannot write.  Both translators hold a high half that ends a delta back
+and send it joined with the low half that starts the next delta of the same text; each writer produces
+valid UTF-8 (a half that stays alone becomes U+FFFD) and never raises ``TypeError``.
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ def test_responses_to_chat_sse_writers(source: str) -> None:
 
     assert asyncio.run(collect()) == body
     contents = [c["choices"][0]["delta"].get("content") for c in decoded(body)[:-1] if c["choices"]]
-    assert contents == ["", "a\ufffd", "\ufffdb", None]  # each half alone in its chunk: replaced
-    assert chat_text_read_by_the_sdk(body) == "a\ufffd\ufffdb"
+    assert contents == ["", "a", "\U0001f600b", None]  # the high half waited for the low one
+    assert chat_text_read_by_the_sdk(body) == "a\U0001f600b"
 
 
 @pytest.mark.parametrize("source", ["dicts", "sse-bytes"])
@@ -108,18 +110,17 @@ def test_chat_to_responses_sse_writer(source: str) -> None:
     body = b"".join(chat_stream_to_responses_sse(chunks, ids=SequentialIds(), clock=fixed_clock(1)))
     events = decoded(body)
     deltas = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
-    assert deltas == ["a\ufffd", "\ufffdb"]
+    assert deltas == ["a", "\U0001f600b"]  # the high half waited for the low one
     final = accumulate_with_sdk(events)
     assert final is not None and final.status == "completed"
-    # the snapshot joins the two halves into one string again: the character comes back whole
     assert final.output_text == "a\U0001f600b"
 
 
 @pytest.mark.parametrize(
     ("source", "argv", "expected"),
     [
-        ("responses", ["translate", "--from", "responses"], "a\ufffd\ufffdb"),
-        ("responses", ["translate", "--from", "responses", "--format", "jsonl"], "a\ufffd\ufffdb"),
+        ("responses", ["translate", "--from", "responses"], "a\U0001f600b"),
+        ("responses", ["translate", "--from", "responses", "--format", "jsonl"], "a\U0001f600b"),
         ("chat", ["translate", "--from", "chat"], "a\U0001f600b"),
         ("chat", ["translate", "--from", "chat", "--format", "jsonl"], "a\U0001f600b"),
         ("chat", ["accumulate"], "a\U0001f600b"),

@@ -30,7 +30,7 @@ from support.corpus import CORPUS, SKIP_REASON, corpus_files, corpus_params, rea
 from support.fake_upstream import UPSTREAM_RESPONSE_ID, FakeUpstream, split_frames
 from support.gateway import RunningGateway, ServeProcess, running
 from support.net import free_port
-from support.sdk import accumulate_with_sdk, validate_responses_events, without_parsed
+from support.sdk import accumulate_with_sdk, check_failed_stream, validate_responses_events, without_parsed
 
 from translator import normalize, normalize_stream, translate_chat_stream, translate_responses_stream
 from translator.convert.objects import chat_completion_to_response, response_to_chat_completion
@@ -326,9 +326,12 @@ def test_relay_of_a_cut_responses_stream_ends_with_response_failed(responses_gat
     events = sse_payloads(answer.content)
     validate_responses_events(events)
     assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    _, unfinished = check_failed_stream(events)  # the relayed message the cut broke off: never done
+    assert [(item["type"], item["status"]) for item in unfinished] == [("message", "incomplete")]
     numbers = [e["sequence_number"] for e in events]
     assert numbers == list(range(len(numbers)))
-    assert events[-1]["response"]["error"]["message"].startswith("upstream 'default' broke the connection")
+    message = events[-1]["response"]["error"]["message"]
+    assert message.startswith("upstream 'default' closed the connection after ")
 
 
 # -- upstreams that answer with a final object (capability stream = false) -------------------------------
@@ -453,10 +456,12 @@ def test_cut_upstream_ends_the_client_stream_with_what_was_received(chat_gateway
     answer = post(chat_gateway, "/v1/responses", {"model": f"cut:{name}:8", "input": "x", "stream": True})
     events = sse_payloads(answer.content)
     validate_responses_events(events)
-    assert events[-1]["type"] == "response.failed"
+    final, unfinished = check_failed_stream(events)
     text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
-    assert text and events[-1]["response"]["output"][0]["content"][0]["text"] == text
-    assert "broke the connection" in events[-1]["response"]["error"]["message"]
+    # the message the cut broke off is never announced done: it is listed, incomplete, in the failure
+    assert [item["type"] for item in unfinished] == ["message"] and final["output"] == unfinished
+    assert text and unfinished[0]["content"][0]["text"] == text
+    assert "closed the connection after " in final["error"]["message"]
 
 
 @needs_corpus
@@ -471,8 +476,9 @@ def test_stalled_upstream_fails_the_stream_after_the_read_timeout(gateway_from: 
     assert time.monotonic() - started < 5
     events = sse_payloads(answer.content)
     validate_responses_events(events)
-    assert events[-1]["type"] == "response.failed"
-    assert "sent nothing for 0.5 s" in events[-1]["response"]["error"]["message"]
+    final, unfinished = check_failed_stream(events)
+    assert [item["status"] for item in unfinished] == ["incomplete"] and final["output"] == unfinished
+    assert "sent nothing for 0.5 s" in final["error"]["message"]
     chat = post(gateway, "/v1/responses", {"model": "headers-then-stall", "input": "x"})
     assert chat.status_code == 504 and "0.5 s" in chat.json()["error"]["message"]
 
@@ -485,8 +491,8 @@ def test_garbage_from_the_upstream_is_a_failure_naming_it(chat_gateway: RunningG
     else:
         events = sse_payloads(answer.content)
         validate_responses_events(events)
-        assert events[-1]["type"] == "response.failed"
-        assert "cannot be translated" in events[-1]["response"]["error"]["message"]
+        final, _ = check_failed_stream(events)
+        assert "cannot be translated" in final["error"]["message"]
     assert post(chat_gateway, "/v1/responses", {"model": "after-garbage", "input": "x"}).status_code == 200
 
 

@@ -270,3 +270,42 @@ def test_responses_to_chat_raises_only_translator_errors(events: list[dict[str, 
         encode_sse(chunk).decode("utf-8")
         if "error" not in chunk:
             state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
+
+
+def _lenient_sdk_chunks() -> list[tuple[Any, dict[str, Any]]]:
+    """SDK chunks built without validation (``model_construct``, as a lenient client or proxy builds an
+    error chunk) next to the dicts they stand for: ``choices`` None or not a list, ``tool_calls`` not a
+    list."""
+    head = {"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "m"}
+    error = {"message": "boom", "code": "server_error"}
+    cases: list[dict[str, Any]] = [
+        {**head, "choices": None, "error": error},
+        {**head, "choices": None, "usage": None},
+        {**head, "choices": "nope", "usage": None},
+    ]
+    return [(ChatCompletionChunk.model_construct(**case), case) for case in cases]
+
+
+def test_sdk_chunks_whose_choices_are_none_are_read_like_their_dicts() -> None:
+    # issue 21: a mid-stream ChatCompletionChunk with choices=None raised TypeError on the object path
+    good = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 7,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}],
+    }
+    model = ChatCompletionChunk.model_validate(good)
+    for lenient, as_dict in _lenient_sdk_chunks():
+        outcomes = []
+        for first, odd in ((model, lenient), (good, as_dict)):
+            translator = ChatToResponses(ids=SequentialIds(), clock=fixed_clock(1))
+            events = translator.feed(first) + translator.feed(first)
+            try:
+                events += translator.feed(odd)
+            except TranslatorError as exc:
+                events.append({"raised": type(exc).__name__})
+            outcomes.append(events + translator.close())
+        assert outcomes[0] == outcomes[1], as_dict
+        assert outcomes[0][-1]["type"] == "response.failed"
+        validate_responses_events([e for e in outcomes[0] if "type" in e])

@@ -14,6 +14,7 @@ from translator.engine.sse import DONE, StreamDecoder
 from translator.errors import UnsupportedStreamError
 from translator.ids import SequentialIds, fixed_clock
 from translator.streams.chat_to_responses import ChatToResponses
+from translator.testing.validate import validate_responses_stream
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
@@ -53,12 +54,19 @@ def test_corpus_stream_translates_and_the_sdk_accepts_it(path: Path) -> None:
     assert len(terminals) == 1 and events[-1] is terminals[0]
 
     final = terminals[0]["response"]
-    done_items = [e["item"] for e in events if e["type"] == "response.output_item.done"]
-    assert final["output"] == done_items
-    # ids are unique and stable between added and done
+    assert validate_responses_stream(events) == []
+    # response.output lists every item added, in order: as its output_item.done said, or, for an item
+    # that never finished (a failed or incomplete response), with status incomplete and no done event
+    done = {e["output_index"]: e["item"] for e in events if e["type"] == "response.output_item.done"}
     added = [e["item"]["id"] for e in events if e["type"] == "response.output_item.added"]
-    assert added == [item["id"] for item in done_items]
+    assert [item["id"] for item in final["output"]] == added
     assert len(set(added)) == len(added)
+    for oi, item in enumerate(final["output"]):
+        if oi in done:
+            assert item == done[oi]
+        else:
+            assert final["status"] in ("failed", "incomplete")
+            assert item.get("status", "incomplete") == "incomplete"
 
     sdk_final = accumulate_with_sdk(events)  # completed, incomplete and failed alike
     assert sdk_final is not None

@@ -5,7 +5,8 @@ finds its native binary or skips the test saying so (under CI, where ``make test
 binary fails instead).  :func:`write_codex_home` writes a ``CODEX_HOME`` whose ``config.toml`` points a
 custom ``wire_api = "responses"`` provider at a base URL, with everything that would call home switched
 off; :func:`run_codex` runs ``codex exec`` in a working directory with a timeout, every outbound proxy
-pointed at an :class:`EgressTrap` that refuses and records any request that is not for loopback.
+pointed at an :class:`EgressTrap` that refuses and records any request that is not for loopback;
+:func:`run_codex_tui` runs the interactive TUI the same way, in a pseudo-terminal, and types into it.
 
 Facts about Codex 0.171.0 this relies on (checked by ``tests/gateway/test_codex_cli.py``): ``codex exec``
 prints only the final agent message on stdout (progress goes to stderr) and also writes it to ``-o FILE``; it
@@ -52,7 +53,8 @@ API_KEY_ENV = "TRANSLATOR_API_KEY"
 API_KEY = "sk-codex-test-not-a-real-key"
 
 #: Everything ``codex exec`` would otherwise fetch from the internet on start (update check, analytics
-#: and OTEL metrics, the curated plugin repository), switched off.
+#: and OTEL metrics, the curated plugin repository), switched off.  ``docs/codex.md`` documents the same
+#: keys (``tests/gateway/test_codex_offline.py`` runs Codex with the documented configuration).
 QUIET_CONFIG = """\
 check_for_update_on_startup = false
 
@@ -272,6 +274,73 @@ def run_codex(
         last_message=last_message.read_text() if last_message.exists() else None,
         egress=egress,
     )
+
+
+@dataclass
+class TuiRun:
+    """What one interactive ``codex`` session did, as far as the test drove it."""
+
+    screen: bytes  # everything the TUI wrote to its terminal
+    egress: list[str]  # requests that tried to leave the machine
+    reached: bool  # ``until`` held before the timeout
+
+
+def run_codex_tui(
+    binary: Path,
+    home: Path,
+    workdir: Path,
+    *,
+    keys: Sequence[tuple[float, bytes]],
+    until: Any,
+    timeout: float = 40,
+) -> TuiRun:
+    """The interactive TUI (``codex`` with no subcommand) in a 120x40 pseudo-terminal, ``CODEX_HOME=home``,
+    every proxy at an :class:`EgressTrap`: ``keys`` are typed at their times (seconds after the start),
+    and the session is killed as soon as ``until()`` holds (or at ``timeout``)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    with EgressTrap() as trap:
+        env = {**codex_env(home, trap.url), "TERM": "xterm-256color"}
+        env.pop("NO_COLOR")
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        process = subprocess.Popen(
+            [str(binary)],
+            cwd=workdir,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+        os.close(slave)
+        screen, typed, reached = b"", 0, False
+        start = time.monotonic()
+        try:
+            while time.monotonic() - start < timeout and process.poll() is None:
+                while typed < len(keys) and time.monotonic() - start >= keys[typed][0]:
+                    os.write(master, keys[typed][1])
+                    typed += 1
+                if until():
+                    reached = True
+                    break
+                if select.select([master], [], [], 0.1)[0]:
+                    try:
+                        screen += os.read(master, 65536)
+                    except OSError:
+                        break
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            os.close(master)
+        egress = list(trap.requests)
+    return TuiRun(screen=screen, egress=egress, reached=reached)
 
 
 @contextmanager

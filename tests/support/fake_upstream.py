@@ -11,6 +11,11 @@ model                              answer
 ``replay:<file>@<ms>``             the same, ``ms`` milliseconds between frames
 ``cut:<file>:<n>``                 the first ``n`` frames, half of the next, then the connection drops
 ``stall:<file>:<n>``               the first ``n`` frames, then silence (until the client goes away)
+``break:<how>:<n>``                a role chunk and ``n`` content chunks of :func:`chat_frames`, then the
+                                   connection breaks: ``length`` (the body announced twice as long by
+                                   its Content-Length), ``reset`` (a TCP reset after the last whole HTTP
+                                   chunk), ``gzip`` (the body, not compressed, said to be gzip);
+                                   :func:`broken_body` is what was sent before
 ``headers-then-stall``             200 and SSE headers, then nothing
 ``status:<code>:<json file>``      that HTTP status with the body of ``chat_json/<json file>`` (or a
                                    literal JSON body after ``status:<code>:=``)
@@ -65,6 +70,7 @@ import contextlib
 import json
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -83,6 +89,7 @@ __all__ = [
     "Seen",
     "Stats",
     "UpstreamProcess",
+    "broken_body",
     "chat_frames",
     "fake_token_count",
     "split_frames",
@@ -142,6 +149,11 @@ def chat_frames(model: str, n: int) -> list[bytes]:
     frames.append(_data({**_chunk(model, {}), "choices": [], "usage": usage}))
     frames.append(DONE_FRAME)
     return frames
+
+
+def broken_body(n: int) -> bytes:
+    """What ``break:<how>:<n>`` sends before the connection breaks (the upstream's bytes, decoded)."""
+    return b"".join(chat_frames("break", n)[: n + 1])
 
 
 def text_stream_chat(model: str, text: str) -> list[bytes]:
@@ -540,6 +552,9 @@ class _Connection(asyncio.Protocol):
         elif kind == "slow-headers":
             await asyncio.sleep(float(rest) / 1000)
             await self._stream(text_stream_chat(kind + ":" + rest, "late but fine"), seen)
+        elif kind == "break":
+            how, _, count = rest.partition(":")
+            await self._break(how, broken_body(int(count)), seen)
         elif kind == "echo-auth-error":  # as providers do: the key they were given, quoted back
             given = request.headers.get("authorization", "")
             message = f"Incorrect API key provided: {given.removeprefix('Bearer ')}"
@@ -653,6 +668,26 @@ class _Connection(asyncio.Protocol):
             return
         self.transport.write(b"0\r\n\r\n")
         self._finished(seen)
+
+    async def _break(self, how: str, body: bytes, seen: Seen) -> None:
+        """``break:``: ``body``, then the connection breaks as ``how`` says (``length``, ``reset``,
+        ``gzip``)."""
+        assert self.transport is not None
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        if how in ("length", "gzip"):
+            length = 2 * len(body) if how == "length" else len(body)
+            encoding = b"content-encoding: gzip\r\n" if how == "gzip" else b""
+            self._write(head + encoding + b"content-length: %d\r\n\r\n%s" % (length, body))
+            await asyncio.sleep(0.05)
+            self.transport.close()
+        else:
+            self._write(head + b"transfer-encoding: chunked\r\n\r\n" + _http_chunk(body))
+            await asyncio.sleep(0.05)
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:  # linger 0: the close sends a reset, not a FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()
+        self._closed_early(seen)
 
     async def _big(self, model: str, total: int, seen: Seen) -> None:
         assert self.transport is not None

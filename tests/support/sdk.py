@@ -98,3 +98,35 @@ def check_list(page: Any) -> dict[str, Any]:
     else:
         assert page == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
     return page
+
+
+def check_failed_stream(events: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A stream that ends ``response.failed`` in the shape a client can retry safely: every event is an
+    SDK event, the SDK's ``ResponseStreamState`` accepts it, our validator finds nothing (its
+    ``unfinished.*`` rules: no item announced done with status ``incomplete``), and an item that never
+    finished has no done event at all (no ``*.done``, no ``output_item.done``) and is listed in the
+    failed response's output with status ``incomplete``.
+
+    Returns the failed response and the items it lists that never finished.
+    """
+    from translator.testing.validate import validate_responses_stream
+
+    assert events[-1]["type"] == "response.failed", events[-1]["type"]
+    assert accumulate_with_sdk(events) is not None
+    assert validate_responses_stream(events) == []
+    final: dict[str, Any] = events[-1]["response"]
+    done = {e["output_index"] for e in events if e["type"] == "response.output_item.done"}
+    assert all(
+        item.get("status") != "incomplete"
+        for e in events
+        if e["type"] == "response.output_item.done"
+        for item in [e["item"]]
+    )
+    unfinished = [item for oi, item in enumerate(final["output"]) if oi not in done]
+    for item in unfinished:
+        assert item.get("status", "incomplete") == "incomplete", item
+        finished_events = [
+            e["type"] for e in events if e.get("item_id") == item["id"] and e["type"].endswith(".done")
+        ]
+        assert finished_events == [], finished_events
+    return final, unfinished

@@ -232,6 +232,37 @@ def test_failed_response_may_leave_items_open() -> None:
     ]
 
 
+def test_unfinished_items_are_left_open_and_listed_incomplete() -> None:
+    # the message's text streamed (events 2-5), then the stream failed or a length finish ended it
+    events = responses_events()[:6]
+    open_message = {**MSG_DONE, "status": "incomplete", "content": [{**MSG_DONE["content"][0], "text": "Hi"}]}
+    for kind, status in (("response.failed", "failed"), ("response.incomplete", "incomplete")):
+        terminal = {"type": kind, "response": _response(status, [open_message])}
+        assert validate_responses_stream(resequence([*events, terminal])) == []
+    # an incomplete response must list what it left open, with status incomplete
+    incomplete = {"type": "response.incomplete", "response": _response("incomplete", [])}
+    assert found(validate_responses_stream(resequence([*events, incomplete]))) == [
+        ("item.not_done", 6),
+        ("terminal.output_count", 6),
+    ]
+    listed_completed = {"type": "response.failed", "response": _response("failed", [MSG_DONE])}
+    assert found(validate_responses_stream(resequence([*events, listed_completed]))) == [
+        ("unfinished.status", 6)
+    ]
+    other = {"type": "response.failed", "response": _response("failed", [{**open_message, "id": "msg_B"}])}
+    assert found(validate_responses_stream(resequence([*events, other]))) == [("unfinished.id", 6)]
+
+
+def test_an_item_announced_done_incomplete_before_response_failed_is_flagged() -> None:
+    # the shape agents cannot retry safely: the cut message announced done, then response.failed
+    events = responses_events()[:9]
+    events[8]["item"]["status"] = "incomplete"
+    failed = {"type": "response.failed", "response": _response("failed", [events[8]["item"]])}
+    assert found(validate_responses_stream(resequence([*events, failed]))) == [("unfinished.announced", 9)]
+    incomplete = {"type": "response.incomplete", "response": _response("incomplete", [events[8]["item"]])}
+    assert validate_responses_stream(resequence([*events, incomplete])) == []  # max_output_tokens: allowed
+
+
 def test_violation_str_names_event_and_rule() -> None:
     assert str(Violation(3, "sequence.gap", "5 follows 3")) == "#3 sequence.gap: 5 follows 3"
     assert str(Violation(None, "done.missing", "no [DONE]")) == "end done.missing: no [DONE]"

@@ -29,7 +29,7 @@ from ..protocol.provider_errors import classify_error
 from ..streams.accumulate import ChatAccumulator
 from ..streams.chat_to_responses import ChatToResponses
 from ..streams.object_stream import completion_as_chunks, response_as_events
-from ..streams.responses_to_chat import ResponsesToChat
+from ..streams.responses_to_chat import Phase, ResponsesToChat
 from ..wire.chat_sse import ChatSSEWriter
 from ..wire.responses_sse import event_frames
 from .asgi import json_bytes
@@ -52,6 +52,8 @@ _STATUS_BY_CODE = {
 #: Response fields echoed from a Responses request (the rest come from the upstream's stream).
 _ECHOED = tuple(RESPONSE_DEFAULTS)
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+#: A Chat client's stream has what ends it (the finish_reason chunk and usage, or the error frame).
+_CHAT_ENDED = (Phase.DONE, Phase.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +220,14 @@ class OpenBridge:
             async with contextlib.aclosing(self._reads()) as reads:
                 async for out in reads:
                     yield write(out, exchange)
+                    if out[-1]["type"] in _TERMINAL:  # (resumed: the writer wrote it)
+                        exchange.end_sent()
             tail = await self._tail()
         finally:
             await self.response.aclose()
         if tail:
             yield write(tail, exchange)
+            exchange.end_sent()
 
     async def _chat_frames(self) -> AsyncIterator[bytes]:
         """A Chat client's stream, written by :class:`ChatSSEWriter` (its frame templates for the runs of
@@ -235,6 +240,8 @@ class OpenBridge:
                     data = writer.feed(piece)
                     if data:
                         yield data
+                        if self.translator.phase in _CHAT_ENDED:  # (resumed: the writer wrote it)
+                            exchange.end_sent()
                     if writer.failed:
                         return
             except UpstreamReadError as exc:
@@ -251,6 +258,7 @@ class OpenBridge:
             last += writer.close()
             if last:
                 yield last
+                exchange.end_sent()
         finally:
             await self.response.aclose()
             _note_chat_outcome(writer, exchange)

@@ -70,10 +70,7 @@ class _Watch:
             return chunk_frame(
                 {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
             )
-        response = self.accumulator.result()
-        for item in response.get("output") or ():
-            if isinstance(item, dict) and item.get("status") == "in_progress":
-                item["status"] = "incomplete"
+        response = self.accumulator.result()  # (items never done are listed with status incomplete)
         response.update(status="failed", error={"code": "server_error", "message": message})
         number = self.last_sequence + 1
         error = {"type": "error", "code": code, "message": message, "param": None, "sequence_number": number}
@@ -123,6 +120,8 @@ class OpenRelay:
                     failure = (f"the upstream sent a malformed stream: {exc}", "bad_upstream")
                     break
                 yield complete
+                if watch.ended:  # (resumed: the writer wrote it)
+                    self.exchange.end_sent()
         except UpstreamReadError as exc:
             failure = (exc.message, exc.code)
         finally:
@@ -142,6 +141,7 @@ class OpenRelay:
             last = watch.ending(message, code)
         if last:
             yield last
+            self.exchange.end_sent()
 
 
 async def open_relay(protocol: str, body: dict[str, Any], to: Destination, exchange: Exchange) -> OpenRelay:

@@ -7,7 +7,8 @@ parameters.  Keys and message contents are never logged.
 The outcome (``status``, ``error``, ``disconnected``) is set only through the methods below: the status by
 the client writer when it sends the answer's status line (:meth:`Exchange.answered`), the error by
 whoever learns of the failure (:meth:`Exchange.failed`), the disconnect by the client writer
-(:meth:`Exchange.client_left`).  A test checks that no other module assigns them.
+(:meth:`Exchange.client_left`), which counts only before the end of the answer went out (the stream's
+source says when it did: :meth:`Exchange.end_sent`).  A test checks that no other module assigns them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Exchange:
     dropped: list[str] = field(default_factory=list)
     error: str | None = None
     disconnected: bool = False
+    ended: bool = False  #: the end of the answer (terminal event, ``[DONE]``, error frame) went out
 
     # -- the outcome ----------------------------------------------------------------------------------
 
@@ -57,8 +59,16 @@ class Exchange:
             self.error = code
 
     def client_left(self) -> None:
-        """The client went away (disconnected, or stopped reading) before its answer ended."""
-        self.disconnected = True
+        """The client went away (disconnected, or stopped reading): ``client_disconnected`` in the log
+        line when it left before the end of its answer went out (a client that closes the connection
+        once it has its terminal event, as Codex does, did not leave early)."""
+        if not self.ended:
+            self.disconnected = True
+
+    def end_sent(self) -> None:
+        """The end of the client's answer (its terminal event, ``[DONE]`` or error frame) was written:
+        called by the stream's source when the client writer asks for what follows it."""
+        self.ended = True
 
     def sent_first_byte(self) -> None:
         if self.first_byte is None:

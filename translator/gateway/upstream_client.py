@@ -24,6 +24,13 @@ from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    ContentLengthError,
+    DecompressSizeError,
+    HttpProcessingError,
+    TransferEncodingError,
+)
 from yarl import URL
 
 from ..protocol.provider_errors import classify_error
@@ -80,32 +87,48 @@ class UpstreamResponse:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives.  Raises :class:`UpstreamReadError` on silence or a broken connection."""
-        name = self._upstream.name
         content = self._response.content
+        received = 0
         try:
             while True:
                 data = await content.readany()
                 if not data:
                     return
+                received += len(data)
                 yield data
         except aiohttp.ServerTimeoutError:
             seconds = self._upstream.config.read_timeout
             raise UpstreamReadError(
-                f"upstream {name!r} sent nothing for {seconds:g} s (read timeout)", "upstream_timeout"
-            ) from None
-        except aiohttp.ClientPayloadError as exc:
-            reason = _reason(exc.__cause__ or exc)
-            if "decompress" in reason.lower() or "encoding" in reason.lower():
-                raise UpstreamReadError(
-                    f"upstream {name!r} sent an undecodable body ({reason})", "bad_upstream"
-                ) from None
-            raise UpstreamReadError(
-                f"upstream {name!r} broke the connection mid-stream ({reason})", "upstream_disconnected"
+                f"upstream {self._upstream.name!r} sent nothing for {seconds:g} s (read timeout)",
+                "upstream_timeout",
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise UpstreamReadError(
-                f"upstream {name!r} broke the connection mid-stream ({_reason(exc)})", "upstream_disconnected"
-            ) from None
+            raise self._broken(exc, received) from None
+
+    def _broken(self, exc: BaseException, received: int) -> UpstreamReadError:
+        """What broke the body after ``received`` bytes, in words: never the HTTP library's own error
+        codes (aiohttp words a cut body as ``400, message: Not enough data to satisfy transfer length
+        header.``, a status the upstream never sent)."""
+        name = self._upstream.name
+        body = "the stream" if self.is_event_stream() else "the answer"
+        after = f"after {received:,} bytes of {body}"
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if isinstance(cause, (ContentEncodingError, DecompressSizeError)):
+            reason = _reason(cause)
+            return UpstreamReadError(
+                f"upstream {name!r} sent a body that cannot be decoded {after} ({reason})", "bad_upstream"
+            )
+        if isinstance(cause, ContentLengthError):
+            announced = self._response.headers.get("content-length", "")
+            of = f", of the {int(announced):,} its Content-Length announced" if announced.isdigit() else ""
+            message = f"upstream {name!r} closed the connection {after}{of}"
+        elif _reset(exc):
+            message = f"upstream {name!r} reset the connection {after}"
+        elif isinstance(cause, (TransferEncodingError, aiohttp.ServerDisconnectedError)):
+            message = f"upstream {name!r} closed the connection {after}, before its end"
+        else:
+            message = f"upstream {name!r} broke the connection {after} ({_reason(cause)})"
+        return UpstreamReadError(message, "upstream_disconnected")
 
     async def json(self) -> Any:
         """The whole body parsed as JSON (bounded); a bad body is a 502 naming the upstream."""
@@ -322,8 +345,25 @@ async def _preview(response: aiohttp.ClientResponse) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    """What an exception says, without the HTTP library's codes: ``message`` of aiohttp's protocol
+    errors (whose text starts with a made-up ``400, message:``), ``strerror`` of an ``OSError``."""
+    if isinstance(exc, HttpProcessingError) and exc.message:
+        return str(exc.message).strip()
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip()
     return text or type(exc).__name__
+
+
+def _reset(exc: BaseException) -> bool:
+    """Whether the peer reset the connection: a ``ConnectionResetError`` in the chain, or named in the
+    payload error's text (where aiohttp puts the reset it met while the body was incomplete)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionResetError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "ConnectionResetError" in str(exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ rotates item ids).  ``output_item.added`` opens an item, content/summary parts a
 every ``*.done`` event and ``output_item.done`` replace what they snapshot.  The terminal event
 (``completed``/``incomplete``/``failed``) gives the response fields and usage; its ``output`` is
 authoritative (it carries the final ``encrypted_content``), and the accumulated items are used
-when it is empty or never came (a cut stream, or providers that send ``output: []``).  An ``error``
+when it is empty or never came (a cut stream, or providers that send ``output: []``); among those, an
+item whose ``output_item.done`` never came did not finish: its status is ``incomplete``.  An ``error``
 event without ``response.failed`` marks the result ``failed``.
 """
 
@@ -295,6 +296,7 @@ class ResponsesAccumulator(FeedBase):
         self._terminal: dict[str, Any] | None = None
         self._items: dict[int, dict[str, Any]] = {}
         self._oi_by_item_id: dict[str, int] = {}
+        self._done: set[int] = set()  # output indexes whose output_item.done arrived
         self._error: dict[str, Any] | None = None
 
     def _feed_payload(self, payload: dict[str, Any] | Done, index: int) -> list[dict[str, Any]]:
@@ -364,6 +366,8 @@ class ResponsesAccumulator(FeedBase):
             raise InvalidChunkError("item must be an object", index=index, field="item")
         oi = self._oi(event, index)
         self._items[oi] = copy.deepcopy(item)
+        if event["type"] == "response.output_item.done":
+            self._done.add(oi)
         if isinstance(item.get("id"), str):
             self._oi_by_item_id[item["id"]] = oi
 
@@ -429,11 +433,21 @@ class ResponsesAccumulator(FeedBase):
         response = copy.deepcopy(self._terminal if self._terminal is not None else self._response)
         response.setdefault("object", "response")
         if not response.get("output"):  # the terminal output is authoritative when it has items
-            response["output"] = [copy.deepcopy(self._items[k]) for k in sorted(self._items)]
+            response["output"] = [self._item_so_far(k) for k in sorted(self._items)]
         if self._error is not None and self._terminal is None:
             response["status"] = "failed"
             response["error"] = self._error
         return response
+
+
+    def _item_so_far(self, oi: int) -> dict[str, Any]:
+        """Item ``oi`` as the events built it; one whose ``output_item.done`` never came (a stream cut
+        before its terminal event, or a failed one that lists no output) did not finish: its status,
+        if it has one, is ``incomplete``."""
+        item = copy.deepcopy(self._items[oi])
+        if oi not in self._done and "status" in item:
+            item["status"] = "incomplete"
+        return item
 
 
 def _field_handler(name: str) -> Callable[[ResponsesAccumulator, dict[str, Any], int], None]:

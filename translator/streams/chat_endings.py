@@ -12,7 +12,7 @@ from typing import Any
 from ..protocol.mapping import abnormal_finish_error, chat_usage_to_responses, finish_outcome
 from ..protocol.provider_errors import classify_error
 
-__all__ = ["FAILED_CODES", "cut_error", "final_response", "stopped_error", "upstream_failure"]
+__all__ = ["FAILED_CODES", "broken_off", "cut_error", "final_response", "stopped_error", "upstream_failure"]
 
 #: The codes a ``response.failed`` carries (what clients act on: Codex stops retrying on the first two
 #: and ``invalid_prompt``); anything else is ``server_error``.  The provider's own code is kept on the
@@ -39,6 +39,12 @@ def upstream_failure(error: Any) -> tuple[str | None, str, Any, dict[str, Any]]:
         "type": error.get("type") if isinstance(error.get("type"), str) else code,
     }
     return code, message, error.get("param"), failure
+
+
+def broken_off(finish_reason: str | None) -> bool:
+    """Whether ``finish_reason`` is an abnormal one (``error``, ``abort``...): the answer was broken off,
+    the response fails (and nothing open is announced done)."""
+    return finish_reason is not None and finish_outcome(finish_reason)[0] == "failed"
 
 
 def stopped_error(cause: Exception) -> dict[str, Any]:

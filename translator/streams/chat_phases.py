@@ -38,8 +38,11 @@ A translation is in exactly one :class:`Phase`; the moves (:data:`TRANSITIONS`):
 What goes out on a move (written by the translator, after the move):
 
 * ``IDLE`` -first chunk-> ``STREAMING``: ``response.created``, ``response.in_progress``.
-* ``STREAMING`` -finish_reason-> ``FINISHED``: what waited goes out, then every open item closes.
-* -error-> ``ENDED``: open items close, then ``error`` and ``response.failed``.
+* ``STREAMING`` -finish_reason-> ``FINISHED``: what waited goes out, then every open item closes
+  (an abnormal finish_reason, or a ``length`` that cut a call's arguments: what is open is left
+  unfinished instead, never announced done).
+* -error-> ``ENDED``: ``error`` and ``response.failed``, which lists what was open as unfinished
+  (status ``incomplete``, no done events).
 * ``FINISHED`` -usage chunk-> ``ENDED``, and -[DONE]-> ``ENDED`` or -close()-> ``CLOSED`` from a phase
   before ``ENDED``: open items close and the terminal event goes out.  After a finish_reason it
   follows the finish_reason; without one, ``[DONE]`` completes the response (Snowflake sends no

@@ -64,6 +64,8 @@ class Segment:
     logprobs: int = 0  #: logprob entries sent
     annotations: int = 0  #: annotations seen (sent or dropped), by ``annotation_index``
     offset: int = 0  #: where this segment starts in the joined ``content`` (annotation offsets)
+    #: a high surrogate that ended the last delta, held for the low half (:mod:`translator.engine.surrogates`)
+    held: str = ""
 
     def sent(self) -> str:
         if len(self.pieces) > 1:
@@ -83,6 +85,7 @@ class Call:
     delta_type: str = "response.function_call_arguments.delta"  #: the event type of its deltas
     opened: bool = False  #: the first delta (id, type, name) was sent
     pending: list[str] = field(default_factory=list)  #: argument deltas seen before the call was opened
+    finished: bool = False  #: its ``output_item.done`` arrived (the upstream finished the call)
 
 
 @dataclass(slots=True)

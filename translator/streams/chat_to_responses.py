@@ -3,7 +3,9 @@
 ``ChatToResponses().feed(chunk)`` returns the Responses events that chunk produces, at once: every
 delta leaves on the chunk that carried it.  ``close()`` ends the stream; over a whole stream exactly
 one terminal event (``response.completed`` / ``response.incomplete`` / ``response.failed``) is
-emitted, whatever the input did (finished, errored, or was cut).
+emitted, whatever the input did (finished, errored, or was cut).  When it failed, the item that was
+open is never announced done (no ``*.done``, no ``output_item.done``): the failed response lists it,
+status ``incomplete`` (``_leave_unfinished``); nor is a tool call cut inside its arguments.
 
 Output items are sequential, as OpenAI streams them: an item's ``output_item.done`` goes out before
 the next item's ``output_item.added``.  The exceptions to "no buffering" follow from that: a tool
@@ -46,10 +48,10 @@ from ..errors import InvalidChunkError, StreamError, StreamStateError, Unsupport
 from ..ids import Clock, IdSource, random_id, system_clock
 from ..protocol.mapping import chat_logprob_to_responses, finish_outcome
 from ..protocol.mapping import response_shell as _response_shell
-from .chat_endings import cut_error, final_response, stopped_error, upstream_failure
+from .chat_endings import broken_off, cut_error, final_response, stopped_error, upstream_failure
 from .chat_phases import DELTAS_FLOW, Input, Phase, advance
 from .chat_tool_calls import CallTable, ChatCall, read_call_entry
-from .chat_waiting import Waiting, WaitingAnnotations, WaitingReasoning, WaitingText
+from .chat_waiting import Waiting, WaitingAnnotations, WaitingReasoning, WaitingText, next_out
 from .item_writers import (
     REFUSAL,
     TEXT,
@@ -265,7 +267,7 @@ class ChatToResponses(FeedBase):
         try:
             fields = item.__dict__
             choices = fields["choices"]
-            if not self._streaming or len(choices) != 1 or fields["usage"] is not None:
+            if not self._streaming or choices.__class__ is not list or len(choices) != 1 or fields["usage"]:
                 return None
             choice = choices[0].__dict__
             extra = item.__pydantic_extra__
@@ -294,7 +296,7 @@ class ChatToResponses(FeedBase):
                             return None
                         kind, lone = key, value
             if calls is not None:
-                if kind is not None or len(calls) != 1:
+                if kind is not None or calls.__class__ is not list or len(calls) != 1:
                     return None
                 call = calls[0].__dict__
                 function = call["function"].__dict__  # (None: not an SDK shape, the except below)
@@ -520,9 +522,15 @@ class ChatToResponses(FeedBase):
         return self._stream.started(self._response)
 
     def _on_finish_reason(self, reason: str) -> list[Event]:
+        """The choice finished: what is open closes, ``completed`` or ``incomplete`` (``length``...: as
+        the API ends a ``max_output_tokens`` response), except that a call cut inside its arguments (and
+        what waited behind it), or anything at an abnormal finish_reason, is never announced done."""
         self._finish_reason = reason
-        status = "completed" if finish_outcome(reason)[0] == "completed" else "incomplete"
-        return self._flush_think() + self._close_all(status)
+        outcome = finish_outcome(reason)[0]
+        if outcome == "failed" or (outcome == "incomplete" and self._holding()):
+            self._leave_unfinished()
+            return []
+        return self._flush_think() + self._close_all(outcome)
 
     def _finish(self) -> list[Event]:
         """close(): the input is over (``[DONE]`` or not)."""
@@ -550,19 +558,26 @@ class ChatToResponses(FeedBase):
         return out + self._terminal()
 
     def _fail(self, error: Any) -> list[Event]:
-        """An upstream error (or our own reason to stop): open items close, ``error``, ``response.failed``."""
+        """An upstream error (or our own reason to stop): ``error``, then ``response.failed`` holding what
+        did not finish (never announced done: :meth:`_leave_unfinished`)."""
         code, message, param, failure = upstream_failure(error)
-        out = self._close_all("incomplete")
-        out.append(self._stream.error(code, message, param))
-        return out + self._terminal(failed=failure)
+        self._leave_unfinished()
+        return [self._stream.error(code, message, param), *self._terminal(failed=failure)]
 
     def _terminal(self, failed: Event | None = None) -> list[Event]:
-        """What is open closes, then the terminal event: failed (``failed``), or by the finish_reason."""
-        out = self._flush_think()
-        out += self._close_all("incomplete" if failed else "completed")
-        if self._audio is not None:
-            out += self._audio.done()
-            self._audio = None
+        """What is open closes, then the terminal event: failed (``failed``), or by the finish_reason.
+
+        In a failed response (``failed``, or an abnormal finish_reason) nothing open is announced done.
+        """
+        out: list[Event] = []
+        if failed is not None or broken_off(self._finish_reason):
+            self._leave_unfinished()
+        else:
+            out = self._flush_think()
+            out += self._close_all("completed")
+            if self._audio is not None:
+                out += self._audio.done()
+                self._audio = None
         assert self._response is not None
         kind, response, broken = final_response(
             self._response, self._stream.items, self._usage, self._service_tier, self._finish_reason, failed
@@ -582,12 +597,30 @@ class ChatToResponses(FeedBase):
 
     # -- items: one open at a time ----------------------------------------------------------------------
 
+    def _leave_unfinished(self) -> None:
+        """The stream failed: what did not finish (the open item, what waited behind it, text held as a
+        possible ``<think>`` tag) goes into ``response.output`` as it stands, status ``incomplete``, never
+        announced done (a client such as Codex sends every item announced done back on its retry); nor
+        does cut audio get its ``.done``.  Items the upstream finished keep their events."""
+        stream = self._stream
+        mark = stream.mark()
+        self._flush_think()
+        self._close_all("incomplete")
+        self._audio = None
+        stream.unannounce(mark)
+
     def _close_item(self, status: str) -> list[Event]:
+        """The open item closes with ``status``; a tool call closing as ``incomplete`` whose arguments are
+        not complete JSON was cut, and is never announced done (it is left, :meth:`ItemWriter.leave`)."""
         item = self._item
         if item is None:
             return []
         self._item = None
-        out = item.close(status)
+        out: list[Event] = []
+        if status == "incomplete" and item.call is not None and not item.call.complete():
+            item.leave()
+        else:
+            out = item.close(status)
         if self._secrets:  # encrypted reasoning that arrived inside this item: its own item, right after
             holder = self._item = ReasoningWriter(self._stream)
             holder.encrypted, self._secrets = self._secrets, []
@@ -600,7 +633,11 @@ class ChatToResponses(FeedBase):
         out: list[Event] = []
         waiting = self._waiting
         while waiting:
-            out += self._let_out(waiting.popleft())
+            entry = waiting.popleft()
+            if entry.__class__ is ChatCall:  # the calls that started before it open first
+                while (earlier := self._calls.first_unopened(entry)) is not entry:
+                    out += self._open_call(earlier)
+            out += self._let_out(entry)
         for call in self._calls.calls:
             if not call.opened and (call.name is not None or call.pending):  # a bare index says nothing
                 out += self._open_call(call)
@@ -617,11 +654,11 @@ class ChatToResponses(FeedBase):
         )
 
     def _release_waiting(self) -> list[Event]:
-        """The open call's arguments are complete: what waited for them goes out, in arrival order."""
+        """The open call's arguments are complete: what waited goes out, in order (:func:`next_out`)."""
         out: list[Event] = []
         waiting = self._waiting
-        while waiting and not self._holding():
-            out += self._let_out(waiting.popleft())
+        while waiting and not self._holding() and (entry := next_out(waiting, self._calls)) is not None:
+            out += self._let_out(entry)
         return out
 
     def _let_out(self, entry: Waiting) -> list[Event]:
@@ -759,15 +796,19 @@ class ChatToResponses(FeedBase):
     def _before_opening(self, call: ChatCall, arguments: str | None) -> list[Event]:
         """A delta of a call whose item is not open: it opens with its first argument fragment (a header
         alone waits: the arguments may come after other content, as our ResponsesToChat sends them
-        when only the terminal had them), unless another call's arguments are incomplete."""
+        when only the terminal had them), unless another call's arguments are incomplete, or a call
+        that started before it has not opened (items keep the calls' order however they interleave)."""
         if arguments:
             call.pending.append(arguments)
         if call.name is None or not call.pending or call in self._waiting:
             return []
-        if self._holding():
-            self._waiting.append(call)  # interleaved calls: wait for the open one
+        if self._holding() or self._calls.first_unopened(call) is not call:
+            self._waiting.append(call)  # interleaved calls: wait for the open one, or an earlier one
             return []
-        return self._open_call(call)
+        out = self._open_call(call)
+        if self._waiting and not self._holding():  # calls that waited for this one to open
+            out += self._release_waiting()
+        return out
 
     def _open_call(self, call: ChatCall) -> list[Event]:
         out = self._close_item("completed")

@@ -158,6 +158,15 @@ class CallTable:
             self.by_id[call.given_id] = call
         return call
 
+    def first_unopened(self, call: ChatCall) -> ChatCall:
+        """The first call, in the order the calls started, up to ``call`` itself, whose item has not
+        opened yet and which has a name (a bare index says nothing): ``call``'s item may open only when
+        that is ``call``, so the items keep the calls' order however their fragments interleave."""
+        for other in self.calls:
+            if other is call or (not other.opened and not other.closed and other.name is not None):
+                return other
+        return call
+
     def unique_call_id(self, given: str | None, ids: IdSource) -> str:
         """The provider's id (made unique, :func:`~.provider_quirks.deduplicated_call_id`), or a new one."""
         if given:

@@ -15,7 +15,9 @@ Each writer is the only place the events of its kind are built; the translator
 * :class:`AudioWriter`: ``response.audio.*`` events (no output item carries audio).
 
 An item writer is made when its item opens (``added()`` is its ``output_item.added``) and ``close()``
-writes everything up to its ``output_item.done``.  Items are sequential: the translator closes one
+writes everything up to its ``output_item.done``; an item that did not finish (the stream failed, or a
+tool call's arguments were cut) is never closed that way: ``leave()`` puts it into ``response.output``
+as it stands, status ``incomplete``, with no event.  Items are sequential: the translator closes one
 before it makes the next.  The delta builders (``MessageWriter.text``, ``ReasoningWriter.delta``,
 ``*CallWriter.fragment``) are on the per-chunk path: they stamp the sequence number inline and return
 a new one-event list.
@@ -29,6 +31,7 @@ from typing import Any
 import orjson
 
 from ..engine.json_stream import JsonStringField, fallback_string
+from ..engine.surrogates import hold_split_pair, join_pairs
 from ..ids import IdSource
 from ..protocol.tool_names import CUSTOM_INPUT
 from .chat_tool_calls import ChatCall
@@ -52,6 +55,9 @@ __all__ = [
 #: The kinds of a message's content parts.
 TEXT = "output_text"
 REFUSAL = "refusal"
+
+#: The output item types written here that have a ``status`` field (``custom_tool_call`` has none).
+_STATUS_TYPES = frozenset({"message", "reasoning", "function_call", "tool_search_call"})
 
 Event = dict[str, Any]
 
@@ -90,6 +96,23 @@ class ResponseStream:
         """The terminal event ``kind`` (completed, incomplete or failed) with the final ``response``."""
         return self.event({"type": kind, "response": response})
 
+    def mark(self) -> tuple[int, int]:
+        """Where the stream is: give it to :meth:`unannounce` to take back what is written after it."""
+        return self.seq, len(self.items)
+
+    def unannounce(self, mark: tuple[int, int]) -> None:
+        """The items finished since ``mark`` did not finish: none of the events written since then go out
+        (their sequence numbers are used again), and those items stay in ``response.output`` as they
+        stand, with status ``incomplete`` (an item type with no ``status`` field goes as it is).
+
+        How a failure leaves the open item (and what waited behind it): the client saw it added and
+        streaming, never done (the OpenAI API never sends a done event for an item that did not finish).
+        """
+        self.seq = mark[0]
+        for item in self.items[mark[1] :]:
+            if item["type"] in _STATUS_TYPES:
+                item["status"] = "incomplete"
+
 
 class ItemWriter:
     """An open output item: its id, its place in ``response.output``, and the events around it."""
@@ -122,6 +145,13 @@ class ItemWriter:
         """Every event up to and including ``output_item.done`` (the item's ``status``)."""
         raise NotImplementedError
 
+    def leave(self) -> None:
+        """The item did not finish: into ``response.output`` as it stands, status ``incomplete``, with
+        none of :meth:`close`'s events (see :meth:`ResponseStream.unannounce`)."""
+        mark = self.stream.mark()
+        self.close("incomplete")
+        self.stream.unannounce(mark)
+
     def fragment(self, fragment: str) -> list[Event]:
         """One more fragment of a tool call's arguments: only call items take them."""
         raise TypeError(f"a {type(self).__name__} takes no tool-call arguments")
@@ -130,12 +160,13 @@ class ItemWriter:
 class _Part:
     """One content part of a message (output_text or refusal)."""
 
-    __slots__ = ("annotations", "chunks", "index", "kind", "logprobs")
+    __slots__ = ("annotations", "chunks", "held", "index", "kind", "logprobs")
 
     def __init__(self, kind: str, index: int) -> None:
         self.kind = kind
         self.index = index
         self.chunks: list[str] = []
+        self.held = ""  #: a high surrogate that ended the last delta (:mod:`~translator.engine.surrogates`)
         self.logprobs: list[Event] = []
         self.annotations: list[Event] = []
 
@@ -166,14 +197,20 @@ class MessageWriter(ItemWriter):
     def added(self) -> Event:
         return self._added({"type": "message", "status": "in_progress", "content": [], "role": "assistant"})
 
-    def text(self, text: str, logprobs: list[Event] | None = None) -> list[Event]:
+    def text(self, text: str, logprobs: list[Event] | None = None, hold: bool = True) -> list[Event]:
         """``output_text.delta`` (a new output_text part first, if the open part is not one).
 
-        ``logprobs``: the delta's, already in Responses form (a new list: the event keeps it).
+        ``logprobs``: the delta's, already in Responses form (a new list: the event keeps it).  Half of
+        a character split from its other half waits for it (``hold``, :mod:`translator.engine.surrogates`).
         """
         part = self.part
         if part is None or part.kind != TEXT:
             return self._start_part(TEXT) + self.text(text, logprobs)
+        # (isascii first: the cheapest way to know the text ends with no half of a character)
+        if hold and (part.held or (not text.isascii() and "\ud800" <= text[-1:] <= "\udbff")):
+            text, part.held = hold_split_pair(part.held, text)
+            if not text and not logprobs:
+                return []
         part.chunks.append(text)
         if logprobs:
             part.logprobs += logprobs
@@ -199,6 +236,10 @@ class MessageWriter(ItemWriter):
         part = self.part
         if part is None or part.kind != REFUSAL:
             return self._start_part(REFUSAL) + self.refusal(text)
+        text, part.held = hold_split_pair(part.held, text)
+        return self._refusal_delta(part, text) if text else []
+
+    def _refusal_delta(self, part: _Part, text: str) -> list[Event]:
         part.chunks.append(text)
         event = {
             "type": "response.refusal.delta",
@@ -262,6 +303,11 @@ class MessageWriter(ItemWriter):
         part = self.part
         if part is None:
             return []
+        out = []
+        if part.held:  # a half that no other half followed: it goes out alone
+            held, part.held = part.held, ""
+            refusal = part.kind == REFUSAL
+            out = self._refusal_delta(part, held) if refusal else self.text(held, None, hold=False)
         self.part = None
         final = part.final()
         self.done_parts.append(final)
@@ -277,7 +323,7 @@ class MessageWriter(ItemWriter):
                 "logprobs": part.logprobs,
             }
         event = self.stream.event
-        return [event(done), event({"type": "response.content_part.done", **where, "part": final})]
+        return [*out, event(done), event({"type": "response.content_part.done", **where, "part": final})]
 
 
 class ReasoningWriter(ItemWriter):
@@ -287,7 +333,7 @@ class ReasoningWriter(ItemWriter):
     opens one).  Secrets (encrypted reasoning, signatures) become ``encrypted_content``.
     """
 
-    __slots__ = ("content", "done_parts", "encrypted", "mode", "summary")
+    __slots__ = ("content", "done_parts", "encrypted", "held", "mode", "summary")
 
     prefix = "rs"
 
@@ -298,6 +344,7 @@ class ReasoningWriter(ItemWriter):
         self.content: list[str] = []
         self.encrypted: list[str] = []
         self.done_parts: list[Event] = []
+        self.held = ""  #: a high surrogate that ended the last delta (:mod:`~translator.engine.surrogates`)
 
     def added(self, mode: str) -> Event:
         """``output_item.added``; an item opened for reasoning text (``mode`` CONTENT) lists its content."""
@@ -306,7 +353,7 @@ class ReasoningWriter(ItemWriter):
             body["content"] = []
         return self._added(body)
 
-    def delta(self, text: str, mode: str) -> list[Event] | None:
+    def delta(self, text: str, mode: str, hold: bool = True) -> list[Event] | None:
         """``reasoning_summary_text.delta`` or ``reasoning_text.delta`` (its part first, at the first
         text); ``None`` when the item holds text of the other mode (another item must take it)."""
         if self.mode != mode:
@@ -316,6 +363,10 @@ class ReasoningWriter(ItemWriter):
             delta = self.delta(text, mode)
             assert delta is not None
             return started + delta
+        if hold and (self.held or (not text.isascii() and "\ud800" <= text[-1:] <= "\udbff")):  # half a char
+            text, self.held = hold_split_pair(self.held, text)
+            if not text:
+                return []
         stream = self.stream
         seq = stream.seq
         stream.seq = seq + 1
@@ -341,7 +392,11 @@ class ReasoningWriter(ItemWriter):
         self.encrypted.append(secret)
 
     def close(self, status: str) -> list[Event]:
-        out = self._close_part()
+        out = []
+        if self.held:  # a half that no other half followed: it goes out alone
+            held, self.held = self.held, ""
+            out = self.delta(held, self.mode, hold=False) or []
+        out += self._close_part()
         final: Event = {"id": self.id, "type": "reasoning", "summary": self.done_parts}
         if self.mode == CONTENT or self.content:
             final["content"] = [{"type": "reasoning_text", "text": "".join(self.content)}]
@@ -413,7 +468,7 @@ class ReasoningWriter(ItemWriter):
 class CallWriter(ItemWriter):
     """An item a Chat tool call becomes, under the Responses identity ``tool_map`` gave it."""
 
-    __slots__ = ("name", "namespace")
+    __slots__ = ("held", "name", "namespace")
 
     call: ChatCall
 
@@ -422,6 +477,7 @@ class CallWriter(ItemWriter):
         self.call = call
         self.name = name  #: the tool's Responses name
         self.namespace = namespace
+        self.held = ""  #: a high surrogate that ended the last delta (:mod:`~translator.engine.surrogates`)
 
     def added(self) -> Event:
         raise NotImplementedError
@@ -446,9 +502,13 @@ class FunctionCallWriter(CallWriter):
             body["namespace"] = self.namespace
         return self._added(body)
 
-    def fragment(self, fragment: str) -> list[Event]:
+    def fragment(self, fragment: str, hold: bool = True) -> list[Event]:
         if not fragment:
             return []
+        if hold and (self.held or (not fragment.isascii() and "\ud800" <= fragment[-1] <= "\udbff")):
+            fragment, self.held = hold_split_pair(self.held, fragment)
+            if not fragment:
+                return []
         call = self.call  # (ChatCall.add, inline: this is the per-chunk path of tool calls)
         call.arguments.append(fragment)
         if call.json is not None:
@@ -468,6 +528,10 @@ class FunctionCallWriter(CallWriter):
 
     def close(self, status: str) -> list[Event]:
         call = self.call
+        out = []
+        if self.held:  # a half that no other half followed: it goes out alone
+            held, self.held = self.held, ""
+            out = self.fragment(held, hold=False)
         arguments = call.finish()
         done = {
             "type": "response.function_call_arguments.done",
@@ -485,7 +549,7 @@ class FunctionCallWriter(CallWriter):
         }
         if self.namespace is not None:
             final["namespace"] = self.namespace
-        return [self.stream.event(done), self._done(final)]
+        return [*out, self.stream.event(done), self._done(final)]
 
 
 class CustomToolCallWriter(CallWriter):
@@ -516,13 +580,18 @@ class CustomToolCallWriter(CallWriter):
             return []
         self.call.add(fragment)
         text = self.unwrap.feed(fragment)
+        if text and (self.held or (not text.isascii() and "\ud800" <= text[-1] <= "\udbff")):  # half a char
+            text, self.held = hold_split_pair(self.held, text)
         return [self._input_delta(text)] if text else []
 
     def close(self, status: str) -> list[Event]:
         arguments = self.call.finish()
         out = []
         if self.unwrap.streaming:
-            text = self.unwrap.value
+            if self.held:  # a half that no other half followed: it goes out alone
+                out.append(self._input_delta(self.held))
+                self.held = ""
+            text = join_pairs(self.unwrap.value)  # (as the deltas joined the halves they carried)
         else:  # not {"input": "..."}: what the arguments mean, in one delta now
             text = fallback_string(arguments, CUSTOM_INPUT)
             if text:

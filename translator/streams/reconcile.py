@@ -14,7 +14,7 @@ from typing import Any
 
 from .chat_segments import ARGS, CALL_TYPES, RAW, TEXT, Call, Segment, call_text, part_text
 
-__all__ = ["Streamed", "affinity", "reconcile"]
+__all__ = ["Streamed", "affinity", "cut_calls", "reconcile"]
 
 
 @dataclass(slots=True)
@@ -119,3 +119,22 @@ def affinity(oi: int, item: dict[str, Any], streamed: Streamed) -> int:
     if len(pairs) < len(sent) or any(not isinstance(f, str) or not f.startswith(t) for t, f in pairs):
         return -1  # text of another kind was sent there, or text this item does not continue
     return 1 if any(text for text, _ in pairs) else 0
+
+
+def cut_calls(
+    response: dict[str, Any], output: list[Any], placed: dict[int, int], calls: dict[int, Call]
+) -> set[int]:
+    """The calls an incomplete response (``max_output_tokens``...) cut: the output indexes of calls
+    (streamed, or listed in ``output``; ``placed`` is :func:`reconcile`'s answer) whose
+    ``output_item.done`` never came, unless the response lists them ``completed``.  Nothing more of them
+    goes to the client (a call not opened yet never opens; arguments known only from the terminal
+    snapshot are not sent): a Chat client must never receive a cut call as a whole one."""
+    if response.get("status") != "incomplete":
+        return set()
+    listed = {oi: output[position] for position, oi in placed.items()}
+    candidates = set(calls) | {oi for oi, item in listed.items() if item.get("type") in CALL_TYPES}
+    return {
+        oi
+        for oi in candidates
+        if not (oi in calls and calls[oi].finished) and listed.get(oi, {}).get("status") != "completed"
+    }

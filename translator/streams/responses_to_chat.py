@@ -55,14 +55,14 @@ Output conventions (documented in docs/streams.md, "Responses to Chat Completion
 from __future__ import annotations
 
 import enum
-import math
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Protocol
 
 from ..engine.feed import FeedBase, adrive, drive
 from ..engine.sse import Done
+from ..engine.surrogates import HIGH_FIRST, HIGH_LAST, hold_split_pair, join_pairs
 from ..errors import InvalidChunkError, StreamError, TranslatorError
 from ..ids import Clock, IdSource, random_id, system_clock
 from ..protocol.mapping import finish_reason_for_response, responses_logprob_to_chat, responses_usage_to_chat
@@ -82,7 +82,8 @@ from .chat_segments import (
     call_text,
     delta_event,
 )
-from .reconcile import Streamed, reconcile
+from .event_fields import TYPE_NAMES, field_int, field_list, field_str, finite, optional_str
+from .reconcile import Streamed, cut_calls, reconcile
 
 __all__ = [
     "DeltaShape",
@@ -248,6 +249,7 @@ class ResponsesToChat(FeedBase):
                     and text
                     and event["output_index"] == oi
                     and (sub_name is None or (event[sub_name] == sub and not event.get("logprobs")))
+                    and (text.isascii() or not "\ud800" <= text[-1] <= "\udbff")  # (half a character: held)
                 ):
                     break
                 append(text)
@@ -351,7 +353,7 @@ class ResponsesToChat(FeedBase):
         base: dict[str, Any] = {
             "id": self._ids("chatcmpl"),
             "object": "chat.completion.chunk",
-            "created": int(created) if _finite(created) else self._clock(),
+            "created": int(created) if finite(created) else self._clock(),
             "model": model if isinstance(model, str) else "",
         }
         tier = response.get("service_tier")
@@ -394,13 +396,19 @@ class ResponsesToChat(FeedBase):
         text: str,
         out: list[dict[str, Any]],
         logprobs: list[Any] | None = None,
+        hold: bool = True,
     ) -> None:
-        """Send ``text`` for the segment ``key`` (content, refusal or reasoning)."""
+        """Send ``text`` for the segment ``key`` (content, refusal or reasoning); with ``hold``, half of a
+        character split from its other half waits for it (:mod:`translator.engine.surrogates`)."""
         kind = key[1]
         name = self.reasoning_field if kind == REASONING else kind
-        if name is None or not (text or logprobs):
+        if name is None:
             return
         segment = self._segment(key)
+        if hold and (segment.held or HIGH_FIRST <= text[-1:] <= HIGH_LAST):
+            text, segment.held = hold_split_pair(segment.held, text)
+        if not (text or logprobs):
+            return
         payload = text
         if text:
             if not segment.pieces and self._last.get(kind) not in (None, key):
@@ -409,7 +417,10 @@ class ResponsesToChat(FeedBase):
                 segment.offset = self._content_len + len(payload) - len(text)
             segment.pieces.append(text)
             self._last[kind] = key
-            self._heat(key, segment, name)
+            if segment.held:
+                self._hot = None  # its next delta must meet the held half: the handler's way
+            else:
+                self._heat(key, segment, name)
         self._open(kind, out)
         lp = None
         if logprobs:
@@ -435,6 +446,8 @@ class ResponsesToChat(FeedBase):
         sent = segment.sent() if segment is not None else ""
         rest_lp = logprobs[segment.logprobs if segment else 0 :] if isinstance(logprobs, list) else None
         if len(full) > len(sent) and full.startswith(sent):
+            if segment is not None:
+                segment.held = ""  # the snapshot has the character a held half was part of
             self._send_text(key, full[len(sent) :], out, rest_lp)
 
     # -- output index / item bookkeeping ----------------------------------------------------------
@@ -480,12 +493,12 @@ class ResponsesToChat(FeedBase):
         if item.get("type") == "custom_tool_call":
             call.kind, call.text_key = CUSTOM_FORMS[self.custom_tool_calls]
             call.delta_type = "response.custom_tool_call_input.delta"
-        call_id = _optional_str(item, "call_id", where)
+        call_id = optional_str(item, "call_id", where)
         if call_id is None and isinstance(item.get("id"), str):
             call_id = item["id"]  # some servers give only the item id
         if call_id:
             call.call_id = call_id
-        name = _optional_str(item, "name", where)
+        name = optional_str(item, "name", where)
         if name:
             call.name = name
         return call
@@ -509,14 +522,19 @@ class ResponsesToChat(FeedBase):
         self._shown_call = True
         if call.call_id is None:
             call.call_id = self._ids("call")
-        arguments = "".join(call.pending)
+        arguments = join_pairs("".join(call.pending)) if call.pending else ""
         call.pending.clear()
         snapshot = call_text(item)
+        segment = self._segment((oi, ARGS, 0))
         if isinstance(snapshot, str) and snapshot.startswith(arguments):
             arguments = snapshot  # a call delivered whole (or its done snapshot) goes out in one delta
-        segment = self._segment((oi, ARGS, 0))
+        elif not final:  # a half character at the end of what waited waits for its other half
+            arguments, segment.held = hold_split_pair("", arguments)
         segment.pieces.append(arguments)
-        self._heat_call(oi, call, segment)
+        if segment.held:
+            self._hot = None  # its next delta must meet the held half: the handler's way
+        else:
+            self._heat_call(oi, call, segment)
         tool = {
             "index": call.index,
             "id": call.call_id,
@@ -527,7 +545,7 @@ class ResponsesToChat(FeedBase):
         delta = {**role, "tool_calls": [tool]} if role is not None else {"tool_calls": [tool]}
         out.append(self._chunk(delta))
 
-    def _send_args(self, oi: int, text: str, out: list[dict[str, Any]]) -> None:
+    def _send_args(self, oi: int, text: str, out: list[dict[str, Any]], hold: bool = True) -> None:
         if not text:
             return
         call = self._call(oi)
@@ -535,8 +553,16 @@ class ResponsesToChat(FeedBase):
             call.pending.append(text)
             return
         segment = self._segment((oi, ARGS, 0))
+        if hold and (segment.held or HIGH_FIRST <= text[-1] <= HIGH_LAST):  # half of a character
+            text, segment.held = hold_split_pair(segment.held, text)
+            if not text:
+                self._hot = None
+                return
         segment.pieces.append(text)
-        self._heat_call(oi, call, segment)
+        if segment.held:
+            self._hot = None  # its next delta must meet the held half: the handler's way
+        else:
+            self._heat_call(oi, call, segment)
         out.append(self._chunk({"tool_calls": [{"index": call.index, call.kind: {call.text_key: text}}]}))
 
     def _catch_up_args(self, oi: int, full: Any, out: list[dict[str, Any]]) -> None:
@@ -551,6 +577,7 @@ class ResponsesToChat(FeedBase):
         segment = self._segment((oi, ARGS, 0))
         sent = segment.sent()
         if len(full) > len(sent) and full.startswith(sent):
+            segment.held = ""  # the snapshot has the character a held half was part of
             self._send_args(oi, full[len(sent) :], out)
 
     # -- whole-item snapshots ------------------------------------------------------------------------
@@ -562,17 +589,17 @@ class ResponsesToChat(FeedBase):
         """
         kind = item.get("type")
         if kind == "message":
-            for ci, part in enumerate(_list(item, "content", where)):
+            for ci, part in enumerate(field_list(item, "content", where)):
                 if isinstance(part, dict):
                     self._snapshot_part(oi, ci, part, out, f"{where}.content[{ci}]")
         elif kind in CALL_TYPES:
             self._open_call(oi, item, out, where, final=True)
             self._catch_up_args(oi, call_text(item), out)
         elif kind == "reasoning":
-            for si, part in enumerate(_list(item, "summary", where)):
+            for si, part in enumerate(field_list(item, "summary", where)):
                 if isinstance(part, dict):
                     self._catch_up((oi, REASONING, si), part.get("text"), out)
-            for ci, part in enumerate(_list(item, "content", where)):
+            for ci, part in enumerate(field_list(item, "content", where)):
                 if isinstance(part, dict) and part.get("type") == "reasoning_text":
                     self._catch_up((oi, REASONING, RAW + ci), part.get("text"), out)
         elif self.surface_hosted_tools and oi not in self._hosted_sent:
@@ -605,7 +632,7 @@ class ResponsesToChat(FeedBase):
         for name, kind in (("url", str), ("title", str), ("start_index", int), ("end_index", int)):
             value = annotation.get(name)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-                reason = f"url_citation {name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__}"
+                reason = f"url_citation {name} must be {TYPE_NAMES[kind]}, got {type(value).__name__}"
                 raise InvalidChunkError(reason, field=f"{where}.{name}")
         citation = {
             "url": annotation.get("url") or "",
@@ -628,6 +655,8 @@ class ResponsesToChat(FeedBase):
 
     def _on_item_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi, item = self._item(event, index)
+        if item["type"] in CALL_TYPES:
+            self._call(oi).finished = True
         self._snapshot_item(oi, item, out, "item")
 
     def _on_part_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
@@ -643,51 +672,51 @@ class ResponsesToChat(FeedBase):
     def _on_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         logprobs = event.get("logprobs")
         self._send_text(
-            (self._oi(event, index), TEXT, _int(event, "content_index", index)),
-            _str(event, "delta", index),
+            (self._oi(event, index), TEXT, field_int(event, "content_index", index)),
+            field_str(event, "delta", index),
             out,
             logprobs if isinstance(logprobs, list) else None,
         )
 
     def _on_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), TEXT, _int(event, "content_index", index))
+        key = (self._oi(event, index), TEXT, field_int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out, event.get("logprobs"))
 
     def _on_annotation(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        segment = self._segment((self._oi(event, index), TEXT, _int(event, "content_index", index)))
+        segment = self._segment((self._oi(event, index), TEXT, field_int(event, "content_index", index)))
         ai = event.get("annotation_index")
         ai = ai if isinstance(ai, int) else segment.annotations
         self._annotation(segment, ai, event.get("annotation"), out, "annotation")
 
     def _on_refusal_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REFUSAL, _int(event, "content_index", index))
-        self._send_text(key, _str(event, "delta", index), out)
+        key = (self._oi(event, index), REFUSAL, field_int(event, "content_index", index))
+        self._send_text(key, field_str(event, "delta", index), out)
 
     def _on_refusal_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REFUSAL, _int(event, "content_index", index))
+        key = (self._oi(event, index), REFUSAL, field_int(event, "content_index", index))
         self._catch_up(key, event.get("refusal"), out)
 
     def _on_summary_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, _int(event, "summary_index", index))
-        self._send_text(key, _str(event, "delta", index), out)
+        key = (self._oi(event, index), REASONING, field_int(event, "summary_index", index))
+        self._send_text(key, field_str(event, "delta", index), out)
 
     def _on_summary_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, _int(event, "summary_index", index))
+        key = (self._oi(event, index), REASONING, field_int(event, "summary_index", index))
         text = event.get("text")
         if text is None and isinstance(event.get("part"), dict):  # reasoning_summary_part.done
             text = event["part"].get("text")
         self._catch_up(key, text, out)
 
     def _on_reasoning_text_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, RAW + _int(event, "content_index", index))
-        self._send_text(key, _str(event, "delta", index), out)
+        key = (self._oi(event, index), REASONING, RAW + field_int(event, "content_index", index))
+        self._send_text(key, field_str(event, "delta", index), out)
 
     def _on_reasoning_text_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        key = (self._oi(event, index), REASONING, RAW + _int(event, "content_index", index))
+        key = (self._oi(event, index), REASONING, RAW + field_int(event, "content_index", index))
         self._catch_up(key, event.get("text"), out)
 
     def _on_args_delta(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
-        self._send_args(self._oi(event, index), _str(event, "delta", index), out)
+        self._send_args(self._oi(event, index), field_str(event, "delta", index), out)
 
     def _on_args_done(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         oi = self._oi(event, index)
@@ -709,14 +738,17 @@ class ResponsesToChat(FeedBase):
             raise InvalidChunkError("response.output must be a list", index=index, field="response.output")
         streamed = Streamed(self._seen, self._oi_by_item_id, self._segments, self._calls, self._hosted_sent)
         placed = reconcile(output, streamed)
+        cut = cut_calls(response, output, placed, self._calls)
         # text that continues what was streamed last goes first: appended anywhere later, it would
         # land inside another item's text
         streaming = {key[0] for key in self._last.values()}
         for position in sorted(placed, key=lambda position: (placed[position] not in streaming, position)):
-            self._snapshot_item(placed[position], output[position], out, f"response.output[{position}]")
+            if placed[position] not in cut:
+                self._snapshot_item(placed[position], output[position], out, f"response.output[{position}]")
         for oi, call in self._calls.items():  # calls still waiting for a name the stream never gave
-            if not call.opened and (call.pending or call.call_id is not None):
+            if oi not in cut and not call.opened and (call.pending or call.call_id is not None):
                 self._open_call(oi, {}, out, "response", final=True)
+        self._flush_held(cut, out)
         self._open(TEXT, out)  # an empty response still gets its role chunk
         if response.get("status") == "incomplete":
             finish = finish_reason_for_response(response)
@@ -732,6 +764,17 @@ class ResponsesToChat(FeedBase):
             out.append(last)
         self.phase = Phase.DONE
         self._hot = None
+
+    def _flush_held(self, cut: set[int], out: list[dict[str, Any]]) -> None:
+        """Halves of characters still held when the response ends (no other half came): each goes out
+        alone (U+FFFD when written), except into a call the response cut."""
+        for key, segment in self._segments.items():
+            if segment.held:
+                held, segment.held = segment.held, ""
+                if key[1] != ARGS:
+                    self._send_text(key, held, out, hold=False)
+                elif key[0] not in cut:
+                    self._send_args(key[0], held, out, hold=False)
 
     def _on_error(self, event: dict[str, Any], index: int, out: list[dict[str, Any]]) -> None:
         # Wire form nests the fields under "error" (C:openai__error_event_then_failed.sse); the SDK's
@@ -763,50 +806,6 @@ class ResponsesToChat(FeedBase):
 
     def _fail_cut(self, reason: str) -> list[dict[str, Any]]:
         return self._fail(reason, "stream_error", "stream_incomplete", None)
-
-
-def _str(event: dict[str, Any], name: str, index: int) -> str:
-    value = event.get(name)
-    if not isinstance(value, str):
-        reason = f"{name} must be a string, got {type(value).__name__}"
-        raise InvalidChunkError(reason, index=index, field=name)
-    return value
-
-
-def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
-    """``item[name]`` as a list (absent or null: empty), or :class:`InvalidChunkError`."""
-    value = item.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidChunkError(f"{name} must be a list, got {type(value).__name__}", field=f"{where}.{name}")
-    return value
-
-
-def _optional_str(item: dict[str, Any], name: str, where: str) -> str | None:
-    """``item[name]`` when it is a string, ``None`` when absent or null, else :class:`InvalidChunkError`."""
-    value = item.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidChunkError(f"{name} must be a string, got {type(value).__name__}", field=f"{where}.{name}")
-
-
-def _finite(value: Any) -> TypeGuard[float]:
-    """A number ``int()`` can take (``created_at``): not a bool, NaN or infinity."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return math.isfinite(value)
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer"}
-
-
-def _int(event: dict[str, Any], name: str, index: int) -> int:
-    value = event.get(name, 0)
-    if not isinstance(value, int) or isinstance(value, bool):
-        reason = f"{name} must be an integer, got {type(value).__name__}"
-        raise InvalidChunkError(reason, index=index, field=name)
-    return value
 
 
 _Handler = Callable[[ResponsesToChat, dict[str, Any], int, list[dict[str, Any]]], None]

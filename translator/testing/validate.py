@@ -11,9 +11,14 @@ Theory of operation (Responses, docs/mapping.md §4a-4c):
   ``.incomplete`` or ``.failed``) comes last; ``id``/``model``/``created_at`` never change (``lifecycle.*``,
   ``terminal.*``, ``response.mismatch``).
 * Items: ``output_index`` counts up from 0; every ``output_item.added`` has its ``output_item.done``
-  (a failed response may leave items open); every item-scoped event names an item that is added, not
-  yet done, and carries the same ``item_id`` (``item.*``).  Parts (content and summary parts) follow the
-  same rules keyed by ``content_index`` / ``summary_index`` (``part.*``).
+  before ``response.completed``; every item-scoped event names an item that is added, not yet done,
+  and carries the same ``item_id`` (``item.*``).  Parts (content and summary parts) follow the same
+  rules keyed by ``content_index`` / ``summary_index`` (``part.*``).
+* Unfinished items (``unfinished.*``): a failed or incomplete response may end with items that never
+  finished; they get no done event and are listed in ``response.output`` as they stood, with status
+  ``incomplete`` (a failed response may also list none of them).  An item announced done with status
+  ``incomplete`` in a stream that ends ``response.failed`` is an unfinished item announced as done
+  (clients such as Codex keep every item announced done and send it back when they retry).
 * Text: the deltas of a ``*.delta``/``*.done`` pair concatenate to the done text; the part done and the
   item done repeat it (``delta.mismatch``, ``part.mismatch``, ``item.mismatch``).
 * The terminal ``response.output`` equals the items as they were done (``terminal.output_*``).
@@ -207,8 +212,10 @@ class _ResponsesChecker:
         self.terminal_at = i
         if response.get("status") != status:
             self.flag(i, "terminal.status", f"{kind!r} carries status {response.get('status')!r}")
-        if status != "failed":  # a failed response may stop with items still open
+        if status == "completed":
             self.open_items(i, f"{kind} arrived")
+        else:
+            self.unfinished(i, response.get("output"), failed=status == "failed")
         self.terminal_output(i, response.get("output"), failed=status == "failed")
 
     def terminal_output(self, i: int, output: Any, *, failed: bool) -> None:
@@ -225,6 +232,36 @@ class _ResponsesChecker:
             if item.done is not None and (oi >= len(output) or _strip(output[oi]) != _strip(item.done)):
                 self.flag(
                     i, "terminal.output_mismatch", f"response.output[{oi}] differs from its output_item.done"
+                )
+
+    def unfinished(self, i: int, output: Any, *, failed: bool) -> None:
+        """A failed or incomplete ending: the items it left open, and the ones announced done unfinished."""
+        listed = output if isinstance(output, list) else []
+        for oi, item in sorted(self.items.items()):
+            if item.done is not None:
+                if failed and item.done.get("status") == "incomplete":
+                    self.flag(
+                        i,
+                        "unfinished.announced",
+                        f"item {oi} was announced done with status 'incomplete' before response.failed",
+                    )
+                continue
+            final = listed[oi] if oi < len(listed) else None
+            if not isinstance(final, dict):
+                if not failed:
+                    self.flag(
+                        i,
+                        "item.not_done",
+                        f"item {oi} (added at #{item.added_at}) neither done nor in response.output",
+                    )
+            elif final.get("id") != item.id:
+                reason = f"response.output[{oi}] is not the item added at #{item.added_at}"
+                self.flag(i, "unfinished.id", reason)
+            elif final.get("status", "incomplete") != "incomplete":
+                self.flag(
+                    i,
+                    "unfinished.status",
+                    f"item {oi} never finished, response.output[{oi}] says {final.get('status')!r}",
                 )
 
     def open_items(self, index: int | None, when: str) -> None:
