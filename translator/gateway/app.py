@@ -7,7 +7,9 @@ endpoint in the route table (:mod:`translator.gateway.routes`), and runs it; the
 relayed exchange, and hands its frames (or its JSON body) to the writer, which alone writes to the client
 and records the outcome. The log line is written when the request ends.
 
-A WebSocket upgrade is refused with a 4xx (no path serves one yet).
+The request's :class:`Exchange` is observed by the metrics (:mod:`translator.gateway.metrics`) and runs in
+a tracing span (:mod:`translator.gateway.tracing`).  A WebSocket upgrade is refused with a 4xx (no path
+serves one yet).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from .asgi import Receive, Scope, Send
 from .client_writer import ClientWriter, refuse_websocket
 from .config import GatewayConfig
 from .endpoints import Endpoint, Endpoints, Request
+from .metrics import Metrics
 from .owners import Owners
 from .request_log import Exchange
 from .responses_state import ResponsesState
-from .routes import ENDPOINTS, is_public, match
+from .routes import ENDPOINTS, access, match, name_of
 from .store import StoreError, open_store
+from .tracing import request_span
 from .upstream_client import Upstream
 
 __all__ = ["Gateway"]
@@ -37,7 +41,8 @@ class Gateway:
         store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
         self.state = ResponsesState(store, max_bytes=config.store_max_bytes, secret=config.owner_secret)
         self.owners = Owners(single_user=config.single_user, secret=config.owner_secret)
-        self.endpoints = Endpoints(config, self.upstreams, self.state, self.owners)
+        self.metrics = Metrics(config) if config.metrics else None
+        self.endpoints = Endpoints(config, self.upstreams, self.state, self.owners, self.metrics)
         self._by_name: dict[str, Endpoint] = self.endpoints.by_name()
         missing = ENDPOINTS - self._by_name.keys()
         if missing:  # a route naming an endpoint that does not exist is a bug, found at start
@@ -65,18 +70,25 @@ class Gateway:
             await self._lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = Exchange(scope["method"], scope["path"])
-        writer = ClientWriter(send, receive, exchange, client_timeout=self.config.client_timeout)
-        try:
-            await writer.run(self._dispatch(scope, receive, exchange, writer))
-        finally:
-            exchange.log()
+        exchange = Exchange(scope["method"], scope["path"], observer=self.metrics)
+        exchange.routed(*name_of(exchange.method, exchange.path))
+        with request_span(exchange):
+            writer = ClientWriter(send, receive, exchange, client_timeout=self.config.client_timeout)
+            try:
+                await writer.run(self._dispatch(scope, receive, exchange, writer))
+            finally:
+                exchange.finish()
 
     async def _dispatch(
         self, scope: Scope, receive: Receive, exchange: Exchange, writer: ClientWriter
     ) -> None:
         method, path = scope["method"], scope["path"]
-        owner = "" if is_public(path) else self.endpoints.authorize(scope)
+        kind = access(path)
+        owner = ""
+        if kind == "key":
+            owner = self.endpoints.authorize(scope)
+        elif kind == "operations" and not self.config.metrics_public:
+            self.endpoints.authorize(scope, basic=True)
         routed = match(method, path)
         request = Request(scope, receive, routed.params, exchange, owner)
         await self._by_name[routed.endpoint](request, writer)

@@ -97,6 +97,10 @@ class GatewayConfig:
     single_user: bool = False
     #: The key of the owners' keyed hash (``owner_secret_env``'s value); ``None``: the store's own.
     owner_secret: bytes | None = field(default=None, repr=False)
+    #: Prometheus metrics (``GET /metrics``) and the status page (``GET /status``)
+    metrics: bool = True
+    #: whether ``/metrics`` and ``/status`` answer without the inbound key
+    metrics_public: bool = False
 
     def resolve(self, model: str) -> tuple[UpstreamConfig, str] | None:
         """The upstream and the upstream's model name for ``model``; ``None`` when it is not routed."""
@@ -122,6 +126,8 @@ _SERVER_KEYS = {
     "store_max_bytes",
     "single_user",
     "owner_secret_env",
+    "metrics",
+    "metrics_public",
 }
 _UPSTREAM_KEYS = {
     "base_url",
@@ -161,6 +167,12 @@ def _number(value: Any, key: str, *, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(key, f"must be {kind}, got {value!r}")
+    return value
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
     return value
 
 
@@ -223,12 +235,6 @@ def _api_keys(value: Any, key: str) -> tuple[str, ...]:
             raise ConfigError(f"{key}[{n}]", f"environment variable {name} is not set or empty")
         keys.append(secret)
     return tuple(keys)
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, got {value!r}")
-    return value
 
 
 def _owner_secret(value: Any, key: str) -> bytes:
@@ -305,6 +311,8 @@ def load_config(
         owner_secret=_owner_secret(server["owner_secret_env"], "server.owner_secret_env")
         if "owner_secret_env" in server
         else None,
+        metrics=_bool(server.get("metrics", True), "server.metrics"),
+        metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
     )
 
 

@@ -10,6 +10,8 @@ chat upstream (:mod:`translator.gateway.responses_state`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hmac
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -28,17 +30,21 @@ from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
+from .metrics import TEXT_FORMAT, Metrics
 from .owners import SINGLE_USER, Owners
 from .relay import open_relay
 from .request_log import Exchange
 from .response_hooks import NO_HOOKS, ResponseHooks
 from .responses_state import ResponsesState, Run
+from .status_page import FEED_HEADERS, PAGE, PAGE_HEADERS, feed_body
 from .token_count import count_tokens
 from .upstream_client import Destination, Upstream
 
 __all__ = ["Endpoint", "Endpoints", "Request"]
 
 _HEALTHY = b'{"status":"ok"}'
+#: What a browser is asked for on the operations routes without a key: the key as a Basic password.
+_BASIC_CHALLENGE = ((b"www-authenticate", b'Basic realm="translator gateway", charset="UTF-8"'),)
 #: The id characters a response id forwarded to an upstream may have (anything else: 404, never forwarded).
 _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -72,11 +78,13 @@ class Endpoints:
         upstreams: Mapping[str, Upstream],
         state: ResponsesState,
         owners: Owners,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.upstreams = upstreams
         self.state = state
         self.owners = owners
+        self.metrics = metrics
         self._keys = tuple(key.encode() for key in config.api_keys)
         self.conversations = ConversationEndpoints(
             config, upstreams, state.conversations, self._client_authorization
@@ -96,14 +104,22 @@ class Endpoints:
             "count_input_tokens": self.count_input_tokens,
             "compact_response": self.compact_response,
             **self.conversations.by_name(),
+            "metrics": self.metrics_text,
+            "status_page": self.status_page,
+            "status_feed": self.status_feed,
         }
 
     # -- keys -----------------------------------------------------------------------------------------
 
-    def authorize(self, scope: Scope) -> str:
+    def authorize(self, scope: Scope, *, basic: bool = False) -> str:
         """The request's owner (:mod:`translator.gateway.owners`): the keyed hash of the inbound key it
         carries, or without inbound keys of its own ``Authorization``.  401 for a missing or wrong key,
-        and without inbound keys for a missing ``Authorization`` (unless ``single_user``)."""
+        and without inbound keys for a missing ``Authorization`` (unless ``single_user``).  With
+        ``basic`` (the operations routes, which touch no stored state) the key is also accepted as the
+        password of HTTP Basic, which a browser opening ``/status`` asks for after the 401."""
+        challenge = _BASIC_CHALLENGE if basic else ()
+        if basic and not self._keys:
+            return ""
         given = header(scope, b"authorization")
         if not self._keys:
             if given is None or not given.strip().partition(" ")[2].strip():  # no credential after a scheme
@@ -115,12 +131,18 @@ class Endpoints:
                 )
             return self.owners.of(b"authorization", given.strip().encode("latin-1"))
         if given is None:
-            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>")
+            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>", challenge)
         scheme, _, token = given.partition(" ")
-        candidate = token.strip().encode("latin-1") if scheme.lower() == "bearer" else b""
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            candidate = token.strip().encode("latin-1")
+        elif scheme == "basic" and basic:
+            candidate = _basic_password(token.strip())
+        else:
+            candidate = b""
         matched = [key for key in self._keys if hmac.compare_digest(candidate, key)]
         if not matched:
-            raise GatewayError.unauthorized("invalid API key")
+            raise GatewayError.unauthorized("invalid API key", challenge)
         return self.owners.of(b"key", matched[0])
 
     def _client_authorization(self, scope: Scope) -> str | None:
@@ -161,6 +183,24 @@ class Endpoints:
         else:
             body = json_bytes({"object": "list", "data": []})
         await writer.json(200, body)
+
+    # -- operations: /metrics, /status ----------------------------------------------------------------
+
+    def _metrics(self, request: Request) -> Metrics:
+        if self.metrics is None:
+            message = f"{request.exchange.path} is turned off here ([server] metrics = false)"
+            raise GatewayError.not_found(message, code="not_found")
+        return self.metrics
+
+    async def metrics_text(self, request: Request, writer: ClientWriter) -> None:
+        await writer.body(200, self._metrics(request).exposition(), TEXT_FORMAT)
+
+    async def status_page(self, request: Request, writer: ClientWriter) -> None:
+        self._metrics(request)
+        await writer.body(200, PAGE, PAGE_HEADERS)
+
+    async def status_feed(self, request: Request, writer: ClientWriter) -> None:
+        await writer.body(200, feed_body(self._metrics(request)), FEED_HEADERS)
 
     # -- creating -------------------------------------------------------------------------------------
 
@@ -378,6 +418,14 @@ class Endpoints:
         finally:
             await response.aclose()
         await writer.json(200, body)
+
+
+def _basic_password(token: str) -> bytes:
+    """The password of an HTTP Basic ``user:password`` (any user); empty when malformed."""
+    try:
+        return base64.b64decode(token, validate=True).partition(b":")[2]
+    except (binascii.Error, ValueError):
+        return b""
 
 
 async def _frames(lists: AsyncGenerator[list[dict[str, Any]], None]) -> AsyncIterator[bytes]:

@@ -43,6 +43,9 @@ Rules every backend keeps (the tests check them on all three):
   continuing from it raise :class:`~.errors.ResponseNotFoundError`.  A chain therefore has one owner.
   The store keeps one random secret of its own (:meth:`ResponseStore.owner_secret`), which every
   gateway sharing the store uses to make owners unless it is given one.
+
+Each public method runs in a tracing span (``store <name>``, :mod:`translator.gateway.tracing`), a child of
+the request's when there is one; without OpenTelemetry installed the decorators change nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from ..tracing import traced, traced_iteration
 from .conversations import ConversationStore
 from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError, StoreError
 
@@ -246,6 +250,7 @@ class ResponseStore(ABC):
 
     # ------------------------------------------------------------------ public API
 
+    @traced("create")
     async def create(
         self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]], *, owner: str
     ) -> None:
@@ -293,6 +298,7 @@ class ResponseStore(ABC):
             )
         )
 
+    @traced("update")
     async def update(self, response: Mapping[str, Any], *, owner: str) -> bool:
         """Replace an unfinished response's object and output items (status changes, the final result).
 
@@ -312,6 +318,7 @@ class ResponseStore(ABC):
             raise ResponseTooLargeError(response_id, size, self.max_bytes)
         return outcome is Replaced.STORED
 
+    @traced("get")
     async def get(self, response_id: str, *, owner: str) -> dict[str, Any] | None:
         """The ``Response`` object as ``GET /v1/responses/{id}`` returns it, or ``None`` (-> 404)."""
         found = await self._read(response_id, check_owner(owner))
@@ -323,6 +330,7 @@ class ResponseStore(ABC):
         response["output"] = [orjson.loads(item) for item in outputs]
         return response
 
+    @traced("status")
     async def status(self, response_id: str, *, owner: str) -> str | None:
         """The stored status (``cancelled`` once a cancel was requested anywhere), or ``None``.
 
@@ -330,6 +338,7 @@ class ResponseStore(ABC):
         """
         return await self._status(response_id, check_owner(owner))
 
+    @traced("cancel")
     async def cancel(self, response_id: str, *, owner: str) -> dict[str, Any] | None:
         """Move an unfinished (``queued`` / ``in_progress``) response to ``cancelled``; others are left alone.
 
@@ -340,6 +349,7 @@ class ResponseStore(ABC):
             return None
         return await self.get(response_id, owner=owner)
 
+    @traced_iteration("conversation")
     async def conversation(self, response_id: str, *, owner: str) -> AsyncIterator[dict[str, Any]]:
         """The items a request continuing from ``response_id`` prepends, oldest first, page by page.
 
@@ -361,6 +371,7 @@ class ResponseStore(ABC):
             for blob in page:
                 yield orjson.loads(blob)
 
+    @traced("input_items")
     async def input_items(
         self,
         response_id: str,
@@ -446,6 +457,7 @@ class ResponseStore(ABC):
         blobs, closed = found
         return [orjson.loads(blob) for blob in blobs], closed and len(blobs) < limit
 
+    @traced("delete")
     async def delete(self, response_id: str, *, owner: str) -> bool:
         """Delete a response; ``False`` when it is unknown, expired, already deleted or another owner's
         (-> 404).
