@@ -291,7 +291,9 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
         stats = upstream.stats()
         return stats["open_streams"] == 0
 
-    run(wave(200))  # warm up: the baseline is taken with every code path loaded
+    # warm up with as many clients as are measured: the baseline is taken with every code path loaded and
+    # every bounded structure (the status page's recent errors, metric label sets, pools) at its size
+    run(wave(min(count, 1000)))
     assert wait_until(settled, 5)
     time.sleep(0.3)
     before = upstream.stats()
