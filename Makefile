@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex vercel-ai clean
+.PHONY: install test test-core test-gateway lint docs bench bench-migrate bench-gateway soak example golden codex vercel-ai screenshots clean
 
 # The real Codex CLI for the end-to-end tests (tests/support/codex_cli.py): a pinned npm package installed into a
 # project-local, git-ignored folder.  Without npm this does nothing and those tests skip, saying why.
@@ -69,6 +69,10 @@ bench-gateway: install $(BENCH_VENV)/.installed
 # Longer runs of the gateway's load and fault tests (tests/gateway/test_gateway_load.py, marked soak).
 soak: install
 	$(PY) -m pytest -q -m soak tests/gateway/test_gateway_load.py
+
+# The status page's screenshot on docs/gateway/operations.md, retaken by its test in a real headless Chromium.
+screenshots: install
+	TRANSLATOR_SCREENSHOTS=1 $(PY) -m pytest -q tests/gateway/test_status_page.py
 
 example: install
 	$(PY) -m translator translate --from chat --to responses --request examples/chat_text_and_tool_calls.request.json examples/chat_text_and_tool_calls.sse

@@ -450,12 +450,21 @@ def litellm_config(folder: Path, upstream: str) -> Path:
 
 
 def start_translator(
-    servers: Servers, upstream: str, workers: int, *, python: Path = PROJECT_PYTHON, name: str = "translator"
+    servers: Servers,
+    upstream: str,
+    workers: int,
+    *,
+    python: Path = PROJECT_PYTHON,
+    name: str = "translator",
+    config: Path | None = None,
 ) -> Subject:
-    """``translator serve`` under ``python`` (another checkout's interpreter for ``--baseline``)."""
+    """``translator serve`` under ``python`` (another checkout's interpreter for ``--baseline``), with
+    ``config`` (``--metrics-off``: a file saying ``metrics = false``)."""
     port = free_port()
     command = [str(python), "-m", "translator", "serve", "--upstream", upstream, "--port", str(port)]
     command += ["--workers", str(workers), "--store", "memory"]
+    if config is not None:
+        command += ["--config", str(config)]
     pid = servers.start(f"{name}-w{workers}", command, port, "/health")
     return Subject(name, port, "/v1/responses", "responses", [pid])
 
@@ -530,6 +539,10 @@ async def run(args: argparse.Namespace) -> None:
                 subjects.append(start_litellm(servers, config, 1))
             if args.baseline:
                 subjects.append(start_translator(servers, upstream, 1, python=args.baseline, name="before"))
+            if args.metrics_off:
+                off = folder / "metrics-off.toml"
+                off.write_text("[server]\nmetrics = false\n")
+                subjects.append(start_translator(servers, upstream, 1, name="metrics-off", config=off))
             report: dict[str, Any] = {"ttfe": {}, "points": [], "memory": {}, "modules": {}}
             for subject in subjects[1:]:
                 report["modules"][subject.name] = loaded_modules(subject.pids[0])
@@ -555,7 +568,9 @@ async def run(args: argparse.Namespace) -> None:
             if args.workers2:
                 top = max(concurrencies)
                 for subject in subjects[1:]:
-                    if subject.name == "before" or (subject.name == "litellm" and not args.litellm_workers2):
+                    if subject.name in ("before", "metrics-off") or (
+                        subject.name == "litellm" and not args.litellm_workers2
+                    ):
                         continue
                     servers.stop(subject.pids[0])
                     try:
@@ -578,8 +593,9 @@ async def run(args: argparse.Namespace) -> None:
     report["seconds"] = time.monotonic() - started
     text = render(report, args)
     print(text)
-    (HERE / ("gateway_before_after.txt" if args.baseline else "gateway_results.txt")).write_text(text)
-    if not args.no_plot and not args.baseline:
+    compared = "gateway_before_after.txt" if args.baseline else "gateway_metrics_off.txt"
+    (HERE / (compared if args.baseline or args.metrics_off else "gateway_results.txt")).write_text(text)
+    if not args.no_plot and not args.baseline and not args.metrics_off:
         plot(report, HERE / "gateway_bench.png")
         print(f"plot: {HERE / 'gateway_bench.png'}")
 
@@ -653,17 +669,21 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(
             f"translator / direct chunks/s at {top} streams = {ours.chunks_per_s / direct.chunks_per_s:.2f}"
         )
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
     if "before" in ttfe:
-        lines += ["", *before_after(report, concurrencies=[int(c) for c in args.concurrency.split(",")])]
+        lines += ["", *versus(report, "before", "--baseline (before)", concurrencies=concurrencies)]
+    if "metrics-off" in ttfe:
+        lines += ["", *versus(report, "metrics-off", "metrics = false", concurrencies=concurrencies)]
     lines.append(f"total {report['seconds']:.0f} s")
     return "\n".join(lines) + "\n"
 
 
-def before_after(report: dict[str, Any], *, concurrencies: list[int]) -> list[str]:
-    """``--baseline``: this checkout against the other, medians over the rounds, and their ratio."""
-    lines = ["this checkout (translator) / --baseline (before), medians over the rounds"]
+def versus(report: dict[str, Any], other: str, title: str, *, concurrencies: list[int]) -> list[str]:
+    """``--baseline``, ``--metrics-off``: this checkout as it runs against ``other``, medians over the
+    rounds, and their ratio."""
+    lines = [f"this checkout (translator) / {title}, medians over the rounds"]
     ttfe = report["ttfe"]
-    now, then = statistics.median(ttfe["translator"]), statistics.median(ttfe["before"])
+    now, then = statistics.median(ttfe["translator"]), statistics.median(ttfe[other])
     lines.append(f"TTFE p50: {now:.2f} ms / {then:.2f} ms = {now / then:.3f}")
     for concurrency in concurrencies:
         rates = {
@@ -672,7 +692,7 @@ def before_after(report: dict[str, Any], *, concurrencies: list[int]) -> list[st
                 for p in report["points"]
                 if p.subject == name and p.workers == 1 and p.concurrency == concurrency
             )
-            for name in ("translator", "before")
+            for name in ("translator", other)
         }
         cpu = {
             name: statistics.median(
@@ -680,15 +700,15 @@ def before_after(report: dict[str, Any], *, concurrencies: list[int]) -> list[st
                 for p in report["points"]
                 if p.subject == name and p.workers == 1 and p.concurrency == concurrency
             )
-            for name in ("translator", "before")
+            for name in ("translator", other)
         }
         lines.append(
-            f"{concurrency} streams: chunks/s {rates['translator']:,.0f} / {rates['before']:,.0f}"
-            f" = {rates['translator'] / rates['before']:.3f}; CPU s/1k chunks {cpu['translator']:.3f}"
-            f" / {cpu['before']:.3f} = {cpu['translator'] / cpu['before']:.3f}"
+            f"{concurrency} streams: chunks/s {rates['translator']:,.0f} / {rates[other]:,.0f}"
+            f" = {rates['translator'] / rates[other]:.3f}; CPU s/1k chunks {cpu['translator']:.3f}"
+            f" / {cpu[other]:.3f} = {cpu['translator'] / cpu[other]:.3f}"
         )
-    if "before" in report["memory"] and "translator" in report["memory"]:
-        now_kb, then_kb = report["memory"]["translator"][0] / 1024, report["memory"]["before"][0] / 1024
+    if other in report["memory"] and "translator" in report["memory"]:
+        now_kb, then_kb = report["memory"]["translator"][0] / 1024, report["memory"][other][0] / 1024
         lines.append(f"memory per open stream: {now_kb:.1f} KB / {then_kb:.1f} KB")
     return lines
 
@@ -753,6 +773,11 @@ def main() -> None:
         type=Path,
         help="the Python of another checkout's virtualenv (e.g. ../base/.venv/bin/python): its "
         "`translator serve` is measured beside this one's as `before`, and the ratios printed",
+    )
+    parser.add_argument(
+        "--metrics-off",
+        action="store_true",
+        help="also `translator serve` with [server] metrics = false (`metrics-off`), and the ratios printed",
     )
     parser.add_argument("--rounds", type=int, default=1, help="throughput rounds, interleaving the subjects")
     args = parser.parse_args()

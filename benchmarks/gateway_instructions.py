@@ -16,6 +16,11 @@ The workload, sequential streaming requests on one connection at a time:
 
 Usage: ``.venv/bin/python benchmarks/gateway_instructions.py --baseline ../base/.venv/bin/python``.
 The corpus is read from ``../shared/corpus`` (or ``TRANSLATOR_CORPUS``).
+
+``--metrics-off`` measures this checkout a second time with ``[server] metrics = false`` (the cost of the
+metrics, the in-flight gauge and the observer, counted exactly); ``--fast-only N`` replaces the workload by
+N ``fast-<chunks>`` streams of Responses clients (the streams ``make bench-gateway`` counts its chunks/s
+on).
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ FAKE_UPSTREAM = ROOT / "tests" / "support" / "fake_upstream.py"
 CORPUS = Path(os.environ.get("TRANSLATOR_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 
-def workload(client: str, chunks: int) -> list[tuple[str, bytes]]:
+def workload(client: str, chunks: int, fast_only: int = 0) -> list[tuple[str, bytes]]:
     """(path, body) of each request for ``client`` ("responses" or "chat")."""
+    if fast_only:  # (Responses clients: the fake upstream's fast streams are Chat streams)
+        body = b'{"model": "fast-%d", "input": "hi", "stream": true}' % chunks
+        return [("/v1/responses", body)] * fast_only
     if client == "responses":
         models = [f"fast-{chunks}"] + [
             f"replay:chat/{p.name}" for p in sorted((CORPUS / "chat").glob("*.sse"))
@@ -67,8 +75,16 @@ def run_workload(port: int, requests: list[tuple[str, bytes]]) -> int:
     return received
 
 
-def instructions(python: Path, client: str, chunks: int, upstream: str, folder: Path) -> tuple[int, int]:
-    """(instructions, answer bytes) of the workload on ``python``'s ``translator serve``."""
+def instructions(
+    python: Path,
+    client: str,
+    requests: list[tuple[str, bytes]],
+    upstream: str,
+    folder: Path,
+    extra: list[str],
+) -> tuple[int, int]:
+    """(instructions, answer bytes) of the workload on ``python``'s ``translator serve`` (``extra``: more
+    of its options)."""
     port = free_port()
     out = folder / f"callgrind.{client}.{os.getpid()}.{port}"
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(python), "-m", "translator"]
@@ -82,13 +98,13 @@ def instructions(python: Path, client: str, chunks: int, upstream: str, folder: 
         "memory",
         "--log-level",
         "warning",
+        *extra,
     ]
     if client == "chat":
         command += ["--upstream-protocol", "responses"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
     try:
         wait_for_http(port, "/health", server, 600)
-        requests = workload(client, chunks)
         run_workload(port, requests)  # warm-up: every code path loaded, caches filled
         subprocess.run(["callgrind_control", "--zero", str(server.pid)], check=True, capture_output=True)
         received = run_workload(port, requests)
@@ -107,14 +123,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--baseline", type=Path, help="another checkout's Python, measured after this one")
     parser.add_argument("--chunks", type=int, default=200)
+    parser.add_argument("--metrics-off", action="store_true", help="also this checkout with metrics = false")
+    parser.add_argument("--fast-only", type=int, default=0, metavar="N", help="N fast-<chunks> streams only")
     args = parser.parse_args()
-    if not (CORPUS / "chat").is_dir():
+    if not args.fast_only and not (CORPUS / "chat").is_dir():
         sys.exit(f"the corpus is not at {CORPUS} (set TRANSLATOR_CORPUS)")
-    pythons = {"this checkout": ROOT / ".venv" / "bin" / "python"}
-    if args.baseline:
-        pythons["baseline"] = args.baseline
+    this = ROOT / ".venv" / "bin" / "python"
     with tempfile.TemporaryDirectory(prefix="gateway-instructions-") as tmp:
         folder = Path(tmp)
+        subjects: dict[str, tuple[Path, list[str]]] = {"this checkout": (this, [])}
+        if args.baseline:
+            subjects["baseline"] = (args.baseline, [])
+        if args.metrics_off:
+            off = folder / "metrics-off.toml"
+            off.write_text("[server]\nmetrics = false\n")
+            subjects["metrics off"] = (this, ["--config", str(off)])
         up_port = free_port()
         fake = subprocess.Popen(
             [sys.executable, str(FAKE_UPSTREAM), "--port", str(up_port), "--corpus", str(CORPUS)],
@@ -124,10 +147,12 @@ def main() -> None:
             wait_for_http(up_port, "/stats", fake, 30)
             upstream = f"http://127.0.0.1:{up_port}/v1"
             results: dict[tuple[str, str], tuple[int, int]] = {}
-            for client in ("responses", "chat"):
-                for name, python in pythons.items():
+            clients = ("responses",) if args.fast_only else ("responses", "chat")
+            for client in clients:
+                requests = workload(client, args.chunks, args.fast_only)
+                for name, (python, extra) in subjects.items():
                     started = time.monotonic()
-                    results[name, client] = instructions(python, client, args.chunks, upstream, folder)
+                    results[name, client] = instructions(python, client, requests, upstream, folder, extra)
                     count, received = results[name, client]
                     print(
                         f"{name:<14} {client:<9} clients: {count:>15,} instructions"
@@ -137,11 +162,13 @@ def main() -> None:
         finally:
             fake.terminate()
             fake.wait(30)
-    if args.baseline:
-        for client in ("responses", "chat"):
-            now, then = results["this checkout", client][0], results["baseline", client][0]
+    for other in ("baseline", "metrics off"):
+        if other not in subjects:
+            continue
+        for client in clients:
+            now, then = results["this checkout", client][0], results[other, client][0]
             ratio = now / then
-            print(f"{client} clients: this checkout / baseline = {ratio:.4f} ({(ratio - 1) * 100:+.2f}%)")
+            print(f"{client} clients: this checkout / {other} = {ratio:.4f} ({(ratio - 1) * 100:+.2f}%)")
 
 
 if __name__ == "__main__":

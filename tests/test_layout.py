@@ -215,7 +215,8 @@ def test_the_core_never_imports_the_gateway() -> None:
         "import sys, translator, translator.cli, translator.convert.requests, translator.convert.objects;"
         "import translator.streams.object_stream, translator.protocol.provider_errors;"
         "import translator.streams.accumulate, translator.migrate.batch;"
-        "gateway = ('translator.gateway', 'uvicorn', 'httpx', 'aiohttp', 'redis');"
+        "gateway = ('translator.gateway', 'uvicorn', 'httpx', 'aiohttp', 'redis', 'prometheus_client',"
+        " 'opentelemetry');"
         "bad = [m for m in gateway if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

@@ -67,19 +67,24 @@ def _exec(tmp_path: Path, gateway: RunningGateway, name: str, **options: Any) ->
     return run_codex(require_codex(), "Say hello", home=home, workdir=tmp_path / f"{name}-work", timeout=60)
 
 
+_TURN = ((4.0, b"\r"), (6.0, b"Say hello"), (7.0, b"\r"))
+
+
 def _tui(tmp_path: Path, served: tuple[RunningGateway, FakeUpstream], name: str, **options: Any) -> Any:
     gateway, fake = served
     home = _home(tmp_path, name, documented_config(f"{gateway.url}/v1", **options))
     asked = len(fake.seen)
-    # a fresh folder: Enter answers the start-up question if there is one, then a prompt and Enter
-    keys = [(4.0, b"\r"), (6.0, b"Say hello"), (7.0, b"\r")]
+    # a fresh folder: Enter answers the start-up question if there is one, then a prompt and Enter; typed
+    # again every 15 s until a turn went through, since on a loaded machine the TUI may not have been
+    # ready for the first ones (an Enter on an empty composer does nothing)
+    keys = [(start + at, key) for start in (0.0, 15.0, 30.0, 45.0) for at, key in _TURN]
     return run_codex_tui(
         require_codex(),
         home,
         tmp_path / f"{name}-work",
         keys=keys,
         until=lambda: any(seen.finished for seen in fake.seen[asked:]),
-        timeout=45,
+        timeout=75,
     )
 
 

@@ -23,6 +23,7 @@ import orjson
 import pytest
 from support.fake_upstream import UpstreamProcess, chat_frames
 from support.gateway import ServeProcess
+from support.metrics import scrape, wait_for
 from support.sdk import check_failed_stream, validate_responses_events
 
 from translator import normalize_stream, translate_chat_stream
@@ -165,8 +166,10 @@ async def read_answer(reader: asyncio.StreamReader, head: bytes | None = None) -
 def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_translation(
     gateway: ServeProcess, upstream: UpstreamProcess, streams: int
 ) -> None:
-    models = [f"paced-{30 + n % 30}-100" for n in range(streams)]  # 3-6 s each: all open at once
+    # 6-9 s each: all open at once, even while a loaded machine takes seconds to open 500 connections
+    models = [f"paced-{60 + n % 30}-100" for n in range(streams)]
     peak_before = upstream.stats()["peak_streams"]
+    counted = scrape(gateway.url)
 
     async def all_streams() -> list[tuple[int, bytes]]:
         return await asyncio.gather(
@@ -188,6 +191,17 @@ def test_concurrent_streams_through_one_worker_each_equal_to_their_offline_trans
                 list(translate_chat_stream(frames, response_fields={"store": True}))
             )
         assert normalize_stream(events) == expected[model], model
+    # the metrics count every one of them, exactly once, and no stream stays open
+    after = wait_for(lambda: scrape(gateway.url), lambda s: s.value("translator_streams_in_flight") == 0)
+    delta = lambda name, **labels: after.value(name, **labels) - counted.value(name, **labels)  # noqa: E731
+    requests = "translator_requests_total"
+    assert delta(requests, endpoint="create_response", upstream="default", status="200") == streams
+    assert delta(requests, endpoint="create_response") == streams
+    assert delta("translator_request_duration_seconds_count", endpoint="create_response") == streams
+    assert delta("translator_time_to_first_byte_seconds_count", endpoint="create_response") == streams
+    assert delta("translator_output_tokens_total") == sum(int(model.split("-")[1]) for model in models)
+    assert delta("translator_upstream_errors_total") == delta("translator_client_disconnects_total") == 0
+    assert after.value("translator_streams_in_flight") == 0
     assert gateway.alive()
 
 
@@ -272,6 +286,7 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
     assert wait_until(settled, 5)
     time.sleep(0.3)
     before = upstream.stats()
+    counted = scrape(gateway.url)
     baseline = {"rss": gateway.rss(), "fds": gateway.fds(), **gateway.probe()}
     run(wave(count))
     assert wait_until(settled, 5)
@@ -280,6 +295,26 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
     assert started > count * 0.8  # the other requests were cut before their body was complete
     assert after["closed_early"] - before["closed_early"] == started  # the upstream saw each one closed
     assert after["finished"] == before["finished"]
+    # every request the gateway routed is counted once: those that reached the upstream as 200s (their
+    # stream had started), those cut inside their body as 499s, and (on a machine loaded enough for the
+    # upstream's connect_timeout to pass) the upstream's refusals as 5xx, each one an upstream error
+    total = wait_for(lambda: scrape(gateway.url), lambda s: s.value("translator_streams_in_flight") == 0)
+    delta = lambda name, **labels: total.value(name, **labels) - counted.value(name, **labels)  # noqa: E731
+    requests = "translator_requests_total"
+    statuses = {
+        status: delta(requests, endpoint="create_response", status=status)
+        for status in sorted(total.labels(requests, "status"))
+    }
+    assert statuses.pop("200") == started, statuses
+    cut = statuses.pop("499", 0)
+    refused = sum(statuses.values())  # 502, 503, 504 before any answer
+    assert all(status.startswith("5") for status, n in statuses.items() if n), statuses
+    before_answer = ["bad_gateway", "gateway_timeout", "upstream_busy"]
+    assert refused == sum(delta("translator_upstream_errors_total", code=code) for code in before_answer)
+    routed = delta(requests, endpoint="create_response")
+    assert routed == started + cut + refused and started <= routed <= count
+    assert cut <= delta("translator_client_disconnects_total") <= started + cut
+    assert total.value("translator_streams_in_flight") == 0
     assert wait_until(lambda: gateway.probe()["tasks"] <= baseline["tasks"], 3), gateway.probe()
     assert gateway.probe()["upstream_busy"] == gateway.probe()["upstream_idle"] == 0
     assert gateway.connections_to(upstream.port) == 0

@@ -6,7 +6,9 @@ runs it; the endpoint (:mod:`translator.gateway.endpoints`) asks the Responses s
 opens a translated or relayed exchange, and hands its frames (or its JSON body) to the writer, which alone
 writes to the client and records the outcome.  The log line is written when the request ends.
 
-A WebSocket upgrade is refused with a 4xx (no path serves one yet).
+The request's :class:`Exchange` is observed by the metrics (:mod:`translator.gateway.metrics`) and runs in
+a tracing span (:mod:`translator.gateway.tracing`).  A WebSocket upgrade is refused with a 4xx (no path
+serves one yet).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from .asgi import Receive, Scope, Send
 from .client_writer import ClientWriter, refuse_websocket
 from .config import GatewayConfig
 from .endpoints import Endpoint, Endpoints, Request
+from .metrics import Metrics
 from .request_log import Exchange
 from .responses_state import ResponsesState
-from .routes import ENDPOINTS, is_public, match
+from .routes import ENDPOINTS, access, match, name_of
 from .store import StoreError, open_store
+from .tracing import request_span
 from .upstream_client import Upstream
 
 __all__ = ["Gateway"]
@@ -34,7 +38,8 @@ class Gateway:
         self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
         store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
         self.state = ResponsesState(store, max_bytes=config.store_max_bytes)
-        self.endpoints = Endpoints(config, self.upstreams, self.state)
+        self.metrics = Metrics(config) if config.metrics else None
+        self.endpoints = Endpoints(config, self.upstreams, self.state, self.metrics)
         self._by_name: dict[str, Endpoint] = self.endpoints.by_name()
         missing = ENDPOINTS - self._by_name.keys()
         if missing:  # a route naming an endpoint that does not exist is a bug, found at start
@@ -59,19 +64,22 @@ class Gateway:
             await self._lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = Exchange(scope["method"], scope["path"])
-        writer = ClientWriter(send, receive, exchange, client_timeout=self.config.client_timeout)
-        try:
-            await writer.run(self._dispatch(scope, receive, exchange, writer))
-        finally:
-            exchange.log()
+        exchange = Exchange(scope["method"], scope["path"], observer=self.metrics)
+        exchange.routed(*name_of(exchange.method, exchange.path))
+        with request_span(exchange):
+            writer = ClientWriter(send, receive, exchange, client_timeout=self.config.client_timeout)
+            try:
+                await writer.run(self._dispatch(scope, receive, exchange, writer))
+            finally:
+                exchange.finish()
 
     async def _dispatch(
         self, scope: Scope, receive: Receive, exchange: Exchange, writer: ClientWriter
     ) -> None:
         method, path = scope["method"], scope["path"]
-        if not is_public(path):
-            self.endpoints.authorize(scope)
+        kind = access(path)
+        if kind == "key" or (kind == "operations" and not self.config.metrics_public):
+            self.endpoints.authorize(scope, basic=kind == "operations")
         routed = match(method, path)
         await self._by_name[routed.endpoint](Request(scope, receive, routed.params, exchange), writer)
 

@@ -69,6 +69,9 @@ class _Direction:
     replay: Callable[[Any], list[dict[str, Any]]]
     write: Callable[[list[dict[str, Any]], Exchange], bytes] | None
     finish: Callable[[list[dict[str, Any]], Exchange], tuple[int, bytes]]
+    #: the tokens the upstream reported, noted once its stream has been read (when the client's own
+    #: output does not carry them)
+    note_tokens: Callable[[FeedBase, Exchange], None] = lambda translator, exchange: None
 
 
 # -- Responses client, chat upstream --------------------------------------------------------------------
@@ -104,7 +107,8 @@ def _write_events(events: list[dict[str, Any]], exchange: Exchange) -> bytes:
     if last["type"] in _TERMINAL:
         exchange.note_usage(last["response"].get("usage"), "input_tokens", "output_tokens")
         if last["type"] == "response.failed":
-            exchange.failed((last["response"].get("error") or {}).get("code"), first=True)
+            code = (last["response"].get("error") or {}).get("code") or "server_error"
+            exchange.failed(code, first=True, upstream=True)
     return event_frames(events)
 
 
@@ -122,10 +126,12 @@ def _upstream_failure(error: dict[str, Any], exchange: Exchange) -> GatewayError
     The transport failure (``upstream_timeout``...), when there was one, names it better than the
     code the translator put in the failed response or error chunk.
     """
-    exchange.failed(error.get("code") or "server_error", first=True)
+    exchange.failed(error.get("code") or "server_error", first=True, upstream=True)
     code = exchange.error or "server_error"
     message = str(error.get("message") or "the upstream failed")
-    return GatewayError(_STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code)
+    return GatewayError(
+        _STATUS_BY_CODE.get(code, 502), message, type="upstream_error", code=code, upstream=exchange.upstream
+    )
 
 
 _RESPONSES_OVER_CHAT = _Direction(
@@ -157,7 +163,8 @@ def _note_chat_outcome(writer: ChatSSEWriter, exchange: Exchange) -> None:
     if writer.usage:
         exchange.note_usage(writer.usage, "prompt_tokens", "completion_tokens")
     if writer.error is not None:
-        exchange.failed(writer.error.get("code") or writer.error.get("type"), first=True)
+        code = writer.error.get("code") or writer.error.get("type") or "server_error"
+        exchange.failed(code, first=True, upstream=True)
 
 
 def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple[int, bytes]:
@@ -172,6 +179,11 @@ def _final_completion(chunks: list[dict[str, Any]], exchange: Exchange) -> tuple
     return 200, json_bytes(accumulator.result())
 
 
+def _note_upstream_usage(translator: FeedBase, exchange: Exchange) -> None:
+    if exchange.input_tokens is None and isinstance(translator, ResponsesToChat):
+        exchange.note_usage(translator.upstream_usage, "input_tokens", "output_tokens")
+
+
 _CHAT_OVER_RESPONSES = _Direction(
     client_protocol="chat",
     upstream_path="/responses",
@@ -182,6 +194,7 @@ _CHAT_OVER_RESPONSES = _Direction(
     replay=response_as_events,
     write=None,  # a Chat stream is written by ChatSSEWriter (OpenBridge._chat_frames)
     finish=_final_completion,
+    note_tokens=_note_upstream_usage,
 )
 
 BRIDGES = {"responses": _RESPONSES_OVER_CHAT, "chat": _CHAT_OVER_RESPONSES}
@@ -252,7 +265,7 @@ class OpenBridge:
                 self.failure = (exc.message, exc.code or "bad_upstream")
             last = b""
             if self.failure is not None:
-                exchange.failed(self.failure[1])
+                exchange.failed(self.failure[1], upstream=True)
                 with contextlib.suppress(TranslatorError):  # past taking input: close() still ends it
                     last = writer.feed(self.direction.error_payload(*self.failure))
             last += writer.close()
@@ -262,6 +275,7 @@ class OpenBridge:
         finally:
             await self.response.aclose()
             _note_chat_outcome(writer, exchange)
+            self.direction.note_tokens(self.translator, exchange)
 
     async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
         """What the translator emits, one list per upstream read as it arrives, then its close() output
@@ -318,10 +332,11 @@ class OpenBridge:
         direction, translator, hooks = self.direction, self.translator, self.hooks
         tail: list[dict[str, Any]] = []
         if self.failure is not None:
-            self.exchange.failed(self.failure[1])
+            self.exchange.failed(self.failure[1], upstream=True)
             with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
                 tail += translator.feed(direction.error_payload(*self.failure))
         tail += translator.close()
+        direction.note_tokens(translator, self.exchange)
         if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
             await hooks.on_final(final)
         return tail
@@ -369,7 +384,7 @@ async def _final_object(response: UpstreamResponse) -> Any:
     finally:
         await response.aclose()
     if isinstance(final, dict) and final.get("error"):  # an error answered with 200
-        raise GatewayError.from_provider(502, classify_error(final))
+        raise GatewayError.from_provider(502, classify_error(final), upstream=response.upstream_name)
     return final
 
 

@@ -70,9 +70,18 @@ class ClientWriter:
         await self._start(status, [_JSON, (b"content-length", str(len(body)).encode()), *headers])
         await self._write({"type": "http.response.body", "body": body})
 
+    async def body(self, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        """One answer of any other type (``headers`` name it): the metrics, the status page."""
+        self.exchange.sent_first_byte()
+        await self._start(status, [*headers, (b"content-length", str(len(body)).encode())])
+        await self._write({"type": "http.response.body", "body": body})
+
     async def error(self, error: GatewayError) -> None:
         """``error`` in OpenAI's shape; once an answer has started, its end (the client must not wait)."""
-        self.exchange.failed(error.code)
+        self.exchange.failed(
+            error.code or (None if error.upstream is None else f"http_{error.status}"),
+            upstream=error.upstream is not None,
+        )
         if self.started:
             with contextlib.suppress(Exception):
                 await self._write(_END)
@@ -86,7 +95,8 @@ class ClientWriter:
         pump = asyncio.ensure_future(self._pump(frames))
         watcher = asyncio.ensure_future(self._disconnect())
         try:
-            done, _ = await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            with self.exchange.streaming():  # (the in-flight gauge: open until this ends, however)
+                done, _ = await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (pump, watcher):
                 if not task.done():
@@ -134,6 +144,7 @@ class ClientWriter:
             await self.error(
                 GatewayError(503, f"response store: {exc}", type="server_error", code="store_unavailable")
             )
+            self.exchange.failed("store_unavailable", store=True)
         except Exception as exc:  # a bug: answer 500 in the client's shape and log it
             exchange = self.exchange
             logger.exception("unexpected error serving %s %s", exchange.method, exchange.path)

@@ -101,6 +101,10 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: Prometheus metrics (``GET /metrics``) and the status page (``GET /status``)
+    metrics: bool = True
+    #: whether ``/metrics`` and ``/status`` answer without the inbound key
+    metrics_public: bool = False
 
     def resolve(self, model: str) -> tuple[UpstreamConfig, str] | None:
         """The upstream and the upstream's model name for ``model``; ``None`` when it is not routed."""
@@ -134,6 +138,8 @@ _SERVER_KEYS = {
     "store",
     "store_ttl_seconds",
     "store_max_bytes",
+    "metrics",
+    "metrics_public",
 }
 _UPSTREAM_KEYS = {
     "base_url",
@@ -182,6 +188,12 @@ def _number(value: Any, key: str, *, integer: bool = False) -> float:
 def _count(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
         raise ConfigError(key, f"must be an integer from 0 to 10, got {value!r}")
+    return value
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
     return value
 
 
@@ -309,6 +321,8 @@ def load_config(
         store_max_bytes=int(
             _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
         ),
+        metrics=_bool(server.get("metrics", True), "server.metrics"),
+        metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
     )
 
 

@@ -10,6 +10,8 @@ chat upstream (:mod:`translator.gateway.responses_state`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hmac
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -29,16 +31,20 @@ from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
+from .metrics import TEXT_FORMAT, Metrics
 from .relay import open_relay
 from .request_log import Exchange
 from .response_hooks import NO_HOOKS, ResponseHooks
 from .responses_state import ResponsesState, Run
+from .status_page import FEED_HEADERS, PAGE, PAGE_HEADERS, feed_body
 from .token_count import count_tokens
 from .upstream_client import Destination, Upstream
 
 __all__ = ["Endpoint", "Endpoints", "Request"]
 
 _HEALTHY = b'{"status":"ok"}'
+#: What a browser is asked for on the operations routes without a key: the key as a Basic password.
+_BASIC_CHALLENGE = ((b"www-authenticate", b'Basic realm="translator gateway", charset="UTF-8"'),)
 #: The id characters a response id forwarded to an upstream may have (anything else: 404, never forwarded).
 _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -65,11 +71,16 @@ class Endpoints:
     """The endpoints, with what they share: the configuration, the upstream clients, the state, the keys."""
 
     def __init__(
-        self, config: GatewayConfig, upstreams: Mapping[str, Upstream], state: ResponsesState
+        self,
+        config: GatewayConfig,
+        upstreams: Mapping[str, Upstream],
+        state: ResponsesState,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.upstreams = upstreams
         self.state = state
+        self.metrics = metrics
         self._keys = tuple(key.encode() for key in config.api_keys)
         self.conversations = ConversationEndpoints(
             config, upstreams, state.conversations, self._client_authorization
@@ -89,21 +100,33 @@ class Endpoints:
             "count_input_tokens": self.count_input_tokens,
             "compact_response": self.compact_response,
             **self.conversations.by_name(),
+            "metrics": self.metrics_text,
+            "status_page": self.status_page,
+            "status_feed": self.status_feed,
         }
 
     # -- keys -----------------------------------------------------------------------------------------
 
-    def authorize(self, scope: Scope) -> None:
-        """401 unless the request carries one of the gateway's inbound keys (when it has any)."""
+    def authorize(self, scope: Scope, *, basic: bool = False) -> None:
+        """401 unless the request carries one of the gateway's inbound keys (when it has any), as
+        ``Authorization: Bearer <key>``; with ``basic`` (the operations routes) also as the password of
+        HTTP Basic, which a browser opening ``/status`` asks for after the 401."""
         if not self._keys:
             return
+        challenge = _BASIC_CHALLENGE if basic else ()
         given = header(scope, b"authorization")
         if given is None:
-            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>")
+            raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>", challenge)
         scheme, _, token = given.partition(" ")
-        candidate = token.strip().encode("latin-1") if scheme.lower() == "bearer" else b""
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            candidate = token.strip().encode("latin-1")
+        elif scheme == "basic" and basic:
+            candidate = _basic_password(token.strip())
+        else:
+            candidate = b""
         if not any(hmac.compare_digest(candidate, key) for key in self._keys):
-            raise GatewayError.unauthorized("invalid API key")
+            raise GatewayError.unauthorized("invalid API key", challenge)
 
     def _client_authorization(self, scope: Scope) -> str | None:
         """The client's Authorization header, passed upstream only when the gateway has no keys of its own."""
@@ -133,6 +156,24 @@ class Endpoints:
         else:
             body = json_bytes({"object": "list", "data": []})
         await writer.json(200, body)
+
+    # -- operations: /metrics, /status ----------------------------------------------------------------
+
+    def _metrics(self, request: Request) -> Metrics:
+        if self.metrics is None:
+            message = f"{request.exchange.path} is turned off here ([server] metrics = false)"
+            raise GatewayError.not_found(message, code="not_found")
+        return self.metrics
+
+    async def metrics_text(self, request: Request, writer: ClientWriter) -> None:
+        await writer.body(200, self._metrics(request).exposition(), TEXT_FORMAT)
+
+    async def status_page(self, request: Request, writer: ClientWriter) -> None:
+        self._metrics(request)
+        await writer.body(200, PAGE, PAGE_HEADERS)
+
+    async def status_feed(self, request: Request, writer: ClientWriter) -> None:
+        await writer.body(200, feed_body(self._metrics(request)), FEED_HEADERS)
 
     # -- creating -------------------------------------------------------------------------------------
 
@@ -360,6 +401,14 @@ class Endpoints:
         finally:
             await response.aclose()
         await writer.json(200, body)
+
+
+def _basic_password(token: str) -> bytes:
+    """The password of an HTTP Basic ``user:password`` (any user); empty when malformed."""
+    try:
+        return base64.b64decode(token, validate=True).partition(b":")[2]
+    except (binascii.Error, ValueError):
+        return b""
 
 
 async def _frames(lists: AsyncGenerator[list[dict[str, Any]], None]) -> AsyncIterator[bytes]:

@@ -16,7 +16,11 @@ __all__ = ["GatewayError"]
 
 
 class GatewayError(Exception):
-    """An HTTP error answer: status, OpenAI error fields, and extra headers (``retry-after``)."""
+    """An HTTP error answer: status, OpenAI error fields, and extra headers (``retry-after``).
+
+    ``upstream`` names the upstream whose failure this is (its error answer, unreachable, too slow,
+    unreadable); ``None`` for the gateway's own refusals.
+    """
 
     def __init__(
         self,
@@ -27,6 +31,7 @@ class GatewayError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: Sequence[tuple[bytes, bytes]] = (),
+        upstream: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -35,6 +40,7 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = tuple(headers)
+        self.upstream = upstream
 
     def body(self) -> bytes:
         return orjson.dumps(error_body(self.message, self.type, self.code, self.param))
@@ -43,11 +49,22 @@ class GatewayError(Exception):
 
     @classmethod
     def from_provider(
-        cls, status: int, error: ProviderError, headers: Sequence[tuple[bytes, bytes]] = ()
+        cls,
+        status: int,
+        error: ProviderError,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+        *,
+        upstream: str | None = None,
     ) -> GatewayError:
         """An upstream's own error answer, passed on with its status (and ``retry-after``)."""
         return cls(
-            status, error.message, type=error.type, code=error.code, param=error.param, headers=headers
+            status,
+            error.message,
+            type=error.type,
+            code=error.code,
+            param=error.param,
+            headers=headers,
+            upstream=upstream,
         )
 
     @classmethod
@@ -55,8 +72,8 @@ class GatewayError(Exception):
         return cls(400, message, type="invalid_request_error", code=code, param=param)
 
     @classmethod
-    def unauthorized(cls, message: str) -> GatewayError:
-        return cls(401, message, type="invalid_request_error", code="invalid_api_key")
+    def unauthorized(cls, message: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> GatewayError:
+        return cls(401, message, type="invalid_request_error", code="invalid_api_key", headers=headers)
 
     @classmethod
     def model_not_found(cls, model: str) -> GatewayError:
@@ -89,12 +106,17 @@ class GatewayError(Exception):
     @classmethod
     def unreachable(cls, upstream: str, reason: str) -> GatewayError:
         return cls(
-            502, f"upstream {upstream!r} is unreachable: {reason}", type="upstream_error", code="bad_gateway"
+            502,
+            f"upstream {upstream!r} is unreachable: {reason}",
+            type="upstream_error",
+            code="bad_gateway",
+            upstream=upstream,
         )
 
     @classmethod
     def bad_upstream(cls, upstream: str, reason: str) -> GatewayError:
-        return cls(502, f"upstream {upstream!r} {reason}", type="upstream_error", code="bad_gateway")
+        message = f"upstream {upstream!r} {reason}"
+        return cls(502, message, type="upstream_error", code="bad_gateway", upstream=upstream)
 
     @classmethod
     def timeout(cls, upstream: str, what: str, seconds: float) -> GatewayError:
@@ -103,4 +125,5 @@ class GatewayError(Exception):
             f"upstream {upstream!r} {what} within {seconds:g} s",
             type="upstream_error",
             code="gateway_timeout",
+            upstream=upstream,
         )

@@ -55,17 +55,27 @@ class _Watch:
                 response = payload.get("response")
                 if isinstance(response, dict):
                     self.exchange.note_usage(response.get("usage"), "input_tokens", "output_tokens")
+                    if kind == "response.failed":
+                        self._failed(response.get("error"))
+                elif kind == "error":
+                    self._failed(payload)
             self.accumulator.feed(payload)
         else:
             if "error" in payload:
                 self.ended = True
+                self._failed(payload["error"])
             usage = payload.get("usage")
             if usage:
                 self.exchange.note_usage(usage, "prompt_tokens", "completion_tokens")
 
+    def _failed(self, error: Any) -> None:
+        """The upstream's stream carried its own failure (passed on as it is)."""
+        code = error.get("code") or error.get("type") if isinstance(error, dict) else None
+        self.exchange.failed(str(code or "server_error"), first=True, upstream=True)
+
     def ending(self, message: str, code: str) -> bytes:
         """The frames that end a stream the upstream left unfinished."""
-        self.exchange.failed(code)
+        self.exchange.failed(code, upstream=True)
         if self.accumulator is None:
             return chunk_frame(
                 {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}

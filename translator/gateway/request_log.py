@@ -10,21 +10,38 @@ the client writer when it sends the answer's status line (:meth:`Exchange.answer
 whoever learns of the failure (:meth:`Exchange.failed`), the disconnect by the client writer
 (:meth:`Exchange.client_left`), which counts only before the end of the answer went out (the stream's
 source says when it did: :meth:`Exchange.end_sent`).  A test checks that no other module assigns them.
+
+:class:`Exchange` is also the one place where a request's outcome is known when it ends: an
+:class:`ExchangeObserver` (the metrics, :mod:`translator.gateway.metrics`) is told when a streamed
+answer opens and closes and when the exchange ends (:meth:`Exchange.finish`), once per request,
+never per chunk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-__all__ = ["Exchange", "logger"]
+__all__ = ["Exchange", "ExchangeObserver", "logger"]
 
 logger = logging.getLogger("translator.gateway")
+
+
+class ExchangeObserver(Protocol):
+    """Told of an exchange's streamed answer and of its end (the metrics)."""
+
+    def stream_opened(self, exchange: Exchange) -> None: ...
+
+    def stream_closed(self, exchange: Exchange) -> None: ...
+
+    def ended(self, exchange: Exchange) -> None: ...
 
 
 @dataclass(slots=True)
@@ -45,9 +62,24 @@ class Exchange:
     dropped: list[str] = field(default_factory=list)
     error: str | None = None
     disconnected: bool = False
+    #: the route table's name for the endpoint (``create_response``...; ``other`` when no route took
+    #: the request) and its route (``/v1/responses/{response_id}``): bounded, for metrics and spans
+    endpoint: str = "other"
+    route: str = "other"
+    #: how the upstream failed this exchange (an error answer, a broken, silent or unreadable stream)
+    upstream_error: str | None = None
+    #: the response store failed during this exchange (503, or a finished response not kept)
+    store_error: bool = False
+    observer: ExchangeObserver | None = None
+    finished_at: float | None = None  #: when the exchange ended (:meth:`finish`)
     ended: bool = False  #: the end of the answer (terminal event, ``[DONE]``, error frame) went out
     #: every try of an upstream, when there was more than one to make (retries, fallbacks)
     attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    def routed(self, endpoint: str, route: str) -> None:
+        """The route table's endpoint and route for this request."""
+        self.endpoint = endpoint
+        self.route = route
 
     # -- the outcome ----------------------------------------------------------------------------------
 
@@ -55,11 +87,19 @@ class Exchange:
         """The status line sent to the client (called by the client writer alone)."""
         self.status = status
 
-    def failed(self, code: str | None, *, first: bool = False) -> None:
+    def failed(
+        self, code: str | None, *, first: bool = False, upstream: bool = False, store: bool = False
+    ) -> None:
         """The request failed with ``code``; with ``first``, only if no failure was noted before
-        (a transport failure names it better than what the translator made of it)."""
+        (a transport failure names it better than what the translator made of it).  ``upstream``: the
+        upstream failed it (its first such code is kept in ``upstream_error``); ``store``: the response
+        store did."""
         if not (first and self.error is not None):
             self.error = code
+        if upstream and self.upstream_error is None:
+            self.upstream_error = code or "server_error"
+        if store:
+            self.store_error = True
 
     def client_left(self) -> None:
         """The client went away (disconnected, or stopped reading): ``client_disconnected`` in the log
@@ -79,6 +119,19 @@ class Exchange:
         attempt = {"upstream": upstream, "model": model, "status": status, "error": error}
         self.attempts.append({**attempt, "ms": round(seconds * 1000, 2)})
 
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[None]:
+        """Around a streamed answer: the observer counts it open until it ends, however it ends."""
+        observer = self.observer
+        if observer is None:
+            yield
+            return
+        observer.stream_opened(self)
+        try:
+            yield
+        finally:
+            observer.stream_closed(self)
+
     def sent_first_byte(self) -> None:
         if self.first_byte is None:
             self.first_byte = time.perf_counter()
@@ -91,8 +144,17 @@ class Exchange:
             if isinstance(tokens_out, int):
                 self.output_tokens = tokens_out
 
+    @property
+    def duration(self) -> float:
+        """Seconds from the start to the end (to now while it runs)."""
+        return (self.finished_at or time.perf_counter()) - self.started
+
+    @property
+    def ttfb(self) -> float | None:
+        """Seconds to the first byte sent to the client, when one was sent."""
+        return None if self.first_byte is None else self.first_byte - self.started
+
     def record(self) -> dict[str, Any]:
-        now = time.perf_counter()
         return {
             "request_id": self.request_id,
             "method": self.method,
@@ -104,7 +166,7 @@ class Exchange:
             "stream": self.stream,
             "status": self.status,
             "ttfb_ms": None if self.first_byte is None else round((self.first_byte - self.started) * 1000, 2),
-            "duration_ms": round((now - self.started) * 1000, 2),
+            "duration_ms": round(self.duration * 1000, 2),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "dropped": self.dropped,
@@ -112,6 +174,16 @@ class Exchange:
             "error": self.error,
             "client_disconnected": self.disconnected,
         }
+
+    def finish(self) -> None:
+        """The exchange is over: the observer is told, then the line is logged."""
+        self.finished_at = time.perf_counter()
+        if self.observer is not None:
+            try:
+                self.observer.ended(self)
+            except Exception:  # a metrics bug must not fail the request (nor hide its log line)
+                logger.exception("observer failed on %s", self.request_id)
+        self.log()
 
     def log(self) -> None:
         if logger.isEnabledFor(logging.INFO):

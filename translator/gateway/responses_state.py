@@ -300,7 +300,7 @@ class ResponsesState:
             else:
                 await self.store.create(response, own)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
-            exchange.failed(f"not stored: {exc}")
+            exchange.failed(f"not stored: {exc}", store=True)
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
 
     # -- background --------------------------------------------------------------------------------

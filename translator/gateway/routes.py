@@ -10,6 +10,9 @@ response id.
 method   path                                          endpoint
 =======  ============================================  ===================================================
 GET      ``/health`` (public, no ``/v1``)              ``health``: 200 once the upstream clients are ready
+GET      ``/metrics`` (operations, no ``/v1``)         ``metrics``: Prometheus metrics (:mod:`.metrics`)
+GET      ``/status`` (operations, no ``/v1``)          ``status_page``: the live status page
+GET      ``/status/feed`` (operations, no ``/v1``)     ``status_feed``: the JSON the page polls
 GET      ``/models``                                   ``models``: the routed models, or the upstream's list
 POST     ``/responses``                                ``create_response``: translated or relayed
 POST     ``/chat/completions``                         ``create_chat_completion``: translated or relayed
@@ -24,6 +27,9 @@ GET      ``/conversations/{conversation_id}``          ``get_conversation`` (``P
 POST     ``/conversations/{conversation_id}/items``    ``add_conversation_items`` (``GET``: list)
 GET      ``/conversations/{id}/items/{item_id}``       ``get_conversation_item`` (``DELETE``: delete)
 =======  ============================================  ===================================================
+
+The operations routes take the inbound key as a Bearer token or as an HTTP Basic password (what a browser
+sends), or none with ``[server] metrics_public = true``; with ``metrics = false`` they answer 404.
 """
 
 from __future__ import annotations
@@ -34,18 +40,20 @@ from types import MappingProxyType
 
 from .errors import GatewayError
 
-__all__ = ["ENDPOINTS", "ROUTES", "Match", "Route", "is_public", "match"]
+__all__ = ["ENDPOINTS", "ROUTES", "Match", "Route", "access", "is_public", "match", "name_of"]
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One path: its pattern (``/responses/{response_id}``), its endpoints by method, whether it takes the
-    ``/v1`` prefix, whether it is served without an inbound key."""
+    ``/v1`` prefix, whether it is served without an inbound key, whether it is an operations route
+    (metrics, status: the key rule of ``metrics_public``)."""
 
     pattern: str
     methods: Mapping[str, str]
     versioned: bool = True
     public: bool = False
+    operations: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -62,6 +70,9 @@ class Match:
 
 ROUTES: tuple[Route, ...] = (
     Route("/health", MappingProxyType({"GET": "health"}), versioned=False, public=True),
+    Route("/metrics", MappingProxyType({"GET": "metrics"}), versioned=False, operations=True),
+    Route("/status", MappingProxyType({"GET": "status_page"}), versioned=False, operations=True),
+    Route("/status/feed", MappingProxyType({"GET": "status_feed"}), versioned=False, operations=True),
     Route("/models", MappingProxyType({"GET": "models"})),
     Route("/responses", MappingProxyType({"POST": "create_response"})),
     Route("/chat/completions", MappingProxyType({"POST": "create_chat_completion"})),
@@ -119,6 +130,29 @@ def _find(path: str) -> tuple[Route, dict[str, str]] | None:
         if params is not None:
             return route, params
     return None
+
+
+def access(path: str) -> str:
+    """``public`` (no key), ``operations`` (the key unless ``metrics_public``; Bearer or Basic) or ``key``
+    (checked before routing, so that an unknown path asked without a key is a 401)."""
+    found = _find(path)
+    if found is None:
+        return "key"
+    route = found[0]
+    return "public" if route.public else "operations" if route.operations else "key"
+
+
+def name_of(method: str, path: str) -> tuple[str, str]:
+    """The endpoint's name and its route (``/v1/responses/{response_id}``) for ``method path``, or
+    ``("other", "other")``: a few fixed values whatever the client sends (metrics labels, span names)."""
+    found = _find(path)
+    if found is None:
+        return "other", "other"
+    route, _ = found
+    endpoint = route.methods.get(method)
+    if endpoint is None:
+        return "other", "other"
+    return endpoint, ("/v1" + route.pattern if route.versioned else route.pattern)
 
 
 def is_public(path: str) -> bool:

@@ -1,21 +1,31 @@
 """``translator serve``: the gateway under uvicorn (uvloop and httptools when installed).
 
 With ``--workers N`` uvicorn starts N processes; each builds its own :class:`Gateway` from the same
-settings (passed to the workers in the ``TRANSLATOR_GATEWAY_SETTINGS`` environment variable).
+settings (passed to the workers in the ``TRANSLATOR_GATEWAY_SETTINGS`` environment variable).  Their
+metrics are kept in prometheus-client's multiprocess files, in a temporary folder made for the run
+(``PROMETHEUS_MULTIPROC_DIR``, set for the workers) and removed when it ends, so that any worker's
+``/metrics`` counts all of them.  Each process sets up tracing from the ``OTEL_*`` variables
+(:func:`~.tracing.configure_from_env`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from .app import Gateway
 from .config import GatewayConfig, load_config
+from .metrics import MULTIPROC_ENV
+from .tracing import check_env, configure_from_env
 
 __all__ = ["create_app", "serve"]
 
@@ -38,6 +48,7 @@ def create_app() -> Gateway:
     _setup_logging(settings.pop("log_level", "info"))
     config = load_config(**settings)
     _bound_request_heads(config)
+    configure_from_env()
     return Gateway(config)
 
 
@@ -60,6 +71,7 @@ def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info"
     import uvicorn
 
     config: GatewayConfig = load_config(**settings)
+    check_env()  # a tracing exporter that is not installed fails here, before listening
     _setup_logging(log_level)
     options: dict[str, Any] = {
         "host": config.host,
@@ -84,6 +96,30 @@ def serve(settings: dict[str, Any], *, workers: int = 1, log_level: str = "info"
     )
     if workers > 1:
         os.environ[_SETTINGS_ENV] = orjson.dumps({**settings, "log_level": log_level}).decode()
-        uvicorn.run("translator.gateway.server:create_app", factory=True, workers=workers, **options)
+        with _metrics_folder(config):
+            uvicorn.run("translator.gateway.server:create_app", factory=True, workers=workers, **options)
     else:
+        configure_from_env()
         uvicorn.run(Gateway(config), **options)
+
+
+@contextlib.contextmanager
+def _metrics_folder(config: GatewayConfig) -> Iterator[None]:
+    """prometheus-client's multiprocess folder for the workers' metrics: made for the run, removed after.
+
+    The workers are started afresh (spawned), so they import prometheus_client with it set.
+    """
+    if not config.metrics:
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="translator-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(folder, ignore_errors=True)

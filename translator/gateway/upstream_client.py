@@ -7,6 +7,9 @@ and ``read_timeout`` (the longest silence inside a stream).  Failures before the
 upstream's own status for its error answers); failures while a stream is being read become
 :class:`UpstreamReadError`, which the endpoints turn into the client protocol's terminal failure.
 
+Each call is a tracing span (``upstream POST /chat/completions``, :mod:`translator.gateway.tracing`)
+from the request until its answer has been read or closed.
+
 aiohttp rather than httpx (measured, see the README's "Why this stack"): httpx hands over every HTTP
 chunk of the upstream's body on its own, parsed by h11 in Python, at 5-8x the CPU per chunk;
 aiohttp parses in C and hands over what has arrived in one piece, so the pump translates and writes
@@ -36,6 +39,7 @@ from yarl import URL
 from ..protocol.provider_errors import classify_error
 from .config import UpstreamConfig
 from .errors import GatewayError
+from .tracing import UpstreamSpan, upstream_span
 
 __all__ = ["Destination", "Upstream", "UpstreamReadError", "UpstreamResponse"]
 
@@ -73,9 +77,10 @@ class UpstreamReadError(Exception):
 class UpstreamResponse:
     """An upstream answer whose headers have arrived (2xx); read it as a stream or as one JSON object."""
 
-    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse, span: UpstreamSpan) -> None:
         self._upstream = upstream
         self._response = response
+        self._span = span
 
     @property
     def upstream_name(self) -> str:
@@ -142,7 +147,9 @@ class UpstreamResponse:
                     )
         except UpstreamReadError as exc:
             code = 504 if exc.code == "upstream_timeout" else 502
-            raise GatewayError(code, exc.message, type="upstream_error", code=exc.code) from None
+            raise GatewayError(
+                code, exc.message, type="upstream_error", code=exc.code, upstream=self._upstream.name
+            ) from None
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -154,10 +161,12 @@ class UpstreamResponse:
     async def aclose(self) -> None:
         """Done with the answer: a fully read one gives its connection back, an unfinished one closes it."""
         response = self._response
-        if response.content.is_eof():
+        complete = response.content.is_eof()
+        if complete:
             response.release()
         else:
             response.close()  # the upstream sees the request closed at once
+        self._span.end(complete=complete)
 
 
 class Upstream:
@@ -251,6 +260,19 @@ class Upstream:
     async def _send(
         self, method: str, path: str | URL, headers: dict[str, str], data: bytes | None
     ) -> UpstreamResponse:
+        """The call in its tracing span (:mod:`.tracing`), which the answer ends when it is closed."""
+        span = upstream_span(self.name, method, path if isinstance(path, str) else "/responses/{id}")
+        try:
+            response = await self._call(method, path, headers, data)
+        except BaseException as exc:
+            span.failed(exc)
+            raise
+        span.answered(response.status)
+        return UpstreamResponse(self, response, span)
+
+    async def _call(
+        self, method: str, path: str | URL, headers: dict[str, str], data: bytes | None
+    ) -> aiohttp.ClientResponse:
         config = self.config
         session = self._client()
         url = self._url(path) if isinstance(path, str) else path
@@ -263,6 +285,7 @@ class Upstream:
                     f"upstream {self.name!r}: all {config.max_connections} connections are busy",
                     type="upstream_error",
                     code="upstream_busy",
+                    upstream=self.name,
                 ) from None
             raise GatewayError.timeout(
                 self.name, "did not accept the connection", config.connect_timeout
@@ -300,7 +323,7 @@ class Upstream:
             connection.protocol.read_timeout = config.read_timeout
             if not response.content.is_eof():  # (at the end of the body aiohttp stops the clock itself)
                 connection.protocol.start_timeout()  # it restarts now, with the stream's allowance
-        return UpstreamResponse(self, response)
+        return response
 
     async def _error(self, response: aiohttp.ClientResponse) -> GatewayError:
         body = bytearray()
@@ -326,7 +349,7 @@ class Upstream:
         ]
         if status < 400:  # a redirect: not followed (it could carry the key elsewhere)
             return GatewayError.bad_upstream(self.name, f"answered with a redirect (HTTP {status})")
-        return GatewayError.from_provider(status, error, passed)
+        return GatewayError.from_provider(status, error, passed, upstream=self.name)
 
 
 def _content_type(response: aiohttp.ClientResponse) -> str:

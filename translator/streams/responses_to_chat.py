@@ -163,6 +163,9 @@ class ResponsesToChat(FeedBase):
         self._last_type = "<none>"
         self._hot: HotSegment | None = None  #: its plain deltas are sent by :meth:`_take_run` alone
         self._sse_writer: _SSEWriter | None = None  #: the writer behind the deprecated feed_sse()/close_sse()
+        #: the terminal response's ``usage`` as the upstream reported it (Responses' shape), whether or not
+        #: ``include_usage`` sends it on (the gateway counts tokens from it)
+        self.upstream_usage: dict[str, Any] | None = None
 
     # -- FeedBase hooks ---------------------------------------------------------------------------
 
@@ -756,6 +759,8 @@ class ResponsesToChat(FeedBase):
             finish = "tool_calls" if self._shown_call else "stop"
         out.append(self._chunk({}, finish_reason=finish))
         usage = response.get("usage")
+        if isinstance(usage, dict):
+            self.upstream_usage = usage
         if self.include_usage and isinstance(usage, dict):
             assert self._base is not None
             last = dict(self._base)

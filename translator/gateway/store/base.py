@@ -36,6 +36,9 @@ Rules every backend keeps (the tests check them on all three):
   ``cancelled`` update: its partial output), so what a child continued from never changes.
 * **Size.**  A response whose object plus own items exceed ``max_bytes`` is refused with
   :class:`~.errors.ResponseTooLargeError` and nothing is written.
+
+Each public method runs in a tracing span (``store <name>``, :mod:`translator.gateway.tracing`), a child of
+the request's when there is one; without OpenTelemetry installed the decorators change nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from ..tracing import traced, traced_iteration
 from .conversations import ConversationStore
 from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError
 
@@ -225,6 +229,7 @@ class ResponseStore(ABC):
 
     # ------------------------------------------------------------------ public API
 
+    @traced("create")
     async def create(self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]) -> None:
         """Store a new response: its object (``output`` included) and its own input items.
 
@@ -267,6 +272,7 @@ class ResponseStore(ABC):
             )
         )
 
+    @traced("update")
     async def update(self, response: Mapping[str, Any]) -> bool:
         """Replace an unfinished response's object and output items (status changes, the final result).
 
@@ -284,6 +290,7 @@ class ResponseStore(ABC):
             raise ResponseTooLargeError(response_id, size, self.max_bytes)
         return outcome is Replaced.STORED
 
+    @traced("get")
     async def get(self, response_id: str) -> dict[str, Any] | None:
         """The ``Response`` object as ``GET /v1/responses/{id}`` returns it, or ``None`` (-> 404)."""
         found = await self._read(response_id)
@@ -295,6 +302,7 @@ class ResponseStore(ABC):
         response["output"] = [orjson.loads(item) for item in outputs]
         return response
 
+    @traced("status")
     async def status(self, response_id: str) -> str | None:
         """The stored status (``cancelled`` once a cancel was requested anywhere), or ``None``.
 
@@ -302,6 +310,7 @@ class ResponseStore(ABC):
         """
         return await self._status(response_id)
 
+    @traced("cancel")
     async def cancel(self, response_id: str) -> dict[str, Any] | None:
         """Move an unfinished (``queued`` / ``in_progress``) response to ``cancelled``; others are left alone.
 
@@ -312,6 +321,7 @@ class ResponseStore(ABC):
             return None
         return await self.get(response_id)
 
+    @traced_iteration("conversation")
     async def conversation(self, response_id: str) -> AsyncIterator[dict[str, Any]]:
         """The items a request continuing from ``response_id`` prepends, oldest first, page by page.
 
@@ -333,6 +343,7 @@ class ResponseStore(ABC):
             for blob in page:
                 yield orjson.loads(blob)
 
+    @traced("input_items")
     async def input_items(
         self,
         response_id: str,
@@ -417,6 +428,7 @@ class ResponseStore(ABC):
         blobs, closed = found
         return [orjson.loads(blob) for blob in blobs], closed and len(blobs) < limit
 
+    @traced("delete")
     async def delete(self, response_id: str) -> bool:
         """Delete a response; ``False`` when it is unknown, expired or already deleted (-> 404).
 
