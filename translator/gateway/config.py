@@ -61,6 +61,12 @@ class UpstreamConfig:
     first_byte_timeout: float = 300.0
     read_timeout: float = 120.0
     max_connections: int = 1000
+    #: Extra tries of this upstream after a failure before its answer started (``attempts``).
+    retries: int = 0
+    #: Seconds before the first retry, doubling for each next one.
+    retry_backoff: float = 0.5
+    #: The longest ``retry-after`` (429, 503) the gateway waits on this upstream.
+    max_retry_after: float = 10.0
     #: What the upstream accepts (``[upstreams.NAME.capabilities]``, :mod:`translator.protocol.capabilities`).
     capabilities: UpstreamProfile = field(default_factory=UpstreamProfile)
 
@@ -73,11 +79,13 @@ class UpstreamConfig:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A model name clients use, and where it goes."""
+    """A model name clients use, and where it goes: an upstream, then its fallbacks in order."""
 
     name: str
     upstream: str
     model: str
+    #: (upstream, model) pairs tried in turn when the ones before failed before answering.
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,16 @@ class GatewayConfig:
             return self.upstreams[self.default_upstream], model
         return None
 
+    def targets(self, model: str) -> list[tuple[UpstreamConfig, str]] | None:
+        """Every upstream that may serve ``model``, in order, with its name for the model: the route's
+        upstream, then its ``fallbacks``; ``None`` when it is not routed."""
+        first = self.resolve(model)
+        if first is None:
+            return None
+        route = self.routes.get(model)
+        rest = route.fallbacks if route is not None else ()
+        return [first, *((self.upstreams[name], name_there) for name, name_there in rest)]
+
 
 # -- reading --------------------------------------------------------------------------------------
 
@@ -137,9 +155,12 @@ _UPSTREAM_KEYS = {
     "first_byte_timeout",
     "read_timeout",
     "max_connections",
+    "retries",
+    "retry_backoff",
+    "max_retry_after",
     "capabilities",
 }
-_ROUTE_KEYS = {"upstream", "model"}
+_ROUTE_KEYS = {"upstream", "model", "fallbacks"}
 
 
 def _table(value: Any, key: str) -> dict[str, Any]:
@@ -167,6 +188,12 @@ def _number(value: Any, key: str, *, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(key, f"must be {kind}, got {value!r}")
+    return value
+
+
+def _count(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ConfigError(key, f"must be an integer from 0 to 10, got {value!r}")
     return value
 
 
@@ -220,6 +247,9 @@ def _upstream(name: str, value: Any) -> UpstreamConfig:
         max_connections=int(
             _number(table.get("max_connections", 1000), f"{key}.max_connections", integer=True)
         ),
+        retries=_count(table.get("retries", 0), f"{key}.retries"),
+        retry_backoff=_number(table.get("retry_backoff", 0.5), f"{key}.retry_backoff"),
+        max_retry_after=_number(table.get("max_retry_after", 10.0), f"{key}.max_retry_after"),
         capabilities=_capabilities(table.get("capabilities", {}), f"{key}.capabilities"),
     )
 
@@ -381,5 +411,35 @@ def _routes(
         target = _str(target, f"{key}.upstream")
         if target not in upstreams:
             raise ConfigError(f"{key}.upstream", f"names no upstream: {target!r}")
-        routes[name] = Route(name=name, upstream=target, model=_str(table.get("model", name), f"{key}.model"))
+        model = _str(table.get("model", name), f"{key}.model")
+        fallbacks = _fallbacks(table.get("fallbacks", []), f"{key}.fallbacks", upstreams, target, model)
+        routes[name] = Route(name=name, upstream=target, model=model, fallbacks=fallbacks)
     return routes
+
+
+def _fallbacks(
+    value: Any, key: str, upstreams: dict[str, UpstreamConfig], first: str, model: str
+) -> tuple[tuple[str, str], ...]:
+    """``fallbacks``: upstream names (the route's model name there) or ``{upstream, model}`` tables, each
+    speaking the protocol of the route's upstream (the exchange, relayed or translated, is decided once)."""
+    if not isinstance(value, list):
+        raise ConfigError(key, f"must be a list of upstream names, got {type(value).__name__}")
+    out = []
+    for n, entry in enumerate(value):
+        where = f"{key}[{n}]"
+        if isinstance(entry, dict):
+            _unknown(entry, {"upstream", "model"}, where)
+            name = _str(entry.get("upstream"), f"{where}.upstream")
+            there = _str(entry.get("model", model), f"{where}.model")
+        else:
+            name, there = _str(entry, where), model
+        if name not in upstreams:
+            raise ConfigError(where, f"names no upstream: {name!r}")
+        if upstreams[name].protocol != upstreams[first].protocol:
+            raise ConfigError(
+                where,
+                f"upstream {name!r} speaks {upstreams[name].protocol!r}, not {upstreams[first].protocol!r}"
+                f" as {first!r} does: a fallback must speak the protocol of the route's upstream",
+            )
+        out.append((name, there))
+    return tuple(out)

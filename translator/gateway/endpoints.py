@@ -25,6 +25,7 @@ from ..convert.requests import convert_responses_request
 from ..errors import ConversionError
 from ..wire.responses_sse import event_frames
 from .asgi import Receive, Scope, header, json_bytes, read_body
+from .attempts import Targets
 from .bridge import open_bridge
 from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
@@ -228,6 +229,15 @@ class Endpoints:
         request.exchange.upstream_model = upstream_model
         return upstream_config, to
 
+    def _targets(self, request: Request, model: str) -> Targets:
+        """Where ``model`` may go, in order (404 ``model_not_found`` when nowhere): see :mod:`.attempts`."""
+        targets = self.config.targets(model)
+        if targets is None:
+            raise GatewayError.model_not_found(model)
+        found = tuple((config, self.upstreams[config.name], name) for config, name in targets)
+        request.exchange.upstream, request.exchange.upstream_model = found[0][0].name, found[0][2]
+        return Targets(found, self._client_authorization(request.scope))
+
     async def _create(self, endpoint: str, request: Request, writer: ClientWriter) -> None:
         exchange = request.exchange
         exchange.client_protocol = endpoint
@@ -235,19 +245,19 @@ class Endpoints:
         model = _model_of(body)
         exchange.model = model
         exchange.stream = body.get("stream") is True
-        upstream_config, to = self._destination(request, model)
+        targets = self._targets(request, model)
         with _conversion_errors():
-            if upstream_config.protocol == endpoint:
-                await self._relay(endpoint, body, to, exchange, writer)
+            if targets.protocol == endpoint:
+                await self._relay(endpoint, body, targets, exchange, writer)
             elif endpoint == "chat":
-                await self._translate("chat", body, to, exchange, writer)
+                await self._translate("chat", body, targets, exchange, writer)
             else:
-                await self._create_response(body, to, request, writer)
+                await self._create_response(body, targets, request, writer)
 
     async def _relay(
-        self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
+        self, endpoint: str, body: dict[str, Any], to: Targets, exchange: Exchange, writer: ClientWriter
     ) -> None:
-        relayed = await open_relay(endpoint, body, to, exchange)
+        relayed = await to.open(exchange, lambda there: open_relay(endpoint, body, there, exchange))
         try:
             if body.get("stream") is True:
                 await writer.stream(relayed.frames())
@@ -260,12 +270,12 @@ class Endpoints:
         self,
         endpoint: str,
         body: dict[str, Any],
-        to: Destination,
+        to: Targets,
         exchange: Exchange,
         writer: ClientWriter,
         hooks: ResponseHooks = NO_HOOKS,
     ) -> None:
-        bridge = await open_bridge(endpoint, body, to, exchange, hooks)
+        bridge = await to.open(exchange, lambda there: open_bridge(endpoint, body, there, exchange, hooks))
         try:
             if body.get("stream") is True:
                 await writer.stream(bridge.frames(), bridge.headers)
@@ -276,7 +286,7 @@ class Endpoints:
             await bridge.response.aclose()
 
     async def _create_response(
-        self, body: dict[str, Any], to: Destination, request: Request, writer: ClientWriter
+        self, body: dict[str, Any], to: Targets, request: Request, writer: ClientWriter
     ) -> None:
         """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state (the request's
         owner's)."""
@@ -286,7 +296,9 @@ class Endpoints:
             background = Exchange(exchange.method, exchange.path, request_id=exchange.request_id)
 
             async def start(hooks: ResponseHooks) -> Run:
-                return await open_bridge("responses", converted, to, background, hooks)
+                return await to.open(
+                    background, lambda there: open_bridge("responses", converted, there, background, hooks)
+                )
 
             queued = await self.state.start_background(body, own, exchange, owner, start)
             if body.get("stream") is True:  # the run's event log, followed (it goes on if the client leaves)
