@@ -27,6 +27,8 @@ from translator.engine.sse import Done, iter_sse
 from translator.gateway.app import Gateway
 from translator.gateway.config import ConfigError, load_config
 
+#: Each client's own key (pass-through mode: the gateway keeps each client's responses apart by it).
+CLIENT_KEY = {"authorization": "Bearer sk-client"}
 OVERLOADED = 'status:503:={"error":{"message":"overloaded","type":"server_error"}}'
 BROKEN = 'status:500:={"error":{"message":"it broke","type":"server_error"}}'
 LIMITED = 'status:429:={"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}'
@@ -112,11 +114,16 @@ def test_a_dead_and_a_busy_upstream_fall_back_to_the_next(
     since, logged = len(upstream.seen), len(caplog.records)
     body: dict[str, Any] = {"model": "m", "stream": stream}
     if client == "responses":  # translated (chat upstreams), with the gateway's Responses state
-        answer = httpx.post(f"{served.url}/v1/responses", json={**body, "input": "hi"}, timeout=30)
+        answer = httpx.post(
+            f"{served.url}/v1/responses", json={**body, "input": "hi"}, timeout=30, headers=CLIENT_KEY
+        )
     else:  # relayed (chat upstreams)
         messages = [{"role": "user", "content": "hi"}]
         answer = httpx.post(
-            f"{served.url}/v1/chat/completions", json={**body, "messages": messages}, timeout=30
+            f"{served.url}/v1/chat/completions",
+            json={**body, "messages": messages},
+            timeout=30,
+            headers=CLIENT_KEY,
         )
     assert answer.status_code == 200, answer.text
     if stream:
@@ -153,7 +160,9 @@ model = '{BROKEN}'
     )
     since, logged = len(upstream.seen), len(caplog.records)
     started = time.monotonic()
-    answer = httpx.post(f"{served.url}/v1/responses", json={"model": "m", "input": "hi"}, timeout=30)
+    answer = httpx.post(
+        f"{served.url}/v1/responses", json={"model": "m", "input": "hi"}, timeout=30, headers=CLIENT_KEY
+    )
     took = time.monotonic() - started
     assert answer.status_code == 500 and answer.json()["error"]["message"] == "it broke"
     assert asked(upstream, BROKEN, since) == 3  # the first try and two retries
@@ -184,10 +193,14 @@ fallbacks = [{{ upstream = "good", model = "fast-2" }}]
     served = gateway(config)
     since = len(upstream.seen)
     started = time.monotonic()
-    alone = httpx.post(f"{served.url}/v1/responses", json={"model": "alone", "input": "hi"}, timeout=30)
+    alone = httpx.post(
+        f"{served.url}/v1/responses", json={"model": "alone", "input": "hi"}, timeout=30, headers=CLIENT_KEY
+    )
     assert alone.status_code == 429 and alone.headers["retry-after"] == "7"
     assert asked(upstream, LIMITED, since) == 1 and time.monotonic() - started < 3
-    fell = httpx.post(f"{served.url}/v1/responses", json={"model": "m", "input": "hi"}, timeout=30)
+    fell = httpx.post(
+        f"{served.url}/v1/responses", json={"model": "m", "input": "hi"}, timeout=30, headers=CLIENT_KEY
+    )
     assert fell.status_code == 200 and asked(upstream, "fast-2", since) == 1
 
 
@@ -211,12 +224,17 @@ fallbacks = [{{ upstream = "good", model = "fast-2" }}]
     )
     since = len(upstream.seen)
     answer = httpx.post(
-        f"{served.url}/v1/responses", json={"model": "m", "input": "hi", "stream": True}, timeout=30
+        f"{served.url}/v1/responses",
+        json={"model": "m", "input": "hi", "stream": True},
+        timeout=30,
+        headers=CLIENT_KEY,
     )
     final, _ = check_failed_stream(payloads(answer.content))
     assert "closed the connection after" in final["error"]["message"]
     assert asked(upstream, cut, since) == 1 and asked(upstream, "fast-2", since) == 0
-    whole = httpx.post(f"{served.url}/v1/responses", json={"model": "m", "input": "hi"}, timeout=30)
+    whole = httpx.post(
+        f"{served.url}/v1/responses", json={"model": "m", "input": "hi"}, timeout=30, headers=CLIENT_KEY
+    )
     assert whole.status_code == 502  # its answer had started: not retried either
     assert asked(upstream, cut, since) == 2 and asked(upstream, "fast-2", since) == 0
 
@@ -239,7 +257,10 @@ fallbacks = [{ upstream = "good", model = "fast-2" }]
     )
     started = time.monotonic()
     answer = httpx.post(
-        f"{served.url}/v1/responses", json={"model": "m", "input": "hi", "stream": True}, timeout=30
+        f"{served.url}/v1/responses",
+        json={"model": "m", "input": "hi", "stream": True},
+        timeout=30,
+        headers=CLIENT_KEY,
     )
     assert payloads(answer.content)[-1]["type"] == "response.completed"
     assert time.monotonic() - started < 2.5
@@ -280,10 +301,10 @@ def test_a_background_response_falls_back_too(gateway: Any, upstream: FakeUpstre
     served = gateway(FALLING)
     since = len(upstream.seen)
     body = {"model": "m", "input": "hi", "background": True}
-    queued = httpx.post(f"{served.url}/v1/responses", json=body, timeout=30).json()
+    queued = httpx.post(f"{served.url}/v1/responses", json=body, timeout=30, headers=CLIENT_KEY).json()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        stored = httpx.get(f"{served.url}/v1/responses/{queued['id']}", timeout=30).json()
+        stored = httpx.get(f"{served.url}/v1/responses/{queued['id']}", timeout=30, headers=CLIENT_KEY).json()
         if stored["status"] not in ("queued", "in_progress"):
             break
         time.sleep(0.05)
