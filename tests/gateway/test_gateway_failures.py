@@ -33,6 +33,9 @@ needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON)
 TEXT = "chat/openai__text_long_include_usage.sse"
 HELLO = "responses/openai__hello_text.sse"
 
+#: The client's own key: without inbound keys the gateway passes it upstream and keeps state apart by it.
+CLIENT_AUTH = {"authorization": "Bearer sk-client"}
+
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:

@@ -310,6 +310,7 @@ def load_config(
     _apply_upstream_flags(upstreams, default, upstream_protocol, upstream_key_env)
     if not upstreams:
         raise ConfigError("upstreams", "no upstream: give --upstream URL or an [upstreams.NAME] table")
+    _check_upstream_keys(upstreams, default, flagged=upstream_key_env is not None)
     routes = _routes(_table(data.get("models", {}), "models"), upstreams, default)
     port_value = port if port is not None else server.get("port", 8080)
     if isinstance(port_value, bool) or not isinstance(port_value, int) or not 0 <= port_value <= 65535:
@@ -394,6 +395,15 @@ def _apply_upstream_flags(
         overrides["key_env"] = _env_name(key_env, "--upstream-key-env")
     if overrides:
         upstreams[default] = replace(upstreams[default], **overrides)
+
+
+def _check_upstream_keys(upstreams: dict[str, UpstreamConfig], default: str | None, *, flagged: bool) -> None:
+    """Every ``key_env`` names a set, non-empty variable: a gateway that would call an upstream without
+    its key (or, worse, with the client's) does not start."""
+    for name, upstream in upstreams.items():
+        if upstream.key_env is not None and upstream.api_key() is None:
+            key = "--upstream-key-env" if flagged and name == default else f"upstreams.{name}.key_env"
+            raise ConfigError(key, f"environment variable {upstream.key_env} is not set or empty")
 
 
 def _routes(
