@@ -39,7 +39,13 @@ class Gateway:
         self.config = config
         self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
         store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
-        self.state = ResponsesState(store, max_bytes=config.store_max_bytes, secret=config.owner_secret)
+        self.state = ResponsesState(
+            store,
+            max_bytes=config.store_max_bytes,
+            secret=config.owner_secret,
+            max_conversation_items=config.max_conversation_items,
+            max_conversation_bytes=config.max_conversation_bytes,
+        )
         self.owners = Owners(single_user=config.single_user, secret=config.owner_secret)
         self.metrics = Metrics(config) if config.metrics else None
         self.endpoints = Endpoints(config, self.upstreams, self.state, self.owners, self.metrics)

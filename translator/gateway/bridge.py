@@ -34,6 +34,7 @@ from ..wire.chat_sse import ChatSSEWriter
 from ..wire.responses_sse import event_frames
 from .asgi import json_bytes
 from .errors import GatewayError
+from .offload import off_loop
 from .request_log import Exchange
 from .response_hooks import CANCEL_POLL, NO_HOOKS, Cancelled, ResponseHooks
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
@@ -352,7 +353,7 @@ async def open_bridge(
     """Convert the request and call the upstream; :class:`GatewayError` for failures before it answers."""
     direction = BRIDGES[client_protocol]
     profile = to.upstream.config.capabilities
-    converted = direction.convert(body, profile)
+    converted = await off_loop(_weight(body), direction.convert, body, profile)
     dropped = [str(drop) for drop in converted.dropped]
     exchange.dropped = dropped
     params = converted.params
@@ -371,6 +372,16 @@ async def open_bridge(
     else:  # asked not to stream, or answered one object anyway: replay it through the translator
         source = _replayed(_replay(await _final_object(response), direction, to.upstream.name))
     return OpenBridge(direction, translator, source, response, _dropped_header(dropped), hooks, exchange)
+
+
+def _weight(body: dict[str, Any]) -> int:
+    """How much converting ``body`` costs, in items (its input or messages, and its tools)."""
+    weight = 0
+    for field in ("input", "messages", "tools"):
+        value = body.get(field)
+        if isinstance(value, list):
+            weight += len(value)
+    return weight
 
 
 async def _stream_source(response: UpstreamResponse) -> AsyncIterator[Any]:

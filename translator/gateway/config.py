@@ -101,6 +101,12 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: The most items one request's ``input`` (or ``messages``) may have (413 beyond, before any work).
+    max_input_items: int = 20_000
+    #: The most items, and stored bytes, of the conversation a request continues (``previous_response_id``
+    #: or ``conversation``) plus its own input: 413 beyond, checked before the conversation is loaded.
+    max_conversation_items: int = 20_000
+    max_conversation_bytes: int = 16 * 1024 * 1024
     #: One scope for every request's stored state (``[server] single_user``): see :mod:`.owners`.
     single_user: bool = False
     #: The key of the owners' keyed hash (``owner_secret_env``'s value); ``None``: the store's own.
@@ -147,6 +153,13 @@ _SERVER_KEYS = {
     "metrics",
     "metrics_public",
 }
+#: The ``[server]`` keys that are positive integers, with their defaults (fields of :class:`GatewayConfig`).
+_SERVER_INTEGERS = {
+    "max_input_items": 20_000,
+    "max_conversation_items": 20_000,
+    "max_conversation_bytes": 16 * 1024 * 1024,
+}
+_SERVER_KEYS |= set(_SERVER_INTEGERS)
 _UPSTREAM_KEYS = {
     "base_url",
     "protocol",
@@ -344,6 +357,10 @@ def load_config(
         else None,
         metrics=_bool(server.get("metrics", True), "server.metrics"),
         metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
+        **{
+            name: int(_number(server.get(name, default), f"server.{name}", integer=True))
+            for name, default in _SERVER_INTEGERS.items()
+        },
     )
 
 

@@ -32,6 +32,7 @@ from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
 from .metrics import TEXT_FORMAT, Metrics
+from .offload import off_loop
 from .owners import SINGLE_USER, Owners
 from .relay import open_relay
 from .request_log import Exchange
@@ -212,9 +213,23 @@ class Endpoints:
         await self._create("chat", request, writer)
 
     async def _body(self, request: Request) -> dict[str, Any]:
+        """The request's JSON object (parsed off the loop when large), its item list within
+        ``max_input_items`` (413 before any work on the items)."""
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        return _parse_request(raw)
+        body = await off_loop(len(raw) // 1024, _parse_request, raw)
+        for field in ("input", "messages"):
+            items = body.get(field)
+            if isinstance(items, list) and len(items) > config.max_input_items:
+                raise GatewayError(
+                    413,
+                    f"'{field}' has {len(items):,} items, over the gateway's cap of"
+                    f" {config.max_input_items:,} per request (max_input_items)",
+                    type="invalid_request_error",
+                    code="request_too_large",
+                    param=field,
+                )
+        return body
 
     def _destination(self, request: Request, model: str) -> tuple[UpstreamConfig, Destination]:
         """Where ``model`` goes (404 ``model_not_found`` when nowhere), noted in the log record."""

@@ -38,10 +38,12 @@ from .compaction import Compaction
 from .conversations_state import ConversationsState, conversation_id_of
 from .conversations_state import not_found as conversation_not_found
 from .errors import GatewayError
+from .offload import off_loop
 from .request_log import Exchange, logger
 from .response_hooks import Cancelled, ResponseHooks
 from .sealing import Sealer
 from .store import (
+    ConversationTooLargeError,
     InvalidListParameterError,
     ResponseInProgressError,
     ResponseNotFoundError,
@@ -72,9 +74,19 @@ def _not_found(response_id: str, *, param: str | None = None, code: str | None =
 class ResponsesState:
     """The gateway's Responses state: one :class:`ResponseStore` and the background tasks running."""
 
-    def __init__(self, store: ResponseStore, *, max_bytes: int, secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        store: ResponseStore,
+        *,
+        max_bytes: int,
+        secret: bytes | None = None,
+        max_conversation_items: int = 20_000,
+        max_conversation_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
         self.store = store
         self.max_bytes = max_bytes
+        self.max_conversation_items = max_conversation_items
+        self.max_conversation_bytes = max_conversation_bytes
         self._secret = secret
         self.logs = EventLogs(store)
         self.conversations = ConversationsState(store.conversation_store(), self.resolve_references)
@@ -127,7 +139,9 @@ class ResponsesState:
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
         conversation = history + own
         compaction = await self.compaction()
-        expanded = compaction.expand(conversation, owner, first=-len(history))
+        expanded = await off_loop(
+            len(conversation), compaction.expand, conversation, owner, first=-len(history)
+        )
         if history or referenced or expanded is not conversation:
             request["input"] = expanded
         return request, own
@@ -137,8 +151,9 @@ class ResponsesState:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
         """(the stored conversation the request continues, its own input items with references resolved,
         whether it had references): what the request stands for, before compaction items are expanded."""
+        raw = body.get("input") or []
         try:
-            own = stored_input_items(body.get("input") or [])
+            own = await off_loop(len(raw), stored_input_items, raw)
         except StoreError as exc:
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
         except Exception as exc:  # a ConversionError naming the item
@@ -153,20 +168,33 @@ class ResponsesState:
                     " continues one or the other",
                     param="conversation",
                 )
-            conversation_id = conversation_id_of(body["conversation"])
-            store = self.conversations.store
-            if await store.get(owner, conversation_id) is None:
-                raise conversation_not_found(conversation_id)
-            return [item async for item in store.items(owner, conversation_id)], own, referenced
+            history = await self._conversation_items(conversation_id_of(body["conversation"]), own, owner)
+            return history, own, referenced
         if previous is None:
             return [], own, referenced
         if not isinstance(previous, str) or not previous:
             raise GatewayError.bad_request(
                 "'previous_response_id' must be a string", param="previous_response_id"
             )
+        return await self._history(previous, own, owner), own, referenced
+
+    def _room(self, own: list[dict[str, Any]], param: str) -> tuple[int, int]:
+        """What the conversation a request continues may hold besides its own input: (items, bytes)."""
+        items_left = self.max_conversation_items - len(own)
+        bytes_left = self.max_conversation_bytes - len(orjson.dumps(own))
+        if items_left < 0:
+            raise _conversation_too_large(ConversationTooLargeError("input", "items", 0, 0), own, self, param)
+        if bytes_left < 0:
+            raise _conversation_too_large(ConversationTooLargeError("input", "bytes", 0, 0), own, self, param)
+        return items_left, bytes_left
+
+    async def _history(self, previous: str, own: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+        """The stored conversation ``previous`` ends, measured before it is loaded."""
+        items_left, bytes_left = self._room(own, "previous_response_id")
         history: list[dict[str, Any]] = []
         try:
-            async for item in self.store.conversation(previous, owner=owner):
+            pages = self.store.conversation(previous, owner=owner, max_items=items_left, max_bytes=bytes_left)
+            async for item in pages:
                 history.append(item)
         except ResponseNotFoundError:
             raise GatewayError.not_found(
@@ -176,7 +204,23 @@ class ResponsesState:
             ) from None
         except ResponseInProgressError as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        return history, own, referenced
+        except ConversationTooLargeError as exc:
+            raise _conversation_too_large(exc, own, self, "previous_response_id") from None
+        return history
+
+    async def _conversation_items(
+        self, conversation_id: str, own: list[dict[str, Any]], owner: str
+    ) -> list[dict[str, Any]]:
+        """The items of conversation ``conversation_id``, read no further than the caps."""
+        store = self.conversations.store
+        if await store.get(owner, conversation_id) is None:
+            raise conversation_not_found(conversation_id)
+        items_left, bytes_left = self._room(own, "conversation")
+        try:
+            pages = store.items(owner, conversation_id, max_items=items_left, max_bytes=bytes_left)
+            return [item async for item in pages]
+        except ConversationTooLargeError as exc:
+            raise _conversation_too_large(exc, own, self, "conversation") from None
 
     async def compact(
         self,
@@ -469,6 +513,27 @@ class ResponsesState:
         if cancelled is None:
             raise _not_found(response_id)
         return cancelled
+
+
+def _conversation_too_large(
+    exc: ConversationTooLargeError, own: list[dict[str, Any]], state: ResponsesState, param: str
+) -> GatewayError:
+    """413 naming the cap a request's conversation (what it continues, and its own input) is over."""
+    if exc.what == "items":
+        cap, key = state.max_conversation_items, "max_conversation_items"
+        found = f"{exc.found + len(own):,} items"
+    else:
+        cap, key = state.max_conversation_bytes, "max_conversation_bytes"
+        found = f"{exc.found + len(orjson.dumps(own)):,} bytes"
+    source = "this request's input" if exc.source_id == "input" else f"the conversation of '{exc.source_id}'"
+    return GatewayError(
+        413,
+        f"{source} with the new input holds at least {found}, over the gateway's cap of {cap:,}"
+        f" ({key}): start a new conversation, compact it (POST /v1/responses/compact), or raise the cap",
+        type="invalid_request_error",
+        code="conversation_too_large",
+        param=param,
+    )
 
 
 def _list_options(query: bytes) -> dict[str, Any]:

@@ -20,6 +20,7 @@ slow client, which holds back the pump, holds back the upstream too.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,8 @@ __all__ = ["Destination", "Upstream", "UpstreamReadError", "UpstreamResponse"]
 #: Largest upstream error body read (the rest is ignored), and largest non-streaming answer.
 _ERROR_BODY_LIMIT = 1 << 20
 _OBJECT_LIMIT = 64 << 20
+#: Request bodies from this size are sent from a buffer rather than as one bytes object.
+_LARGE_BODY = 1 << 20
 #: Upstream answer headers passed on to the client with an error.
 _PASSED_ERROR_HEADERS = (
     "retry-after",
@@ -299,7 +302,11 @@ class Upstream:
         # what this request sends that the upstream could quote back: never passed on (redaction.py)
         redactor = Redactor((config.api_key(), credential_of(headers.get("authorization"))))
         try:
-            response = await session.request(method, url, data=data, headers=headers, allow_redirects=False)
+            # (a large body as a stream of its bytes: aiohttp warns about, and copies, a large bytes body)
+            payload = io.BytesIO(data) if data is not None and len(data) > _LARGE_BODY else data
+            response = await session.request(
+                method, url, data=payload, headers=headers, allow_redirects=False
+            )
         except aiohttp.ConnectionTimeoutError:
             if sum(self.connection_counts()) >= config.max_connections:
                 raise GatewayError(

@@ -65,7 +65,13 @@ import orjson
 
 from ..tracing import traced, traced_iteration
 from .conversations import ConversationStore
-from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError, StoreError
+from .errors import (
+    ConversationTooLargeError,
+    InvalidListParameterError,
+    ResponseNotFoundError,
+    ResponseTooLargeError,
+    StoreError,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -107,11 +113,13 @@ class Part(enum.IntEnum):
 
 
 class Link(NamedTuple):
-    """One response on a chain: its id and how many input and output items it has."""
+    """One response on a chain: its id, how many input and output items it has, and its stored bytes
+    (its object and its own items: an upper bound of its items' bytes)."""
 
     response_id: str
     n_input: int
     n_output: int
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +358,14 @@ class ResponseStore(ABC):
         return await self.get(response_id, owner=owner)
 
     @traced_iteration("conversation")
-    async def conversation(self, response_id: str, *, owner: str) -> AsyncIterator[dict[str, Any]]:
+    async def conversation(
+        self,
+        response_id: str,
+        *,
+        owner: str,
+        max_items: int | None = None,
+        max_bytes: int | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
         """The items a request continuing from ``response_id`` prepends, oldest first, page by page.
 
         For every response from the chain's root down to ``response_id``: its input items, then its
@@ -359,11 +374,19 @@ class ResponseStore(ABC):
         Raises:
             ResponseNotFoundError: ``response_id`` is unknown, expired, deleted or another owner's (on
                 the first ``__anext__``), or was deleted while being read.
+            ConversationTooLargeError: more than ``max_items`` items, or more than ``max_bytes`` stored
+                bytes (the responses' objects and items), counted from the chain before any item is
+                loaded (on the first ``__anext__``).
         """
         chain = await self._chain(response_id, check_owner(owner))
         if chain is None:
             raise ResponseNotFoundError(response_id)
         layout = _Layout(chain, own_output=True)
+        if max_items is not None and layout.total > max_items:
+            raise ConversationTooLargeError(response_id, "items", layout.total, max_items)
+        size = sum(link.size for link in chain)
+        if max_bytes is not None and size > max_bytes:
+            raise ConversationTooLargeError(response_id, "bytes", size, max_bytes)
         for start in range(0, layout.total, PAGE_SIZE):
             page = await self._load_runs(layout.runs(start, min(start + PAGE_SIZE, layout.total)))
             if page is None:

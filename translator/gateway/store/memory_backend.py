@@ -215,7 +215,8 @@ class MemoryResponseStore(ResponseStore):
             entry = self._entry(current)
             if entry is None:
                 raise StoreError(f"the conversation of {response_id!r} is broken: {current!r} is missing")
-            chain.append(Link(current, len(entry.items[Part.INPUT]), len(entry.items[Part.OUTPUT])))
+            items = entry.items
+            chain.append(Link(current, len(items[Part.INPUT]), len(items[Part.OUTPUT]), entry.size))
             current = entry.parent
         chain.reverse()
         return chain

@@ -197,21 +197,23 @@ return 1
 """
 )
 
-# ARGV: prefix, id, owner.  Returns nil when id is not live (or another owner's), else "id nin nout id nin
-# nout ..." from id up to the root: one string (response ids have no spaces: base.RESPONSE_ID), parsed far
-# faster than an array.  A chain has one owner (a create checks its parent's), so only id's is compared.
+# ARGV: prefix, id, owner.  Returns nil when id is not live (or another owner's), else "id nin nout size id
+# nin nout size ..." from id up to the root: one string (response ids have no spaces: base.RESPONSE_ID),
+# parsed far faster than an array.  A chain has one owner (a create checks its parent's), so only id's is
+# compared.
 _CHAIN = """
 local p, cur = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent', 'owner')
-if f[1] ~= '0' or f[5] ~= ARGV[3] then return false end
+local f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent', 'size', 'owner')
+if f[1] ~= '0' or f[6] ~= ARGV[3] then return false end
 local out = {}
 while true do
   out[#out + 1] = cur
   out[#out + 1] = f[2]
   out[#out + 1] = f[3]
+  out[#out + 1] = f[5] or '0'
   cur = f[4]
   if cur == '' then return table.concat(out, ' ') end
-  f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
+  f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent', 'size')
   if not f[1] then return redis.error_reply('TRANSLATOR broken chain at ' .. cur) end
 end
 """
@@ -490,7 +492,10 @@ class RedisResponseStore(ResponseStore):
         if flat is None:
             return None
         fields = flat.decode().split(" ")
-        links = [Link(fields[n], int(fields[n + 1]), int(fields[n + 2])) for n in range(0, len(fields), 3)]
+        links = [
+            Link(fields[n], int(fields[n + 1]), int(fields[n + 2]), int(fields[n + 3]))
+            for n in range(0, len(fields), 4)
+        ]
         links.reverse()
         return links
 

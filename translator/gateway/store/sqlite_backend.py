@@ -139,13 +139,13 @@ _LIVE = "deleted = 0 AND expires_at > ?"
 _OWNED = f"{_LIVE} AND owner = ?"
 
 _CHAIN = f"""
-WITH RECURSIVE chain(id, parent, n_input, n_output, depth) AS (
-    SELECT id, parent, n_input, n_output, 0 FROM responses WHERE id = ? AND {_OWNED}
+WITH RECURSIVE chain(id, parent, n_input, n_output, size, depth) AS (
+    SELECT id, parent, n_input, n_output, size, 0 FROM responses WHERE id = ? AND {_OWNED}
     UNION ALL
-    SELECT r.id, r.parent, r.n_input, r.n_output, chain.depth + 1
+    SELECT r.id, r.parent, r.n_input, r.n_output, r.size, chain.depth + 1
     FROM responses AS r JOIN chain ON r.id = chain.parent
 )
-SELECT id, parent, n_input, n_output FROM chain ORDER BY depth DESC
+SELECT id, parent, n_input, n_output, size FROM chain ORDER BY depth DESC
 """
 
 
@@ -406,7 +406,7 @@ class SQLiteResponseStore(ResponseStore):
                 return None
             if rows[0][1] is not None:
                 raise StoreError(f"the conversation of {response_id!r} is broken: {rows[0][1]!r} is missing")
-            return [Link(rid, n_input, n_output) for rid, _, n_input, n_output in rows]
+            return [Link(rid, n_input, n_output, size) for rid, _, n_input, n_output, size in rows]
 
         return await self._run(chain)
 
