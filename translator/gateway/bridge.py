@@ -14,7 +14,6 @@ translated) still ends with the client protocol's terminal failure carrying ever
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,7 @@ from .asgi import json_bytes
 from .errors import GatewayError
 from .offload import off_loop
 from .request_log import Exchange
-from .response_hooks import CANCEL_POLL, NO_HOOKS, Cancelled, ResponseHooks
+from .response_hooks import NO_HOOKS, ResponseHooks
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["OpenBridge", "open_bridge"]
@@ -309,7 +308,6 @@ class OpenBridge:
         The final response is handed to ``hooks.on_final`` before the output that ends with it.
         """
         direction, translator, hooks = self.direction, self.translator, self.hooks
-        next_poll = time.monotonic() + CANCEL_POLL
         try:
             async for piece in self.source:
                 out = translator.feed(piece)
@@ -317,10 +315,6 @@ class OpenBridge:
                     if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
                         await hooks.on_final(final)
                     yield out
-                if hooks.cancelled is not None and time.monotonic() >= next_poll:
-                    next_poll = time.monotonic() + CANCEL_POLL
-                    if await hooks.cancelled():
-                        raise Cancelled
         except UpstreamReadError as exc:
             self.failure = (exc.message, exc.code)
         except TranslatorError as exc:

@@ -107,6 +107,8 @@ class GatewayConfig:
     #: or ``conversation``) plus its own input: 413 beyond, checked before the conversation is loaded.
     max_conversation_items: int = 20_000
     max_conversation_bytes: int = 16 * 1024 * 1024
+    #: Background responses one owner may have running at once on one instance (429 beyond).
+    max_background_per_owner: int = 16
     #: One scope for every request's stored state (``[server] single_user``): see :mod:`.owners`.
     single_user: bool = False
     #: The key of the owners' keyed hash (``owner_secret_env``'s value); ``None``: the store's own.
@@ -158,6 +160,7 @@ _SERVER_INTEGERS = {
     "max_input_items": 20_000,
     "max_conversation_items": 20_000,
     "max_conversation_bytes": 16 * 1024 * 1024,
+    "max_background_per_owner": 16,
 }
 _SERVER_KEYS |= set(_SERVER_INTEGERS)
 _UPSTREAM_KEYS = {

@@ -23,7 +23,6 @@ with what it returns, through the client writer).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Protocol
@@ -34,13 +33,14 @@ import orjson
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
 from .background import EventLogs, RunLog
+from .background_runs import APPEND_RETRY, DEFAULT_MAX_PER_OWNER, BackgroundRuns, retrying
 from .compaction import Compaction
 from .conversations_state import ConversationsState, conversation_id_of
 from .conversations_state import not_found as conversation_not_found
 from .errors import GatewayError
 from .offload import off_loop
 from .request_log import Exchange, logger
-from .response_hooks import Cancelled, ResponseHooks
+from .response_hooks import ResponseHooks
 from .sealing import Sealer
 from .store import (
     ConversationTooLargeError,
@@ -82,6 +82,7 @@ class ResponsesState:
         secret: bytes | None = None,
         max_conversation_items: int = 20_000,
         max_conversation_bytes: int = 16 * 1024 * 1024,
+        max_background_per_owner: int = DEFAULT_MAX_PER_OWNER,
     ) -> None:
         self.store = store
         self.max_bytes = max_bytes
@@ -91,7 +92,7 @@ class ResponsesState:
         self.logs = EventLogs(store)
         self.conversations = ConversationsState(store.conversation_store(), self.resolve_references)
         self._compaction: Compaction | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.runs = BackgroundRuns(store, max_per_owner=max_background_per_owner)
 
     async def start(self) -> None:
         await self.store.check()
@@ -101,11 +102,7 @@ class ResponsesState:
         return await self.store.owner_secret()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.runs.close()
         await self.store.close()
 
     # -- a new request ------------------------------------------------------------------------------
@@ -350,8 +347,14 @@ class ResponsesState:
         background: bool,
     ) -> None:
         try:
-            if background:
-                await self.store.update({**response, "background": True}, owner=owner)
+            if background:  # retried while the store is away: the run must not stay in progress
+                final = {**response, "background": True}
+
+                async def write() -> bool:
+                    return await self.store.update(final, owner=owner)
+
+                what = f"storing the end of {response['id']}"
+                await retrying(write, seconds=self.store.ttl, what=what)
             else:
                 await self.store.create(response, own, owner=owner)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
@@ -368,7 +371,9 @@ class ResponsesState:
         owner: str,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
-        """Store the ``queued`` response, start the run in a task, return the queued response."""
+        """Store the ``queued`` response, start the run in a task, return the queued response (429 when
+        the owner already has ``max_background_per_owner`` runs here)."""
+        self.runs.check_room(owner)
         if body.get("store") is False:
             raise GatewayError.bad_request("background responses must be stored (store=true)", param="store")
         response_id = random_id("resp")
@@ -396,13 +401,23 @@ class ResponsesState:
         await log.open()
         hooks = self.hooks(body, own, exchange, owner, background=response_id)
 
-        async def cancelled() -> bool:
-            return await self.store.status(response_id, owner=owner) == "cancelled"
+        async def work() -> None:
+            await self._run_background(queued, owner, hooks, open_run, log)
 
-        hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, owner, hooks, open_run, log))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        async def on_cancel() -> None:  # the run's task was cancelled: its upstream request is closed
+            async def write() -> None:
+                stored = await self.store.get(response_id, owner=owner)
+                if stored is not None:
+                    await self.store.update({**stored, "status": "cancelled"}, owner=owner)
+                await log.close()
+
+            with contextlib.suppress(StoreError):
+                await retrying(write, seconds=self.store.ttl, what=f"cancelling {response_id}")
+
+        async def on_shutdown() -> None:
+            await self._fail(queued, owner, "server_error", "the gateway shut down before it finished", log)
+
+        self.runs.start(response_id, owner, work, on_cancel=on_cancel, on_shutdown=on_shutdown)
         return queued
 
     async def _run_background(
@@ -413,38 +428,41 @@ class ResponsesState:
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
         log: RunLog,
     ) -> None:
+        """A background response's run, to its end (its task is cancelled when a cancel is stored)."""
         response_id = queued["id"]
         try:
             await self.store.update({**queued, "status": "in_progress"}, owner=owner)
             run = await open_run(hooks)
             async with contextlib.aclosing(run.events()) as lists:
                 async for events in lists:  # on_final stores the terminal response before its events
-                    await log.append(events)
-        except Cancelled:
-            stored = await self.store.get(response_id, owner=owner)
-            if stored is not None:
-                await self.store.update({**stored, "status": "cancelled"}, owner=owner)
+
+                    async def append(events: list[dict[str, Any]] = events) -> None:
+                        await log.append(events)
+
+                    await retrying(append, seconds=APPEND_RETRY, what=f"logging {response_id}")
         except GatewayError as exc:  # the upstream refused before answering
             await self._fail(queued, owner, exc.code or "server_error", exc.message, log)
-        except asyncio.CancelledError:
-            await asyncio.shield(
-                self._fail(queued, owner, "server_error", "the gateway shut down before it finished", log)
-            )
-            raise
+        except StoreError as exc:  # the store failed past what its writes retry
+            await self._fail(queued, owner, "server_error", f"the response store failed: {exc}", log)
         except Exception as exc:  # a bug: the response must not stay in progress forever
             logger.exception("background response %s failed", response_id)
-            await self._fail(
-                queued, owner, "server_error", f"internal gateway error ({type(exc).__name__})", log
-            )
-        finally:
+            reason = f"internal gateway error ({type(exc).__name__})"
+            await self._fail(queued, owner, "server_error", reason, log)
+        else:
             with contextlib.suppress(StoreError):
-                await asyncio.shield(log.close())
+                await retrying(log.close, seconds=self.store.ttl, what=f"closing the log of {response_id}")
 
     async def _fail(self, queued: dict[str, Any], owner: str, code: str, message: str, log: RunLog) -> None:
+        """Store that the run failed (retried while the store is unavailable), and end its event log."""
         failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
-        with contextlib.suppress(StoreError):
+
+        async def write() -> None:
             await self.store.update(failed, owner=owner)
             await log.fail(failed)
+            await log.close()
+
+        with contextlib.suppress(StoreError):
+            await retrying(write, seconds=self.store.ttl, what=f"failing {queued['id']}")
 
     async def resume(self, response_id: str, query: bytes, owner: str) -> int | None:
         """The ``starting_after`` of ``GET /v1/responses/{id}?stream=true&starting_after=N`` (``-1``
@@ -512,6 +530,7 @@ class ResponsesState:
         cancelled = await self.store.cancel(response_id, owner=owner)
         if cancelled is None:
             raise _not_found(response_id)
+        self.runs.wake(response_id)  # run here: its upstream request is closed now
         return cancelled
 
 
