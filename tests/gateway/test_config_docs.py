@@ -101,8 +101,14 @@ def test_every_toml_block_of_the_page_loads(tmp_path: Path, monkeypatch: pytest.
     blocks = toml_blocks(page_text())
     assert len(blocks) >= 2
     for n, block in enumerate(blocks):
-        for name in tomllib.loads(block).get("server", {}).get("api_keys_env", []):
+        server = tomllib.loads(block).get("server", {})
+        for name in server.get("api_keys_env", []):
             monkeypatch.setenv(name, f"key-{name}")
+        if "owner_secret_env" in server:
+            monkeypatch.setenv(server["owner_secret_env"], "a secret of sixteen bytes or more")
+        for upstream in tomllib.loads(block).get("upstreams", {}).values():
+            if "key_env" in upstream:
+                monkeypatch.setenv(upstream["key_env"], f"key-of-{upstream['key_env']}")
         try:
             config = load_config(write(tmp_path, block))
         except ConfigError as exc:
@@ -112,8 +118,12 @@ def test_every_toml_block_of_the_page_loads(tmp_path: Path, monkeypatch: pytest.
 
 def test_the_complete_file_means_what_the_page_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_KEY", "k")
+    monkeypatch.setenv("OWNER_SECRET", "s" * 32)
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-key")
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-key")
     config = load_config(write(tmp_path, toml_blocks(page_text())[0]))
     assert config.api_keys == ("k",) and config.store == "sqlite"
+    assert config.owner_secret == b"s" * 32 and config.single_user is False
     qwen = config.resolve("qwen")
     assert qwen is not None and (qwen[0].name, qwen[1]) == ("ollama", "qwen3:8b")
     codex = config.resolve("gpt-5-codex")

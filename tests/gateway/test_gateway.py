@@ -104,7 +104,12 @@ def sse_payloads(body: bytes) -> list[dict[str, Any]]:
     return [p for p in iter_sse([body]) if not isinstance(p, Done)]
 
 
+#: The client's own key, which a gateway without inbound keys passes upstream (and scopes state by).
+CLIENT_AUTH = {"authorization": "Bearer sk-client"}
+
+
 def post(gateway: RunningGateway, path: str, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    kwargs.setdefault("headers", CLIENT_AUTH)
     return httpx.post(f"{gateway.url}{path}", json=body, timeout=30, **kwargs)
 
 
@@ -496,7 +501,9 @@ def test_client_disconnect_closes_the_upstream_request_within_a_second(
     chat_gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:
     body = {"model": "replay:chat/openai__text_long_include_usage.sse@100", "input": "x", "stream": True}
-    with httpx.stream("POST", f"{chat_gateway.url}/v1/responses", json=body, timeout=10) as answer:
+    with httpx.stream(
+        "POST", f"{chat_gateway.url}/v1/responses", json=body, headers=CLIENT_AUTH, timeout=10
+    ) as answer:
         lines = answer.iter_lines()
         for _ in range(8):
             next(lines)
@@ -514,17 +521,17 @@ def test_bad_client_input(gateway_from: Any) -> None:
         '[models.known]\nupstream = "u"\n'
     )
     url = f"{gateway.url}/v1/responses"
-    not_json = httpx.post(url, content=b"{nope", headers={"content-type": "application/json"})
+    not_json = httpx.post(url, content=b"{nope", headers={**CLIENT_AUTH, "content-type": "application/json"})
     assert not_json.status_code == 400 and "not valid JSON" in not_json.json()["error"]["message"]
-    wrong = httpx.post(url, json={"model": "known", "input": 5})
+    wrong = httpx.post(url, json={"model": "known", "input": 5}, headers=CLIENT_AUTH)
     assert wrong.status_code == 400 and wrong.json()["error"]["param"].startswith("input")
-    stream = httpx.post(url, json={"model": "known", "input": "x", "stream": "yes"})
+    stream = httpx.post(url, json={"model": "known", "input": "x", "stream": "yes"}, headers=CLIENT_AUTH)
     assert stream.status_code == 400 and stream.json()["error"]["param"] == "stream"
-    unknown = httpx.post(url, json={"model": "nope", "input": "x"})
+    unknown = httpx.post(url, json={"model": "nope", "input": "x"}, headers=CLIENT_AUTH)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "model_not_found"
-    big = httpx.post(url, json={"model": "known", "input": "x" * 5000})
+    big = httpx.post(url, json={"model": "known", "input": "x" * 5000}, headers=CLIENT_AUTH)
     assert big.status_code == 413
-    deep = httpx.post(url, content=b"[" * 900 + b"]" * 900)
+    deep = httpx.post(url, content=b"[" * 900 + b"]" * 900, headers=CLIENT_AUTH)
     assert deep.status_code == 400
     with pytest.raises(openai.NotFoundError):
         sdk(gateway).responses.create(model="nope", input="x")

@@ -17,7 +17,7 @@ from support.corpus import CORPUS, SKIP_REASON
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway, ServeProcess
 from support.sdk import accumulate_with_sdk, validate_responses_events, without_parsed
-from support.state_client import client_of, gateway_store
+from support.state_client import AUTH, client_of, gateway_store
 from support.store_helpers import (
     PREFIXES,
     REDIS_URL,
@@ -129,7 +129,7 @@ def test_streams_of_other_responses_and_bad_starting_after(
     with pytest.raises(openai.BadRequestError) as beyond:
         list(client.responses.retrieve(done.id, stream=True, starting_after=last + 1))
     assert beyond.value.body["param"] == "starting_after"  # type: ignore[index]
-    raw = httpx.get(f"{gateway.url}/v1/responses/{done.id}?stream=true&starting_after=x")
+    raw = httpx.get(f"{gateway.url}/v1/responses/{done.id}?stream=true&starting_after=x", headers=AUTH)
     assert raw.status_code == 400 and raw.json()["error"]["param"] == "starting_after"
 
 

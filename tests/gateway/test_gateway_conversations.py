@@ -16,7 +16,7 @@ from openai.types.conversations import Conversation, ConversationDeletedResource
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway, ServeProcess
 from support.sdk import check_items
-from support.state_client import client_of, gateway_store, sent_messages
+from support.state_client import AUTH, client_of, gateway_store, sent_messages
 from support.store_helpers import (
     PREFIXES,
     REDIS_URL,
@@ -101,7 +101,7 @@ def test_every_conversations_method(client: openai.OpenAI, gateway: RunningGatew
             call()
     empty = client.conversations.create()
     assert client.conversations.items.list(empty.id).data == []
-    bad = httpx.get(f"{gateway.url}/v1/conversations/{empty.id}/items?limit=500")
+    bad = httpx.get(f"{gateway.url}/v1/conversations/{empty.id}/items?limit=500", headers=AUTH)
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
     too_many = [{"role": "user", "content": str(n)} for n in range(21)]
     with pytest.raises(openai.BadRequestError):
@@ -206,3 +206,36 @@ def test_two_gateway_processes_share_conversations_on_one_redis(upstream: FakeUp
         one.stop()
         two.stop()
         delete_redis_keys(prefix)
+
+
+def test_bad_conversation_requests_are_4xx_in_the_api_shape(
+    client: openai.OpenAI, gateway: RunningGateway
+) -> None:
+    url = f"{gateway.url}/v1/conversations"
+    cases: list[tuple[str, str, Any, int, str | None]] = [
+        ("POST", url, b"{not json", 400, None),
+        ("POST", url, [1, 2], 400, None),
+        ("POST", url, {"items": "hello"}, 400, "items"),
+        ("POST", url, {"items": [{"role": "nobody", "content": "x"}]}, 400, "items"),
+        ("POST", url, {"metadata": {str(n): "v" for n in range(17)}}, 400, "metadata"),
+        ("POST", url, {"metadata": {"k": 1}}, 400, "metadata"),
+        ("POST", url, {"items": [{"type": "item_reference", "id": "msg_nope"}]}, 404, "input[0]"),
+        ("GET", f"{url}/conv_nope", None, 404, None),
+        ("PUT", f"{url}/conv_nope", None, 405, None),
+        ("GET", f"{url}/conv_nope/items/msg_x/extra", None, 404, None),
+    ]
+    before = len(client.conversations.items.list(client.conversations.create().id).data)
+    for method, target, body, status, param in cases:
+        content = body if isinstance(body, bytes) else None
+        answer = httpx.request(
+            method, target, headers=AUTH, content=content, json=None if content is not None else body
+        )
+        assert answer.status_code == status, (method, target, body, answer.text)
+        error = answer.json()["error"]
+        assert set(error) >= {"message", "type", "code", "param"} and error["param"] == param
+    assert before == 0
+    made = client.conversations.create()
+    no_metadata = httpx.post(f"{url}/{made.id}", headers=AUTH, json={})
+    assert no_metadata.status_code == 400 and no_metadata.json()["error"]["param"] == "metadata"
+    with pytest.raises(openai.NotFoundError):
+        client.conversations.items.delete("msg_nope", conversation_id=made.id)

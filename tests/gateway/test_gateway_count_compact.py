@@ -19,7 +19,7 @@ from openai.types.responses import CompactedResponse, InputTokenCountResponse, R
 from openai.types.responses.response_input_message_item import ResponseInputMessageItem
 from support.fake_upstream import UPSTREAM_COMPACTION, UPSTREAM_INPUT_TOKENS, FakeUpstream, fake_token_count
 from support.gateway import RunningGateway
-from support.state_client import client_of, gateway_store, sent_messages, sent_texts
+from support.state_client import AUTH, client_of, gateway_store, sent_messages, sent_texts
 from support.store_helpers import Backend
 
 from translator.gateway.app import Gateway
@@ -75,7 +75,7 @@ def client(gateway: RunningGateway) -> Iterator[openai.OpenAI]:
 
 
 def counted(gateway: RunningGateway, body: dict[str, Any]) -> tuple[int, str]:
-    raw = httpx.post(f"{gateway.url}/v1/responses/input_tokens", json=body, timeout=30)
+    raw = httpx.post(f"{gateway.url}/v1/responses/input_tokens", headers=AUTH, json=body, timeout=30)
     assert raw.status_code == 200, raw.text
     answer = InputTokenCountResponse.model_validate(raw.json())
     return answer.input_tokens, raw.headers.get("x-translator-token-count", "")
@@ -150,9 +150,9 @@ def test_counting_relayed_and_refused(
         client.responses.input_tokens.count(model="nope", input="x")
     assert unrouted.value.code == "model_not_found"
     # any other path under /v1/responses/ is a 404 naming it; the counting path takes POST only
-    other = httpx.post(f"{gateway.url}/v1/responses/resp_1/count")
+    other = httpx.post(f"{gateway.url}/v1/responses/resp_1/count", headers=AUTH)
     assert other.status_code == 404 and "/v1/responses/resp_1/count" in other.json()["error"]["message"]
-    wrong = httpx.get(f"{gateway.url}/v1/responses/input_tokens")
+    wrong = httpx.get(f"{gateway.url}/v1/responses/input_tokens", headers=AUTH)
     assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
 
 

@@ -23,6 +23,7 @@ from support.corpus import CORPUS, SKIP_REASON
 from support.fake_upstream import FakeUpstream, broken_body, split_frames
 from support.gateway import RunningGateway, running
 from support.sdk import check_failed_stream
+from support.state_client import AUTH
 
 from translator.engine.sse import Done, iter_sse
 from translator.gateway.app import Gateway
@@ -31,6 +32,9 @@ from translator.gateway.config import load_config
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON)
 TEXT = "chat/openai__text_long_include_usage.sse"
 HELLO = "responses/openai__hello_text.sse"
+
+#: The client's own key: without inbound keys the gateway passes it upstream and keeps state apart by it.
+CLIENT_AUTH = {"authorization": "Bearer sk-client"}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +103,7 @@ def test_a_broken_stream_is_named_in_words_for_every_client(
     chat_gateway: RunningGateway, model: str, expected: Any
 ) -> None:
     message = expected()
-    with httpx.Client(base_url=chat_gateway.url, timeout=30) as client:
+    with httpx.Client(base_url=chat_gateway.url, timeout=30, headers=AUTH) as client:
         # a Responses client, translated: response.failed names it (and the open message is not done)
         events = payloads(
             client.post("/v1/responses", json={"model": model, "input": "x", "stream": True}).content
@@ -142,7 +146,7 @@ def _read_until(gateway: RunningGateway, path: str, body: dict[str, Any], stop: 
     """Stream ``body`` to ``path`` and hang up as soon as ``stop(payload)`` is true; what was read."""
     seen: list[Any] = []
     with (
-        httpx.Client(base_url=gateway.url, timeout=30) as client,
+        httpx.Client(base_url=gateway.url, timeout=30, headers=AUTH) as client,
         client.stream("POST", path, json=body) as answer,
     ):
         buffer = b""

@@ -115,10 +115,17 @@ def run(coroutine: Any) -> Any:
 # -- a raw HTTP/1.1 client, for the clients no library lets you be ---------------------------------------
 
 
+#: The clients' own key: the gateway (without inbound keys) passes it upstream and keeps state apart by it.
+CLIENT_AUTH = {"authorization": "Bearer sk-load-client"}
+AUTH_LINE = "authorization: Bearer sk-load-client\r\n"
+
+
 def raw_request(path: str, body: bytes, *, headers: str = "") -> bytes:
+    """A POST as bytes, with the client's key unless ``headers`` bring an ``authorization`` of their own."""
+    auth = "" if "authorization:" in headers else AUTH_LINE
     return (
         f"POST {path} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n{headers}\r\n"
+        f"content-length: {len(body)}\r\n{auth}{headers}\r\n"
     ).encode() + body
 
 
@@ -230,7 +237,9 @@ def test_upstream_killed_mid_stream_ends_every_stream_and_leaves_no_connection(
     async def scenario() -> tuple[list[tuple[str, bytes, float]], float]:
         opened: list[int] = []
         limits = httpx.Limits(max_connections=count)
-        async with httpx.AsyncClient(base_url=gateway.url, limits=limits, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=gateway.url, headers=CLIENT_AUTH, limits=limits, timeout=30
+        ) as client:
             tasks = [asyncio.ensure_future(one(client, n, opened)) for n in range(count)]
             await asyncio.wait_for(started.wait(), 20)
             assert gateway.connections_to(upstream.port) == count
@@ -282,7 +291,9 @@ def test_clients_disconnecting_at_random_points_leak_nothing(
         stats = upstream.stats()
         return stats["open_streams"] == 0
 
-    run(wave(200))  # warm up: the baseline is taken with every code path loaded
+    # warm up with as many clients as are measured: the baseline is taken with every code path loaded and
+    # every bounded structure (the status page's recent errors, metric label sets, pools) at its size
+    run(wave(min(count, 1000)))
     assert wait_until(settled, 5)
     time.sleep(0.3)
     before = upstream.stats()
@@ -358,7 +369,9 @@ def test_a_slow_client_holds_back_the_upstream_instead_of_filling_memory(
 ) -> None:
     upstream, gateway = fresh(client_timeout=30)
     for _ in range(2):  # warm up: the first requests load code and grow the heap
-        httpx.post(f"{gateway.url}/v1/responses", json=responses_body("big-500000"), timeout=30)
+        httpx.post(
+            f"{gateway.url}/v1/responses", json=responses_body("big-500000"), headers=CLIENT_AUTH, timeout=30
+        )
     before = upstream.stats()
     grown, written, read = _stream_to_a_slow_reader(gateway, upstream, 30)  # 3 s at 20 bytes a second
     assert read == 60
@@ -417,7 +430,7 @@ def test_stalled_upstreams_fail_after_the_read_timeout_naming_it(gateway: ServeP
         return payloads(answer.content), time.monotonic() - started
 
     async def many() -> list[tuple[list[dict[str, Any]], float]]:
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=gateway.url, headers=CLIENT_AUTH, timeout=30) as client:
             return await asyncio.gather(*(one(client) for _ in range(50)))
 
     for events, seconds in run(many()):
@@ -441,7 +454,7 @@ def test_stalled_upstreams_fail_after_the_read_timeout_naming_it(gateway: ServeP
 def test_garbage_from_the_upstream_fails_naming_it_and_the_gateway_serves_on(
     gateway: ServeProcess, model: str, named: str
 ) -> None:
-    with httpx.Client(base_url=gateway.url, timeout=10) as client:
+    with httpx.Client(base_url=gateway.url, headers=CLIENT_AUTH, timeout=10) as client:
         for _ in range(20):
             answer = client.post("/v1/responses", json=responses_body(model))
             if model == "html":
@@ -458,17 +471,22 @@ def test_garbage_from_the_upstream_fails_naming_it_and_the_gateway_serves_on(
 # -- hostile clients -------------------------------------------------------------------------------------
 
 
+AUTH = AUTH_LINE.encode()
+
+
 def test_oversized_and_deeply_nested_bodies_are_refused(gateway: ServeProcess) -> None:
     async def scenario() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
         # declared too large: refused before a byte of the body is read
-        writer.write(b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-length: 999999999\r\n\r\n")
+        writer.write(b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-length: 999999999\r\n%s\r\n" % AUTH)
         status, body = await asyncio.wait_for(read_answer(reader), 5)
         assert status == 413 and b"request_too_large" in body
         writer.close()
         # chunked, without a length: refused once the limit is passed
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
-        writer.write(b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ntransfer-encoding: chunked\r\n\r\n")
+        writer.write(
+            b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ntransfer-encoding: chunked\r\n%s\r\n" % AUTH
+        )
         piece = b"x" * 16384
         with contextlib.suppress(ConnectionError):
             for _ in range(BODY_LIMIT // len(piece) + 2):
@@ -479,16 +497,18 @@ def test_oversized_and_deeply_nested_bodies_are_refused(gateway: ServeProcess) -
         writer.close()
 
     run(scenario())
-    deep = httpx.post(f"{gateway.url}/v1/responses", content=b"[" * 30000 + b"]" * 30000, timeout=10)
+    deep = httpx.post(
+        f"{gateway.url}/v1/responses", content=b"[" * 30000 + b"]" * 30000, headers=CLIENT_AUTH, timeout=10
+    )
     assert deep.status_code == 400 and "not valid JSON" in deep.json()["error"]["message"]
     deep_object = b'{"model": "fast-3", "input": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}"
-    answer = httpx.post(f"{gateway.url}/v1/responses", content=deep_object, timeout=10)
+    answer = httpx.post(f"{gateway.url}/v1/responses", content=deep_object, headers=CLIENT_AUTH, timeout=10)
     assert answer.status_code == 400
     assert gateway.alive()
 
 
 def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: ServeProcess) -> None:
-    head = b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n"
+    head = b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n" + AUTH
 
     async def trickle_head() -> tuple[int, bytes, float]:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
@@ -537,7 +557,9 @@ def test_slowloris_clients_are_cut_off_and_do_not_hold_the_worker(gateway: Serve
         quiet = [asyncio.ensure_future(silent()) for _ in range(50)]
         body = asyncio.ensure_future(trickle_body())
         await asyncio.sleep(0.3)
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=5) as client:  # meanwhile, served
+        async with httpx.AsyncClient(
+            base_url=gateway.url, headers=CLIENT_AUTH, timeout=5
+        ) as client:  # meanwhile, served
             answer = await client.post("/v1/responses", json=responses_body("fast-3"))
             assert payloads(answer.content)[-1]["type"] == "response.completed"
         for status, text, seconds in await asyncio.gather(*slow):

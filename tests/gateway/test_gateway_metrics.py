@@ -193,7 +193,8 @@ def test_a_client_gone_before_any_answer_counts_as_499(gateway: RunningGateway) 
     import socket
 
     with socket.create_connection(("127.0.0.1", int(gateway.url.rsplit(":", 1)[1]))) as sock:
-        sock.sendall(b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\ncontent-length: 100\r\n\r\n{")
+        head = b"POST /v1/responses HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer sk-test\r\n"
+        sock.sendall(head + b"content-length: 100\r\n\r\n{")
         time.sleep(0.2)  # the request is routed, its body still awaited
     after = wait_for(lambda: scrape(gateway.url), lambda s: api_requests(s) == 1)
     assert after.value("translator_requests_total", endpoint="create_response", status="499") == 1
@@ -280,8 +281,8 @@ def test_labels_stay_bounded_whatever_clients_send(gateway: RunningGateway) -> N
     for n in range(30):  # unrouted model names and odd paths never become label values
         with pytest.raises(openai.NotFoundError):
             sdk.responses.create(model=f"client-model-{n}", input="hi")
-        httpx.get(f"{gateway.url}/v1/unknown-{n}")
-        httpx.get(f"{gateway.url}/v1/responses/resp_{n}")
+        httpx.get(f"{gateway.url}/v1/unknown-{n}", headers={"authorization": "Bearer sk-test"})
+        httpx.get(f"{gateway.url}/v1/responses/resp_{n}", headers={"authorization": "Bearer sk-test"})
     current = scrape(gateway.url)
     assert current.labels("translator_requests_total", "model") <= {""}
     assert current.labels("translator_requests_total", "endpoint") <= {

@@ -132,6 +132,10 @@ def test_only_the_client_writer_sends_to_the_client() -> None:
 # -- over a real server -------------------------------------------------------------------------------------
 
 
+#: A client's own key: without inbound keys the gateway passes it upstream and keeps state apart by it.
+CLIENT_AUTH = {"authorization": "Bearer sk-client"}
+
+
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:
     fake = FakeUpstream().start()
@@ -147,7 +151,7 @@ def relay_gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
 
 
 def test_a_405_over_http_carries_allow_and_the_request_id(relay_gateway: RunningGateway) -> None:
-    answer = httpx.put(f"{relay_gateway.url}/v1/responses", timeout=10)
+    answer = httpx.put(f"{relay_gateway.url}/v1/responses", headers=CLIENT_AUTH, timeout=10)
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
     assert answer.headers["x-request-id"].startswith("req_")
@@ -168,7 +172,7 @@ def test_a_response_id_is_never_forwarded_as_a_path_or_a_query(
     relay_gateway: RunningGateway, upstream: FakeUpstream, raw_id: str
 ) -> None:
     before = len(upstream.seen)
-    answer = httpx.get(f"{relay_gateway.url}/v1/responses/{raw_id}", timeout=10)
+    answer = httpx.get(f"{relay_gateway.url}/v1/responses/{raw_id}", headers=CLIENT_AUTH, timeout=10)
     assert answer.status_code == 404
     assert answer.json()["error"]["type"] == "invalid_request_error"
     assert upstream.seen[before:] == []
@@ -177,7 +181,9 @@ def test_a_response_id_is_never_forwarded_as_a_path_or_a_query(
 def test_a_response_the_gateway_does_not_hold_is_asked_of_a_responses_upstream(
     relay_gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:
-    answer = httpx.get(f"{relay_gateway.url}/v1/responses/{UPSTREAM_RESPONSE_ID}", timeout=10)
+    answer = httpx.get(
+        f"{relay_gateway.url}/v1/responses/{UPSTREAM_RESPONSE_ID}", headers=CLIENT_AUTH, timeout=10
+    )
     assert answer.status_code == 200
     assert answer.json()["id"] == UPSTREAM_RESPONSE_ID
     assert upstream.last().path == f"/v1/responses/{UPSTREAM_RESPONSE_ID}"

@@ -15,7 +15,7 @@ import pytest
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseReasoningItem
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
-from support.state_client import client_of, gateway_store, sent_messages
+from support.state_client import AUTH, client_of, gateway_store, sent_messages
 from support.store_helpers import Backend
 
 from translator.gateway.app import Gateway
@@ -124,7 +124,9 @@ def test_unknown_and_malformed_references(
     ):
         stream.get_final_response()
     raw = httpx.post(
-        f"{gateway.url}/v1/responses", json={"model": "m", "input": [{"type": "item_reference"}]}
+        f"{gateway.url}/v1/responses",
+        headers=AUTH,
+        json={"model": "m", "input": [{"type": "item_reference"}]},
     )
     assert raw.status_code == 400 and raw.json()["error"]["param"] == "input[0].id"
     assert len(upstream.seen) == calls  # the upstream was never called

@@ -48,9 +48,23 @@ def gateway(store_backend: Backend, upstream: FakeUpstream) -> Iterator[RunningG
     running.stop()
 
 
+_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """The clients a test made are closed when it ends (not left to the garbage collector, whose order
+    may finalize a pooled socket before the client that would close it)."""
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
+
+
 def client_of(gateway: RunningGateway | str) -> openai.OpenAI:
     url = gateway if isinstance(gateway, str) else gateway.url
-    return openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
+    _CLIENTS.append(client)
+    return client
 
 
 def sent_messages(upstream: FakeUpstream) -> list[tuple[str, str]]:
@@ -120,7 +134,10 @@ def test_store_false_unknown_ids_and_delete(gateway: RunningGateway) -> None:
         client.responses.delete(kept.id)
     # the child continued from it before the delete and keeps its conversation
     assert [i.type for i in client.responses.input_items.list(child.id)] == ["message"] * 3
-    raw = httpx.get(f"{gateway.url}/v1/responses/{child.id}/input_items?limit=abc")
+    raw = httpx.get(
+        f"{gateway.url}/v1/responses/{child.id}/input_items?limit=abc",
+        headers={"authorization": "Bearer sk-test"},
+    )
     assert raw.status_code == 400 and raw.json()["error"]["param"] == "limit"
 
 

@@ -5,7 +5,8 @@ response keeps a full copy of the items used to generate it (its *context*, what
 ``GET /v1/responses/{id}/input_items`` lists), built once when it is created, and deleting a response
 never touches another one's copy.  The backends store each response's own items once and walk the
 chain instead; the machine checks that both agree after every step, and validates what the store
-returns with the openai SDK's types.
+returns with the openai SDK's types.  Every operation is made by one of two owners: another owner's
+response is, for the API as for the store, one that does not exist.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from support.sdk import check_items, check_list, check_response
 from support.store_helpers import (
+    OTHER_OWNER,
+    OWNER,
     Backend,
     call_out,
     delete_redis_keys,
@@ -49,6 +52,7 @@ UNFINISHED = ("queued", "in_progress")
 class _Modeled:
     response: dict[str, Any]
     context: list[dict[str, Any]]  # the items used to generate it, oldest first
+    owner: str
     children: set[str] = field(default_factory=set)
 
     @property
@@ -62,32 +66,39 @@ class ApiModel:
     def __init__(self) -> None:
         self.live: dict[str, _Modeled] = {}
 
-    def create(self, response: dict[str, Any], own_input: list[dict[str, Any]]) -> type[Exception] | None:
+    def found(self, response_id: str, owner: str) -> _Modeled | None:
+        """The response if it is live and ``owner``'s (for anyone else it does not exist)."""
+        found = self.live.get(response_id)
+        return found if found is not None and found.owner == owner else None
+
+    def create(
+        self, response: dict[str, Any], own_input: list[dict[str, Any]], owner: str
+    ) -> type[Exception] | None:
         parent_id = response["previous_response_id"]
         context = list(own_input)
         if parent_id is not None:
-            parent = self.live.get(parent_id)
+            parent = self.found(parent_id, owner)
             if parent is None:
                 return ResponseNotFoundError
             if parent.response["status"] in UNFINISHED:
                 return ResponseInProgressError
             context = parent.conversation + context
             parent.children.add(response["id"])
-        self.live[response["id"]] = _Modeled(copy.deepcopy(response), copy.deepcopy(context))
+        self.live[response["id"]] = _Modeled(copy.deepcopy(response), copy.deepcopy(context), owner)
         return None
 
-    def get(self, response_id: str) -> dict[str, Any] | None:
-        found = self.live.get(response_id)
+    def get(self, response_id: str, owner: str) -> dict[str, Any] | None:
+        found = self.found(response_id, owner)
         return None if found is None else found.response
 
-    def conversation(self, response_id: str) -> list[dict[str, Any]] | None:
-        found = self.live.get(response_id)
+    def conversation(self, response_id: str, owner: str) -> list[dict[str, Any]] | None:
+        found = self.found(response_id, owner)
         return None if found is None else found.conversation
 
     def input_items(
-        self, response_id: str, after: str | None, limit: int, order: str
+        self, response_id: str, owner: str, after: str | None, limit: int, order: str
     ) -> dict[str, Any] | None:
-        found = self.live.get(response_id)
+        found = self.found(response_id, owner)
         if found is None:
             return None
         items = found.context
@@ -111,8 +122,8 @@ class ApiModel:
             "has_more": has_more,
         }
 
-    def update(self, response: dict[str, Any]) -> bool:
-        found = self.live.get(response["id"])
+    def update(self, response: dict[str, Any], owner: str) -> bool:
+        found = self.found(response["id"], owner)
         if found is None:
             return False
         stored = found.response["status"]
@@ -121,16 +132,16 @@ class ApiModel:
         found.response = copy.deepcopy(response)
         return True
 
-    def cancel(self, response_id: str) -> dict[str, Any] | None:
-        found = self.live.get(response_id)
+    def cancel(self, response_id: str, owner: str) -> dict[str, Any] | None:
+        found = self.found(response_id, owner)
         if found is None:
             return None
         if found.response["status"] in UNFINISHED:
             found.response["status"] = "cancelled"
         return found.response
 
-    def delete(self, response_id: str) -> bool:
-        return self.live.pop(response_id, None) is not None
+    def delete(self, response_id: str, owner: str) -> bool:
+        return self.found(response_id, owner) is not None and self.live.pop(response_id) is not None
 
 
 _SHAPES = {
@@ -180,7 +191,7 @@ class StoreMachine(RuleBasedStateMachine):
         return f"resp_{self.made:03d}"
 
     def _create(
-        self, parent: str | None, texts: list[str], call_output: bool, shape: str, status: str
+        self, parent: str | None, texts: list[str], call_output: bool, shape: str, status: str, owner: str
     ) -> str:
         rid = self._new_id()
         output = [] if status in UNFINISHED else _SHAPES[shape](rid)
@@ -188,26 +199,30 @@ class StoreMachine(RuleBasedStateMachine):
             rid, parent=parent, status=status, output=output, background=status in UNFINISHED
         )
         own = _own_input(rid, texts, call_output)
-        expected = self.model.create(response, own)
+        expected = self.model.create(response, own, owner)
         if expected is None:
-            self.run(self.store.create(response, own))
+            self.run(self.store.create(response, own, owner=owner))
         else:
             with pytest.raises(expected) as caught:
-                self.run(self.store.create(response, own))
+                self.run(self.store.create(response, own, owner=owner))
             assert caught.value.response_id == parent  # type: ignore[attr-defined]
         return rid
 
     texts = st.lists(st.text(min_size=1, max_size=12), min_size=0, max_size=3)
     shapes = st.sampled_from(sorted(_SHAPES))
     statuses = st.sampled_from(["completed", "completed", "incomplete", "queued", "in_progress"])
+    #: Who makes each operation: mostly the first owner, so that chains grow, sometimes the other one.
+    owners = st.sampled_from([OWNER, OWNER, OTHER_OWNER])
 
     @initialize(target=responses, texts=texts, call_output=st.booleans(), shape=shapes)
     def first(self, texts: list[str], call_output: bool, shape: str) -> str:
-        return self._create(None, texts or ["hello"], call_output, shape, "completed")
+        return self._create(None, texts or ["hello"], call_output, shape, "completed", OWNER)
 
-    @rule(target=responses, texts=texts, call_output=st.booleans(), shape=shapes, status=statuses)
-    def create(self, texts: list[str], call_output: bool, shape: str, status: str) -> str:
-        return self._create(None, texts, call_output, shape, status)
+    @rule(
+        target=responses, texts=texts, call_output=st.booleans(), shape=shapes, status=statuses, owner=owners
+    )
+    def create(self, texts: list[str], call_output: bool, shape: str, status: str, owner: str) -> str:
+        return self._create(None, texts, call_output, shape, status, owner)
 
     @rule(
         target=responses,
@@ -216,38 +231,46 @@ class StoreMachine(RuleBasedStateMachine):
         call_output=st.booleans(),
         shape=shapes,
         status=statuses,
+        owner=owners,
     )
-    def continue_from(self, parent: str, texts: list[str], call_output: bool, shape: str, status: str) -> str:
-        return self._create(parent, texts, call_output, shape, status)
+    def continue_from(
+        self, parent: str, texts: list[str], call_output: bool, shape: str, status: str, owner: str
+    ) -> str:
+        return self._create(parent, texts, call_output, shape, status, owner)
 
-    @rule(response_id=responses)
-    def retrieve(self, response_id: str) -> None:
-        got = self.run(self.store.get(response_id))
-        assert got == self.model.get(response_id)
+    @rule(response_id=responses, owner=owners)
+    def retrieve(self, response_id: str, owner: str) -> None:
+        got = self.run(self.store.get(response_id, owner=owner))
+        assert got == self.model.get(response_id, owner)
         if got is not None:
             check_response(got)
-        expected = self.model.get(response_id)
-        assert self.run(self.store.status(response_id)) == (None if expected is None else expected["status"])
+        expected = self.model.get(response_id, owner)
+        assert self.run(self.store.status(response_id, owner=owner)) == (
+            None if expected is None else expected["status"]
+        )
 
-    @rule(response_id=responses)
-    def conversation(self, response_id: str) -> None:
-        expected = self.model.conversation(response_id)
+    @rule(response_id=responses, owner=owners)
+    def conversation(self, response_id: str, owner: str) -> None:
+        expected = self.model.conversation(response_id, owner)
         if expected is None:
             with pytest.raises(ResponseNotFoundError):
-                self.run(self._collect(response_id))
+                self.run(self._collect(response_id, owner))
         else:
-            assert check_items(self.run(self._collect(response_id))) == expected
+            assert check_items(self.run(self._collect(response_id, owner))) == expected
 
-    async def _collect(self, response_id: str) -> list[dict[str, Any]]:
-        return [item async for item in self.store.conversation(response_id)]
+    async def _collect(self, response_id: str, owner: str) -> list[dict[str, Any]]:
+        return [item async for item in self.store.conversation(response_id, owner=owner)]
 
     @rule(
         response_id=responses,
         limit=st.integers(min_value=1, max_value=4) | st.integers(min_value=1, max_value=100),
         order=st.sampled_from(["asc", "desc"]),
         cursor=st.none() | st.integers(min_value=0, max_value=40) | st.just(-1),
+        owner=owners,
     )
-    def list_input_items(self, response_id: str, limit: int, order: str, cursor: int | None) -> None:
+    def list_input_items(
+        self, response_id: str, limit: int, order: Any, cursor: int | None, owner: str
+    ) -> None:
         modeled = self.model.live.get(response_id)
         after = None
         if cursor == -1:
@@ -255,21 +278,28 @@ class StoreMachine(RuleBasedStateMachine):
         elif cursor is not None and modeled is not None and modeled.context:
             after = modeled.context[cursor % len(modeled.context)]["id"]
         try:
-            expected = self.model.input_items(response_id, after, limit, order)
+            expected = self.model.input_items(response_id, owner, after, limit, order)
         except InvalidListParameterError:
             with pytest.raises(InvalidListParameterError) as caught:
-                self.run(self.store.input_items(response_id, after=after, limit=limit, order=order))  # type: ignore[arg-type]
+                self.run(
+                    self.store.input_items(response_id, owner=owner, after=after, limit=limit, order=order)
+                )
             assert caught.value.param == "after"
             return
-        got = self.run(self.store.input_items(response_id, after=after, limit=limit, order=order))  # type: ignore[arg-type]
+        got = self.run(
+            self.store.input_items(response_id, owner=owner, after=after, limit=limit, order=order)
+        )
         assert got == expected
         if got is not None:
             check_list(got)
 
     @rule(
-        response_id=responses, shape=shapes, status=st.sampled_from(["in_progress", "completed", "cancelled"])
+        response_id=responses,
+        shape=shapes,
+        status=st.sampled_from(["in_progress", "completed", "cancelled"]),
+        owner=owners,
     )
-    def update(self, response_id: str, shape: str, status: str) -> None:
+    def update(self, response_id: str, shape: str, status: str, owner: str) -> None:
         modeled = self.model.live.get(response_id)
         if modeled is not None and modeled.children and status == "cancelled":
             return  # a finished response's output is fixed; see ResponseStore.update
@@ -279,18 +309,18 @@ class StoreMachine(RuleBasedStateMachine):
             "status": status,
             "output": [] if status == "in_progress" else _SHAPES[shape](response_id),
         }
-        assert self.run(self.store.update(response)) == self.model.update(response)
+        assert self.run(self.store.update(response, owner=owner)) == self.model.update(response, owner)
 
-    @rule(response_id=responses)
-    def cancel(self, response_id: str) -> None:
-        got = self.run(self.store.cancel(response_id))
-        assert got == self.model.cancel(response_id)
+    @rule(response_id=responses, owner=owners)
+    def cancel(self, response_id: str, owner: str) -> None:
+        got = self.run(self.store.cancel(response_id, owner=owner))
+        assert got == self.model.cancel(response_id, owner)
         if got is not None:
             check_response(got)
 
-    @rule(response_id=responses)
-    def delete(self, response_id: str) -> None:
-        assert self.run(self.store.delete(response_id)) == self.model.delete(response_id)
+    @rule(response_id=responses, owner=owners)
+    def delete(self, response_id: str, owner: str) -> None:
+        assert self.run(self.store.delete(response_id, owner=owner)) == self.model.delete(response_id, owner)
 
 
 def test_every_backend_behaves_like_the_api_model(store_backend: Backend, tmp_path: Path) -> None:

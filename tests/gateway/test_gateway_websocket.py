@@ -236,3 +236,23 @@ def test_an_upstream_cut_mid_stream_ends_the_response_failed_with_an_error_event
         assert error["error"]["code"] and error["error"]["message"]  # the WebSocket shape of the error event
         connection.response.create(model="m1", input="after")
         assert read_response(connection).check().types[-1] == "response.completed"
+
+
+def test_responses_made_on_a_socket_belong_to_the_upgrades_owner(gateway: RunningGateway) -> None:
+    """The owner model: a socket's responses are stored under the owner of its upgrade's key; another
+    client's key finds nothing (HTTP or another socket), the same key finds them."""
+    mine = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-alice", max_retries=0)
+    theirs = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-bob", max_retries=0)
+    with mine.responses.connect() as connection:
+        connection.response.create(model="m1", input="mine")
+        made = read_response(connection).check().final["id"]
+    assert mine.responses.retrieve(made).id == made
+    with pytest.raises(openai.NotFoundError):
+        theirs.responses.retrieve(made)
+    with theirs.responses.connect() as connection:
+        connection.response.create(model="m1", input="x", previous_response_id=made)
+        refused = read_response(connection)
+        assert refused.events == [] and refused.others[0]["error"]["code"] == "previous_response_not_found"
+    with mine.responses.connect() as connection:
+        connection.response.create(model="m1", input="on", previous_response_id=made)
+        assert read_response(connection).check().final["previous_response_id"] == made

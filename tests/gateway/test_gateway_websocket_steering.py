@@ -92,7 +92,7 @@ def test_a_steer_during_a_slow_stream_ends_it_steered_and_the_successor_carries_
     assert sent[-1] == ("user", "make it about a cat")
     assert steer_id.startswith("steer_")
     # the steered response was stored incomplete, the successor continues from it
-    stored = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="x").responses.retrieve(response_id)
+    stored = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-test").responses.retrieve(response_id)
     assert stored.status == "incomplete" and stored.incomplete_details is not None
     assert stored.incomplete_details.reason == "steered"
 

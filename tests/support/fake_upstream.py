@@ -21,6 +21,13 @@ model                              answer
                                    literal JSON body after ``status:<code>:=``)
 ``slow-headers:<ms>``              waits ``ms`` before answering with a short stream
 ``echo-auth-error``                401 quoting the key it was sent, as some providers do
+``echo:<where>``                   the key it was sent (the credential of its ``Authorization``), quoted
+                                   back where a hostile or careless upstream might (:data:`ECHO_PLACES`):
+                                   ``fields`` (a 400 error's message, type, code and param), ``ok-error``
+                                   (a 200 JSON body that is an error), ``truncated`` (a 500 text body with
+                                   the key across byte 500), ``html`` (a 200 HTML page with the key across
+                                   byte 160), ``frame`` (a stream, then an error frame quoting it), ``split``
+                                   (a stream whose text quotes it, cut inside the key into two reads)
 ``think-say-call``                  a tool loop's two steps: reasoning ("Let me think."), text ("I will look
                                    it up.") and a call of the first declared tool; once the last message
                                    is a tool result, the text "Done: <that result>"
@@ -49,7 +56,8 @@ request with ``max_tokens`` (or ``max_completion_tokens``) 1 reports ``usage.pro
 (:data:`UPSTREAM_INPUT_TOKENS`, a compaction holding :data:`UPSTREAM_COMPACTION`).
 
 ``GET .../models`` answers a one-model list, ``GET /stats`` the counters (:class:`Stats`), and ``GET``
-/``DELETE .../responses/<id>`` a Responses upstream's own stored response (:data:`UPSTREAM_RESPONSE_ID`).
+/``DELETE .../responses/<id>`` a Responses upstream's own stored response (:data:`UPSTREAM_RESPONSE_ID`;
+:data:`ECHO_RESPONSE_ID`'s text quotes the key its request was sent).
 
 Two ways to run it, one server:
 
@@ -85,6 +93,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ECHO_PLACES",
+    "ECHO_RESPONSE_ID",
     "UPSTREAM_COMPACTION",
     "UPSTREAM_INPUT_TOKENS",
     "UPSTREAM_RESPONSE_ID",
@@ -106,6 +116,10 @@ CREATED = 1_700_000_000
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa")
 BIG_PIECE = 4096
 DONE_FRAME = b"data: [DONE]\n\n"
+#: Where ``echo:<where>`` quotes the key back.
+ECHO_PLACES = ("fields", "ok-error", "truncated", "html", "frame", "split")
+#: A stored response of the Responses upstream whose text quotes the key its GET was sent.
+ECHO_RESPONSE_ID = "resp_echo_the_key"
 HTML_PAGE = b"<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 BINARY = bytes(range(256)) * 8
 #: What a fake Responses upstream answers to input_tokens, and the content of its compaction item.
@@ -114,6 +128,17 @@ UPSTREAM_COMPACTION = "sealed-by-the-upstream"
 #: The one response a fake Responses upstream has stored of its own.
 UPSTREAM_RESPONSE_ID = "resp_kept_by_the_upstream"
 _NOT_FOUND = b'{"error":{"message":"not found","type":"invalid_request_error"}}'
+
+
+def _sent_key(request: _Request) -> str:
+    """The credential of the request's ``Authorization`` (what an upstream would quote back)."""
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+def _final_response(frames: list[bytes]) -> dict[str, Any]:
+    """The response of a Responses stream's terminal event."""
+    final: dict[str, Any] = json.loads(frames[-1].split(b"data: ", 1)[1])["response"]
+    return final
 
 
 def _json(value: Any) -> bytes:
@@ -496,7 +521,12 @@ class _Connection(asyncio.Protocol):
             self._answer(200, _json(asdict(self.stats)))
         elif "/responses/" in path:  # a Responses upstream's own stored responses
             self._record(request, {})
-            self._stored_response(request.method, path)
+            if f"/responses/{ECHO_RESPONSE_ID}" in path:
+                text = f"you sent {_sent_key(request)}"
+                final = _final_response(text_stream_responses("upstream-model", text))
+                self._answer(200, _json({**final, "id": ECHO_RESPONSE_ID}))
+            else:
+                self._stored_response(request.method, path)
         elif request.method == "GET" and path.split("?")[0].endswith("/models"):
             model = {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}
             self._answer(200, _json({"object": "list", "data": [model]}))
@@ -513,9 +543,8 @@ class _Connection(asyncio.Protocol):
             empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
             self._answer(200, _json(empty))
         else:
-            last = text_stream_responses("upstream-model", "kept upstream")[-1]
-            final = json.loads(last.split(b"data: ", 1)[1])
-            self._answer(200, _json({**final["response"], "id": UPSTREAM_RESPONSE_ID}))
+            final = _final_response(text_stream_responses("upstream-model", "kept upstream"))
+            self._answer(200, _json({**final, "id": UPSTREAM_RESPONSE_ID}))
 
     async def _post(self, request: _Request) -> None:
         try:
@@ -612,6 +641,8 @@ class _Connection(asyncio.Protocol):
         elif kind == "break":
             how, _, count = rest.partition(":")
             await self._break(how, broken_body(int(count)), seen)
+        elif kind == "echo":
+            await self._echo(rest, request, seen)
         elif kind == "echo-auth-error":  # as providers do: the key they were given, quoted back
             given = request.headers.get("authorization", "")
             message = f"Incorrect API key provided: {given.removeprefix('Bearer ')}"
@@ -620,6 +651,43 @@ class _Connection(asyncio.Protocol):
         else:
             return False
         return True
+
+    async def _echo(self, where: str, request: _Request, seen: Seen) -> None:
+        """``echo:<where>``: the key this request was sent, quoted back in one of :data:`ECHO_PLACES`."""
+        key = _sent_key(request)
+        model = f"echo:{where}"
+        responses = request.path.endswith("/responses")
+        if where == "fields":
+            error = {"message": f"the key {key} is revoked", "type": key, "code": key, "param": key}
+            self._answer(400, _json({"error": error}), seen=seen)
+        elif where == "ok-error":
+            self._answer(200, _json({"error": {"message": f"key {key} revoked", "code": key}}), seen=seen)
+        elif where == "truncated":
+            body = ("x" * (500 - len(key) // 2) + key + " and more").encode()
+            self._answer(500, body, content_type="text/plain", seen=seen)
+        elif where == "html":
+            page = ("<html><body>" + "." * (160 - 12 - len(key) // 2) + key + "</body></html>").encode()
+            self._answer(200, page, content_type="text/html", seen=seen)
+        elif where == "frame":
+            if responses:
+                frames = text_stream_responses(model, "partial")[:3]
+                error = {"type": "error", "code": key, "message": f"upstream saw {key}", "sequence_number": 3}
+                frames.append(b"event: error\n" + _data(error))
+            else:
+                frames = text_stream_chat(model, "partial")[:2]
+                frames.append(_data({"error": {"message": f"upstream saw {key}", "code": key}}))
+            await self._stream(frames, seen)
+        elif where == "split":
+            text = f"you sent {key} just now"
+            frames = text_stream_responses(model, text) if responses else text_stream_chat(model, text)
+            half = key[: len(key) // 2].encode()
+            cut: list[bytes] = []
+            for frame in frames:  # every frame quoting the key, in two HTTP chunks cut inside the key
+                at = frame.find(half)
+                cut += [frame[: at + len(half)], frame[at + len(half) :]] if at >= 0 else [frame]
+            await self._stream(cut, seen, delay=0.02)
+        else:
+            self._answer(400, _json({"error": {"message": f"no echo place {where!r}"}}), seen=seen)
 
     async def _load_script(self, model: str, kind: str, args: list[int], seen: Seen) -> None:
         """``fast``, ``paced``, ``big``, ``stall``, ``html``, ``badjson``, ``binary`` (the load models)."""

@@ -11,7 +11,12 @@ from .fake_upstream import FakeUpstream
 from .gateway import RunningGateway
 from .store_helpers import Backend
 
-__all__ = ["client_of", "gateway_store", "sent_messages", "sent_texts"]
+__all__ = ["API_KEY", "AUTH", "client_of", "gateway_store", "sent_messages", "sent_texts"]
+
+#: The key the test clients send (the gateway passes it through, and makes their owner of it).
+API_KEY = "sk-test"
+#: The same, for raw HTTP requests that must see the SDK client's state.
+AUTH = {"authorization": f"Bearer {API_KEY}"}
 
 
 def gateway_store(backend: Backend) -> str:
@@ -21,7 +26,7 @@ def gateway_store(backend: Backend) -> str:
 
 def client_of(gateway: RunningGateway | str, **options: Any) -> openai.OpenAI:
     url = gateway if isinstance(gateway, str) else gateway.url
-    return openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0, **options)
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=API_KEY, max_retries=0, **options)
 
 
 def sent_texts(message: dict[str, Any]) -> str:

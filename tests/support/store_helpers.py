@@ -25,6 +25,10 @@ REDIS_URL = os.environ.get("TRANSLATOR_TEST_REDIS", "redis://127.0.0.1:6379/0")
 #: Every Redis key a test run writes starts with this (plus a number per test).
 RUN_PREFIX = f"translator-test:{secrets.token_hex(4)}:"
 PREFIXES = itertools.count()
+#: The owner the store tests store under (the gateway's owners look like ``o_`` + hex).
+OWNER = "o_test_owner"
+#: Another owner, for whom ``OWNER``'s responses do not exist.
+OTHER_OWNER = "o_other_owner"
 
 
 def redis_unavailable() -> str | None:

@@ -17,7 +17,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.store_helpers import make_response, turn_input
+from support.store_helpers import OWNER, make_response, turn_input
 from translator.gateway.store import open_store
 
 
@@ -28,16 +28,20 @@ async def main(spec: str, prefix: str, action: str, *args: str) -> None:
 
             async def branch(n: int) -> list[str]:
                 child, grandchild = f"resp_{tag}_{n}", f"resp_{tag}_{n}_next"
-                await store.create(make_response(child, parent=parent), turn_input(child, 2))
-                await store.create(make_response(grandchild, parent=child), turn_input(grandchild))
+                await store.create(make_response(child, parent=parent), turn_input(child, 2), owner=OWNER)
+                await store.create(
+                    make_response(grandchild, parent=child), turn_input(grandchild), owner=OWNER
+                )
                 return [child, grandchild]
 
             made = await asyncio.gather(*(branch(n) for n in range(count)))
             print(orjson.dumps({"created": [rid for pair in made for rid in pair]}).decode())
         elif action == "continue":
             parent, response_id = args
-            history = [item["id"] async for item in store.conversation(parent)]
-            await store.create(make_response(response_id, parent=parent), turn_input(response_id))
+            history = [item["id"] async for item in store.conversation(parent, owner=OWNER)]
+            await store.create(
+                make_response(response_id, parent=parent), turn_input(response_id), owner=OWNER
+            )
             print(orjson.dumps({"history": history}).decode())
         else:
             raise SystemExit(f"unknown action {action!r}")

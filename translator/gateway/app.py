@@ -1,10 +1,11 @@
 """The gateway as an ASGI application: one request runs one way.
 
 ``Gateway.__call__`` opens the request's log record and its :class:`ClientWriter`, checks the inbound key
-(except on public routes), finds the endpoint in the route table (:mod:`translator.gateway.routes`), and
-runs it; the endpoint (:mod:`translator.gateway.endpoints`) asks the Responses state to prepare the request,
-opens a translated or relayed exchange, and hands its frames (or its JSON body) to the writer, which alone
-writes to the client and records the outcome.  The log line is written when the request ends.
+and finds the request's owner (except on public routes; :mod:`translator.gateway.owners`), finds the
+endpoint in the route table (:mod:`translator.gateway.routes`), and runs it; the endpoint
+(:mod:`translator.gateway.endpoints`) asks the Responses state to prepare the request, opens a translated or
+relayed exchange, and hands its frames (or its JSON body) to the writer, which alone writes to the client
+and records the outcome. The log line is written when the request ends.
 
 The request's :class:`Exchange` is observed by the metrics (:mod:`translator.gateway.metrics`) and runs in
 a tracing span (:mod:`translator.gateway.tracing`).  A WebSocket upgrade on a route that serves one
@@ -23,6 +24,7 @@ from .config import GatewayConfig
 from .endpoints import Endpoint, Endpoints, Request
 from .errors import GatewayError
 from .metrics import Metrics
+from .owners import Owners
 from .request_log import Exchange
 from .responses_state import ResponsesState
 from .routes import ENDPOINTS, access, match, match_websocket, name_of
@@ -41,17 +43,28 @@ class Gateway:
         self.config = config
         self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
         store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
-        self.state = ResponsesState(store, max_bytes=config.store_max_bytes)
+        self.state = ResponsesState(
+            store,
+            max_bytes=config.store_max_bytes,
+            secret=config.owner_secret,
+            max_conversation_items=config.max_conversation_items,
+            max_conversation_bytes=config.max_conversation_bytes,
+            max_background_per_owner=config.max_background_per_owner,
+        )
+        self.owners = Owners(single_user=config.single_user, secret=config.owner_secret)
         self.metrics = Metrics(config) if config.metrics else None
-        self.endpoints = Endpoints(config, self.upstreams, self.state, self.metrics)
+        self.endpoints = Endpoints(config, self.upstreams, self.state, self.owners, self.metrics)
         self._by_name: dict[str, Endpoint] = self.endpoints.by_name()
         missing = ENDPOINTS - self._by_name.keys()
         if missing:  # a route naming an endpoint that does not exist is a bug, found at start
             raise RuntimeError(f"routes name endpoints that do not exist: {sorted(missing)}")
 
     async def start(self) -> None:
-        """Check the response store (a Redis that cannot be reached fails the start)."""
+        """Check the response store (a Redis that cannot be reached fails the start), and take the owner
+        secret from it unless the configuration gives one."""
         await self.state.start()
+        if not self.owners.has_secret:
+            self.owners.use_secret(await self.state.owner_secret())
 
     async def aclose(self) -> None:
         await self.state.close()
@@ -82,17 +95,20 @@ class Gateway:
     ) -> None:
         method, path = scope["method"], scope["path"]
         kind = access(path)
-        if kind == "key" or (kind == "operations" and not self.config.metrics_public):
-            self.endpoints.authorize(scope, basic=kind == "operations")
+        owner = ""
+        if kind == "key":
+            owner = self.endpoints.authorize(scope)
+        elif kind == "operations" and not self.config.metrics_public:
+            self.endpoints.authorize(scope, basic=True)
         routed = match(method, path)
-        await self._by_name[routed.endpoint](Request(scope, receive, routed.params, exchange), writer)
+        request = Request(scope, receive, routed.params, exchange, owner)
+        await self._by_name[routed.endpoint](request, writer)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         try:
             route = match_websocket(path)
-            if not route.public:
-                self.endpoints.authorize(scope)
+            owner = "" if route.public else self.endpoints.authorize(scope)
         except GatewayError as exc:
             exchange = Exchange("GET", path, transport="websocket", observer=self.metrics)
             try:
@@ -102,7 +118,7 @@ class Gateway:
             return
         if (await receive())["type"] != "websocket.connect":
             return
-        await SocketSession(self.endpoints, scope, receive, send).run()
+        await SocketSession(self.endpoints, scope, receive, send, owner).run()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

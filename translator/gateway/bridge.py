@@ -14,7 +14,6 @@ translated) still ends with the client protocol's terminal failure carrying ever
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,8 +33,9 @@ from ..wire.chat_sse import ChatSSEWriter
 from ..wire.responses_sse import event_frames
 from .asgi import json_bytes
 from .errors import GatewayError
+from .offload import off_loop
 from .request_log import Exchange
-from .response_hooks import CANCEL_POLL, NO_HOOKS, Cancelled, ResponseHooks
+from .response_hooks import NO_HOOKS, ResponseHooks
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["OpenBridge", "open_bridge", "open_warmup"]
@@ -337,7 +337,6 @@ class OpenBridge:
         The final response is handed to ``hooks.on_final`` before the output that ends with it.
         """
         direction, translator, hooks = self.direction, self.translator, self.hooks
-        next_poll = time.monotonic() + CANCEL_POLL
         try:
             async for piece in self.source:
                 out = translator.feed(piece)
@@ -353,10 +352,6 @@ class OpenBridge:
                             await hooks.on_final(final)
                         yield out
                         return
-                if hooks.cancelled is not None and time.monotonic() >= next_poll:
-                    next_poll = time.monotonic() + CANCEL_POLL
-                    if await hooks.cancelled():
-                        raise Cancelled
         except UpstreamReadError as exc:
             self.failure = (exc.message, exc.code)
         except TranslatorError as exc:
@@ -389,7 +384,7 @@ async def open_bridge(
     """Convert the request and call the upstream; :class:`GatewayError` for failures before it answers."""
     direction = BRIDGES[client_protocol]
     profile = to.upstream.config.capabilities
-    converted = direction.convert(body, profile)
+    converted = await off_loop(_weight(body), direction.convert, body, profile)
     dropped = [str(drop) for drop in converted.dropped]
     exchange.dropped = dropped
     params = converted.params
@@ -417,6 +412,16 @@ def open_warmup(body: dict[str, Any], exchange: Exchange, hooks: ResponseHooks =
     translator = _chat_to_responses(body, hooks)
     source = _replayed([b"data: [DONE]\n\n"])
     return OpenBridge(_RESPONSES_OVER_CHAT, translator, source, _NoUpstream(), [], hooks, exchange)
+
+
+def _weight(body: dict[str, Any]) -> int:
+    """How much converting ``body`` costs, in items (its input or messages, and its tools)."""
+    weight = 0
+    for field in ("input", "messages", "tools"):
+        value = body.get(field)
+        if isinstance(value, list):
+            weight += len(value)
+    return weight
 
 
 async def _stream_source(response: UpstreamResponse) -> AsyncIterator[Any]:

@@ -61,6 +61,12 @@ class UpstreamConfig:
     first_byte_timeout: float = 300.0
     read_timeout: float = 120.0
     max_connections: int = 1000
+    #: Extra tries of this upstream after a failure before its answer started (``attempts``).
+    retries: int = 0
+    #: Seconds before the first retry, doubling for each next one.
+    retry_backoff: float = 0.5
+    #: The longest ``retry-after`` (429, 503) the gateway waits on this upstream.
+    max_retry_after: float = 10.0
     #: What the upstream accepts (``[upstreams.NAME.capabilities]``, :mod:`translator.protocol.capabilities`).
     capabilities: UpstreamProfile = field(default_factory=UpstreamProfile)
 
@@ -73,11 +79,13 @@ class UpstreamConfig:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A model name clients use, and where it goes."""
+    """A model name clients use, and where it goes: an upstream, then its fallbacks in order."""
 
     name: str
     upstream: str
     model: str
+    #: (upstream, model) pairs tried in turn when the ones before failed before answering.
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,18 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: The most items one request's ``input`` (or ``messages``) may have (413 beyond, before any work).
+    max_input_items: int = 20_000
+    #: The most items, and stored bytes, of the conversation a request continues (``previous_response_id``
+    #: or ``conversation``) plus its own input: 413 beyond, checked before the conversation is loaded.
+    max_conversation_items: int = 20_000
+    max_conversation_bytes: int = 16 * 1024 * 1024
+    #: Background responses one owner may have running at once on one instance (429 beyond).
+    max_background_per_owner: int = 16
+    #: One scope for every request's stored state (``[server] single_user``): see :mod:`.owners`.
+    single_user: bool = False
+    #: The key of the owners' keyed hash (``owner_secret_env``'s value); ``None``: the store's own.
+    owner_secret: bytes | None = field(default=None, repr=False)
     #: Prometheus metrics (``GET /metrics``) and the status page (``GET /status``)
     metrics: bool = True
     #: whether ``/metrics`` and ``/status`` answer without the inbound key
@@ -115,6 +135,16 @@ class GatewayConfig:
             return self.upstreams[self.default_upstream], model
         return None
 
+    def targets(self, model: str) -> list[tuple[UpstreamConfig, str]] | None:
+        """Every upstream that may serve ``model``, in order, with its name for the model: the route's
+        upstream, then its ``fallbacks``; ``None`` when it is not routed."""
+        first = self.resolve(model)
+        if first is None:
+            return None
+        route = self.routes.get(model)
+        rest = route.fallbacks if route is not None else ()
+        return [first, *((self.upstreams[name], name_there) for name, name_there in rest)]
+
 
 # -- reading --------------------------------------------------------------------------------------
 
@@ -128,6 +158,8 @@ _SERVER_KEYS = {
     "store",
     "store_ttl_seconds",
     "store_max_bytes",
+    "single_user",
+    "owner_secret_env",
     "metrics",
     "metrics_public",
     "websocket_max_message_bytes",
@@ -135,6 +167,14 @@ _SERVER_KEYS = {
     "websocket_ping_interval",
     "websocket_ping_timeout",
 }
+#: The ``[server]`` keys that are positive integers, with their defaults (fields of :class:`GatewayConfig`).
+_SERVER_INTEGERS = {
+    "max_input_items": 20_000,
+    "max_conversation_items": 20_000,
+    "max_conversation_bytes": 16 * 1024 * 1024,
+    "max_background_per_owner": 16,
+}
+_SERVER_KEYS |= set(_SERVER_INTEGERS)
 _UPSTREAM_KEYS = {
     "base_url",
     "protocol",
@@ -143,9 +183,12 @@ _UPSTREAM_KEYS = {
     "first_byte_timeout",
     "read_timeout",
     "max_connections",
+    "retries",
+    "retry_backoff",
+    "max_retry_after",
     "capabilities",
 }
-_ROUTE_KEYS = {"upstream", "model"}
+_ROUTE_KEYS = {"upstream", "model", "fallbacks"}
 
 
 def _table(value: Any, key: str) -> dict[str, Any]:
@@ -173,6 +216,12 @@ def _number(value: Any, key: str, *, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(key, f"must be {kind}, got {value!r}")
+    return value
+
+
+def _count(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ConfigError(key, f"must be an integer from 0 to 10, got {value!r}")
     return value
 
 
@@ -226,6 +275,9 @@ def _upstream(name: str, value: Any) -> UpstreamConfig:
         max_connections=int(
             _number(table.get("max_connections", 1000), f"{key}.max_connections", integer=True)
         ),
+        retries=_count(table.get("retries", 0), f"{key}.retries"),
+        retry_backoff=_number(table.get("retry_backoff", 0.5), f"{key}.retry_backoff"),
+        max_retry_after=_number(table.get("max_retry_after", 10.0), f"{key}.max_retry_after"),
         capabilities=_capabilities(table.get("capabilities", {}), f"{key}.capabilities"),
     )
 
@@ -241,6 +293,16 @@ def _api_keys(value: Any, key: str) -> tuple[str, ...]:
             raise ConfigError(f"{key}[{n}]", f"environment variable {name} is not set or empty")
         keys.append(secret)
     return tuple(keys)
+
+
+def _owner_secret(value: Any, key: str) -> bytes:
+    name = _env_name(value, key)
+    secret = os.environ.get(name)
+    if not secret:
+        raise ConfigError(key, f"environment variable {name} is not set or empty")
+    if len(secret.encode()) < 16:
+        raise ConfigError(key, f"environment variable {name} must hold at least 16 bytes")
+    return secret.encode()
 
 
 def load_config(
@@ -276,6 +338,7 @@ def load_config(
     _apply_upstream_flags(upstreams, default, upstream_protocol, upstream_key_env)
     if not upstreams:
         raise ConfigError("upstreams", "no upstream: give --upstream URL or an [upstreams.NAME] table")
+    _check_upstream_keys(upstreams, default, flagged=upstream_key_env is not None)
     routes = _routes(_table(data.get("models", {}), "models"), upstreams, default)
     port_value = port if port is not None else server.get("port", 8080)
     if isinstance(port_value, bool) or not isinstance(port_value, int) or not 0 <= port_value <= 65535:
@@ -303,8 +366,16 @@ def load_config(
         store_max_bytes=int(
             _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
         ),
+        single_user=_bool(server.get("single_user", False), "server.single_user"),
+        owner_secret=_owner_secret(server["owner_secret_env"], "server.owner_secret_env")
+        if "owner_secret_env" in server
+        else None,
         metrics=_bool(server.get("metrics", True), "server.metrics"),
         metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
+        **{
+            name: int(_number(server.get(name, default), f"server.{name}", integer=True))
+            for name, default in _SERVER_INTEGERS.items()
+        },
         **_websocket(server),
     )
 
@@ -375,6 +446,15 @@ def _apply_upstream_flags(
         upstreams[default] = replace(upstreams[default], **overrides)
 
 
+def _check_upstream_keys(upstreams: dict[str, UpstreamConfig], default: str | None, *, flagged: bool) -> None:
+    """Every ``key_env`` names a set, non-empty variable: a gateway that would call an upstream without
+    its key (or, worse, with the client's) does not start."""
+    for name, upstream in upstreams.items():
+        if upstream.key_env is not None and upstream.api_key() is None:
+            key = "--upstream-key-env" if flagged and name == default else f"upstreams.{name}.key_env"
+            raise ConfigError(key, f"environment variable {upstream.key_env} is not set or empty")
+
+
 def _routes(
     models: dict[str, Any], upstreams: dict[str, UpstreamConfig], default: str | None
 ) -> dict[str, Route]:
@@ -390,5 +470,35 @@ def _routes(
         target = _str(target, f"{key}.upstream")
         if target not in upstreams:
             raise ConfigError(f"{key}.upstream", f"names no upstream: {target!r}")
-        routes[name] = Route(name=name, upstream=target, model=_str(table.get("model", name), f"{key}.model"))
+        model = _str(table.get("model", name), f"{key}.model")
+        fallbacks = _fallbacks(table.get("fallbacks", []), f"{key}.fallbacks", upstreams, target, model)
+        routes[name] = Route(name=name, upstream=target, model=model, fallbacks=fallbacks)
     return routes
+
+
+def _fallbacks(
+    value: Any, key: str, upstreams: dict[str, UpstreamConfig], first: str, model: str
+) -> tuple[tuple[str, str], ...]:
+    """``fallbacks``: upstream names (the route's model name there) or ``{upstream, model}`` tables, each
+    speaking the protocol of the route's upstream (the exchange, relayed or translated, is decided once)."""
+    if not isinstance(value, list):
+        raise ConfigError(key, f"must be a list of upstream names, got {type(value).__name__}")
+    out = []
+    for n, entry in enumerate(value):
+        where = f"{key}[{n}]"
+        if isinstance(entry, dict):
+            _unknown(entry, {"upstream", "model"}, where)
+            name = _str(entry.get("upstream"), f"{where}.upstream")
+            there = _str(entry.get("model", model), f"{where}.model")
+        else:
+            name, there = _str(entry, where), model
+        if name not in upstreams:
+            raise ConfigError(where, f"names no upstream: {name!r}")
+        if upstreams[name].protocol != upstreams[first].protocol:
+            raise ConfigError(
+                where,
+                f"upstream {name!r} speaks {upstreams[name].protocol!r}, not {upstreams[first].protocol!r}"
+                f" as {first!r} does: a fallback must speak the protocol of the route's upstream",
+            )
+        out.append((name, there))
+    return tuple(out)

@@ -9,16 +9,17 @@ of it (as the gateway does for stored responses).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import orjson
 
-from .asgi import json_bytes, read_body
+from .asgi import Receive, Scope, json_bytes, read_body
 from .client_writer import ClientWriter
 from .config import GatewayConfig
 from .conversations_state import ConversationsState
 from .errors import GatewayError
+from .request_log import Exchange
 from .upstream_client import Upstream
 
 __all__ = ["ConversationEndpoints"]
@@ -26,8 +27,22 @@ __all__ = ["ConversationEndpoints"]
 #: What a conversation or item id forwarded to an upstream may be made of.
 _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
-# (the Request type lives in endpoints.py, which imports this module)
-Request = Any
+
+class Request(Protocol):
+    """What these endpoints read of a routed request (``endpoints.Request``, which imports this module)."""
+
+    @property
+    def scope(self) -> Scope: ...
+    @property
+    def receive(self) -> Receive: ...
+    @property
+    def params(self) -> Mapping[str, str]: ...
+    @property
+    def exchange(self) -> Exchange: ...
+    @property
+    def query(self) -> bytes: ...
+    @property
+    def owner(self) -> str: ...
 
 
 class ConversationEndpoints:
@@ -38,7 +53,7 @@ class ConversationEndpoints:
         config: GatewayConfig,
         upstreams: Mapping[str, Upstream],
         state: ConversationsState,
-        authorization: Callable[[Any], str | None],
+        authorization: Callable[[Scope], str | None],
     ) -> None:
         self.config = config
         self.upstreams = upstreams
@@ -183,6 +198,5 @@ class ConversationEndpoints:
 
 
 def _owner(request: Request) -> str:
-    """The caller's owner (the owner model's; one shared scope until it is there)."""
-    owner: str = getattr(request, "owner", "") or ""
-    return owner
+    """The caller's owner (:mod:`translator.gateway.owners`)."""
+    return request.owner

@@ -25,12 +25,15 @@ from ..convert.requests import convert_responses_request
 from ..errors import ConversionError
 from ..wire.responses_sse import event_frames
 from .asgi import Receive, Scope, header, json_bytes, read_body
+from .attempts import Targets
 from .bridge import open_bridge
 from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
 from .metrics import TEXT_FORMAT, Metrics
+from .offload import off_loop
+from .owners import SINGLE_USER, Owners
 from .relay import open_relay
 from .request_log import Exchange
 from .response_hooks import NO_HOOKS, ResponseHooks
@@ -50,12 +53,14 @@ _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One routed HTTP request: its ASGI scope and receive channel, the path's parameters, its log record."""
+    """One routed HTTP request: its ASGI scope and receive channel, the path's parameters, its log record,
+    and its owner (:meth:`Endpoints.authorize`; ``""`` on public routes, which touch no stored state)."""
 
     scope: Scope
     receive: Receive
     params: Mapping[str, str]
     exchange: Exchange
+    owner: str = ""
 
     @property
     def query(self) -> bytes:
@@ -74,11 +79,13 @@ class Endpoints:
         config: GatewayConfig,
         upstreams: Mapping[str, Upstream],
         state: ResponsesState,
+        owners: Owners,
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.upstreams = upstreams
         self.state = state
+        self.owners = owners
         self.metrics = metrics
         self._keys = tuple(key.encode() for key in config.api_keys)
         self.conversations = ConversationEndpoints(
@@ -106,14 +113,25 @@ class Endpoints:
 
     # -- keys -----------------------------------------------------------------------------------------
 
-    def authorize(self, scope: Scope, *, basic: bool = False) -> None:
-        """401 unless the request carries one of the gateway's inbound keys (when it has any), as
-        ``Authorization: Bearer <key>``; with ``basic`` (the operations routes) also as the password of
-        HTTP Basic, which a browser opening ``/status`` asks for after the 401."""
-        if not self._keys:
-            return
+    def authorize(self, scope: Scope, *, basic: bool = False) -> str:
+        """The request's owner (:mod:`translator.gateway.owners`): the keyed hash of the inbound key it
+        carries, or without inbound keys of its own ``Authorization``.  401 for a missing or wrong key,
+        and without inbound keys for a missing ``Authorization`` (unless ``single_user``).  With
+        ``basic`` (the operations routes, which touch no stored state) the key is also accepted as the
+        password of HTTP Basic, which a browser opening ``/status`` asks for after the 401."""
         challenge = _BASIC_CHALLENGE if basic else ()
+        if basic and not self._keys:
+            return ""
         given = header(scope, b"authorization")
+        if not self._keys:
+            if given is None or not given.strip().partition(" ")[2].strip():  # no credential after a scheme
+                if self.owners.single_user:
+                    return SINGLE_USER
+                raise GatewayError.unauthorized(
+                    "missing API key: send Authorization: Bearer <key> (this gateway passes each"
+                    " client's own key upstream and keeps each client's responses apart by it)"
+                )
+            return self.owners.of(b"authorization", given.strip().encode("latin-1"))
         if given is None:
             raise GatewayError.unauthorized("missing API key: send Authorization: Bearer <key>", challenge)
         scheme, _, token = given.partition(" ")
@@ -124,12 +142,24 @@ class Endpoints:
             candidate = _basic_password(token.strip())
         else:
             candidate = b""
-        if not any(hmac.compare_digest(candidate, key) for key in self._keys):
+        matched = [key for key in self._keys if hmac.compare_digest(candidate, key)]
+        if not matched:
             raise GatewayError.unauthorized("invalid API key", challenge)
+        return self.owners.of(b"key", matched[0])
 
     def _client_authorization(self, scope: Scope) -> str | None:
         """The client's Authorization header, passed upstream only when the gateway has no keys of its own."""
         return None if self._keys else header(scope, b"authorization")
+
+    def _forwardable(self, name: str) -> bool:
+        """Whether a stored-response request the gateway cannot answer may go to upstream ``name``: it
+        speaks Responses, and it scopes responses by the client's own key (pass-through), or every client
+        shares one scope anyway (``single_user``).  With the gateway's own upstream key every client would
+        share the upstream's scope, so another client's response is never asked for there."""
+        upstream = self.config.upstreams[name]
+        if upstream.protocol != "responses":
+            return False
+        return self.config.single_user or (not self._keys and upstream.api_key() is None)
 
     # -- health and models ----------------------------------------------------------------------------
 
@@ -183,9 +213,23 @@ class Endpoints:
         await self._create("chat", request, writer)
 
     async def _body(self, request: Request) -> dict[str, Any]:
+        """The request's JSON object (parsed off the loop when large), its item list within
+        ``max_input_items`` (413 before any work on the items)."""
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        return _parse_request(raw)
+        body = await off_loop(len(raw) // 1024, _parse_request, raw)
+        for field in ("input", "messages"):
+            items = body.get(field)
+            if isinstance(items, list) and len(items) > config.max_input_items:
+                raise GatewayError(
+                    413,
+                    f"'{field}' has {len(items):,} items, over the gateway's cap of"
+                    f" {config.max_input_items:,} per request (max_input_items)",
+                    type="invalid_request_error",
+                    code="request_too_large",
+                    param=field,
+                )
+        return body
 
     def _destination(self, request: Request, model: str) -> tuple[UpstreamConfig, Destination]:
         """Where ``model`` goes (404 ``model_not_found`` when nowhere), noted in the log record."""
@@ -200,32 +244,41 @@ class Endpoints:
         request.exchange.upstream_model = upstream_model
         return upstream_config, to
 
+    def _targets(self, request: Request, model: str) -> Targets:
+        """Where ``model`` may go, in order (404 ``model_not_found`` when nowhere): see :mod:`.attempts`."""
+        targets = self.config.targets(model)
+        if targets is None:
+            raise GatewayError.model_not_found(model)
+        found = tuple((config, self.upstreams[config.name], name) for config, name in targets)
+        request.exchange.upstream, request.exchange.upstream_model = found[0][0].name, found[0][2]
+        return Targets(found, self._client_authorization(request.scope))
+
     async def _create(self, endpoint: str, request: Request, writer: ClientWriter) -> None:
         exchange = request.exchange
         exchange.client_protocol = endpoint
         body = await self._body(request)
-        upstream_config, to = self.destination(request, body)
+        targets = self.targets(request, body)
         with conversion_errors():
-            if upstream_config.protocol == endpoint:
-                await self._relay(endpoint, body, to, exchange, writer)
+            if targets.protocol == endpoint:
+                await self._relay(endpoint, body, targets, exchange, writer)
             elif endpoint == "chat":
-                await self._translate("chat", body, to, exchange, writer)
+                await self._translate("chat", body, targets, exchange, writer)
             else:
-                await self._create_response(body, to, exchange, writer)
+                await self._create_response(body, targets, request, writer)
 
-    def destination(self, request: Request, body: dict[str, Any]) -> tuple[UpstreamConfig, Destination]:
-        """Where a parsed create request goes (400 for a missing model, 404 ``model_not_found``), its model
-        and ``stream`` noted in the log record: ``POST /v1/responses`` and ``/v1/chat/completions``, and a
-        WebSocket's ``response.create``."""
+    def targets(self, request: Request, body: dict[str, Any]) -> Targets:
+        """Where a parsed create request may go (400 for a missing model, 404 ``model_not_found``), its
+        model and ``stream`` noted in the log record: ``POST /v1/responses`` and ``/v1/chat/completions``,
+        and a WebSocket's ``response.create``."""
         model = _model_of(body)
         request.exchange.model = model
         request.exchange.stream = body.get("stream") is True
-        return self._destination(request, model)
+        return self._targets(request, model)
 
     async def _relay(
-        self, endpoint: str, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
+        self, endpoint: str, body: dict[str, Any], to: Targets, exchange: Exchange, writer: ClientWriter
     ) -> None:
-        relayed = await open_relay(endpoint, body, to, exchange)
+        relayed = await to.open(exchange, lambda there: open_relay(endpoint, body, there, exchange))
         try:
             if body.get("stream") is True:
                 await writer.stream(relayed.frames())
@@ -238,12 +291,12 @@ class Endpoints:
         self,
         endpoint: str,
         body: dict[str, Any],
-        to: Destination,
+        to: Targets,
         exchange: Exchange,
         writer: ClientWriter,
         hooks: ResponseHooks = NO_HOOKS,
     ) -> None:
-        bridge = await open_bridge(endpoint, body, to, exchange, hooks)
+        bridge = await to.open(exchange, lambda there: open_bridge(endpoint, body, there, exchange, hooks))
         try:
             if body.get("stream") is True:
                 await writer.stream(bridge.frames(), bridge.headers)
@@ -254,26 +307,28 @@ class Endpoints:
             await bridge.response.aclose()
 
     async def _create_response(
-        self, body: dict[str, Any], to: Destination, exchange: Exchange, writer: ClientWriter
+        self, body: dict[str, Any], to: Targets, request: Request, writer: ClientWriter
     ) -> None:
-        """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state."""
-        request, own = await self.state.prepare(body)
+        """``POST /v1/responses`` over a chat upstream, with the gateway's Responses state (the request's
+        owner's)."""
+        exchange, owner = request.exchange, request.owner
+        converted, own = await self.state.prepare(body, owner)
         if body.get("background") is True:
             background = Exchange(exchange.method, exchange.path, request_id=exchange.request_id)
 
             async def start(hooks: ResponseHooks) -> Run:
-                return await open_bridge("responses", request, to, background, hooks)
+                return await to.open(
+                    background, lambda there: open_bridge("responses", converted, there, background, hooks)
+                )
 
-            queued = await self.state.start_background(body, own, exchange, start)
-            if (
-                body.get("stream") is True
-            ):  # the run's event log, followed (the run goes on if the client leaves)
+            queued = await self.state.start_background(body, own, exchange, owner, start)
+            if body.get("stream") is True:  # the run's event log, followed (it goes on if the client leaves)
                 await writer.stream(_frames(self.state.logs.follow(queued["id"], -1)))
             else:
                 await writer.json(200, json_bytes(queued))
             return
-        hooks = self.state.hooks(body, own, exchange)
-        await self._translate("responses", request, to, exchange, writer, hooks)
+        hooks = self.state.hooks(body, own, exchange, owner)
+        await self._translate("responses", converted, to, exchange, writer, hooks)
 
     # -- counting and compacting ---------------------------------------------------------------------
 
@@ -288,7 +343,7 @@ class Endpoints:
             return
         profile = upstream_config.capabilities
         with conversion_errors():
-            prepared, _ = await self.state.prepare({**body, "store": False})
+            prepared, _ = await self.state.prepare({**body, "store": False}, request.owner)
             converted = convert_responses_request({**prepared, "model": to.model or "model"}, profile)
         exchange.dropped = [str(drop) for drop in converted.dropped]
         count, exact = await count_tokens(converted.params, to, profile)
@@ -333,14 +388,14 @@ class Endpoints:
             return final
 
         with conversion_errors():
-            compacted = await self.state.compact(body, summarize)
+            compacted = await self.state.compact(body, summarize, request.owner)
         await writer.json(200, json_bytes(compacted))
 
     # -- stored responses -----------------------------------------------------------------------------
 
     async def get_response(self, request: Request, writer: ClientWriter) -> None:
         response_id = request.params["response_id"]
-        after = await self.state.resume(response_id, request.query)
+        after = await self.state.resume(response_id, request.query, request.owner)
         if after is not None:  # a background response's events after ``starting_after``, then live ones
             request.exchange.client_protocol = "responses"
             request.exchange.stream = True
@@ -352,8 +407,8 @@ class Endpoints:
         await self._stored(request, writer, "DELETE", "", self.state.delete)
 
     async def list_input_items(self, request: Request, writer: ClientWriter) -> None:
-        async def page(response_id: str) -> dict[str, Any]:
-            return await self.state.input_items(response_id, request.query)
+        async def page(response_id: str, owner: str) -> dict[str, Any]:
+            return await self.state.input_items(response_id, owner, request.query)
 
         await self._stored(request, writer, "GET", "/input_items", page)
 
@@ -366,18 +421,19 @@ class Endpoints:
         writer: ClientWriter,
         method: str,
         action: str,
-        serve: Callable[[str], Awaitable[dict[str, Any]]],
+        serve: Callable[[str, str], Awaitable[dict[str, Any]]],
     ) -> None:
-        """The gateway's own store first; a response it does not hold is asked of the default upstream when
-        that one speaks Responses (it keeps the state of the requests relayed to it)."""
+        """The gateway's own store first (the request owner's responses only); a response it does not hold
+        is asked of the default upstream when that one speaks Responses (it keeps the state of the requests
+        relayed to it) and scopes it by the client's own key (see :meth:`_forwardable`)."""
         request.exchange.client_protocol = "responses"
         response_id = request.params["response_id"]
         try:
-            await writer.json(200, json_bytes(await serve(response_id)))
+            await writer.json(200, json_bytes(await serve(response_id, request.owner)))
             return
         except GatewayError as exc:
             default = self.config.default_upstream
-            if exc.status != 404 or default is None or self.config.upstreams[default].protocol != "responses":
+            if exc.status != 404 or default is None or not self._forwardable(default):
                 raise
             if not set(response_id) <= _ID_CHARACTERS:  # never forward a path or a query
                 raise

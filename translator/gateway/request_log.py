@@ -1,9 +1,9 @@
 """One request through the gateway, as the log sees it: one JSON line when it ends.
 
 The line holds the request id, the transport (``http``, or ``websocket``: one line per response made on a
-socket), the client protocol, the model asked for, the upstream, the status,
-the time to the first byte sent to the client, the duration, the token counts and the dropped
-parameters.  Keys and message contents are never logged.
+socket), the client protocol, the model asked for, the upstream, the status, the time to the first byte
+sent to the client, the duration, the token counts, the dropped parameters, and each try of an upstream
+when there were retries or fallbacks.  Keys and message contents are never logged.
 
 The outcome (``status``, ``error``, ``disconnected``) is set only through the methods below: the status by
 the client writer when it sends the answer's status line (:meth:`Exchange.answered`), the error by
@@ -74,6 +74,8 @@ class Exchange:
     observer: ExchangeObserver | None = None
     finished_at: float | None = None  #: when the exchange ended (:meth:`finish`)
     ended: bool = False  #: the end of the answer (terminal event, ``[DONE]``, error frame) went out
+    #: every try of an upstream, when there was more than one to make (retries, fallbacks)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def routed(self, endpoint: str, route: str) -> None:
         """The route table's endpoint and route for this request."""
@@ -111,6 +113,12 @@ class Exchange:
         """The end of the client's answer (its terminal event, ``[DONE]`` or error frame) was written:
         called by the stream's source when the client writer asks for what follows it."""
         self.ended = True
+
+    def attempted(self, upstream: str, model: str, status: int, error: str | None, seconds: float) -> None:
+        """One try of an upstream (:mod:`.attempts`): the status it answered with (200: it answered and
+        was used), the error code when it failed before answering, and how long the try took."""
+        attempt = {"upstream": upstream, "model": model, "status": status, "error": error}
+        self.attempts.append({**attempt, "ms": round(seconds * 1000, 2)})
 
     @contextlib.contextmanager
     def streaming(self) -> Iterator[None]:
@@ -164,6 +172,7 @@ class Exchange:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "dropped": self.dropped,
+            "attempts": self.attempts,
             "error": self.error,
             "client_disconnected": self.disconnected,
         }

@@ -1,8 +1,9 @@
-"""What the Responses state asks of a translated exchange: the fields to echo, the id to use, storing the
-final response before its terminal event leaves, and cancellation.
+"""What the Responses state asks of a translated exchange: the fields to echo, the id to use, and storing the
+final response before its terminal event leaves.
 
 The state (:mod:`translator.gateway.responses_state`) builds these; the bridge
-(:mod:`translator.gateway.bridge`) honours them.  Neither imports the other.
+(:mod:`translator.gateway.bridge`) honours them.  Neither imports the other.  (A background run is
+cancelled by cancelling its task: :mod:`translator.gateway.background_runs`.)
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CANCEL_POLL", "NO_HOOKS", "Cancelled", "ResponseHooks"]
-
-#: Seconds between two checks of :attr:`ResponseHooks.cancelled`.
-CANCEL_POLL = 0.25
+__all__ = ["NO_HOOKS", "ResponseHooks"]
 
 
 @dataclass(slots=True)
@@ -24,23 +22,17 @@ class ResponseHooks:
     ``fields``: Response fields to echo besides the request's (``previous_response_id``,
     ``background``); ``response_id``: the id the response must have (a background response was
     announced before it ran); ``on_final``: awaited with the final response *before* its terminal
-    event leaves, so a client that continues from it at once finds it stored; ``cancelled``: polled
-    between upstream reads (at most every :data:`CANCEL_POLL` seconds), ends the exchange when true;
-    ``interrupt``: asked after every upstream read (so it must be cheap), true stops reading there: the
-    response ends ``incomplete`` with ``incomplete_details.reason = "steered"`` (a WebSocket client
-    steered it, :mod:`translator.gateway.steering`) and the upstream request is closed.
+    event leaves, so a client that continues from it at once finds it stored; ``interrupt``: asked after
+    every upstream read (so it must be cheap), true stops reading there: the response ends ``incomplete``
+    with ``incomplete_details.reason = "steered"`` (a WebSocket client steered it,
+    :mod:`translator.gateway.steering`) and the upstream request is closed.
     """
 
     fields: dict[str, Any] = field(default_factory=dict)
     response_id: str | None = None
     on_final: Callable[[dict[str, Any]], Awaitable[None]] | None = None
-    cancelled: Callable[[], Awaitable[bool]] | None = None
     interrupt: Callable[[], bool] | None = None
 
 
 #: The hooks of an exchange the state has no part in (a Chat client over a responses upstream).
 NO_HOOKS = ResponseHooks()
-
-
-class Cancelled(Exception):
-    """The exchange was cancelled (:attr:`ResponseHooks.cancelled`) while the upstream was being read."""

@@ -14,15 +14,16 @@ stops it (the instance running it polls the store, so the cancel may arrive on a
 
 Requests relayed to a responses upstream keep the upstream's own state: none of this applies to them.
 
+Every method takes the request's *owner* (:mod:`translator.gateway.owners`) and passes it to the store:
+another owner's response behaves as one that does not exist.
+
 This module prepares requests and keeps results; it never writes to the client (the endpoints answer
 with what it returns, through the client writer).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -32,14 +33,17 @@ import orjson
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
 from .background import EventLogs, RunLog
+from .background_runs import APPEND_RETRY, DEFAULT_MAX_PER_OWNER, BackgroundRuns, retrying
 from .compaction import Compaction
 from .conversations_state import ConversationsState, conversation_id_of
 from .conversations_state import not_found as conversation_not_found
 from .errors import GatewayError
+from .offload import off_loop
 from .request_log import Exchange, logger
-from .response_hooks import Cancelled, ResponseHooks
+from .response_hooks import ResponseHooks
 from .sealing import Sealer
 from .store import (
+    ConversationTooLargeError,
     InvalidListParameterError,
     ResponseInProgressError,
     ResponseNotFoundError,
@@ -70,31 +74,40 @@ def _not_found(response_id: str, *, param: str | None = None, code: str | None =
 class ResponsesState:
     """The gateway's Responses state: one :class:`ResponseStore` and the background tasks running."""
 
-    def __init__(self, store: ResponseStore, *, max_bytes: int, secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        store: ResponseStore,
+        *,
+        max_bytes: int,
+        secret: bytes | None = None,
+        max_conversation_items: int = 20_000,
+        max_conversation_bytes: int = 16 * 1024 * 1024,
+        max_background_per_owner: int = DEFAULT_MAX_PER_OWNER,
+    ) -> None:
         self.store = store
         self.max_bytes = max_bytes
+        self.max_conversation_items = max_conversation_items
+        self.max_conversation_bytes = max_conversation_bytes
         self._secret = secret
         self.logs = EventLogs(store)
         self.conversations = ConversationsState(store.conversation_store(), self.resolve_references)
         self._compaction: Compaction | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.runs = BackgroundRuns(store, max_per_owner=max_background_per_owner)
 
     async def start(self) -> None:
         await self.store.check()
 
+    async def owner_secret(self) -> bytes:
+        """The store's own secret for the owners' keyed hash (:mod:`translator.gateway.owners`)."""
+        return await self.store.owner_secret()
+
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.runs.close()
         await self.store.close()
 
     # -- a new request ------------------------------------------------------------------------------
 
-    async def prepare(
-        self, body: dict[str, Any], owner: str = ""
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def prepare(self, body: dict[str, Any], owner: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The request to convert (stored conversation first) and its own input items, to store.
 
         Raises :class:`GatewayError`: 404 ``previous_response_not_found`` or for an unknown
@@ -105,7 +118,7 @@ class ResponsesState:
         return request, own
 
     async def prepare_continuing(
-        self, body: dict[str, Any], owner: str = "", history: list[dict[str, Any]] | None = None
+        self, body: dict[str, Any], owner: str, history: list[dict[str, Any]] | None = None
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         """:meth:`prepare`, given the conversation up to ``previous_response_id`` when the caller holds it
         (``history``: a WebSocket keeps its latest response's, ``store: false`` ones included; the store
@@ -134,19 +147,23 @@ class ResponsesState:
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
         conversation = history + own
         compaction = await self.compaction()
-        expanded = compaction.expand(conversation, owner, first=-len(history))
+        expanded = await off_loop(
+            len(conversation), compaction.expand, conversation, owner, first=-len(history)
+        )
         if history or referenced or expanded is not conversation:
             request["input"] = expanded
         return request, own, conversation
 
     async def gather(
-        self, body: dict[str, Any], owner: str = "", history: list[dict[str, Any]] | None = None
+        self, body: dict[str, Any], owner: str, history: list[dict[str, Any]] | None = None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
         """(the stored conversation the request continues, its own input items with references resolved,
         whether it had references): what the request stands for, before compaction items are expanded.
-        ``history``: the conversation up to ``previous_response_id``, when the caller holds it."""
+        ``history``: the conversation up to ``previous_response_id``, when the caller holds it (measured
+        against the same caps)."""
+        raw = body.get("input") or []
         try:
-            own = stored_input_items(body.get("input") or [])
+            own = await off_loop(len(raw), stored_input_items, raw)
         except StoreError as exc:
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
         except Exception as exc:  # a ConversionError naming the item
@@ -161,11 +178,8 @@ class ResponsesState:
                     " continues one or the other",
                     param="conversation",
                 )
-            conversation_id = conversation_id_of(body["conversation"])
-            store = self.conversations.store
-            if await store.get(owner, conversation_id) is None:
-                raise conversation_not_found(conversation_id)
-            return [item async for item in store.items(owner, conversation_id)], own, referenced
+            history = await self._conversation_items(conversation_id_of(body["conversation"]), own, owner)
+            return history, own, referenced
         if previous is None:
             return [], own, referenced
         if not isinstance(previous, str) or not previous:
@@ -173,10 +187,42 @@ class ResponsesState:
                 "'previous_response_id' must be a string", param="previous_response_id"
             )
         if history is not None:
-            return history, own, referenced
-        history = []
+            return self._held(previous, history, own), own, referenced
+        return await self._history(previous, own, owner), own, referenced
+
+    def _room(self, own: list[dict[str, Any]], param: str) -> tuple[int, int]:
+        """What the conversation a request continues may hold besides its own input: (items, bytes)."""
+        items_left = self.max_conversation_items - len(own)
+        bytes_left = self.max_conversation_bytes - len(orjson.dumps(own))
+        if items_left < 0:
+            raise _conversation_too_large(ConversationTooLargeError("input", "items", 0, 0), own, self, param)
+        if bytes_left < 0:
+            raise _conversation_too_large(ConversationTooLargeError("input", "bytes", 0, 0), own, self, param)
+        return items_left, bytes_left
+
+    def _held(
+        self, previous: str, history: list[dict[str, Any]], own: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A conversation the caller holds (a WebSocket's latest), under the caps a stored one is read
+        with."""
+        items_left, bytes_left = self._room(own, "previous_response_id")
+        found = len(history) if len(history) > items_left else 0
+        what = "items"
+        if not found and (size := len(orjson.dumps(history))) > bytes_left:
+            found, what = size, "bytes"
+        if found:
+            cap = items_left if what == "items" else bytes_left
+            error = ConversationTooLargeError(previous, what, found, cap)
+            raise _conversation_too_large(error, own, self, "previous_response_id")
+        return history
+
+    async def _history(self, previous: str, own: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+        """The stored conversation ``previous`` ends, measured before it is loaded."""
+        items_left, bytes_left = self._room(own, "previous_response_id")
+        history: list[dict[str, Any]] = []
         try:
-            async for item in self.store.conversation(previous):
+            pages = self.store.conversation(previous, owner=owner, max_items=items_left, max_bytes=bytes_left)
+            async for item in pages:
                 history.append(item)
         except ResponseNotFoundError:
             raise GatewayError.not_found(
@@ -186,13 +232,29 @@ class ResponsesState:
             ) from None
         except ResponseInProgressError as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        return history, own, referenced
+        except ConversationTooLargeError as exc:
+            raise _conversation_too_large(exc, own, self, "previous_response_id") from None
+        return history
+
+    async def _conversation_items(
+        self, conversation_id: str, own: list[dict[str, Any]], owner: str
+    ) -> list[dict[str, Any]]:
+        """The items of conversation ``conversation_id``, read no further than the caps."""
+        store = self.conversations.store
+        if await store.get(owner, conversation_id) is None:
+            raise conversation_not_found(conversation_id)
+        items_left, bytes_left = self._room(own, "conversation")
+        try:
+            pages = store.items(owner, conversation_id, max_items=items_left, max_bytes=bytes_left)
+            return [item async for item in pages]
+        except ConversationTooLargeError as exc:
+            raise _conversation_too_large(exc, own, self, "conversation") from None
 
     async def compact(
         self,
         body: dict[str, Any],
         summarize: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
-        owner: str = "",
+        owner: str,
     ) -> dict[str, Any]:
         """``POST /v1/responses/compact``: the ``response.compaction`` object for the conversation ``body``
         stands for (``previous_response_id`` and/or ``input``).  ``summarize`` runs the summary request
@@ -210,10 +272,11 @@ class ResponsesState:
     async def compaction(self) -> Compaction:
         """Compaction items of this gateway, sealed under its secret."""
         if self._compaction is None:
-            self._compaction = Compaction(Sealer(self._secret or os.urandom(32), "compaction"))
+            secret = self._secret or await self.store.owner_secret()
+            self._compaction = Compaction(Sealer(secret, "compaction"))
         return self._compaction
 
-    async def resolve_references(self, items: list[dict[str, Any]], owner: str = "") -> list[dict[str, Any]]:
+    async def resolve_references(self, items: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
         """``items`` with every ``item_reference`` replaced by the stored item it names.
 
         Raises :class:`GatewayError`: 400 for a reference without a string ``id``, 404 naming the first
@@ -230,7 +293,7 @@ class ResponsesState:
                 wanted.append(item_id)
         if not wanted:
             return items
-        found = await self.store.find_items(wanted)
+        found = await self.store.find_items(wanted, owner=owner)
         missing = [item_id for item_id in wanted if item_id not in found]
         if missing:  # items added to a conversation directly
             found.update(await self.conversations.store.find_items(owner, missing))
@@ -252,9 +315,9 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
+        owner: str,
         *,
         background: str | None = None,
-        owner: str = "",
     ) -> ResponseHooks:
         """What a Responses exchange must do for the state: echo, store before the end, and append the
         input and output to the request's conversation before the end.
@@ -276,7 +339,7 @@ class ResponsesState:
 
         async def remember(response: dict[str, Any]) -> None:
             if keep:
-                await self._remember(response, own, exchange, background=background is not None)
+                await self._remember(response, own, exchange, owner, background=background is not None)
             if conversation is not None:
                 await self._join(conversation, response, own, exchange, owner)
 
@@ -306,13 +369,25 @@ class ResponsesState:
             )
 
     async def _remember(
-        self, response: dict[str, Any], own: list[dict[str, Any]], exchange: Exchange, *, background: bool
+        self,
+        response: dict[str, Any],
+        own: list[dict[str, Any]],
+        exchange: Exchange,
+        owner: str,
+        *,
+        background: bool,
     ) -> None:
         try:
-            if background:
-                await self.store.update({**response, "background": True})
+            if background:  # retried while the store is away: the run must not stay in progress
+                final = {**response, "background": True}
+
+                async def write() -> bool:
+                    return await self.store.update(final, owner=owner)
+
+                what = f"storing the end of {response['id']}"
+                await retrying(write, seconds=self.store.ttl, what=what)
             else:
-                await self.store.create(response, own)
+                await self.store.create(response, own, owner=owner)
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
             exchange.failed(f"not stored: {exc}", store=True)
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
@@ -324,9 +399,12 @@ class ResponsesState:
         body: dict[str, Any],
         own: list[dict[str, Any]],
         exchange: Exchange,
+        owner: str,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
     ) -> dict[str, Any]:
-        """Store the ``queued`` response, start the run in a task, return the queued response."""
+        """Store the ``queued`` response, start the run in a task, return the queued response (429 when
+        the owner already has ``max_background_per_owner`` runs here)."""
+        self.runs.check_room(owner)
         if body.get("store") is False:
             raise GatewayError.bad_request("background responses must be stored (store=true)", param="store")
         response_id = random_id("resp")
@@ -343,7 +421,7 @@ class ResponsesState:
         )
         queued["background"] = True
         try:
-            await self.store.create(queued, own)
+            await self.store.create(queued, own, owner=owner)
         except ResponseTooLargeError as exc:
             raise GatewayError(
                 413, str(exc), type="invalid_request_error", code="request_too_large"
@@ -352,66 +430,83 @@ class ResponsesState:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
         log = self.logs.run(response_id)
         await log.open()
-        hooks = self.hooks(body, own, exchange, background=response_id)
+        hooks = self.hooks(body, own, exchange, owner, background=response_id)
 
-        async def cancelled() -> bool:
-            return await self.store.status(response_id) == "cancelled"
+        async def work() -> None:
+            await self._run_background(queued, owner, hooks, open_run, log)
 
-        hooks.cancelled = cancelled
-        task = asyncio.create_task(self._run_background(queued, hooks, open_run, log))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        async def on_cancel() -> None:  # the run's task was cancelled: its upstream request is closed
+            async def write() -> None:
+                stored = await self.store.get(response_id, owner=owner)
+                if stored is not None:
+                    await self.store.update({**stored, "status": "cancelled"}, owner=owner)
+                await log.close()
+
+            with contextlib.suppress(StoreError):
+                await retrying(write, seconds=self.store.ttl, what=f"cancelling {response_id}")
+
+        async def on_shutdown() -> None:
+            await self._fail(queued, owner, "server_error", "the gateway shut down before it finished", log)
+
+        self.runs.start(response_id, owner, work, on_cancel=on_cancel, on_shutdown=on_shutdown)
         return queued
 
     async def _run_background(
         self,
         queued: dict[str, Any],
+        owner: str,
         hooks: ResponseHooks,
         open_run: Callable[[ResponseHooks], Awaitable[Run]],
         log: RunLog,
     ) -> None:
+        """A background response's run, to its end (its task is cancelled when a cancel is stored)."""
         response_id = queued["id"]
         try:
-            await self.store.update({**queued, "status": "in_progress"})
+            await self.store.update({**queued, "status": "in_progress"}, owner=owner)
             run = await open_run(hooks)
             async with contextlib.aclosing(run.events()) as lists:
                 async for events in lists:  # on_final stores the terminal response before its events
-                    await log.append(events)
-        except Cancelled:
-            stored = await self.store.get(response_id)
-            if stored is not None:
-                await self.store.update({**stored, "status": "cancelled"})
+
+                    async def append(events: list[dict[str, Any]] = events) -> None:
+                        await log.append(events)
+
+                    await retrying(append, seconds=APPEND_RETRY, what=f"logging {response_id}")
         except GatewayError as exc:  # the upstream refused before answering
-            await self._fail(queued, exc.code or "server_error", exc.message, log)
-        except asyncio.CancelledError:
-            await asyncio.shield(
-                self._fail(queued, "server_error", "the gateway shut down before it finished", log)
-            )
-            raise
+            await self._fail(queued, owner, exc.code or "server_error", exc.message, log)
+        except StoreError as exc:  # the store failed past what its writes retry
+            await self._fail(queued, owner, "server_error", f"the response store failed: {exc}", log)
         except Exception as exc:  # a bug: the response must not stay in progress forever
             logger.exception("background response %s failed", response_id)
-            await self._fail(queued, "server_error", f"internal gateway error ({type(exc).__name__})", log)
-        finally:
+            reason = f"internal gateway error ({type(exc).__name__})"
+            await self._fail(queued, owner, "server_error", reason, log)
+        else:
             with contextlib.suppress(StoreError):
-                await asyncio.shield(log.close())
+                await retrying(log.close, seconds=self.store.ttl, what=f"closing the log of {response_id}")
 
-    async def _fail(self, queued: dict[str, Any], code: str, message: str, log: RunLog) -> None:
+    async def _fail(self, queued: dict[str, Any], owner: str, code: str, message: str, log: RunLog) -> None:
+        """Store that the run failed (retried while the store is unavailable), and end its event log."""
         failed = {**queued, "status": "failed", "error": {"code": code, "message": message}}
-        with contextlib.suppress(StoreError):
-            await self.store.update(failed)
-            await log.fail(failed)
 
-    async def resume(self, response_id: str, query: bytes) -> int | None:
+        async def write() -> None:
+            await self.store.update(failed, owner=owner)
+            await log.fail(failed)
+            await log.close()
+
+        with contextlib.suppress(StoreError):
+            await retrying(write, seconds=self.store.ttl, what=f"failing {queued['id']}")
+
+    async def resume(self, response_id: str, query: bytes, owner: str) -> int | None:
         """The ``starting_after`` of ``GET /v1/responses/{id}?stream=true&starting_after=N`` (``-1``
         without one), checked; ``None`` when ``query`` does not ask for a stream.
 
-        Raises :class:`GatewayError`: 404 for an unknown response, 400 for a response that was not run
-        in the background, a ``starting_after`` that is no integer or is past the last event.
+        Raises :class:`GatewayError`: 404 for an unknown (or another owner's) response, 400 for a
+        response that was not run in the background, a ``starting_after`` that is no integer or is past
+        the last event.
         """
         fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
         if fields.get("stream", ["false"])[-1].lower() != "true":
             return None
-        response = await self.get(response_id)
+        response = await self.get(response_id, owner)
         if not response.get("background"):
             raise GatewayError.bad_request(
                 "stream=true is only available for responses created with background=true", param="stream"
@@ -434,39 +529,61 @@ class ResponsesState:
 
     # -- retrieval -----------------------------------------------------------------------------------
 
-    async def get(self, response_id: str) -> dict[str, Any]:
-        """The stored response; 404 when there is none."""
-        response = await self.store.get(response_id)
+    async def get(self, response_id: str, owner: str) -> dict[str, Any]:
+        """The stored response; 404 when there is none (or it is another owner's)."""
+        response = await self.store.get(response_id, owner=owner)
         if response is None:
             raise _not_found(response_id)
         return response
 
-    async def delete(self, response_id: str) -> dict[str, Any]:
+    async def delete(self, response_id: str, owner: str) -> dict[str, Any]:
         """Delete the stored response; the API's deletion object, 404 when there is none."""
-        if not await self.store.delete(response_id):
+        if not await self.store.delete(response_id, owner=owner):
             raise _not_found(response_id)
         return {"id": response_id, "object": "response", "deleted": True}
 
-    async def input_items(self, response_id: str, query: bytes) -> dict[str, Any]:
+    async def input_items(self, response_id: str, owner: str, query: bytes) -> dict[str, Any]:
         """A page of the response's input items (``after``, ``limit``, ``order`` from ``query``)."""
         options = _list_options(query)
         try:
-            page = await self.store.input_items(response_id, **options)
+            page = await self.store.input_items(response_id, owner=owner, **options)
         except InvalidListParameterError as exc:
             raise GatewayError.bad_request(str(exc), param=exc.param) from None
         if page is None:
             raise _not_found(response_id)
         return page
 
-    async def cancel(self, response_id: str) -> dict[str, Any]:
+    async def cancel(self, response_id: str, owner: str) -> dict[str, Any]:
         """Cancel a background response; the response as cancelled."""
-        response = await self.get(response_id)
+        response = await self.get(response_id, owner)
         if not response.get("background"):
             raise GatewayError.bad_request("Only responses created with background=true can be cancelled.")
-        cancelled = await self.store.cancel(response_id)
+        cancelled = await self.store.cancel(response_id, owner=owner)
         if cancelled is None:
             raise _not_found(response_id)
+        self.runs.wake(response_id)  # run here: its upstream request is closed now
         return cancelled
+
+
+def _conversation_too_large(
+    exc: ConversationTooLargeError, own: list[dict[str, Any]], state: ResponsesState, param: str
+) -> GatewayError:
+    """413 naming the cap a request's conversation (what it continues, and its own input) is over."""
+    if exc.what == "items":
+        cap, key = state.max_conversation_items, "max_conversation_items"
+        found = f"{exc.found + len(own):,} items"
+    else:
+        cap, key = state.max_conversation_bytes, "max_conversation_bytes"
+        found = f"{exc.found + len(orjson.dumps(own)):,} bytes"
+    source = "this request's input" if exc.source_id == "input" else f"the conversation of '{exc.source_id}'"
+    return GatewayError(
+        413,
+        f"{source} with the new input holds at least {found}, over the gateway's cap of {cap:,}"
+        f" ({key}): start a new conversation, compact it (POST /v1/responses/compact), or raise the cap",
+        type="invalid_request_error",
+        code="conversation_too_large",
+        param=param,
+    )
 
 
 def _list_options(query: bytes) -> dict[str, Any]:

@@ -36,6 +36,7 @@ import orjson
 
 from ..streams.interruptible import InterruptibleChatToResponses
 from .asgi import ClientGone, Receive, Scope, Send
+from .attempts import Targets
 from .bridge import open_bridge, open_warmup
 from .client_writer import SocketWriter
 from .endpoints import Endpoints, Request, conversion_errors
@@ -53,7 +54,6 @@ from .steering import (
 )
 from .store import StoreError
 from .tracing import request_span
-from .upstream_client import Destination
 
 __all__ = ["SocketSession"]
 
@@ -102,8 +102,10 @@ class Turn:
 class SocketSession:
     """Runs one accepted WebSocket until the client closes it, it idles out, or it stalls."""
 
-    def __init__(self, endpoints: Endpoints, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, endpoints: Endpoints, scope: Scope, receive: Receive, send: Send, owner: str) -> None:
         self.endpoints = endpoints
+        #: whose responses these are (:mod:`translator.gateway.owners`): the upgrade's credential
+        self.owner = owner
         self.state = endpoints.state
         self.config = endpoints.config
         self.scope = scope
@@ -113,7 +115,7 @@ class SocketSession:
         self.lock = asyncio.Lock()
         #: the task whose response holds the socket (until its terminal event left with no successor
         #: to come), and every task still running (a finished response's last steps)
-        self.owner: asyncio.Task[None] | None = None
+        self.holder: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.current: Turn | None = None
         #: the latest response of the socket: its id and its conversation (input and output items)
@@ -215,7 +217,7 @@ class SocketSession:
 
     async def _create(self, event: dict[str, Any]) -> None:
         lane = event.get("stream_id") if isinstance(event.get("stream_id"), str) else None
-        if self.owner is not None:
+        if self.holder is not None:
             message = (
                 "a response is already running on this socket: send response.create after its terminal event"
             )
@@ -230,14 +232,14 @@ class SocketSession:
         body = {key: value for key, value in event.items() if key not in _ENVELOPE}
         body["stream"] = True
         turn = Turn(body, lane, self._exchange(), warmup=event.get("generate") is False)
-        task = self.owner = asyncio.create_task(self._turns(turn))
+        task = self.holder = asyncio.create_task(self._turns(turn))
         self.tasks.add(task)
         task.add_done_callback(self._turns_done)
 
     def _turns_done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        if self.owner is task:
-            self.owner = None
+        if self.holder is task:
+            self.holder = None
         self.last_active = asyncio.get_running_loop().time()
 
     async def _turns(self, turn: Turn | None) -> None:
@@ -267,13 +269,13 @@ class SocketSession:
         exchange = turn.exchange
         try:
             try:
-                request = Request(self.scope, self.receive, {}, exchange)
-                upstream, to = self.endpoints.destination(request, turn.body)
+                request = Request(self.scope, self.receive, {}, exchange, self.owner)
+                targets = self.endpoints.targets(request, turn.body)
                 with conversion_errors():
-                    if upstream.protocol == "responses":
-                        await self._relay(turn, to)
+                    if targets.protocol == "responses":
+                        await self._relay(turn, targets)
                     else:
-                        await self._translate(turn, to)
+                        await self._translate(turn, targets)
             except StoreError as exc:
                 exchange.failed("store_unavailable", store=True)
                 raise GatewayError(
@@ -298,19 +300,23 @@ class SocketSession:
 
     async def _refused(self, turn: Turn, error: GatewayError) -> None:
         """The response could not start: the ``error`` event, and the steering input it carried back."""
-        if self.owner is asyncio.current_task():  # the client may send the next one at once
-            self.owner = None
+        if self.holder is asyncio.current_task():  # the client may send the next one at once
+            self.holder = None
         with contextlib.suppress(ClientGone):
             await self._error(error, turn.exchange, turn.lane)
             for steer in turn.carried:
                 await self._send_steer(steer.failed("successor_creation_failed", error.message), turn.lane)
 
-    async def _relay(self, turn: Turn, to: Destination) -> None:
+    async def _relay(self, turn: Turn, to: Targets) -> None:
         turn.unsteerable = "a response relayed to a Responses upstream cannot be steered here"
-        relayed = await open_relay("responses", turn.body, to, turn.exchange)
-        await self._pump(turn, relayed.events())
+        body, exchange = turn.body, turn.exchange
+        relayed = await to.open(exchange, lambda there: open_relay("responses", body, there, exchange))
+        try:
+            await self._pump(turn, relayed.events())
+        finally:  # also when the socket closed before the events were first asked for
+            await relayed.response.aclose()
 
-    async def _translate(self, turn: Turn, to: Destination) -> None:
+    async def _translate(self, turn: Turn, to: Targets) -> None:
         body, exchange = turn.body, turn.exchange
         previous = body.get("previous_response_id")
         if isinstance(previous, str) and previous in self.waiting:  # the client's explicit continuation
@@ -319,17 +325,22 @@ class SocketSession:
             body["input"] = with_steering(turn.carried, body.get("input"))
         latest = self.latest
         history = latest[1] if latest is not None and previous == latest[0] else None
-        request, own, turn.conversation = await self.state.prepare_continuing(body, history=history)
+        request, own, turn.conversation = await self.state.prepare_continuing(body, self.owner, history)
         turn.unsteerable = unsteerable(body)
-        hooks = self.state.hooks(body, own, exchange)
+        hooks = self.state.hooks(body, own, exchange, self.owner)
         hooks.interrupt = turn.interrupt
         if turn.warmup:
             bridge = open_warmup(request, exchange, hooks)
         else:
-            bridge = await open_bridge("responses", request, to, exchange, hooks)
-        assert isinstance(bridge.translator, InterruptibleChatToResponses)
-        turn.translator = self.numbering = bridge.translator
-        await self._pump(turn, bridge.events())
+            bridge = await to.open(
+                exchange, lambda there: open_bridge("responses", request, there, exchange, hooks)
+            )
+        try:
+            assert isinstance(bridge.translator, InterruptibleChatToResponses)
+            turn.translator = self.numbering = bridge.translator
+            await self._pump(turn, bridge.events())
+        finally:  # also when the socket closed before the events were first asked for
+            await bridge.response.aclose()
 
     async def _pump(self, turn: Turn, events: AsyncGenerator[list[dict[str, Any]], None]) -> None:
         """Send the response's events as they come; steering events queued meanwhile go right after."""
@@ -393,8 +404,8 @@ class SocketSession:
             turn.next = "successor"
         else:
             turn.next = "failed"
-        if turn.next != "successor" and self.owner is asyncio.current_task():
-            self.owner = None
+        if turn.next != "successor" and self.holder is asyncio.current_task():
+            self.holder = None
 
     async def _after(self, turn: Turn) -> Turn | None:
         """After the terminal event: the steering events that follow it, or the successor."""

@@ -20,7 +20,7 @@ slow client, which holds back the pump, holds back the upstream too.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,7 @@ from yarl import URL
 from ..protocol.provider_errors import classify_error
 from .config import UpstreamConfig
 from .errors import GatewayError
+from .redaction import Redactor, credential_of
 from .tracing import UpstreamSpan, upstream_span
 
 __all__ = ["Destination", "Upstream", "UpstreamReadError", "UpstreamResponse"]
@@ -46,6 +47,8 @@ __all__ = ["Destination", "Upstream", "UpstreamReadError", "UpstreamResponse"]
 #: Largest upstream error body read (the rest is ignored), and largest non-streaming answer.
 _ERROR_BODY_LIMIT = 1 << 20
 _OBJECT_LIMIT = 64 << 20
+#: Request bodies from this size are sent from a buffer rather than as one bytes object.
+_LARGE_BODY = 1 << 20
 #: Upstream answer headers passed on to the client with an error.
 _PASSED_ERROR_HEADERS = (
     "retry-after",
@@ -77,10 +80,13 @@ class UpstreamReadError(Exception):
 class UpstreamResponse:
     """An upstream answer whose headers have arrived (2xx); read it as a stream or as one JSON object."""
 
-    def __init__(self, upstream: Upstream, response: aiohttp.ClientResponse, span: UpstreamSpan) -> None:
+    def __init__(
+        self, upstream: Upstream, response: aiohttp.ClientResponse, span: UpstreamSpan, redactor: Redactor
+    ) -> None:
         self._upstream = upstream
         self._response = response
         self._span = span
+        self._redactor = redactor
 
     @property
     def upstream_name(self) -> str:
@@ -91,15 +97,24 @@ class UpstreamResponse:
         return _content_type(self._response) in _STREAM_TYPES
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives.  Raises :class:`UpstreamReadError` on silence or a broken connection."""
+        """The body as it arrives, cleaned of the keys the request sent (:mod:`.redaction`).  Raises
+        :class:`UpstreamReadError` on silence or a broken connection."""
         content = self._response.content
+        redactor = self._redactor
         received = 0
         try:
             while True:
                 data = await content.readany()
                 if not data:
+                    tail = redactor.end()
+                    if tail:
+                        yield tail
                     return
                 received += len(data)
+                if redactor:
+                    data = redactor.feed(data)
+                    if not data:
+                        continue
                 yield data
         except aiohttp.ServerTimeoutError:
             seconds = self._upstream.config.read_timeout
@@ -214,7 +229,8 @@ class Upstream:
             await asyncio.sleep(0)
 
     def headers(self, client_authorization: str | None, *, stream: bool) -> dict[str, str]:
-        """Request headers: the configured key, else the client's own ``Authorization`` when allowed."""
+        """Request headers: the configured key, else (without ``key_env``) the client's own
+        ``Authorization`` when allowed."""
         headers = {
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
@@ -222,6 +238,13 @@ class Upstream:
         key = self.config.api_key()
         if key is not None:
             headers["authorization"] = f"Bearer {key}"
+        elif self.config.key_env is not None:  # its variable was unset since the start: never the client's
+            raise GatewayError(
+                503,
+                f"upstream {self.name!r}: its key variable {self.config.key_env} is not set",
+                type="upstream_error",
+                code="upstream_key_missing",
+            )
         elif client_authorization:
             headers["authorization"] = client_authorization
         return headers
@@ -266,21 +289,27 @@ class Upstream:
         """The call in its tracing span (:mod:`.tracing`), which the answer ends when it is closed."""
         span = upstream_span(self.name, method, path if isinstance(path, str) else "/responses/{id}")
         try:
-            response = await self._call(method, path, headers, data)
+            response, redactor = await self._call(method, path, headers, data)
         except BaseException as exc:
             span.failed(exc)
             raise
         span.answered(response.status)
-        return UpstreamResponse(self, response, span)
+        return UpstreamResponse(self, response, span, redactor)
 
     async def _call(
         self, method: str, path: str | URL, headers: dict[str, str], data: bytes | None
-    ) -> aiohttp.ClientResponse:
+    ) -> tuple[aiohttp.ClientResponse, Redactor]:
         config = self.config
         session = self._client()
         url = self._url(path) if isinstance(path, str) else path
+        # what this request sends that the upstream could quote back: never passed on (redaction.py)
+        redactor = Redactor((config.api_key(), credential_of(headers.get("authorization"))))
         try:
-            response = await session.request(method, url, data=data, headers=headers, allow_redirects=False)
+            # (a large body as a stream of its bytes: aiohttp warns about, and copies, a large bytes body)
+            payload = io.BytesIO(data) if data is not None and len(data) > _LARGE_BODY else data
+            response = await session.request(
+                method, url, data=payload, headers=headers, allow_redirects=False
+            )
         except aiohttp.ConnectionTimeoutError:
             if sum(self.connection_counts()) >= config.max_connections:
                 raise GatewayError(
@@ -305,17 +334,18 @@ class Upstream:
             ) from None
         except aiohttp.ClientResponseError as exc:  # not HTTP: a malformed status line or headers
             raise GatewayError.bad_upstream(
-                self.name, f"answered with malformed HTTP ({exc.message})"
+                self.name, f"answered with malformed HTTP ({redactor.clean_text(str(exc.message))})"
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise GatewayError.bad_upstream(
-                self.name, f"closed the connection before answering ({_reason(exc)})"
+                self.name, f"closed the connection before answering ({redactor.clean_text(_reason(exc))})"
             ) from None
         if response.status >= 300:
-            raise await self._error(response)
+            raise await self._error(response, redactor)
         kind = _content_type(response)
         if kind not in _STREAM_TYPES and kind not in _JSON_TYPES:
-            preview = await _preview(response)
+            preview = await _preview(response, redactor)
+            kind = redactor.clean_text(kind)
             raise GatewayError.bad_upstream(
                 self.name,
                 f"answered HTTP {response.status} with {kind!r}, not JSON or an event stream: {preview!r}",
@@ -326,9 +356,9 @@ class Upstream:
             connection.protocol.read_timeout = config.read_timeout
             if not response.content.is_eof():  # (at the end of the body aiohttp stops the clock itself)
                 connection.protocol.start_timeout()  # it restarts now, with the stream's allowance
-        return response
+        return response, redactor
 
-    async def _error(self, response: aiohttp.ClientResponse) -> GatewayError:
+    async def _error(self, response: aiohttp.ClientResponse, redactor: Redactor) -> GatewayError:
         body = bytearray()
         try:
             while len(body) < _ERROR_BODY_LIMIT:
@@ -341,12 +371,12 @@ class Upstream:
         finally:
             response.close()
         status = response.status
-        error = classify_error(None, status=status, body=bytes(body[:_ERROR_BODY_LIMIT]))
-        key = self.config.api_key()
-        if key and key in error.message:  # some providers quote the key they were given
-            error = dataclasses.replace(error, message=error.message.replace(key, "[redacted]"))
+        # some providers quote the key they were given: cleaned before anything reads the body, and
+        # before it is cut (a key cut at the limit is replaced too)
+        cleaned = redactor.clean(bytes(body[:_ERROR_BODY_LIMIT]))
+        error = classify_error(None, status=status, body=cleaned)
         passed = [
-            (name.encode(), response.headers[name].encode())
+            (name.encode(), redactor.clean(response.headers[name].encode()))
             for name in _PASSED_ERROR_HEADERS
             if name in response.headers
         ]
@@ -359,11 +389,11 @@ def _content_type(response: aiohttp.ClientResponse) -> str:
     return response.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _preview(response: aiohttp.ClientResponse) -> str:
-    """The start of an unexpected answer, for the error message (the connection is then closed)."""
+async def _preview(response: aiohttp.ClientResponse, redactor: Redactor) -> str:
+    """The start of an unexpected answer, cleaned, for the error message (the connection is then closed)."""
     try:
         data = await response.content.read(160)
-        return data.decode("utf-8", "replace")
+        return redactor.clean(data).decode("utf-8", "replace")
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
         return ""
     finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .base import DEFAULT_MAX_BYTES, DEFAULT_TTL, ResponseStore
 from .errors import (
+    ConversationTooLargeError,
     DuplicateResponseError,
     InvalidListParameterError,
     InvalidStoreSpecError,
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_STORE_SPEC",
     "DEFAULT_TTL",
+    "ConversationTooLargeError",
     "DuplicateResponseError",
     "InvalidListParameterError",
     "InvalidStoreSpecError",

@@ -36,6 +36,13 @@ Rules every backend keeps (the tests check them on all three):
   ``cancelled`` update: its partial output), so what a child continued from never changes.
 * **Size.**  A response whose object plus own items exceed ``max_bytes`` is refused with
   :class:`~.errors.ResponseTooLargeError` and nothing is written.
+* **Owners.**  Every response has an *owner* (an opaque string: the gateway's keyed hash of the
+  client's key, :mod:`translator.gateway.owners`), given to every public method that reads or writes.
+  A response of another owner behaves exactly as an absent one: ``get``, ``status``, ``input_items``,
+  ``cancel`` and ``update`` answer ``None`` / ``False``, ``delete`` ``False``, ``conversation`` and
+  continuing from it raise :class:`~.errors.ResponseNotFoundError`.  A chain therefore has one owner.
+  The store keeps one random secret of its own (:meth:`ResponseStore.owner_secret`), which every
+  gateway sharing the store uses to make owners unless it is given one.
 
 Each public method runs in a tracing span (``store <name>``, :mod:`translator.gateway.tracing`), a child of
 the request's when there is one; without OpenTelemetry installed the decorators change nothing.
@@ -46,6 +53,7 @@ from __future__ import annotations
 import bisect
 import enum
 import re
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -57,11 +65,18 @@ import orjson
 
 from ..tracing import traced, traced_iteration
 from .conversations import ConversationStore
-from .errors import InvalidListParameterError, ResponseNotFoundError, ResponseTooLargeError
+from .errors import (
+    ConversationTooLargeError,
+    InvalidListParameterError,
+    ResponseNotFoundError,
+    ResponseTooLargeError,
+    StoreError,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_TTL",
+    "OWNER",
     "PAGE_SIZE",
     "ResponseStore",
 ]
@@ -80,6 +95,10 @@ UNFINISHED = ("queued", "in_progress")
 RESPONSE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
 #: Events read per round trip from a background response's event log.
 EVENT_PAGE = 500
+#: What an owner may look like (the gateway's owners are ``o_`` + 64 hex digits).
+OWNER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+#: Bytes of the store's own owner secret.
+SECRET_BYTES = 32
 #: Bounds of the input-items list ``limit`` (API: 1 to 100, default 20).
 MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
 
@@ -94,11 +113,13 @@ class Part(enum.IntEnum):
 
 
 class Link(NamedTuple):
-    """One response on a chain: its id and how many input and output items it has."""
+    """One response on a chain: its id, how many input and output items it has, and its stored bytes
+    (its object and its own items: an upper bound of its items' bytes)."""
 
     response_id: str
     n_input: int
     n_output: int
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +127,7 @@ class NewResponse:
     """Everything ``_insert`` writes for one response, already serialized."""
 
     response_id: str
+    owner: str
     parent: str | None
     body: bytes
     status: str
@@ -204,6 +226,13 @@ def _split_response(response: Mapping[str, Any]) -> tuple[str, bytes, str, list[
     return response_id, body, status, blobs, ids
 
 
+def check_owner(owner: str) -> str:
+    """``owner``, checked (a programming error otherwise: owners come from the gateway, not clients)."""
+    if not isinstance(owner, str) or not OWNER.fullmatch(owner):
+        raise ValueError(f"owner must be 1-128 letters, digits, _.:- (got {owner!r})")
+    return owner
+
+
 def _check_list_parameters(limit: int, order: str) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not MIN_LIMIT <= limit <= MAX_LIMIT:
         raise InvalidListParameterError(
@@ -230,8 +259,10 @@ class ResponseStore(ABC):
     # ------------------------------------------------------------------ public API
 
     @traced("create")
-    async def create(self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]) -> None:
-        """Store a new response: its object (``output`` included) and its own input items.
+    async def create(
+        self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]], *, owner: str
+    ) -> None:
+        """Store a new response of ``owner``: its object (``output`` included) and its own input items.
 
         ``response["previous_response_id"]`` names the response it continues; ``input_items`` are this
         request's items only (see :func:`~.items.stored_input_items`), not the conversation prepended
@@ -240,11 +271,13 @@ class ResponseStore(ABC):
         Raises:
             ValueError: the response has no id or status, or says ``store: false`` (such a response
                 must not be stored: it is never retrievable).
-            ResponseNotFoundError: the parent is unknown, expired or deleted (``response_id`` names it).
+            ResponseNotFoundError: the parent is unknown, expired, deleted or another owner's
+                (``response_id`` names it).
             ResponseInProgressError: the parent is still queued or in progress.
             DuplicateResponseError: a response with this id is already stored.
             ResponseTooLargeError: over ``max_bytes``; nothing is written.
         """
+        check_owner(owner)
         response_id, body, status, out_blobs, out_ids = _split_response(response)
         if response.get("store") is False:
             raise ValueError(f"response {response_id!r} says store: false; it must not be stored")
@@ -259,6 +292,7 @@ class ResponseStore(ABC):
         await self._insert(
             NewResponse(
                 response_id=response_id,
+                owner=owner,
                 parent=parent,
                 body=body,
                 status=status,
@@ -273,7 +307,7 @@ class ResponseStore(ABC):
         )
 
     @traced("update")
-    async def update(self, response: Mapping[str, Any]) -> bool:
+    async def update(self, response: Mapping[str, Any], *, owner: str) -> bool:
         """Replace an unfinished response's object and output items (status changes, the final result).
 
         Returns ``False``, writing nothing, when the response is no longer stored (expired, deleted) or
@@ -285,15 +319,17 @@ class ResponseStore(ABC):
         """
         response_id, body, status, out_blobs, out_ids = _split_response(response)
         out_size = len(body) + sum(map(len, out_blobs))
-        outcome, size = await self._replace(response_id, body, status, out_blobs, out_ids, out_size)
+        outcome, size = await self._replace(
+            response_id, check_owner(owner), body, status, out_blobs, out_ids, out_size
+        )
         if outcome is Replaced.TOO_LARGE:
             raise ResponseTooLargeError(response_id, size, self.max_bytes)
         return outcome is Replaced.STORED
 
     @traced("get")
-    async def get(self, response_id: str) -> dict[str, Any] | None:
+    async def get(self, response_id: str, *, owner: str) -> dict[str, Any] | None:
         """The ``Response`` object as ``GET /v1/responses/{id}`` returns it, or ``None`` (-> 404)."""
-        found = await self._read(response_id)
+        found = await self._read(response_id, check_owner(owner))
         if found is None:
             return None
         body, status, outputs = found
@@ -303,39 +339,54 @@ class ResponseStore(ABC):
         return response
 
     @traced("status")
-    async def status(self, response_id: str) -> str | None:
+    async def status(self, response_id: str, *, owner: str) -> str | None:
         """The stored status (``cancelled`` once a cancel was requested anywhere), or ``None``.
 
         Cheap: a background run polls it to notice a cancel request made through another instance.
         """
-        return await self._status(response_id)
+        return await self._status(response_id, check_owner(owner))
 
     @traced("cancel")
-    async def cancel(self, response_id: str) -> dict[str, Any] | None:
+    async def cancel(self, response_id: str, *, owner: str) -> dict[str, Any] | None:
         """Move an unfinished (``queued`` / ``in_progress``) response to ``cancelled``; others are left alone.
 
         Returns the stored response afterwards (the caller tells "cancelled" from "already finished" by
         its ``status``, and answers non-background responses with the API's error), or ``None``.
         """
-        if not await self._cancel(response_id):
+        if not await self._cancel(response_id, check_owner(owner)):
             return None
-        return await self.get(response_id)
+        return await self.get(response_id, owner=owner)
 
     @traced_iteration("conversation")
-    async def conversation(self, response_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def conversation(
+        self,
+        response_id: str,
+        *,
+        owner: str,
+        max_items: int | None = None,
+        max_bytes: int | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
         """The items a request continuing from ``response_id`` prepends, oldest first, page by page.
 
         For every response from the chain's root down to ``response_id``: its input items, then its
         output items (reasoning items included, for replay).
 
         Raises:
-            ResponseNotFoundError: ``response_id`` is unknown, expired or deleted (on the first
-                ``__anext__``), or was deleted while being read.
+            ResponseNotFoundError: ``response_id`` is unknown, expired, deleted or another owner's (on
+                the first ``__anext__``), or was deleted while being read.
+            ConversationTooLargeError: more than ``max_items`` items, or more than ``max_bytes`` stored
+                bytes (the responses' objects and items), counted from the chain before any item is
+                loaded (on the first ``__anext__``).
         """
-        chain = await self._chain(response_id)
+        chain = await self._chain(response_id, check_owner(owner))
         if chain is None:
             raise ResponseNotFoundError(response_id)
         layout = _Layout(chain, own_output=True)
+        if max_items is not None and layout.total > max_items:
+            raise ConversationTooLargeError(response_id, "items", layout.total, max_items)
+        size = sum(link.size for link in chain)
+        if max_bytes is not None and size > max_bytes:
+            raise ConversationTooLargeError(response_id, "bytes", size, max_bytes)
         for start in range(0, layout.total, PAGE_SIZE):
             page = await self._load_runs(layout.runs(start, min(start + PAGE_SIZE, layout.total)))
             if page is None:
@@ -348,6 +399,7 @@ class ResponseStore(ABC):
         self,
         response_id: str,
         *,
+        owner: str,
         after: str | None = None,
         limit: int = DEFAULT_LIMIT,
         order: Order = "desc",
@@ -364,7 +416,7 @@ class ResponseStore(ABC):
                 the listed items (``param`` names which).
         """
         _check_list_parameters(limit, order)
-        chain = await self._chain(response_id)
+        chain = await self._chain(response_id, check_owner(owner))
         if chain is None:
             return None
         layout = _Layout(chain, own_output=False)
@@ -393,17 +445,17 @@ class ResponseStore(ABC):
             "has_more": has_more,
         }
 
-    async def find_items(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def find_items(self, item_ids: Sequence[str], *, owner: str) -> dict[str, dict[str, Any]]:
         """The stored items with these ids, by id (an ``item_reference`` resolved); absent ids are left out.
 
-        An item is found among the input and output items of every live response (not expired, not
-        deleted); when several responses hold the same id, the most recently stored one is read.  All
-        ids are looked up in one round trip.
+        An item is found among the input and output items of every live response of ``owner`` (not
+        expired, not deleted); when several responses hold the same id, the most recently stored one is
+        read.  All ids are looked up in one round trip.
         """
         unique = [item_id for item_id in dict.fromkeys(item_ids) if isinstance(item_id, str) and item_id]
         if not unique:
             return {}
-        found = await self._find_items(unique)
+        found = await self._find_items(unique, check_owner(owner))
         return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
 
     async def append_events(
@@ -429,12 +481,22 @@ class ResponseStore(ABC):
         return [orjson.loads(blob) for blob in blobs], closed and len(blobs) < limit
 
     @traced("delete")
-    async def delete(self, response_id: str) -> bool:
-        """Delete a response; ``False`` when it is unknown, expired or already deleted (-> 404).
+    async def delete(self, response_id: str, *, owner: str) -> bool:
+        """Delete a response; ``False`` when it is unknown, expired, already deleted or another owner's
+        (-> 404).
 
         Responses continuing from it keep their conversation (see the module docstring).
         """
-        return await self._delete(response_id)
+        return await self._delete(response_id, check_owner(owner))
+
+    async def owner_secret(self) -> bytes:
+        """The store's own random secret (:data:`SECRET_BYTES`), made by the first caller and the same
+        for every store opened on the same file or Redis prefix afterwards: the key of the owners'
+        keyed hash, unless the gateway is given one."""
+        secret = await self._secret(secrets.token_bytes(SECRET_BYTES))
+        if len(secret) < 16:
+            raise StoreError("the stored owner secret is shorter than 16 bytes: the store was tampered with")
+        return secret
 
     @abstractmethod
     def conversation_store(self) -> ConversationStore:
@@ -486,39 +548,47 @@ class ResponseStore(ABC):
 
     @abstractmethod
     async def _insert(self, new: NewResponse) -> None:
-        """Write a new response atomically: refuse a duplicate id, a parent that is not live or not
-        finished; bump the parent's child count; extend every ancestor's expiry to at least the new
-        one's."""
+        """Write a new response atomically: refuse a duplicate id, a parent that is not live (or not
+        ``new.owner``'s) or not finished; bump the parent's child count; extend every ancestor's expiry
+        to at least the new one's."""
+
+    @abstractmethod
+    async def _secret(self, candidate: bytes) -> bytes:
+        """The stored secret; ``candidate`` is stored first when there is none (atomically)."""
 
     @abstractmethod
     async def _replace(
         self,
         response_id: str,
+        owner: str,
         body: bytes,
         status: str,
         output_items: list[bytes],
         output_ids: list[str | None],
         output_size: int,
     ) -> tuple[Replaced, int]:
-        """Atomically replace body, status and output items, unless gone, not :func:`replaceable`, or
+        """Atomically replace body, status and output items, unless gone (or another owner's), not
+        :func:`replaceable`, or
         too large (stored input size + ``output_size`` over ``max_bytes``).  Returns the outcome and
         the would-be total size."""
 
     @abstractmethod
-    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
-        """(body, status, output items) of a live response, read consistently."""
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
+        """(body, status, output items) of a live response of ``owner``, read consistently."""
 
     @abstractmethod
-    async def _status(self, response_id: str) -> str | None:
-        """The status of a live response."""
+    async def _status(self, response_id: str, owner: str) -> str | None:
+        """The status of a live response of ``owner``."""
 
     @abstractmethod
-    async def _cancel(self, response_id: str) -> bool:
-        """Atomically set status ``cancelled`` if it is :data:`UNFINISHED`; ``False`` if not live."""
+    async def _cancel(self, response_id: str, owner: str) -> bool:
+        """Atomically set status ``cancelled`` if it is :data:`UNFINISHED`; ``False`` if not live (or
+        another owner's)."""
 
     @abstractmethod
-    async def _chain(self, response_id: str) -> list[Link] | None:
-        """The chain from its root down to ``response_id`` (which must be live, else ``None``)."""
+    async def _chain(self, response_id: str, owner: str) -> list[Link] | None:
+        """The chain from its root down to ``response_id`` (which must be live and ``owner``'s, else
+        ``None``)."""
 
     @abstractmethod
     async def _load(self, runs: Sequence[Run]) -> list[list[bytes]]:
@@ -529,9 +599,9 @@ class ResponseStore(ABC):
         """Where item ``item_id`` is stored among ``response_ids``: (response id, part, index) hits."""
 
     @abstractmethod
-    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
-        """The stored blobs of the items with these ids among live responses' items (the most recently
-        stored response's when several hold one), in one round trip."""
+    async def _find_items(self, item_ids: Sequence[str], owner: str) -> dict[str, bytes]:
+        """The stored blobs of the items with these ids among ``owner``'s live responses' items (the most
+        recently stored response's when several hold one), in one round trip."""
 
     @abstractmethod
     async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
@@ -544,6 +614,6 @@ class ResponseStore(ABC):
         """Up to ``limit`` events after sequence number ``after``, and whether the log is closed."""
 
     @abstractmethod
-    async def _delete(self, response_id: str) -> bool:
-        """Delete (or, with children, tombstone) a live response; purge tombstoned ancestors whose last
-        child this was.  ``False`` when not live."""
+    async def _delete(self, response_id: str, owner: str) -> bool:
+        """Delete (or, with children, tombstone) a live response of ``owner``; purge tombstoned
+        ancestors whose last child this was.  ``False`` when not live (or another owner's)."""

@@ -28,7 +28,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from ...ids import random_id
-from .errors import InvalidListParameterError, ResponseTooLargeError
+from .errors import ConversationTooLargeError, InvalidListParameterError, ResponseTooLargeError
 
 __all__ = ["CONVERSATION_PAGE", "ConversationStore", "Meta"]
 
@@ -158,14 +158,33 @@ class ConversationStore(ABC):
         data = [orjson.loads(blob) for blob in blobs[:limit]]
         return _page(data, len(blobs) > limit)
 
-    async def items(self, owner: str, conversation_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def items(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        max_items: int | None = None,
+        max_bytes: int | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
         """Every item, oldest first, page by page (what a response in the conversation is given first).
-        Nothing when the conversation is absent (check with :meth:`get` first)."""
+        Nothing when the conversation is absent (check with :meth:`get` first).
+
+        Raises:
+            ConversationTooLargeError: past ``max_items`` items or ``max_bytes`` bytes of items, as soon
+                as a page passes it (no more than the caps and one page are ever read).
+        """
         if await self._owned(owner, conversation_id) is None:
             return
         cursor: int | None = None
+        count = size = 0
         while True:
             rows = await self._page_with_seq(conversation_id, cursor, CONVERSATION_PAGE)
+            count += len(rows)
+            size += sum(len(blob) for _, blob in rows)
+            if max_items is not None and count > max_items:
+                raise ConversationTooLargeError(conversation_id, "items", count, max_items)
+            if max_bytes is not None and size > max_bytes:
+                raise ConversationTooLargeError(conversation_id, "bytes", size, max_bytes)
             for _, blob in rows:
                 yield orjson.loads(blob)
             if len(rows) < CONVERSATION_PAGE:

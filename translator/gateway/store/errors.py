@@ -8,6 +8,7 @@
         ├── ResponseInProgressError continuing from a response that is still queued or in progress (-> 400)
         ├── DuplicateResponseError  a response with that id is already stored
         ├── ResponseTooLargeError   a response over the store's byte cap (-> 413 / 400)
+        ├── ConversationTooLargeError  a conversation over the cap on what one request may load (-> 413)
         ├── InvalidListParameterError  bad ``after`` / ``limit`` / ``order`` for input items (-> 400)
         ├── InvalidStoreSpecError   a ``--store`` value that names no backend, or a bad path/URL
         └── StoreUnavailableError   the backend cannot be reached or written (Redis down, disk full)
@@ -18,6 +19,7 @@ from __future__ import annotations
 from ...errors import TranslatorError
 
 __all__ = [
+    "ConversationTooLargeError",
     "DuplicateResponseError",
     "InvalidListParameterError",
     "InvalidStoreSpecError",
@@ -69,6 +71,19 @@ class ResponseTooLargeError(StoreError):
         super().__init__(
             f"response {response_id!r} needs {size} bytes of storage, over the store's cap of {limit} bytes"
         )
+
+
+class ConversationTooLargeError(StoreError):
+    """The conversation a request continues is over a cap on what one request may load: ``what`` is
+    ``"items"`` or ``"bytes"``, ``found`` how many it holds (at least), ``cap`` the cap.  Raised before the
+    conversation is loaded (a stored chain is measured first) or as soon as the count passes the cap."""
+
+    def __init__(self, source_id: str, what: str, found: int, cap: int) -> None:
+        self.source_id = source_id
+        self.what = what
+        self.found = found
+        self.cap = cap
+        super().__init__(f"the conversation of {source_id!r} holds {found:,} {what}, over the cap of {cap:,}")
 
 
 class InvalidListParameterError(StoreError):

@@ -36,6 +36,7 @@ SWEEP_EVERY = 256
 
 @dataclass(slots=True)
 class _Entry:
+    owner: str
     parent: str | None
     body: bytes | None
     status: str
@@ -79,6 +80,7 @@ class MemoryResponseStore(ResponseStore):
     def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         super().__init__(ttl=ttl, max_bytes=max_bytes)
         self._table = _Table()
+        self._owner_secret: bytes | None = None
 
     def conversation_store(self) -> ConversationStore:
         return MemoryConversationStore(ttl=self.ttl, max_bytes=self.max_bytes)
@@ -99,9 +101,10 @@ class MemoryResponseStore(ResponseStore):
             return None
         return entry
 
-    def _live(self, response_id: str) -> _Entry | None:
+    def _live(self, response_id: str, owner: str) -> _Entry | None:
+        """The entry if it is live and ``owner``'s."""
         entry = self._entry(response_id)
-        return None if entry is None or entry.deleted else entry
+        return None if entry is None or entry.deleted or entry.owner != owner else entry
 
     def _sweep(self, now: float) -> None:
         expired = [rid for rid, entry in self._table.entries.items() if entry.expires_at <= now]
@@ -128,13 +131,14 @@ class MemoryResponseStore(ResponseStore):
             self._sweep(now)
         if self._entry(new.response_id, now) is not None:
             raise DuplicateResponseError(new.response_id)
-        parent = None if new.parent is None else self._live(new.parent)
+        parent = None if new.parent is None else self._live(new.parent, new.owner)
         if new.parent is not None and parent is None:
             raise ResponseNotFoundError(new.parent)
         if parent is not None and parent.status in UNFINISHED:
             raise ResponseInProgressError(new.parent or "")
         expires_at = now + self.ttl
         self._table.entries[new.response_id] = _Entry(
+            owner=new.owner,
             parent=new.parent,
             body=new.body,
             status=new.status,
@@ -155,16 +159,22 @@ class MemoryResponseStore(ResponseStore):
             ancestor.expires_at = expires_at + self.ttl * EXPIRY_SLACK
             ancestor_id = ancestor.parent
 
+    async def _secret(self, candidate: bytes) -> bytes:
+        if self._owner_secret is None:
+            self._owner_secret = candidate
+        return self._owner_secret
+
     async def _replace(
         self,
         response_id: str,
+        owner: str,
         body: bytes,
         status: str,
         output_items: list[bytes],
         output_ids: list[str | None],
         output_size: int,
     ) -> tuple[Replaced, int]:
-        entry = self._live(response_id)
+        entry = self._live(response_id, owner)
         if entry is None:
             return Replaced.GONE, 0
         if not replaceable(entry.status, status):
@@ -178,26 +188,26 @@ class MemoryResponseStore(ResponseStore):
         self._point(response_id, output_ids)
         return Replaced.STORED, size
 
-    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
-        entry = self._live(response_id)
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
+        entry = self._live(response_id, owner)
         if entry is None or entry.body is None:
             return None
         return entry.body, entry.status, list(entry.items[Part.OUTPUT])
 
-    async def _status(self, response_id: str) -> str | None:
-        entry = self._live(response_id)
+    async def _status(self, response_id: str, owner: str) -> str | None:
+        entry = self._live(response_id, owner)
         return None if entry is None else entry.status
 
-    async def _cancel(self, response_id: str) -> bool:
-        entry = self._live(response_id)
+    async def _cancel(self, response_id: str, owner: str) -> bool:
+        entry = self._live(response_id, owner)
         if entry is None:
             return False
         if entry.status in UNFINISHED:
             entry.status = "cancelled"
         return True
 
-    async def _chain(self, response_id: str) -> list[Link] | None:
-        if self._live(response_id) is None:
+    async def _chain(self, response_id: str, owner: str) -> list[Link] | None:
+        if self._live(response_id, owner) is None:
             return None
         chain: list[Link] = []
         current: str | None = response_id
@@ -205,7 +215,8 @@ class MemoryResponseStore(ResponseStore):
             entry = self._entry(current)
             if entry is None:
                 raise StoreError(f"the conversation of {response_id!r} is broken: {current!r} is missing")
-            chain.append(Link(current, len(entry.items[Part.INPUT]), len(entry.items[Part.OUTPUT])))
+            items = entry.items
+            chain.append(Link(current, len(items[Part.INPUT]), len(items[Part.OUTPUT]), entry.size))
             current = entry.parent
         chain.reverse()
         return chain
@@ -229,11 +240,11 @@ class MemoryResponseStore(ResponseStore):
                     hits.append((rid, part, index))
         return hits
 
-    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+    async def _find_items(self, item_ids: Sequence[str], owner: str) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for item_id in item_ids:
             rid = self._table.items.get(item_id)
-            entry = None if rid is None else self._live(rid)
+            entry = None if rid is None else self._live(rid, owner)
             if entry is None:
                 continue
             for part in (Part.OUTPUT, Part.INPUT):
@@ -263,8 +274,8 @@ class MemoryResponseStore(ResponseStore):
         start = max(after + 1, 0)
         return log.events[start : start + limit], log.closed
 
-    async def _delete(self, response_id: str) -> bool:
-        entry = self._live(response_id)
+    async def _delete(self, response_id: str, owner: str) -> bool:
+        entry = self._live(response_id, owner)
         if entry is None:
             return False
         if entry.children > 0:

@@ -2,8 +2,8 @@
 
 Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``)::
 
-    P resp:R   hash   body (the Response without output), status, parent, nin, nout, insize, size,
-                      created, deleted (0/1), children
+    P resp:R   hash   body (the Response without output), status, owner, parent, nin, nout, insize,
+                      size, created, deleted (0/1), children
     P in:R     list   input items, one JSON document each
     P out:R    list   output items
     P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
@@ -12,6 +12,8 @@ Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``):
     P ev:R     list   background response R's streaming events, one JSON document each (index =
                       sequence number), kept ``ttl`` after the last append
     P evend:R  string the log's state: ``0`` open, ``1`` once the last event is in
+    P owner_secret  string  the store's own secret (:meth:`~.base.ResponseStore.owner_secret`), kept at
+                      least as long as the longest-lived response
 
 Every write is one Lua script (atomic on the server): a create checks the id and the parent, writes
 all keys, bumps the parent's child count and extends the ancestors' expiry in one step, so several
@@ -108,8 +110,8 @@ end
 """
 
 # ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
-#       unfinished statuses (comma-separated), ancestors' ttl ms, input items, output items, input ids,
-#       output ids
+#       unfinished statuses (comma-separated), ancestors' ttl ms, owner, input items, output items,
+#       input ids, output ids
 _CREATE = (
     _PRELUDE
     + """
@@ -117,14 +119,18 @@ local id, parent, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local nin, nout = tonumber(ARGV[9]), tonumber(ARGV[10])
 local meta = p .. 'resp:' .. id
 if redis.call('EXISTS', meta) == 1 then return 'duplicate' end
+local owner = ARGV[14]
 if parent ~= '' then
-  local f = redis.call('HMGET', p .. 'resp:' .. parent, 'deleted', 'status')
-  if f[1] ~= '0' then return 'parent' end
+  local f = redis.call('HMGET', p .. 'resp:' .. parent, 'deleted', 'status', 'owner')
+  if f[1] ~= '0' or f[3] ~= owner then return 'parent' end
   if one_of(ARGV[12], f[2]) then return 'unfinished' end
 end
-redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'parent', parent, 'nin', nin, 'nout', nout,
-  'insize', ARGV[7], 'size', ARGV[8], 'created', ARGV[11], 'deleted', '0', 'children', '0')
-local first = 14
+redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'owner', owner, 'parent', parent, 'nin', nin,
+  'nout', nout, 'insize', ARGV[7], 'size', ARGV[8], 'created', ARGV[11], 'deleted', '0', 'children', '0')
+-- the owner secret outlives every response made with it
+local secret = p .. 'owner_secret'
+if redis.call('PTTL', secret) < ttl then redis.call('PEXPIRE', secret, ARGV[13]) end
+local first = 15
 push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
@@ -148,14 +154,15 @@ return 'ok'
 """
 )
 
-# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, output items, output ids
+# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, owner, output items,
+#       output ids
 _REPLACE = (
     _PRELUDE
     + """
 local id = ARGV[2]
 local meta = p .. 'resp:' .. id
-local f = redis.call('HMGET', meta, 'deleted', 'status', 'insize', 'size')
-if f[1] ~= '0' then return {'gone', 0} end
+local f = redis.call('HMGET', meta, 'deleted', 'status', 'insize', 'size', 'owner')
+if f[1] ~= '0' or f[5] ~= ARGV[9] then return {'gone', 0} end
 -- base.replaceable: unfinished, or a cancelled response taking a cancelled update
 if not (one_of(ARGV[8], f[2]) or (f[2] == 'cancelled' and ARGV[4] == 'cancelled')) then
   return {'finished', tonumber(f[4])}
@@ -165,45 +172,48 @@ if size > tonumber(ARGV[7]) then return {'too large', size} end
 local nout = tonumber(ARGV[5])
 local out, outx = p .. 'out:' .. id, p .. 'outx:' .. id
 redis.call('DEL', out, outx)
-push(out, 9, nout)
-index(outx, 9 + nout, nout)
+push(out, 10, nout)
+index(outx, 10 + nout, nout)
 local ttl = redis.call('PTTL', meta)
 if ttl > 0 then
   redis.call('PEXPIRE', out, ttl)
   redis.call('PEXPIRE', outx, ttl)
-  refer(id, 9 + nout, nout, ttl)
+  refer(id, 10 + nout, nout, ttl)
 end
 redis.call('HSET', meta, 'body', ARGV[3], 'status', ARGV[4], 'nout', nout, 'size', size)
 return {'stored', size}
 """
 )
 
-# ARGV: prefix, id, unfinished statuses
+# ARGV: prefix, id, unfinished statuses, owner
 _CANCEL = (
     _PRELUDE
     + """
 local meta = p .. 'resp:' .. ARGV[2]
-local f = redis.call('HMGET', meta, 'deleted', 'status')
-if f[1] ~= '0' then return 0 end
+local f = redis.call('HMGET', meta, 'deleted', 'status', 'owner')
+if f[1] ~= '0' or f[3] ~= ARGV[4] then return 0 end
 if one_of(ARGV[3], f[2]) then redis.call('HSET', meta, 'status', 'cancelled') end
 return 1
 """
 )
 
-# ARGV: prefix, id.  Returns nil when id is not live, else "id nin nout id nin nout ..." from id up to the
-# root: one string (response ids have no spaces: base.RESPONSE_ID), parsed far faster than an array.
+# ARGV: prefix, id, owner.  Returns nil when id is not live (or another owner's), else "id nin nout size id
+# nin nout size ..." from id up to the root: one string (response ids have no spaces: base.RESPONSE_ID),
+# parsed far faster than an array.  A chain has one owner (a create checks its parent's), so only id's is
+# compared.
 _CHAIN = """
 local p, cur = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
-if f[1] ~= '0' then return false end
+local f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent', 'size', 'owner')
+if f[1] ~= '0' or f[6] ~= ARGV[3] then return false end
 local out = {}
 while true do
   out[#out + 1] = cur
   out[#out + 1] = f[2]
   out[#out + 1] = f[3]
+  out[#out + 1] = f[5] or '0'
   cur = f[4]
   if cur == '' then return table.concat(out, ' ') end
-  f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent')
+  f = redis.call('HMGET', p .. 'resp:' .. cur, 'deleted', 'nin', 'nout', 'parent', 'size')
   if not f[1] then return redis.error_reply('TRANSLATOR broken chain at ' .. cur) end
 end
 """
@@ -221,14 +231,14 @@ for _, item in ipairs(items) do counts[#counts + 1] = item end
 return counts
 """
 
-# ARGV: prefix, id
+# ARGV: prefix, id, owner
 _DELETE = (
     _PRELUDE
     + """
 local id = ARGV[2]
 local meta = p .. 'resp:' .. id
-local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent')
-if f[1] ~= '0' then return 0 end
+local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent', 'owner')
+if f[1] ~= '0' or f[4] ~= ARGV[3] then return 0 end
 if tonumber(f[2]) > 0 then
   redis.call('HSET', meta, 'deleted', '1')
   redis.call('HDEL', meta, 'body')
@@ -253,13 +263,14 @@ return 1
 )
 
 
-# ARGV: prefix, item ids.  Returns id, blob, id, blob... for the ids held by a live response.
+# ARGV: prefix, owner, item ids.  Returns id, blob, id, blob... for the ids held by a live response of owner.
 _FIND = """
-local p, out = ARGV[1], {}
-for i = 2, #ARGV do
+local p, owner, out = ARGV[1], ARGV[2], {}
+for i = 3, #ARGV do
   local item_id = ARGV[i]
   local rid = redis.call('GET', p .. 'item:' .. item_id)
-  if rid and redis.call('HGET', p .. 'resp:' .. rid, 'deleted') == '0' then
+  local f = rid and redis.call('HMGET', p .. 'resp:' .. rid, 'deleted', 'owner')
+  if f and f[1] == '0' and f[2] == owner then
     for _, kind in ipairs({'out', 'in'}) do
       local index = redis.call('HGET', p .. kind .. 'x:' .. rid, item_id)
       if index then
@@ -274,6 +285,14 @@ for i = 2, #ARGV do
   end
 end
 return out
+"""
+
+# ARGV: prefix, candidate secret, ms to keep it at least.  Returns the stored secret.
+_SECRET = """
+local key = ARGV[1] .. 'owner_secret'
+redis.call('SET', key, ARGV[2], 'NX')
+if redis.call('PTTL', key) < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+return redis.call('GET', key)
 """
 
 
@@ -324,6 +343,7 @@ class RedisResponseStore(ResponseStore):
         self._delete_script = self._redis.register_script(_DELETE)
         self._load_script = self._redis.register_script(_LOAD)
         self._find_script = self._redis.register_script(_FIND)
+        self._secret_script = self._redis.register_script(_SECRET)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -390,7 +410,8 @@ class RedisResponseStore(ResponseStore):
             len(new.output_items),
             repr(new.created_at),
             _UNFINISHED,
-            ttl_ms + round(self.ttl * EXPIRY_SLACK * 1000),
+            self._kept_ms(),
+            new.owner,
             *new.input_items,
             *new.output_items,
             *(item_id or "" for item_id in new.input_ids),
@@ -405,9 +426,19 @@ class RedisResponseStore(ResponseStore):
         if outcome == b"unfinished":
             raise ResponseInProgressError(new.parent or "")
 
+    def _kept_ms(self) -> int:
+        """How long an extended ancestor (and the owner secret) is kept, in ms."""
+        return max(1, round(self.ttl * 1000)) + round(self.ttl * EXPIRY_SLACK * 1000)
+
+    async def _secret(self, candidate: bytes) -> bytes:
+        async with self._errors():
+            secret = await self._secret_script(keys=[], args=[self.key_prefix, candidate, self._kept_ms()])
+        return bytes(secret)
+
     async def _replace(
         self,
         response_id: str,
+        owner: str,
         body: bytes,
         status: str,
         output_items: list[bytes],
@@ -423,6 +454,7 @@ class RedisResponseStore(ResponseStore):
             output_size,
             self.max_bytes,
             _UNFINISHED,
+            owner,
             *output_items,
             *(item_id or "" for item_id in output_ids),
         ]
@@ -430,33 +462,40 @@ class RedisResponseStore(ResponseStore):
             outcome, size = await self._replace_script(keys=[], args=args)
         return Replaced(outcome.decode()), int(size)
 
-    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
         async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(self._key("resp:", response_id), "body", "status", "deleted")
+            pipe.hmget(self._key("resp:", response_id), "body", "status", "deleted", "owner")
             pipe.lrange(self._key("out:", response_id), 0, -1)
-            (body, status, deleted), outputs = await pipe.execute()
-        if deleted != b"0" or body is None:
+            (body, status, deleted, stored_owner), outputs = await pipe.execute()
+        if deleted != b"0" or body is None or stored_owner != owner.encode():
             return None
         return body, status.decode(), list(outputs)
 
-    async def _status(self, response_id: str) -> str | None:
+    async def _status(self, response_id: str, owner: str) -> str | None:
         async with self._errors():
-            fields = await self._redis.hmget(self._key("resp:", response_id), "deleted", "status")
-        deleted, status = cast("list[bytes | None]", fields)
-        return status.decode() if deleted == b"0" and status is not None else None
+            fields = await self._redis.hmget(self._key("resp:", response_id), "deleted", "status", "owner")
+        deleted, status, stored_owner = cast("list[bytes | None]", fields)
+        if deleted != b"0" or status is None or stored_owner != owner.encode():
+            return None
+        return status.decode()
 
-    async def _cancel(self, response_id: str) -> bool:
+    async def _cancel(self, response_id: str, owner: str) -> bool:
         async with self._errors():
-            found = await self._cancel_script(keys=[], args=[self.key_prefix, response_id, _UNFINISHED])
+            found = await self._cancel_script(
+                keys=[], args=[self.key_prefix, response_id, _UNFINISHED, owner]
+            )
         return bool(found)
 
-    async def _chain(self, response_id: str) -> list[Link] | None:
+    async def _chain(self, response_id: str, owner: str) -> list[Link] | None:
         async with self._errors():
-            flat = await self._chain_script(keys=[], args=[self.key_prefix, response_id])
+            flat = await self._chain_script(keys=[], args=[self.key_prefix, response_id, owner])
         if flat is None:
             return None
         fields = flat.decode().split(" ")
-        links = [Link(fields[n], int(fields[n + 1]), int(fields[n + 2])) for n in range(0, len(fields), 3)]
+        links = [
+            Link(fields[n], int(fields[n + 1]), int(fields[n + 2]), int(fields[n + 3]))
+            for n in range(0, len(fields), 4)
+        ]
         links.reverse()
         return links
 
@@ -485,9 +524,9 @@ class RedisResponseStore(ResponseStore):
         hits = zip(places, found, strict=True)
         return [(rid, part, int(index)) for (rid, part), index in hits if index is not None]
 
-    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+    async def _find_items(self, item_ids: Sequence[str], owner: str) -> dict[str, bytes]:
         async with self._errors():
-            flat = await self._find_script(keys=[], args=[self.key_prefix, *item_ids])
+            flat = await self._find_script(keys=[], args=[self.key_prefix, owner, *item_ids])
         return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}
 
     async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
@@ -517,6 +556,6 @@ class RedisResponseStore(ResponseStore):
             return None
         return list(blobs), state == b"1"
 
-    async def _delete(self, response_id: str) -> bool:
+    async def _delete(self, response_id: str, owner: str) -> bool:
         async with self._errors():
-            return bool(await self._delete_script(keys=[], args=[self.key_prefix, response_id]))
+            return bool(await self._delete_script(keys=[], args=[self.key_prefix, response_id, owner]))

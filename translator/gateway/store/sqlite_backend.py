@@ -48,8 +48,9 @@ __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
 
 T = TypeVar("T")
 
-#: ``PRAGMA user_version`` of the files this code writes.
-SCHEMA_VERSION = 1
+#: ``PRAGMA user_version`` of the files this code writes (2: responses have an owner; a version-1 file is
+#: upgraded in place, its responses owned by nobody).
+SCHEMA_VERSION = 2
 #: Seconds between two sweeps of expired rows (done by a writer).
 SWEEP_INTERVAL = 60.0
 #: Ids per ``IN (...)`` list (SQLite allows 32,766 variables; smaller lists plan as well).
@@ -60,6 +61,7 @@ BUSY_TIMEOUT_MS = 10_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL DEFAULT '',
     parent      TEXT,
     body        BLOB,
     status      TEXT NOT NULL,
@@ -118,16 +120,32 @@ CREATE UNIQUE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items
 CREATE INDEX IF NOT EXISTS conversation_items_by_item_id ON conversation_items(item_id);
 """
 
+#: Version 1 to 2: responses get an owner ('' for those stored before: nobody's, never served again).
+_UPGRADE_1 = """
+ALTER TABLE responses ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+"""
+
+#: Version 2's additions (also run on a fresh file): the owner index, the store's own values.
+_SCHEMA_2 = """
+CREATE INDEX IF NOT EXISTS responses_by_owner ON responses(owner);
+CREATE TABLE IF NOT EXISTS meta (
+    name        TEXT PRIMARY KEY,
+    value       BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
 _LIVE = "deleted = 0 AND expires_at > ?"
+#: Live and the given owner's: (id, now, owner) with ``id = ? AND {_OWNED}``.
+_OWNED = f"{_LIVE} AND owner = ?"
 
 _CHAIN = f"""
-WITH RECURSIVE chain(id, parent, n_input, n_output, depth) AS (
-    SELECT id, parent, n_input, n_output, 0 FROM responses WHERE id = ? AND {_LIVE}
+WITH RECURSIVE chain(id, parent, n_input, n_output, size, depth) AS (
+    SELECT id, parent, n_input, n_output, size, 0 FROM responses WHERE id = ? AND {_OWNED}
     UNION ALL
-    SELECT r.id, r.parent, r.n_input, r.n_output, chain.depth + 1
+    SELECT r.id, r.parent, r.n_input, r.n_output, r.size, chain.depth + 1
     FROM responses AS r JOIN chain ON r.id = chain.parent
 )
-SELECT id, parent, n_input, n_output FROM chain ORDER BY depth DESC
+SELECT id, parent, n_input, n_output, size FROM chain ORDER BY depth DESC
 """
 
 
@@ -141,6 +159,13 @@ def _create_private_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Run the ``;``-separated statements of ``script`` (inside the caller's transaction)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _item_rows(
@@ -176,19 +201,16 @@ class SQLiteResponseStore(ResponseStore):
             db.execute("PRAGMA foreign_keys = ON")
             with _transaction(db, "BEGIN IMMEDIATE"):
                 version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version not in (0, SCHEMA_VERSION):
+                if version not in (0, 1, SCHEMA_VERSION):
                     raise StoreError(
                         f"{self.path} has response-store schema version {version}; this version of"
-                        f" translator reads version {SCHEMA_VERSION}"
+                        f" translator reads versions 1 and {SCHEMA_VERSION}"
                     )
-                if version == 0:
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+                if version != SCHEMA_VERSION:
+                    _script(db, _SCHEMA if version == 0 else _UPGRADE_1)
+                    _script(db, _SCHEMA_2)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                for statement in _EXTRA_SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                _script(db, _EXTRA_SCHEMA)
             self._db = db
         return self._db
 
@@ -245,17 +267,18 @@ class SQLiteResponseStore(ResponseStore):
                 db.execute("DELETE FROM responses WHERE id = ?", (new.response_id,))
             if new.parent is not None:
                 parent = db.execute(
-                    f"SELECT status FROM responses WHERE id = ? AND {_LIVE}", (new.parent, now)
+                    f"SELECT status FROM responses WHERE id = ? AND {_OWNED}", (new.parent, now, new.owner)
                 ).fetchone()
                 if parent is None:
                     raise ResponseNotFoundError(new.parent)
                 if parent[0] in UNFINISHED:
                     raise ResponseInProgressError(new.parent)
             db.execute(
-                "INSERT INTO responses (id, parent, body, status, n_input, n_output, input_size, size,"
-                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO responses (id, owner, parent, body, status, n_input, n_output, input_size, size,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.response_id,
+                    new.owner,
                     new.parent,
                     new.body,
                     new.status,
@@ -285,9 +308,18 @@ class SQLiteResponseStore(ResponseStore):
                 )
                 ancestor = row[0]
 
+    async def _secret(self, candidate: bytes) -> bytes:
+        def secret(db: sqlite3.Connection) -> bytes:
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('owner_secret', ?)", (candidate,))
+                return bytes(db.execute("SELECT value FROM meta WHERE name = 'owner_secret'").fetchone()[0])
+
+        return await self._run(secret)
+
     async def _replace(
         self,
         response_id: str,
+        owner: str,
         body: bytes,
         status: str,
         output_items: list[bytes],
@@ -297,8 +329,8 @@ class SQLiteResponseStore(ResponseStore):
         def replace(db: sqlite3.Connection) -> tuple[Replaced, int]:
             with _transaction(db, "BEGIN IMMEDIATE"):
                 row = db.execute(
-                    f"SELECT status, input_size, size FROM responses WHERE id = ? AND {_LIVE}",
-                    (response_id, time.time()),
+                    f"SELECT status, input_size, size FROM responses WHERE id = ? AND {_OWNED}",
+                    (response_id, time.time(), owner),
                 ).fetchone()
                 if row is None:
                     return Replaced.GONE, 0
@@ -323,11 +355,12 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(replace)
 
-    async def _read(self, response_id: str) -> tuple[bytes, str, list[bytes]] | None:
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
         def read(db: sqlite3.Connection) -> tuple[bytes, str, list[bytes]] | None:
             with _transaction(db, "BEGIN"):
                 row = db.execute(
-                    f"SELECT body, status FROM responses WHERE id = ? AND {_LIVE}", (response_id, time.time())
+                    f"SELECT body, status FROM responses WHERE id = ? AND {_OWNED}",
+                    (response_id, time.time(), owner),
                 ).fetchone()
                 if row is None:
                     return None
@@ -339,41 +372,41 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(read)
 
-    async def _status(self, response_id: str) -> str | None:
+    async def _status(self, response_id: str, owner: str) -> str | None:
         def status(db: sqlite3.Connection) -> str | None:
             row = db.execute(
-                f"SELECT status FROM responses WHERE id = ? AND {_LIVE}", (response_id, time.time())
+                f"SELECT status FROM responses WHERE id = ? AND {_OWNED}", (response_id, time.time(), owner)
             ).fetchone()
             return None if row is None else str(row[0])
 
         return await self._run(status)
 
-    async def _cancel(self, response_id: str) -> bool:
+    async def _cancel(self, response_id: str, owner: str) -> bool:
         def cancel(db: sqlite3.Connection) -> bool:
             now = time.time()
             with _transaction(db, "BEGIN IMMEDIATE"):
                 db.execute(
-                    f"UPDATE responses SET status = 'cancelled' WHERE id = ? AND {_LIVE}"
+                    f"UPDATE responses SET status = 'cancelled' WHERE id = ? AND {_OWNED}"
                     f" AND status IN ({', '.join('?' * len(UNFINISHED))})",
-                    (response_id, now, *UNFINISHED),
+                    (response_id, now, owner, *UNFINISHED),
                 )
                 return (
                     db.execute(
-                        f"SELECT 1 FROM responses WHERE id = ? AND {_LIVE}", (response_id, now)
+                        f"SELECT 1 FROM responses WHERE id = ? AND {_OWNED}", (response_id, now, owner)
                     ).fetchone()
                     is not None
                 )
 
         return await self._run(cancel)
 
-    async def _chain(self, response_id: str) -> list[Link] | None:
+    async def _chain(self, response_id: str, owner: str) -> list[Link] | None:
         def chain(db: sqlite3.Connection) -> list[Link] | None:
-            rows = db.execute(_CHAIN, (response_id, time.time())).fetchall()
+            rows = db.execute(_CHAIN, (response_id, time.time(), owner)).fetchall()
             if not rows:
                 return None
             if rows[0][1] is not None:
                 raise StoreError(f"the conversation of {response_id!r} is broken: {rows[0][1]!r} is missing")
-            return [Link(rid, n_input, n_output) for rid, _, n_input, n_output in rows]
+            return [Link(rid, n_input, n_output, size) for rid, _, n_input, n_output, size in rows]
 
         return await self._run(chain)
 
@@ -407,7 +440,7 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(locate)
 
-    async def _find_items(self, item_ids: Sequence[str]) -> dict[str, bytes]:
+    async def _find_items(self, item_ids: Sequence[str], owner: str) -> dict[str, bytes]:
         def find(db: sqlite3.Connection) -> dict[str, bytes]:
             found: dict[str, bytes] = {}
             now = time.time()
@@ -418,8 +451,8 @@ class SQLiteResponseStore(ResponseStore):
                     rows = db.execute(
                         "SELECT i.item_id, i.body FROM items AS i JOIN responses AS r ON r.id = i.response_id"
                         f" WHERE i.item_id IN ({marks}) AND r.deleted = 0 AND r.expires_at > ?"
-                        " ORDER BY r.created_at, i.part",
-                        (*batch, now),
+                        " AND r.owner = ? ORDER BY r.created_at, i.part",
+                        (*batch, now, owner),
                     ).fetchall()
                     found.update((item_id, blob) for item_id, blob in rows)  # the latest last
             return found
@@ -462,12 +495,12 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(read)
 
-    async def _delete(self, response_id: str) -> bool:
+    async def _delete(self, response_id: str, owner: str) -> bool:
         def delete(db: sqlite3.Connection) -> bool:
             with _transaction(db, "BEGIN IMMEDIATE"):
                 row = db.execute(
-                    f"SELECT children, parent FROM responses WHERE id = ? AND {_LIVE}",
-                    (response_id, time.time()),
+                    f"SELECT children, parent FROM responses WHERE id = ? AND {_OWNED}",
+                    (response_id, time.time(), owner),
                 ).fetchone()
                 if row is None:
                     return False
