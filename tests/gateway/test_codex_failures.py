@@ -14,9 +14,7 @@ third attempt, and the model checks that its history is still the user's questio
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import pytest
 from support.chat_chunks import ChatChunks, data_frame
 from support.codex_cli import require_codex, run_codex, write_codex_home
 from support.gateway import RunningGateway
+from support.scripted_chat import ScriptedChat
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
@@ -82,54 +81,14 @@ def answer() -> list[bytes]:
     ]
 
 
-class BreakingChatModel:
-    """A Chat Completions server on loopback: request ``n`` gets ``script(n)``; the connection then closes."""
-
-    def __init__(self, script: Any) -> None:
-        self.requests: list[dict[str, Any]] = []
-        model = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
-                model.requests.append(body)
-                frames = script(len(model.requests), body)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("connection", "close")
-                self.end_headers()
-                for frame in frames:
-                    self.wfile.write(frame)
-                    self.wfile.flush()
-                self.close_connection = True
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> BreakingChatModel:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
 def codex_through_gateway(tmp_path: Path) -> Iterator[Any]:
     """``run(script, retries) -> (codex run, chat model)``: Codex -> gateway -> the breaking model."""
     codex = require_codex()
     stack: list[Any] = []
 
-    def run(script: Any, retries: int) -> tuple[Any, BreakingChatModel]:
-        model = BreakingChatModel(script).__enter__()
+    def run(script: Any, retries: int) -> tuple[Any, ScriptedChat]:
+        model = ScriptedChat(script, close=True).__enter__()
         stack.append(model)
         gateway = RunningGateway(Gateway(load_config(upstream=model.base_url, store="memory"))).start()
         stack.append(gateway)

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from support.chat_chunks import ChatChunks, data_frame
 from support.codex_cli import require_codex, run_codex, write_codex_home
 from support.gateway import RunningGateway
+from support.scripted_chat import ScriptedChat
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
@@ -90,32 +88,10 @@ class ScriptedChatModel:
     """A Chat Completions server on loopback that plays the three turns (by the tool results it has)."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
         self.problems: list[str] = []
-        model = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
-                model.requests.append(body)
-                frames = model.reply(body)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("content-length", str(sum(len(f) for f in frames)))
-                self.end_headers()
-                for frame in frames:
-                    self.wfile.write(frame)
-                    self.wfile.flush()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.server = ScriptedChat(lambda n, body: self.reply(body))
+        self.requests = self.server.requests
+        self.base_url = self.server.base_url
 
     def reply(self, body: dict[str, Any]) -> list[bytes]:
         done = [m for m in body.get("messages", []) if m.get("role") == "tool"]
@@ -136,12 +112,11 @@ class ScriptedChatModel:
         return [*frames, _usage(), b"data: [DONE]\n\n"]
 
     def __enter__(self) -> ScriptedChatModel:
-        self._thread.start()
+        self.server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.server.__exit__()
 
 
 @pytest.fixture

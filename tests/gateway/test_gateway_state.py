@@ -23,6 +23,7 @@ from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway, ServeProcess
 from support.net import free_port
 from support.sdk import without_parsed
+from support.state_client import sent_messages
 from support.store_helpers import Backend
 
 from translator.gateway.app import Gateway
@@ -65,16 +66,6 @@ def client_of(gateway: RunningGateway | str) -> openai.OpenAI:
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
     _CLIENTS.append(client)
     return client
-
-
-def sent_messages(upstream: FakeUpstream) -> list[tuple[str, str]]:
-    """(role, text) of the messages the upstream received last."""
-    out = []
-    for message in upstream.last().body["messages"]:
-        content = message.get("content")
-        text = content if isinstance(content, str) else "".join(p.get("text", "") for p in content or [])
-        out.append((message["role"], text))
-    return out
 
 
 def test_continuing_sends_the_whole_conversation_upstream(

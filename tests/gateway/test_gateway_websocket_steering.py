@@ -14,6 +14,7 @@ import pytest
 from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
+from support.state_client import sent_messages
 from support.websocket import read_response, validate_server_event
 
 from translator.gateway.app import Gateway
@@ -52,15 +53,6 @@ def until(connection: Any, kind: str) -> list[dict[str, Any]]:
             return events
 
 
-def messages_sent(upstream: FakeUpstream) -> list[tuple[str, str]]:
-    out = []
-    for message in upstream.last().body["messages"]:
-        content = message.get("content")
-        text = content if isinstance(content, str) else "".join(p.get("text", "") for p in content or [])
-        out.append((message["role"], text))
-    return out
-
-
 def test_a_steer_during_a_slow_stream_ends_it_steered_and_the_successor_carries_the_input(
     gateway: RunningGateway, upstream: FakeUpstream
 ) -> None:
@@ -85,7 +77,7 @@ def test_a_steer_during_a_slow_stream_ends_it_steered_and_the_successor_carries_
         assert successor.final["previous_response_id"] == response_id
         assert successor.final["instructions"] == "be kind"  # the successor inherits the settings
         assert successor.final["status"] == "completed"
-    sent = messages_sent(upstream)
+    sent = sent_messages(upstream)
     assert sent[0] == ("system", "be kind")
     assert sent[1] == ("user", "write a long story")
     assert sent[2][0] == "assistant" and sent[2][1]  # the partial answer

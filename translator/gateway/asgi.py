@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 
@@ -22,6 +23,7 @@ __all__ = [
     "Send",
     "header",
     "json_bytes",
+    "list_options",
     "read_body",
 ]
 
@@ -76,6 +78,21 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 class ClientGone(Exception):
     """The client disconnected before its request was read."""
+
+
+def list_options(query: bytes) -> dict[str, Any]:
+    """``after``, ``limit``, ``order`` of a list request's query (400 naming ``limit`` when it is no integer;
+    the store checks the ranges)."""
+    fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
+    options: dict[str, Any] = {name: fields[name][-1] for name in ("after", "order") if name in fields}
+    if "limit" in fields:
+        raw = fields["limit"][-1]
+        try:
+            options["limit"] = int(raw)
+        except ValueError:
+            message = f"'limit' must be an integer, got {raw!r}"
+            raise GatewayError.bad_request(message, param="limit") from None
+    return options
 
 
 def json_bytes(value: Any) -> bytes:

@@ -14,9 +14,9 @@ translated) still ends with the client protocol's terminal failure carrying ever
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..convert.requests import RequestConversion, convert_chat_request, convert_responses_request
 from ..engine.feed import FeedBase
@@ -39,6 +39,9 @@ from .response_hooks import NO_HOOKS, ResponseHooks
 from .upstream_client import Destination, UpstreamReadError, UpstreamResponse
 
 __all__ = ["OpenBridge", "open_bridge", "open_warmup"]
+
+#: What a failure is fed to: the translator (event or chunk lists) or its SSE writer (bytes).
+_Out = TypeVar("_Out", bytes, list[dict[str, Any]])
 
 #: HTTP status for a failure known only once the upstream stream had started (non-streaming clients).
 _STATUS_BY_CODE = {
@@ -251,6 +254,13 @@ class OpenBridge:
     #: ``hooks.interrupt`` stopped the exchange (the response ended ``incomplete``, ``steered``)
     interrupted: bool = False
 
+    async def __aenter__(self) -> OpenBridge:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """The upstream answer closed, also when nothing was ever read (the client left first)."""
+        await self.response.aclose()
+
     def frames(self) -> AsyncIterator[bytes]:
         """The client's event stream, one piece of SSE per upstream read, as the reads arrive."""
         return self._chat_frames() if self.direction.note is None else self._event_frames()
@@ -270,7 +280,7 @@ class OpenBridge:
         assert isinstance(self.translator, ResponsesToChat)
         writer, exchange = ChatSSEWriter(self.translator), self.exchange
         try:
-            try:
+            with self._upstream_failures():
                 async for piece in self.source:
                     data = writer.feed(piece)
                     if data:
@@ -279,18 +289,7 @@ class OpenBridge:
                             exchange.end_sent()
                     if writer.failed:
                         return
-            except UpstreamReadError as exc:
-                self.failure = (exc.message, exc.code)
-            except TranslatorError as exc:
-                self.failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
-            except GatewayError as exc:  # a replayed final object that was no JSON
-                self.failure = (exc.message, exc.code or "bad_upstream")
-            last = b""
-            if self.failure is not None:
-                exchange.failed(self.failure[1], upstream=True)
-                with contextlib.suppress(TranslatorError):  # past taking input: close() still ends it
-                    last = writer.feed(self.direction.error_payload(*self.failure))
-            last += writer.close()
+            last = self._failure_output(writer.feed, b"") + writer.close()
             if last:
                 yield last
                 exchange.end_sent()
@@ -337,41 +336,57 @@ class OpenBridge:
         The final response is handed to ``hooks.on_final`` before the output that ends with it.
         """
         direction, translator, hooks = self.direction, self.translator, self.hooks
-        try:
+        with self._upstream_failures():
             async for piece in self.source:
                 out = translator.feed(piece)
                 if out:
-                    if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
-                        await hooks.on_final(final)
+                    await self._hand_final(out)
                     yield out
                 if hooks.interrupt is not None and hooks.interrupt() and direction.interrupt is not None:
                     out = direction.interrupt(translator, "steered")
                     if out:
                         self.interrupted = True
-                        if hooks.on_final is not None and (final := direction.final_of(out)) is not None:
-                            await hooks.on_final(final)
+                        await self._hand_final(out)
                         yield out
                         return
+
+    async def _tail(self) -> list[dict[str, Any]]:
+        """What ends the stream: the close() output, after a failure event when the upstream failed."""
+        translator = self.translator
+        tail = self._failure_output(translator.feed, []) + translator.close()
+        self.direction.note_tokens(translator, self.exchange)
+        if tail:
+            await self._hand_final(tail)
+        return tail
+
+    async def _hand_final(self, out: list[dict[str, Any]]) -> None:
+        """``hooks.on_final`` with the final response, when ``out`` ends with it."""
+        on_final = self.hooks.on_final
+        if on_final is not None and (final := self.direction.final_of(out)) is not None:
+            await on_final(final)
+
+    @contextlib.contextmanager
+    def _upstream_failures(self) -> Iterator[None]:
+        """Keep what ends reading the upstream early as :attr:`failure` (message, code): a broken or
+        silent upstream, data that cannot be translated, a replayed final object that was no JSON."""
+        try:
+            yield
         except UpstreamReadError as exc:
             self.failure = (exc.message, exc.code)
         except TranslatorError as exc:
             self.failure = (f"the upstream sent data that cannot be translated: {exc}", "bad_upstream")
-        except GatewayError as exc:  # a replayed final object that was no JSON
+        except GatewayError as exc:
             self.failure = (exc.message, exc.code or "bad_upstream")
 
-    async def _tail(self) -> list[dict[str, Any]]:
-        """What ends the stream: the close() output, after a failure event when the upstream failed."""
-        direction, translator, hooks = self.direction, self.translator, self.hooks
-        tail: list[dict[str, Any]] = []
-        if self.failure is not None:
-            self.exchange.failed(self.failure[1], upstream=True)
-            with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
-                tail += translator.feed(direction.error_payload(*self.failure))
-        tail += translator.close()
-        direction.note_tokens(translator, self.exchange)
-        if tail and hooks.on_final is not None and (final := direction.final_of(tail)) is not None:
-            await hooks.on_final(final)
-        return tail
+    def _failure_output(self, feed: Callable[[Any], _Out], nothing: _Out) -> _Out:
+        """What ``feed`` (the translator's, or its SSE writer's) makes of the failure, noted in the log
+        record; ``nothing`` when the upstream did not fail."""
+        if self.failure is None:
+            return nothing
+        self.exchange.failed(self.failure[1], upstream=True)
+        with contextlib.suppress(TranslatorError):  # past taking input: close() still ends the stream
+            return feed(self.direction.error_payload(*self.failure))
+        return nothing
 
 
 async def open_bridge(

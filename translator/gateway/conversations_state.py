@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from ..errors import ConversionError
+from .asgi import list_options
 from .errors import GatewayError
 from .store import InvalidListParameterError, StoreError, stored_input_items
 from .store.conversations import ConversationStore
+from .store.listing import list_page
 
 __all__ = ["MAX_ITEMS_PER_REQUEST", "ConversationsState", "conversation_id_of"]
 
@@ -121,29 +122,10 @@ class ConversationsState:
         added = await self.store.add_items(owner, conversation_id, items)
         if added is None:
             raise not_found(conversation_id)
-        return {
-            "object": "list",
-            "data": added,
-            "first_id": added[0]["id"],
-            "last_id": added[-1]["id"],
-            "has_more": False,
-        }
+        return list_page(added, has_more=False)
 
     async def list_items(self, conversation_id: str, query: bytes, owner: str) -> dict[str, Any]:
-        fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
-        options: dict[str, Any] = {}
-        if "after" in fields:
-            options["after"] = fields["after"][-1]
-        if "order" in fields:
-            options["order"] = fields["order"][-1]
-        if "limit" in fields:
-            raw = fields["limit"][-1]
-            try:
-                options["limit"] = int(raw)
-            except ValueError:
-                raise GatewayError.bad_request(
-                    f"'limit' must be an integer, got {raw!r}", param="limit"
-                ) from None
+        options = list_options(query)
         try:  # ``include`` is accepted: every stored field is always listed
             page = await self.store.list_items(owner, conversation_id, **options)
         except InvalidListParameterError as exc:

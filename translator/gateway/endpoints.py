@@ -278,14 +278,13 @@ class Endpoints:
     async def _relay(
         self, endpoint: str, body: dict[str, Any], to: Targets, exchange: Exchange, writer: ClientWriter
     ) -> None:
-        relayed = await to.open(exchange, lambda there: open_relay(endpoint, body, there, exchange))
-        try:
+        async with await to.open(
+            exchange, lambda there: open_relay(endpoint, body, there, exchange)
+        ) as relayed:
             if body.get("stream") is True:
                 await writer.stream(relayed.frames())
             else:
                 await writer.json(200, await relayed.answer())
-        finally:  # also when the client left before the frames were first asked for
-            await relayed.response.aclose()
 
     async def _translate(
         self,
@@ -296,15 +295,14 @@ class Endpoints:
         writer: ClientWriter,
         hooks: ResponseHooks = NO_HOOKS,
     ) -> None:
-        bridge = await to.open(exchange, lambda there: open_bridge(endpoint, body, there, exchange, hooks))
-        try:
+        async with await to.open(
+            exchange, lambda there: open_bridge(endpoint, body, there, exchange, hooks)
+        ) as bridge:
             if body.get("stream") is True:
                 await writer.stream(bridge.frames(), bridge.headers)
             else:
                 status, payload = await bridge.answer()
                 await writer.json(status, payload, bridge.headers)
-        finally:  # also when the client left before the frames were first asked for
-            await bridge.response.aclose()
 
     async def _create_response(
         self, body: dict[str, Any], to: Targets, request: Request, writer: ClientWriter

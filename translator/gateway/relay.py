@@ -101,6 +101,13 @@ class OpenRelay:
         self.response = response
         self.exchange = exchange
 
+    async def __aenter__(self) -> OpenRelay:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """The upstream answer closed, also when its frames were never asked for (the client left first)."""
+        await self.response.aclose()
+
     async def answer(self) -> bytes:
         """The upstream's JSON answer (its usage noted in the log record)."""
         try:
@@ -152,7 +159,6 @@ class OpenRelay:
         if last:
             yield last
             self.exchange.end_sent()
-
 
     async def events(self) -> AsyncGenerator[list[dict[str, Any]], None]:
         """The stream's events, decoded from :meth:`frames` as they arrive (a WebSocket sends each as one

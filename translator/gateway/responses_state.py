@@ -32,6 +32,7 @@ import orjson
 
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
+from .asgi import list_options
 from .background import EventLogs, RunLog
 from .background_runs import APPEND_RETRY, DEFAULT_MAX_PER_OWNER, BackgroundRuns, retrying
 from .compaction import Compaction
@@ -544,7 +545,7 @@ class ResponsesState:
 
     async def input_items(self, response_id: str, owner: str, query: bytes) -> dict[str, Any]:
         """A page of the response's input items (``after``, ``limit``, ``order`` from ``query``)."""
-        options = _list_options(query)
+        options = list_options(query)
         try:
             page = await self.store.input_items(response_id, owner=owner, **options)
         except InvalidListParameterError as exc:
@@ -584,22 +585,3 @@ def _conversation_too_large(
         code="conversation_too_large",
         param=param,
     )
-
-
-def _list_options(query: bytes) -> dict[str, Any]:
-    """``after``, ``limit``, ``order`` of a list request (``limit`` must be an integer)."""
-    fields = parse_qs(query.decode("latin-1"), keep_blank_values=True)
-    options: dict[str, Any] = {}
-    if "after" in fields:
-        options["after"] = fields["after"][-1]
-    if "order" in fields:
-        options["order"] = fields["order"][-1]
-    if "limit" in fields:
-        raw = fields["limit"][-1]
-        try:
-            options["limit"] = int(raw)
-        except ValueError:
-            raise GatewayError.bad_request(
-                f"'limit' must be an integer, got {raw!r}", param="limit"
-            ) from None
-    return options

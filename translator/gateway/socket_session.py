@@ -310,11 +310,10 @@ class SocketSession:
     async def _relay(self, turn: Turn, to: Targets) -> None:
         turn.unsteerable = "a response relayed to a Responses upstream cannot be steered here"
         body, exchange = turn.body, turn.exchange
-        relayed = await to.open(exchange, lambda there: open_relay("responses", body, there, exchange))
-        try:
+        async with await to.open(
+            exchange, lambda there: open_relay("responses", body, there, exchange)
+        ) as relayed:
             await self._pump(turn, relayed.events())
-        finally:  # also when the socket closed before the events were first asked for
-            await relayed.response.aclose()
 
     async def _translate(self, turn: Turn, to: Targets) -> None:
         body, exchange = turn.body, turn.exchange
@@ -335,12 +334,10 @@ class SocketSession:
             bridge = await to.open(
                 exchange, lambda there: open_bridge("responses", request, there, exchange, hooks)
             )
-        try:
+        async with bridge:
             assert isinstance(bridge.translator, InterruptibleChatToResponses)
             turn.translator = self.numbering = bridge.translator
             await self._pump(turn, bridge.events())
-        finally:  # also when the socket closed before the events were first asked for
-            await bridge.response.aclose()
 
     async def _pump(self, turn: Turn, events: AsyncGenerator[list[dict[str, Any]], None]) -> None:
         """Send the response's events as they come; steering events queued meanwhile go right after."""

@@ -59,7 +59,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -72,6 +72,7 @@ from .errors import (
     ResponseTooLargeError,
     StoreError,
 )
+from .listing import DEFAULT_LIMIT, Order, check_list_parameters, list_page
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -99,10 +100,6 @@ EVENT_PAGE = 500
 OWNER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 #: Bytes of the store's own owner secret.
 SECRET_BYTES = 32
-#: Bounds of the input-items list ``limit`` (API: 1 to 100, default 20).
-MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
-
-Order = Literal["asc", "desc"]
 
 
 class Part(enum.IntEnum):
@@ -231,15 +228,6 @@ def check_owner(owner: str) -> str:
     if not isinstance(owner, str) or not OWNER.fullmatch(owner):
         raise ValueError(f"owner must be 1-128 letters, digits, _.:- (got {owner!r})")
     return owner
-
-
-def _check_list_parameters(limit: int, order: str) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not MIN_LIMIT <= limit <= MAX_LIMIT:
-        raise InvalidListParameterError(
-            "limit", f"expected an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {limit!r}"
-        )
-    if order not in ("asc", "desc"):
-        raise InvalidListParameterError("order", f"expected 'asc' or 'desc', got {order!r}")
 
 
 class ResponseStore(ABC):
@@ -415,7 +403,7 @@ class ResponseStore(ABC):
             InvalidListParameterError: a bad ``limit`` or ``order``, or an ``after`` that is not one of
                 the listed items (``param`` names which).
         """
-        _check_list_parameters(limit, order)
+        check_list_parameters(limit, order)
         chain = await self._chain(response_id, check_owner(owner))
         if chain is None:
             return None
@@ -437,13 +425,7 @@ class ResponseStore(ABC):
         data = [orjson.loads(blob) for blob in blobs]
         if order == "desc":
             data.reverse()
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0].get("id") if data else None,
-            "last_id": data[-1].get("id") if data else None,
-            "has_more": has_more,
-        }
+        return list_page(data, has_more)
 
     async def find_items(self, item_ids: Sequence[str], *, owner: str) -> dict[str, dict[str, Any]]:
         """The stored items with these ids, by id (an ``item_reference`` resolved); absent ids are left out.

@@ -23,20 +23,18 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
 from ...ids import random_id
 from .errors import ConversationTooLargeError, InvalidListParameterError, ResponseTooLargeError
+from .listing import DEFAULT_LIMIT, Order, check_list_parameters, list_page
 
 __all__ = ["CONVERSATION_PAGE", "ConversationStore", "Meta"]
 
 #: Items read per round trip while reading a whole conversation (to prepend it to a request).
 CONVERSATION_PAGE = 100
-MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
-
-Order = Literal["asc", "desc"]
 
 
 class Meta(NamedTuple):
@@ -53,16 +51,6 @@ def _conversation(conversation_id: str, body: bytes) -> dict[str, Any]:
         "object": "conversation",
         "created_at": stored["created_at"],
         "metadata": stored.get("metadata") or {},
-    }
-
-
-def _page(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0].get("id") if data else None,
-        "last_id": data[-1].get("id") if data else None,
-        "has_more": has_more,
     }
 
 
@@ -141,12 +129,7 @@ class ConversationStore(ABC):
         Raises:
             InvalidListParameterError: a bad ``limit`` or ``order``, or an ``after`` not in the conversation.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or not MIN_LIMIT <= limit <= MAX_LIMIT:
-            raise InvalidListParameterError(
-                "limit", f"expected an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {limit!r}"
-            )
-        if order not in ("asc", "desc"):
-            raise InvalidListParameterError("order", f"expected 'asc' or 'desc', got {order!r}")
+        check_list_parameters(limit, order)
         if await self._owned(owner, conversation_id) is None:
             return None
         cursor = None
@@ -156,7 +139,7 @@ class ConversationStore(ABC):
                 raise InvalidListParameterError("after", f"no item with id {after!r} in this conversation")
         blobs = await self._page(conversation_id, cursor, limit + 1, order == "desc")
         data = [orjson.loads(blob) for blob in blobs[:limit]]
-        return _page(data, len(blobs) > limit)
+        return list_page(data, len(blobs) > limit)
 
     async def items(
         self,
