@@ -760,7 +760,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the gateway: /v1/responses and /v1/chat/completions over any upstream (extra: gateway)",
     )
-    p.add_argument("--upstream", metavar="URL", help="base URL of the upstream, e.g. http://127.0.0.1:11434/v1")
+    p.add_argument(
+        "--upstream", metavar="URL", help="base URL of the upstream, e.g. http://127.0.0.1:11434/v1"
+    )
     p.add_argument(
         "--upstream-protocol", choices=("chat", "responses"), help="what the upstream speaks (default: chat)"
     )
@@ -776,7 +778,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FILE.toml",
         help="upstreams, model routes, keys, limits (docs/gateway/configuration.md)",
     )
-    p.add_argument("--store", metavar="SPEC", help="response state: memory, sqlite[:PATH] or redis://HOST:PORT/DB")
+    p.add_argument(
+        "--store", metavar="SPEC", help="response state: memory, sqlite[:PATH] or redis://HOST:PORT/DB"
+    )
     p.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default: 32 MiB)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")
     p.add_argument(

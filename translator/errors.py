@@ -86,7 +86,6 @@ class StreamError(TranslatorError):
         where = ", ".join(parts)
         super().__init__(f"{where}: {reason}" if where else reason)
 
-
     def at(self, index: int) -> StreamError:
         """This error with the chunk number filled in (for errors raised where it was unknown)."""
         if self.index is not None:

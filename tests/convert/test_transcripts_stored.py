@@ -240,9 +240,7 @@ def test_an_answer_before_its_call_is_no_answer() -> None:
 
 
 def test_legacy_function_call_without_answer_is_reported() -> None:
-    with pytest.raises(
-        ConversionError, match=r"messages\[0\]\.function_call: has no answer"
-    ):
+    with pytest.raises(ConversionError, match=r"messages\[0\]\.function_call: has no answer"):
         messages_to_input([{"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}])
 
 

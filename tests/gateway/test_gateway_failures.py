@@ -84,8 +84,10 @@ BREAKS = [
     ),
     (
         "break:gzip:3",
-        lambda: "upstream 'default' sent a body that cannot be decoded after 0 bytes of the stream"
-        " (Can not decode content-encoding: gzip)",
+        lambda: (
+            "upstream 'default' sent a body that cannot be decoded after 0 bytes of the stream"
+            " (Can not decode content-encoding: gzip)"
+        ),
     ),
     (
         f"cut:{TEXT}:8",

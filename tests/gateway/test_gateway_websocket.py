@@ -124,7 +124,7 @@ def test_bad_messages_get_an_error_event_and_the_socket_stays_usable(gateway: Ru
         for raw, code in [
             ("{not json", "invalid_json"),
             ('{"type": "response.dance"}', "unknown_event_type"),
-            ("[1, 2]", "unknown_event_type"),
+            ("[1, 2]", "invalid_json"),
             ('{"type": "response.create", "input": "no model"}', None),
         ]:
             connection.send_raw(raw)  # type: ignore[attr-defined]

@@ -76,6 +76,7 @@ def test_500_sockets_at_once_each_two_turns_then_idle_memory_and_nothing_left(
     per_socket = (open_rss - before) / SOCKETS
     print(f"\nRSS per open socket after two responses: {per_socket / 1024:.1f} KiB")
     assert per_socket < 256 * 1024  # each keeps its latest conversation; bounded, not growing per event
+
     def client_side() -> int:  # descriptors but the upstream pool's kept-alive connections
         return gateway.fds() - gateway.connections_to(upstream.port)
 

@@ -456,6 +456,7 @@ def test_a_call_without_any_id_gets_a_synthesized_one_when_done() -> None:
 
 # -- custom tool calls (issue 12, item 9) -------------------------------------------------------------
 
+
 def final_response(output: list[dict[str, Any]]) -> dict[str, Any]:
     return completed(output=output)
 
@@ -743,6 +744,7 @@ def test_an_empty_response_still_has_a_role_chunk_and_a_finish() -> None:
 
 
 # -- failures --------------------------------------------------------------------------------------
+
 
 def test_error_event_becomes_an_error_chunk_and_the_rest_is_ignored() -> None:
     failed = {"type": "response.failed", "response": response("failed", error={"code": "x", "message": "y"})}

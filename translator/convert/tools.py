@@ -161,6 +161,8 @@ def read_tools(
         tpath = f"{path}[{i}]"
         tool = expect_dict(tool, tpath)
         kind = tool.get("type")
+        if kind is not None:
+            expect_str(kind, f"{tpath}.type")
         if kind == "function" or kind == "custom":
             _read_callable(tool, tpath, None, policy, into, loaded=loaded)
         elif kind == "namespace":

@@ -555,6 +555,8 @@ class _ItemReader:
     def item(self, item: Any, path: str) -> None:
         item = expect_dict(item, path)
         kind = item.get("type", "message" if "role" in item else None)
+        if kind is not None:
+            expect_str(kind, f"{path}.type")
         handler = _ITEM_HANDLERS.get(kind or "")
         if handler is None and self.names is not None:
             handler = _UPSTREAM_ITEM_HANDLERS.get(kind or "")

@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from ..convert.requests import RequestConversion, convert_chat_request, convert_responses_request
 from ..engine.feed import FeedBase
@@ -468,8 +469,18 @@ async def _replayed(pieces: list[Any]) -> AsyncIterator[Any]:
         yield piece
 
 
+#: What ``x-translator-dropped`` keeps as it is: printable ASCII but ``%`` (the rest is percent-encoded).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
 def _dropped_header(dropped: list[str]) -> list[tuple[bytes, bytes]]:
+    """``x-translator-dropped``: the dropped options' notes, ``; ``-separated, UTF-8 and percent-encoded
+    where not printable ASCII (a client's body key may hold any character; a header may not), cut at
+    8 KiB (never inside an escape)."""
     if not dropped:
         return []
-    value = "; ".join(dropped).encode("utf-8", "replace")
-    return [(b"x-translator-dropped", value.replace(b"\r", b" ").replace(b"\n", b" ")[:8192])]
+    value = quote("; ".join(dropped), safe=_HEADER_SAFE, errors="replace")
+    if len(value) > 8192:
+        value = value[:8192]
+        value = value[: value.rfind("%")] if "%" in value[-2:] else value
+    return [(b"x-translator-dropped", value.encode("ascii"))]

@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import orjson
-
 from .asgi import Receive, Scope, json_bytes, read_body
 from .client_writer import ClientWriter
 from .config import GatewayConfig
 from .conversations_state import ConversationsState
 from .errors import GatewayError
+from .json_body import parse_object
 from .request_log import Exchange
 from .upstream_client import Upstream
 
@@ -138,13 +137,7 @@ class ConversationEndpoints:
     async def _body(self, request: Request) -> dict[str, Any]:
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        try:
-            body = orjson.loads(raw) if raw.strip() else {}
-        except orjson.JSONDecodeError as exc:
-            raise GatewayError.bad_request(f"request body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise GatewayError.bad_request(f"request body must be a JSON object, got {type(body).__name__}")
-        return body
+        return parse_object(raw, empty=True)
 
     def _upstream(self) -> Upstream | None:
         """The default upstream when it speaks Responses (then conversations are its own)."""

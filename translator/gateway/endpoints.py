@@ -31,6 +31,7 @@ from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
+from .json_body import parse_object
 from .metrics import TEXT_FORMAT, Metrics
 from .offload import off_loop
 from .owners import SINGLE_USER, Owners
@@ -217,7 +218,7 @@ class Endpoints:
         ``max_input_items`` (413 before any work on the items)."""
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        body = await off_loop(len(raw) // 1024, _parse_request, raw)
+        body = await off_loop(len(raw) // 1024, parse_object, raw)
         for field in ("input", "messages"):
             items = body.get(field)
             if isinstance(items, list) and len(items) > config.max_input_items:
@@ -486,16 +487,6 @@ async def _forwarded(to: Destination, path: str, body: dict[str, Any]) -> bytes:
         return json_bytes(await response.json())
     finally:
         await response.aclose()
-
-
-def _parse_request(raw: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise GatewayError.bad_request(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise GatewayError.bad_request(f"request body must be a JSON object, got {type(body).__name__}")
-    return body
 
 
 def _model_of(body: dict[str, Any]) -> str:

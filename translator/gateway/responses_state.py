@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from ..errors import TranslatorError
 from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
 from .asgi import list_options
@@ -164,10 +165,8 @@ class ResponsesState:
         against the same caps)."""
         raw = body.get("input") or []
         try:
-            own = await off_loop(len(raw), stored_input_items, raw)
-        except StoreError as exc:
-            raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
-        except Exception as exc:  # a ConversionError naming the item
+            own = await off_loop(len(raw) if isinstance(raw, list) else 0, stored_input_items, raw)
+        except (StoreError, TranslatorError) as exc:  # a ConversionError names the item
             raise GatewayError.bad_request(f"invalid input: {exc}", param="input") from None
         resolved = await self.resolve_references(own, owner)
         referenced, own = resolved is not own, resolved

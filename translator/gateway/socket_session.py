@@ -32,8 +32,6 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from ..streams.interruptible import InterruptibleChatToResponses
 from .asgi import ClientGone, Receive, Scope, Send
 from .attempts import Targets
@@ -41,6 +39,7 @@ from .bridge import open_bridge, open_warmup
 from .client_writer import SocketWriter
 from .endpoints import Endpoints, Request, conversion_errors
 from .errors import GatewayError
+from .json_body import parse_object
 from .relay import open_relay
 from .request_log import Exchange, logger
 from .steering import (
@@ -189,13 +188,11 @@ class SocketSession:
 
     async def _dispatch(self, data: str | bytes) -> None:
         try:
-            event = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            await self._error(
-                GatewayError.bad_request(f"the message is not valid JSON: {exc}", code="invalid_json")
-            )
+            event = parse_object(data, what="the message", code="invalid_json")
+        except GatewayError as exc:
+            await self._error(exc)
             return
-        kind = event.get("type") if isinstance(event, dict) else None
+        kind = event.get("type")
         if kind == "response.create":
             await self._create(event)
         elif kind == "response.steer":

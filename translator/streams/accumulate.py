@@ -439,7 +439,6 @@ class ResponsesAccumulator(FeedBase):
             response["error"] = self._error
         return response
 
-
     def _item_so_far(self, oi: int) -> dict[str, Any]:
         """Item ``oi`` as the events built it; one whose ``output_item.done`` never came (a stream cut
         before its terminal event, or a failed one that lists no output) did not finish: its status,

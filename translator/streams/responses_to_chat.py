@@ -870,4 +870,3 @@ def translate_responses_stream(events: Iterable[Any], **options: Any) -> Iterato
 def atranslate_responses_stream(events: AsyncIterable[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`translate_responses_stream`."""
     return adrive(ResponsesToChat(**options), events)
-

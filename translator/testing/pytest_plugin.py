@@ -42,6 +42,7 @@ __all__ = ["pytest_addoption"]
 
 _GOLDEN_REPORT = pytest.StashKey[list[str]]()
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         GOLDEN_DIR_INI,

@@ -68,6 +68,7 @@ from .conversations import ConversationStore
 from .errors import (
     ConversationTooLargeError,
     InvalidListParameterError,
+    ResponseInProgressError,
     ResponseNotFoundError,
     ResponseTooLargeError,
     StoreError,
@@ -362,11 +363,15 @@ class ResponseStore(ABC):
         Raises:
             ResponseNotFoundError: ``response_id`` is unknown, expired, deleted or another owner's (on
                 the first ``__anext__``), or was deleted while being read.
+            ResponseInProgressError: ``response_id`` is still queued or in progress (a background run),
+                so what continues it is not known yet (on the first ``__anext__``).
             ConversationTooLargeError: more than ``max_items`` items, or more than ``max_bytes`` stored
                 bytes (the responses' objects and items), counted from the chain before any item is
                 loaded (on the first ``__anext__``).
         """
-        chain = await self._chain(response_id, check_owner(owner))
+        if await self._status(response_id, check_owner(owner)) in UNFINISHED:
+            raise ResponseInProgressError(response_id)
+        chain = await self._chain(response_id, owner)
         if chain is None:
             raise ResponseNotFoundError(response_id)
         layout = _Layout(chain, own_output=True)

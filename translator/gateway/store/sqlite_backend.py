@@ -13,6 +13,7 @@ The file is created readable by its owner only (``0600``): it holds whole conver
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -161,6 +162,37 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _make_private(path: Path) -> None:
+    """Make an existing store file, and its WAL, shared-memory and journal files, readable by their
+    owner only (SQLite gives a new WAL the main file's permissions), or refuse to open it."""
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        try:
+            mode = file.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(file, 0o600)
+        except OSError as exc:
+            raise StoreError(
+                f"{file} is readable or writable by others (mode {mode:04o}) and could not be made"
+                f" private ({exc.strerror}): run chmod 600 on it, or use another file"
+            ) from None
+        logging.getLogger("translator.gateway").warning(
+            "response store: %s was readable or writable by others (mode %04o); made it 0600", file, mode
+        )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` is (device and inode), ``None`` when there is none."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def _script(db: sqlite3.Connection, script: str) -> None:
     """Run the ``;``-separated statements of ``script`` (inside the caller's transaction)."""
     for statement in script.split(";"):
@@ -185,6 +217,7 @@ class SQLiteResponseStore(ResponseStore):
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translator-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None
         self._next_sweep = 0.0
         self._closed = False
 
@@ -194,6 +227,7 @@ class SQLiteResponseStore(ResponseStore):
         if self._db is None:
             if not self.path.exists():
                 _create_private_file(self.path)
+            _make_private(self.path)
             db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("PRAGMA journal_mode = WAL")
@@ -211,7 +245,12 @@ class SQLiteResponseStore(ResponseStore):
                     _script(db, _SCHEMA_2)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 _script(db, _EXTRA_SCHEMA)
-            self._db = db
+            self._db, self._file = db, _identity(self.path)
+        elif _identity(self.path) != self._file:
+            raise StoreUnavailableError(
+                f"SQLite response store {str(self.path)!r}: the file was deleted or replaced while the"
+                " gateway had it open, so what is stored would be lost; restart the gateway"
+            )
         return self._db
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:

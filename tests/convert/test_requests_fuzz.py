@@ -1,0 +1,53 @@
+"""Hostile request bodies: converting any generated Responses or Chat request either succeeds or raises the
+library's typed error (a :class:`~translator.errors.TranslatorError` naming the path), never another
+exception (a ``TypeError`` on an unhashable ``type`` was one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.request_strategies import CHAT_FIELDS, RESPONSES_FIELDS, bodies
+
+from translator.convert.requests import convert_chat_request, convert_responses_request
+from translator.errors import TranslatorError
+
+FAST = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+def converts_or_refuses(convert: Any, body: dict[str, Any]) -> None:
+    try:
+        convert(body)
+    except TranslatorError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=FAST)
+@given(bodies(RESPONSES_FIELDS, st.just("m")))
+def test_any_responses_request_converts_or_is_refused_by_name(body: dict[str, Any]) -> None:
+    converts_or_refuses(convert_responses_request, body)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=FAST)
+@given(bodies(CHAT_FIELDS, st.just("m")))
+def test_any_chat_request_converts_or_is_refused_by_name(body: dict[str, Any]) -> None:
+    converts_or_refuses(convert_chat_request, body)
+
+
+@pytest.mark.parametrize(
+    ("convert", "body", "path"),
+    [
+        (
+            convert_responses_request,
+            {"model": "m", "tools": [{"type": ["function"]}]},
+            "request.tools[0].type",
+        ),
+        (convert_responses_request, {"model": "m", "input": [{"type": {"a": 1}}]}, "request.input[0].type"),
+    ],
+)
+def test_a_type_that_is_no_string_is_refused_naming_it(convert: Any, body: dict[str, Any], path: str) -> None:
+    with pytest.raises(TranslatorError) as refused:
+        convert(body)
+    assert getattr(refused.value, "path", None) == path
