@@ -429,7 +429,7 @@ class ResponsesState:
             ) from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        log = self.logs.run(response_id)
+        log = self.logs.run(response_id, owner)
         await log.open()
         hooks = self.hooks(body, own, exchange, owner, background=response_id)
 
@@ -520,7 +520,7 @@ class ResponsesState:
                 f"'starting_after' must be an integer, got {raw!r}", param="starting_after"
             ) from None
         if after >= 0:
-            found = await self.store.events_after(response_id, after - 1, limit=1)
+            found = await self.store.events_after(response_id, after - 1, limit=1, owner=owner)
             if found is None or (not found[0] and found[1]):
                 raise GatewayError.bad_request(
                     f"starting_after {after} is past the last event of response '{response_id}'",

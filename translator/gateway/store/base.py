@@ -441,22 +441,29 @@ class ResponseStore(ABC):
         return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
 
     async def append_events(
-        self, response_id: str, events: Sequence[Mapping[str, Any]], *, closed: bool = False
+        self,
+        response_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        owner: str,
+        closed: bool = False,
     ) -> None:
-        """Append streaming events to a background response's event log (created by the first append);
-        ``closed``: these are its last.  Events carry their ``sequence_number``, which starts at 0 and
-        grows by one per event (as the translator writes them).  The log is kept ``ttl`` seconds after
-        its last append."""
+        """Append streaming events to ``owner``'s background response's event log (created by the first
+        append); ``closed``: these are its last.  Events carry their ``sequence_number``, which starts at
+        0 and grows by one per event (as the translator writes them).  The log is kept ``ttl`` seconds
+        after its last append, and goes when the response is deleted.  Appending to another owner's log
+        writes nothing (a response id names one owner's response)."""
         blobs = [orjson.dumps(event) for event in events]
         first = int(events[0]["sequence_number"]) if events else 0
-        await self._append_events(response_id, first, blobs, closed)
+        await self._append_events(response_id, check_owner(owner), first, blobs, closed)
 
     async def events_after(
-        self, response_id: str, after: int, limit: int = EVENT_PAGE
+        self, response_id: str, after: int, limit: int = EVENT_PAGE, *, owner: str
     ) -> tuple[list[dict[str, Any]], bool] | None:
         """The logged events whose ``sequence_number`` is above ``after`` (at most ``limit``), and whether
-        they are the last ones (the log is closed and nothing is left); ``None`` when there is no log."""
-        found = await self._events_after(response_id, after, limit)
+        they are the last ones (the log is closed and nothing is left); ``None`` when there is no log
+        (or it is another owner's)."""
+        found = await self._events_after(response_id, check_owner(owner), after, limit)
         if found is None:
             return None
         blobs, closed = found
@@ -586,16 +593,20 @@ class ResponseStore(ABC):
         recently stored response's when several hold one), in one round trip."""
 
     @abstractmethod
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
-        """Append ``blobs`` (sequence numbers ``first``, ``first + 1``...) to the log; extend its expiry."""
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
+        """Append ``blobs`` (sequence numbers ``first``, ``first + 1``...) to ``owner``'s log (made
+        ``owner``'s by its first append; another owner's is left alone); extend its expiry."""
 
     @abstractmethod
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
-        """Up to ``limit`` events after sequence number ``after``, and whether the log is closed."""
+        """Up to ``limit`` events after sequence number ``after``, and whether the log is closed; ``None``
+        when there is no log of ``owner``'s."""
 
     @abstractmethod
     async def _delete(self, response_id: str, owner: str) -> bool:
-        """Delete (or, with children, tombstone) a live response of ``owner``; purge tombstoned
-        ancestors whose last child this was.  ``False`` when not live (or another owner's)."""
+        """Delete (or, with children, tombstone) a live response of ``owner``, and its event log; purge
+        tombstoned ancestors whose last child this was.  ``False`` when not live (or another owner's)."""

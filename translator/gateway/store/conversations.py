@@ -189,8 +189,8 @@ class ConversationStore(ABC):
 
     async def find_items(self, owner: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Items of ``owner``'s live conversations with these ids (``item_reference``)."""
-        found = await self._find(list(dict.fromkeys(item_ids)))
-        return {item_id: orjson.loads(blob) for item_id, (holder, blob) in found.items() if holder == owner}
+        found = await self._find(owner, list(dict.fromkeys(item_ids)))
+        return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
 
     # ------------------------------------------------------------------ helpers
 
@@ -260,5 +260,5 @@ class ConversationStore(ABC):
         """Remove one item (and extend the expiry); ``False`` when there is none."""
 
     @abstractmethod
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        """Items with these ids in live conversations: id -> (the conversation's owner, item)."""
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        """Items with these ids in ``owner``'s live conversations: id -> item."""

@@ -124,13 +124,13 @@ class MemoryConversationStore(ConversationStore):
         found.expires_at = time.time() + self.ttl
         return True
 
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        found: dict[str, tuple[str, bytes]] = {}
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
         wanted = set(item_ids)
         for conversation_id in list(self._conversations):
             conversation = self._live(conversation_id)
-            if conversation is None:
+            if conversation is None or conversation.owner != owner:
                 continue
             for item_id in wanted & conversation.by_id.keys():
-                found[item_id] = (conversation.owner, conversation.by_seq[conversation.by_id[item_id]][1])
+                found[item_id] = conversation.by_seq[conversation.by_id[item_id]][1]
         return found

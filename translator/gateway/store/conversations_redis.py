@@ -6,7 +6,8 @@ Keys, for a conversation ``C`` under the key prefix ``P``::
     P conv:C      hash    owner, body (created_at, metadata), next (the next sequence number)
     P convseq:C   zset    item id -> sequence number (the order)
     P convitem:C  hash    item id -> the item, one JSON document
-    P citem:I     string  the conversation holding item I (``item_reference``)
+    P citem:O:I   string  owner O's conversation holding item I (``item_reference``; one pointer per owner:
+                          owners choose item ids, and may choose the same)
 
 Every write is one Lua script (atomic on the server) that extends all of the conversation's keys, its
 item pointers included, to ``ttl``; reads are one script or pipeline each.
@@ -27,10 +28,12 @@ __all__ = ["RedisConversationStore"]
 _PRELUDE = """
 local p, c = ARGV[1], ARGV[2]
 local meta, seq, items = p .. 'conv:' .. c, p .. 'convseq:' .. c, p .. 'convitem:' .. c
+local owner = redis.call('HGET', meta, 'owner')
+local function pointer_of(item_id) return p .. 'citem:' .. owner .. ':' .. item_id end
 local function touch(ttl)
   for _, key in ipairs({meta, seq, items}) do redis.call('PEXPIRE', key, ttl) end
   for _, item_id in ipairs(redis.call('HKEYS', items)) do
-    local pointer = p .. 'citem:' .. item_id
+    local pointer = pointer_of(item_id)
     if redis.call('GET', pointer) == c then redis.call('PEXPIRE', pointer, ttl) end
   end
 end
@@ -39,7 +42,7 @@ local function add(first, n, from, ttl)
     local item_id = ARGV[from + n + j]
     redis.call('ZADD', seq, first + j, item_id)
     redis.call('HSET', items, item_id, ARGV[from + j])
-    redis.call('SET', p .. 'citem:' .. item_id, c, 'PX', ttl)
+    redis.call('SET', pointer_of(item_id), c, 'PX', ttl)
   end
 end
 """
@@ -49,7 +52,8 @@ _PUT = (
     _PRELUDE
     + """
 local n, ttl = tonumber(ARGV[6]), tonumber(ARGV[5])
-redis.call('HSET', meta, 'owner', ARGV[3], 'body', ARGV[4], 'next', n)
+owner = ARGV[3]
+redis.call('HSET', meta, 'owner', owner, 'body', ARGV[4], 'next', n)
 add(0, n, 7, ttl)
 touch(ttl)
 return 1
@@ -86,7 +90,7 @@ _REMOVE = (
     + """
 if redis.call('ZREM', seq, ARGV[3]) == 0 then return 0 end
 redis.call('HDEL', items, ARGV[3])
-local pointer = p .. 'citem:' .. ARGV[3]
+local pointer = pointer_of(ARGV[3])
 if redis.call('GET', pointer) == c then redis.call('DEL', pointer) end
 touch(tonumber(ARGV[4]))
 return 1
@@ -99,7 +103,7 @@ _DROP = (
     + """
 if redis.call('EXISTS', meta) == 0 then return 0 end
 for _, item_id in ipairs(redis.call('HKEYS', items)) do
-  local pointer = p .. 'citem:' .. item_id
+  local pointer = pointer_of(item_id)
   if redis.call('GET', pointer) == c then redis.call('DEL', pointer) end
 end
 redis.call('DEL', meta, seq, items)
@@ -126,17 +130,16 @@ return out
 """
 )
 
-# ARGV: prefix, item ids.  Returns id, owner, item... for items of live conversations.
+# ARGV: prefix, owner, item ids.  Returns id, item, id, item... for items of owner's live conversations.
 _FIND = """
-local p, out = ARGV[1], {}
-for i = 2, #ARGV do
-  local c = redis.call('GET', p .. 'citem:' .. ARGV[i])
+local p, owner, out = ARGV[1], ARGV[2], {}
+for i = 3, #ARGV do
+  local c = redis.call('GET', p .. 'citem:' .. owner .. ':' .. ARGV[i])
   if c then
-    local owner = redis.call('HGET', p .. 'conv:' .. c, 'owner')
+    local holder = redis.call('HGET', p .. 'conv:' .. c, 'owner')
     local item = redis.call('HGET', p .. 'convitem:' .. c, ARGV[i])
-    if owner and item then
+    if holder == owner and item then
       out[#out + 1] = ARGV[i]
-      out[#out + 1] = owner
       out[#out + 1] = item
     end
   end
@@ -246,8 +249,8 @@ class RedisConversationStore(ConversationStore):
     async def _remove(self, conversation_id: str, item_id: str) -> bool:
         return bool(await self._call(self._remove_script, conversation_id, item_id, self._ttl_ms))
 
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         if not item_ids:
             return {}
-        flat = await self._call(self._find_script, *item_ids)
-        return {flat[n].decode(): (flat[n + 1].decode(), flat[n + 2]) for n in range(0, len(flat), 3)}
+        flat = await self._call(self._find_script, owner, *item_ids)
+        return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}

@@ -186,20 +186,20 @@ class SQLiteConversationStore(ConversationStore):
 
         return await self._run(remove)
 
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        def find(db: sqlite3.Connection) -> dict[str, tuple[str, bytes]]:
-            found: dict[str, tuple[str, bytes]] = {}
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        def find(db: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
             now = time.time()
             for start in range(0, len(item_ids), 500):
                 batch = list(item_ids[start : start + 500])
                 marks = ", ".join("?" * len(batch))
                 rows = db.execute(
-                    "SELECT i.item_id, c.owner, i.body FROM conversation_items AS i"
+                    "SELECT i.item_id, i.body FROM conversation_items AS i"
                     " JOIN conversations AS c ON c.id = i.conversation_id"
-                    f" WHERE i.item_id IN ({marks}) AND c.expires_at > ?",
-                    (*batch, now),
+                    f" WHERE i.item_id IN ({marks}) AND c.expires_at > ? AND c.owner = ?",
+                    (*batch, now, owner),
                 )
-                found.update((item_id, (owner, blob)) for item_id, owner, blob in rows)
+                found.update((item_id, blob) for item_id, blob in rows)
             return found
 
         return await self._run(find) if item_ids else {}

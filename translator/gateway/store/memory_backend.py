@@ -59,6 +59,7 @@ def _index(ids: list[str | None]) -> dict[str, int]:
 
 @dataclass(slots=True)
 class _Log:
+    owner: str
     events: list[bytes]
     expires_at: float
     closed: bool = False
@@ -67,8 +68,8 @@ class _Log:
 @dataclass(slots=True)
 class _Table:
     entries: dict[str, _Entry] = field(default_factory=dict)
-    #: item id -> the response that stored it last (stale pointers are skipped, and swept)
-    items: dict[str, str] = field(default_factory=dict)
+    #: (owner, item id) -> the owner's response that stored it last (stale pointers are skipped, and swept)
+    items: dict[tuple[str, str], str] = field(default_factory=dict)
     #: background responses' event logs
     logs: dict[str, _Log] = field(default_factory=dict)
     inserts: int = 0
@@ -111,16 +112,16 @@ class MemoryResponseStore(ResponseStore):
         for rid in expired:
             del self._table.entries[rid]
         entries = self._table.entries
-        stale = [item_id for item_id, rid in self._table.items.items() if rid not in entries]
-        for item_id in stale:
-            del self._table.items[item_id]
+        stale = [pointer for pointer, rid in self._table.items.items() if rid not in entries]
+        for pointer in stale:
+            del self._table.items[pointer]
         for rid in [rid for rid, log in self._table.logs.items() if log.expires_at <= now]:
             del self._table.logs[rid]
 
-    def _point(self, response_id: str, ids: list[str | None]) -> None:
+    def _point(self, response_id: str, owner: str, ids: list[str | None]) -> None:
         for item_id in ids:
             if item_id is not None:
-                self._table.items[item_id] = response_id
+                self._table.items[owner, item_id] = response_id
 
     # ------------------------------------------------------------------ primitives
 
@@ -148,8 +149,8 @@ class MemoryResponseStore(ResponseStore):
             size=new.size,
             expires_at=expires_at,
         )
-        self._point(new.response_id, new.input_ids)
-        self._point(new.response_id, new.output_ids)
+        self._point(new.response_id, new.owner, new.input_ids)
+        self._point(new.response_id, new.owner, new.output_ids)
         if parent is not None:
             parent.children += 1
         ancestor_id = new.parent
@@ -185,7 +186,7 @@ class MemoryResponseStore(ResponseStore):
         entry.body, entry.status, entry.size = body, status, size
         entry.items = (entry.items[0], list(output_items))
         entry.index = (entry.index[0], _index(output_ids))
-        self._point(response_id, output_ids)
+        self._point(response_id, owner, output_ids)
         return Replaced.STORED, size
 
     async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
@@ -243,7 +244,7 @@ class MemoryResponseStore(ResponseStore):
     async def _find_items(self, item_ids: Sequence[str], owner: str) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for item_id in item_ids:
-            rid = self._table.items.get(item_id)
+            rid = self._table.items.get((owner, item_id))
             entry = None if rid is None else self._live(rid, owner)
             if entry is None:
                 continue
@@ -254,22 +255,26 @@ class MemoryResponseStore(ResponseStore):
                     break
         return found
 
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
-        expires_at = time.time() + self.ttl
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
+        now = time.time()
         log = self._table.logs.get(response_id)
-        if log is None or log.expires_at <= time.time():
-            log = self._table.logs[response_id] = _Log([], expires_at)
+        if log is None or log.expires_at <= now:
+            log = self._table.logs[response_id] = _Log(owner, [], now + self.ttl)
+        if log.owner != owner:
+            return
         if blobs:
             del log.events[first:]  # (a retried append rewrites what it wrote)
             log.events += blobs
-        log.expires_at = expires_at
+        log.expires_at = now + self.ttl
         log.closed = log.closed or closed
 
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
         log = self._table.logs.get(response_id)
-        if log is None or log.expires_at <= time.time():
+        if log is None or log.expires_at <= time.time() or log.owner != owner:
             return None
         start = max(after + 1, 0)
         return log.events[start : start + limit], log.closed
@@ -278,6 +283,7 @@ class MemoryResponseStore(ResponseStore):
         entry = self._live(response_id, owner)
         if entry is None:
             return False
+        self._table.logs.pop(response_id, None)
         if entry.children > 0:
             entry.deleted, entry.body = True, None
             return True

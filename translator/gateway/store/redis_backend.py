@@ -8,10 +8,11 @@ Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``):
     P out:R    list   output items
     P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
     P outx:R   hash   output item id -> index
-    P item:I   string the response that stored item I last (``item_reference``), expiring with it
+    P item:O:I string the response of owner O that stored item I last (``item_reference``), expiring
+                      with it (one pointer per owner: owners choose item ids, and may choose the same)
     P ev:R     list   background response R's streaming events, one JSON document each (index =
-                      sequence number), kept ``ttl`` after the last append
-    P evend:R  string the log's state: ``0`` open, ``1`` once the last event is in
+                      sequence number), kept ``ttl`` after the last append, deleted with R
+    P evlog:R  hash   the log's owner, and closed: ``0`` open, ``1`` once the last event is in
     P owner_secret  string  the store's own secret (:meth:`~.base.ResponseStore.owner_secret`), kept at
                       least as long as the longest-lived response
 
@@ -91,18 +92,18 @@ end
 local function each_key(rid, fn)
   for _, kind in ipairs({'resp:', 'in:', 'out:', 'inx:', 'outx:'}) do fn(p .. kind .. rid) end
 end
--- item id -> the response holding it (item_reference), expiring with that response
-local function refer(rid, from, count, ttl)
+-- owner's item id -> the response holding it (item_reference), expiring with that response
+local function refer(rid, owner, from, count, ttl)
   for j = 0, count - 1 do
     local item_id = ARGV[from + j]
-    if item_id ~= '' then redis.call('SET', p .. 'item:' .. item_id, rid, 'PX', ttl) end
+    if item_id ~= '' then redis.call('SET', p .. 'item:' .. owner .. ':' .. item_id, rid, 'PX', ttl) end
   end
 end
--- fn(key) for every item pointer that still names rid
-local function each_ref(rid, fn)
+-- fn(key) for every item pointer of owner that still names rid
+local function each_ref(rid, owner, fn)
   for _, kind in ipairs({'inx:', 'outx:'}) do
     for _, item_id in ipairs(redis.call('HKEYS', p .. kind .. rid)) do
-      local key = p .. 'item:' .. item_id
+      local key = p .. 'item:' .. owner .. ':' .. item_id
       if redis.call('GET', key) == rid then fn(key) end
     end
   end
@@ -135,8 +136,8 @@ push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
 index(p .. 'outx:' .. id, first + 2 * nin + nout, nout)
-refer(id, first + nin + nout, nin, ttl)
-refer(id, first + 2 * nin + nout, nout, ttl)
+refer(id, owner, first + nin + nout, nin, ttl)
+refer(id, owner, first + 2 * nin + nout, nout, ttl)
 local function expire(key) redis.call('PEXPIRE', key, ttl) end
 local function extend(key) redis.call('PEXPIRE', key, ARGV[13]) end
 each_key(id, expire)
@@ -147,7 +148,7 @@ while cur ~= '' do
   local m = p .. 'resp:' .. cur
   if redis.call('PTTL', m) >= ttl then break end
   each_key(cur, extend)
-  each_ref(cur, extend)
+  each_ref(cur, owner, extend)
   cur = redis.call('HGET', m, 'parent') or ''
 end
 return 'ok'
@@ -178,7 +179,7 @@ local ttl = redis.call('PTTL', meta)
 if ttl > 0 then
   redis.call('PEXPIRE', out, ttl)
   redis.call('PEXPIRE', outx, ttl)
-  refer(id, 10 + nout, nout, ttl)
+  refer(id, ARGV[9], 10 + nout, nout, ttl)
 end
 redis.call('HSET', meta, 'body', ARGV[3], 'status', ARGV[4], 'nout', nout, 'size', size)
 return {'stored', size}
@@ -238,14 +239,16 @@ _DELETE = (
 local id = ARGV[2]
 local meta = p .. 'resp:' .. id
 local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent', 'owner')
-if f[1] ~= '0' or f[4] ~= ARGV[3] then return 0 end
+local owner = ARGV[3]
+if f[1] ~= '0' or f[4] ~= owner then return 0 end
+redis.call('DEL', p .. 'ev:' .. id, p .. 'evlog:' .. id)
 if tonumber(f[2]) > 0 then
   redis.call('HSET', meta, 'deleted', '1')
   redis.call('HDEL', meta, 'body')
   return 1
 end
 local function purge(key) redis.call('DEL', key) end
-each_ref(id, purge)
+each_ref(id, owner, purge)
 each_key(id, purge)
 local cur = f[3]
 while cur ~= '' do
@@ -254,7 +257,7 @@ while cur ~= '' do
   if not g[1] then break end
   local left = redis.call('HINCRBY', m, 'children', -1)
   if left > 0 or g[1] ~= '1' then break end
-  each_ref(cur, purge)
+  each_ref(cur, owner, purge)
   each_key(cur, purge)
   cur = g[2]
 end
@@ -268,7 +271,7 @@ _FIND = """
 local p, owner, out = ARGV[1], ARGV[2], {}
 for i = 3, #ARGV do
   local item_id = ARGV[i]
-  local rid = redis.call('GET', p .. 'item:' .. item_id)
+  local rid = redis.call('GET', p .. 'item:' .. owner .. ':' .. item_id)
   local f = rid and redis.call('HMGET', p .. 'resp:' .. rid, 'deleted', 'owner')
   if f and f[1] == '0' and f[2] == owner then
     for _, kind in ipairs({'out', 'in'}) do
@@ -286,6 +289,28 @@ for i = 3, #ARGV do
 end
 return out
 """
+
+# ARGV: prefix, id, owner, ttl ms, first sequence number, closed (0/1), events.  Returns 0 (writing
+# nothing) when the log is another owner's.
+_APPEND_EVENTS = (
+    _PRELUDE
+    + """
+local id, owner, ttl = ARGV[2], ARGV[3], ARGV[4]
+local log, events = p .. 'evlog:' .. id, p .. 'ev:' .. id
+local holder = redis.call('HGET', log, 'owner')
+if holder and holder ~= owner then return 0 end
+if not holder then redis.call('HSET', log, 'owner', owner, 'closed', '0') end
+if ARGV[6] == '1' then redis.call('HSET', log, 'closed', '1') end
+if #ARGV > 6 then  -- (a retried append rewrites what it wrote)
+  local first = tonumber(ARGV[5])
+  if first > 0 then redis.call('LTRIM', events, 0, first - 1) else redis.call('DEL', events) end
+  push(events, 7, #ARGV - 6)
+end
+redis.call('PEXPIRE', log, ttl)
+redis.call('PEXPIRE', events, ttl)
+return 1
+"""
+)
 
 # ARGV: prefix, candidate secret, ms to keep it at least.  Returns the stored secret.
 _SECRET = """
@@ -344,6 +369,7 @@ class RedisResponseStore(ResponseStore):
         self._load_script = self._redis.register_script(_LOAD)
         self._find_script = self._redis.register_script(_FIND)
         self._secret_script = self._redis.register_script(_SECRET)
+        self._append_events_script = self._redis.register_script(_APPEND_EVENTS)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -529,30 +555,23 @@ class RedisResponseStore(ResponseStore):
             flat = await self._find_script(keys=[], args=[self.key_prefix, owner, *item_ids])
         return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}
 
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
-        events, end = self._key("ev:", response_id), self._key("evend:", response_id)
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
         ttl_ms = max(1, round(self.ttl * 1000))
-        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
-            if blobs:  # (a retried append rewrites what it wrote)
-                pipe.ltrim(events, 0, first - 1) if first else pipe.delete(events)
-                pipe.rpush(events, *blobs)
-            pipe.pexpire(events, ttl_ms)
-            if closed:
-                pipe.set(end, b"1", px=ttl_ms)
-            else:  # the log exists (open) from its first append on
-                pipe.set(end, b"0", px=ttl_ms, nx=True)
-                pipe.pexpire(end, ttl_ms)
-            await pipe.execute()
+        args: list[Any] = [self.key_prefix, response_id, owner, ttl_ms, first, int(closed), *blobs]
+        async with self._errors():
+            await self._append_events_script(keys=[], args=args)
 
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
         start = max(after + 1, 0)
         async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(self._key("evend:", response_id))
+            pipe.hmget(self._key("evlog:", response_id), "owner", "closed")
             pipe.lrange(self._key("ev:", response_id), start, start + limit - 1)
-            state, blobs = await pipe.execute()
-        if state is None:
+            (holder, state), blobs = await pipe.execute()
+        if holder != owner.encode():
             return None
         return list(blobs), state == b"1"
 

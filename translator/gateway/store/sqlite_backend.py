@@ -48,9 +48,9 @@ __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
 
 T = TypeVar("T")
 
-#: ``PRAGMA user_version`` of the files this code writes (2: responses have an owner; a version-1 file is
-#: upgraded in place, its responses owned by nobody).
-SCHEMA_VERSION = 2
+#: ``PRAGMA user_version`` of the files this code writes (2: responses have an owner; 3: event logs have an
+#: owner too.  Files of versions 1 and 2 are upgraded in place, what they hold owned by nobody).
+SCHEMA_VERSION = 3
 #: Seconds between two sweeps of expired rows (done by a writer).
 SWEEP_INTERVAL = 60.0
 #: Ids per ``IN (...)`` list (SQLite allows 32,766 variables; smaller lists plan as well).
@@ -91,6 +91,7 @@ CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS N
 _EXTRA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_logs (
     response_id TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL DEFAULT '',
     closed      INTEGER NOT NULL DEFAULT 0,
     expires_at  REAL NOT NULL
 );
@@ -168,6 +169,13 @@ def _script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+def _add_column(db: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
+    """Add ``column`` to ``table`` if the table exists without it (an upgrade, inside its transaction)."""
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    if columns and column not in columns:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
 def _item_rows(
     response_id: str, part: Part, blobs: list[bytes], ids: list[str | None]
 ) -> list[tuple[Any, ...]]:
@@ -201,14 +209,16 @@ class SQLiteResponseStore(ResponseStore):
             db.execute("PRAGMA foreign_keys = ON")
             with _transaction(db, "BEGIN IMMEDIATE"):
                 version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version not in (0, 1, SCHEMA_VERSION):
+                if version not in range(SCHEMA_VERSION + 1):
                     raise StoreError(
                         f"{self.path} has response-store schema version {version}; this version of"
-                        f" translator reads versions 1 and {SCHEMA_VERSION}"
+                        f" translator reads versions 1 to {SCHEMA_VERSION}"
                     )
                 if version != SCHEMA_VERSION:
-                    _script(db, _SCHEMA if version == 0 else _UPGRADE_1)
-                    _script(db, _SCHEMA_2)
+                    if version < 2:
+                        _script(db, _SCHEMA if version == 0 else _UPGRADE_1)
+                        _script(db, _SCHEMA_2)
+                    _add_column(db, "event_logs", "owner", "TEXT NOT NULL DEFAULT ''")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 _script(db, _EXTRA_SCHEMA)
             self._db = db
@@ -459,16 +469,21 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(find)
 
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
         def append(db: sqlite3.Connection) -> None:
             now = time.time()
             with _transaction(db, "BEGIN IMMEDIATE"):
                 db.execute(
-                    "INSERT INTO event_logs (response_id, closed, expires_at) VALUES (?, ?, ?)"
+                    "INSERT INTO event_logs (response_id, owner, closed, expires_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (response_id) DO UPDATE SET closed = max(closed, excluded.closed),"
-                    " expires_at = excluded.expires_at",
-                    (response_id, int(closed), now + self.ttl),
+                    " expires_at = excluded.expires_at WHERE event_logs.owner = excluded.owner",
+                    (response_id, owner, int(closed), now + self.ttl),
                 )
+                row = db.execute("SELECT owner FROM event_logs WHERE response_id = ?", (response_id,))
+                if row.fetchone() != (owner,):
+                    return
                 db.executemany(
                     "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
                     [(response_id, first + n, blob) for n, blob in enumerate(blobs)],
@@ -477,13 +492,13 @@ class SQLiteResponseStore(ResponseStore):
         await self._run(append)
 
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
         def read(db: sqlite3.Connection) -> tuple[list[bytes], bool] | None:
             with _transaction(db, "BEGIN"):
                 row = db.execute(
-                    "SELECT closed FROM event_logs WHERE response_id = ? AND expires_at > ?",
-                    (response_id, time.time()),
+                    "SELECT closed FROM event_logs WHERE response_id = ? AND owner = ? AND expires_at > ?",
+                    (response_id, owner, time.time()),
                 ).fetchone()
                 if row is None:
                     return None
@@ -504,6 +519,7 @@ class SQLiteResponseStore(ResponseStore):
                 ).fetchone()
                 if row is None:
                     return False
+                db.execute("DELETE FROM event_logs WHERE response_id = ?", (response_id,))
                 children, parent = row
                 if children > 0:
                     db.execute("UPDATE responses SET deleted = 1, body = NULL WHERE id = ?", (response_id,))
