@@ -234,6 +234,8 @@ def raw_dump(backend: Backend) -> bytes:
             values += [part for pair in db.hgetall(key).items() for part in pair]  # type: ignore[union-attr]
         elif kind == b"list":
             values += db.lrange(key, 0, -1)  # type: ignore[arg-type]
+        elif kind == b"zset":
+            values += db.zrange(key, 0, -1)  # type: ignore[arg-type]
         else:
             values.append(db.get(key) or b"")  # type: ignore[arg-type]
     return b"\n".join(values)

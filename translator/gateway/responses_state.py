@@ -46,6 +46,7 @@ from .sealing import Sealer
 from .store import (
     ConversationTooLargeError,
     InvalidListParameterError,
+    QuotaExceededError,
     ResponseInProgressError,
     ResponseNotFoundError,
     ResponseStore,
@@ -133,9 +134,10 @@ class ResponsesState:
                 param="context_management",
             )
         history, own, referenced = await self.gather(body, owner, history)
-        if body.get("store") is not False:
+        keep = body.get("store") is not False
+        if keep or body.get("conversation") is not None:
             size = len(orjson.dumps(own))
-            if size > self.max_bytes:
+            if keep and size > self.max_bytes:
                 raise GatewayError(
                     413,
                     f"the input ({size} bytes) is over the gateway's storage cap of {self.max_bytes} bytes"
@@ -144,6 +146,10 @@ class ResponsesState:
                     code="request_too_large",
                     param="input",
                 )
+            try:  # before the upstream is called; the store's write checks again
+                await self.store.check_room(owner, size)
+            except QuotaExceededError as exc:
+                raise GatewayError.from_store(exc, param="store") from None
         # what the gateway does itself is not the upstream's business (nor reported as dropped)
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
         conversation = history + own
@@ -423,10 +429,8 @@ class ResponsesState:
         queued["background"] = True
         try:
             await self.store.create(queued, own, owner=owner)
-        except ResponseTooLargeError as exc:
-            raise GatewayError(
-                413, str(exc), type="invalid_request_error", code="request_too_large"
-            ) from None
+        except (ResponseTooLargeError, QuotaExceededError) as exc:
+            raise GatewayError.from_store(exc, param="store") from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
         log = self.logs.run(response_id, owner)

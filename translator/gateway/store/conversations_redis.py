@@ -10,7 +10,8 @@ Keys, for a conversation ``C`` under the key prefix ``P``::
                           owners choose item ids, and may choose the same)
 
 Every write is one Lua script (atomic on the server) that extends all of the conversation's keys, its
-item pointers included, to ``ttl``; reads are one script or pipeline each.
+item pointers included, to ``ttl``, and keeps its entry ``c:C`` in the quotas' ledger
+(:mod:`.redis_ledger`: its items' bytes); reads are one script or pipeline each.
 """
 
 from __future__ import annotations
@@ -22,20 +23,34 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from .conversations import ConversationStore, Meta
+from .quota import Quotas
+from .redis_ledger import LEDGER, refused
 
 __all__ = ["RedisConversationStore"]
 
-_PRELUDE = """
+_PRELUDE = (
+    """
 local p, c = ARGV[1], ARGV[2]
+"""
+    + LEDGER
+    + """
 local meta, seq, items = p .. 'conv:' .. c, p .. 'convseq:' .. c, p .. 'convitem:' .. c
 local owner = redis.call('HGET', meta, 'owner')
 local function pointer_of(item_id) return p .. 'citem:' .. owner .. ':' .. item_id end
-local function touch(ttl)
+-- extend every key to ttl, and the ledger's entry, its bytes changed by delta
+local function touch(ttl, delta)
   for _, key in ipairs({meta, seq, items}) do redis.call('PEXPIRE', key, ttl) end
   for _, item_id in ipairs(redis.call('HKEYS', items)) do
     local pointer = pointer_of(item_id)
     if redis.call('GET', pointer) == c then redis.call('PEXPIRE', pointer, ttl) end
   end
+  charge(owner, 'c:' .. c, held(owner, 'c:' .. c) + delta, ttl, ttl)
+end
+-- the bytes of n items from ARGV[from]
+local function bytes(from, n)
+  local size = 0
+  for j = 0, n - 1 do size = size + #ARGV[from + j] end
+  return size
 end
 local function add(first, n, from, ttl)
   for j = 0, n - 1 do
@@ -46,29 +61,38 @@ local function add(first, n, from, ttl)
   end
 end
 """
+)
 
-# ARGV: prefix, id, owner, body, ttl ms, n, items..., ids...
+# ARGV: prefix, id, owner, body, ttl ms, n, items..., ids..., quota per owner, quota total.  Returns 1, or
+# the ledger's refusal (nothing written).
 _PUT = (
     _PRELUDE
     + """
 local n, ttl = tonumber(ARGV[6]), tonumber(ARGV[5])
 owner = ARGV[3]
+local size = bytes(7, n)
+local refused = over(owner, size, ARGV[#ARGV - 1], ARGV[#ARGV])
+if refused then return refused end
 redis.call('HSET', meta, 'owner', owner, 'body', ARGV[4], 'next', n)
 add(0, n, 7, ttl)
-touch(ttl)
+touch(ttl, size)
 return 1
 """
 )
 
-# ARGV: prefix, id, ttl ms, n, items..., ids...
+# ARGV: prefix, id, ttl ms, n, items..., ids..., quota per owner, quota total.  Returns 1, 0 (gone), or
+# the ledger's refusal (nothing written).
 _APPEND = (
     _PRELUDE
     + """
 if redis.call('EXISTS', meta) == 0 then return 0 end
 local n, ttl = tonumber(ARGV[4]), tonumber(ARGV[3])
+local size = bytes(5, n)
+local refused = over(owner, size, ARGV[#ARGV - 1], ARGV[#ARGV])
+if refused then return refused end
 local first = redis.call('HINCRBY', meta, 'next', n) - n
 add(first, n, 5, ttl)
-touch(ttl)
+touch(ttl, size)
 return 1
 """
 )
@@ -79,7 +103,7 @@ _TOUCH = (
     + """
 if redis.call('EXISTS', meta) == 0 then return 0 end
 if ARGV[4] ~= '' then redis.call('HSET', meta, 'body', ARGV[4]) end
-touch(tonumber(ARGV[3]))
+touch(tonumber(ARGV[3]), 0)
 return 1
 """
 )
@@ -89,10 +113,11 @@ _REMOVE = (
     _PRELUDE
     + """
 if redis.call('ZREM', seq, ARGV[3]) == 0 then return 0 end
+local item = redis.call('HGET', items, ARGV[3]) or ''
 redis.call('HDEL', items, ARGV[3])
 local pointer = pointer_of(ARGV[3])
 if redis.call('GET', pointer) == c then redis.call('DEL', pointer) end
-touch(tonumber(ARGV[4]))
+touch(tonumber(ARGV[4]), -#item)
 return 1
 """
 )
@@ -107,6 +132,7 @@ for _, item_id in ipairs(redis.call('HKEYS', items)) do
   if redis.call('GET', pointer) == c then redis.call('DEL', pointer) end
 end
 redis.call('DEL', meta, seq, items)
+uncharge(owner, 'c:' .. c)
 return 1
 """
 )
@@ -157,10 +183,11 @@ class RedisConversationStore(ConversationStore):
         *,
         ttl: float,
         max_bytes: int,
+        quotas: Quotas,
     ) -> None:
         """``redis``, ``key_prefix`` and ``errors`` (what turns Redis errors into store errors) are the
         response store's."""
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self._errors = errors
         self._prefix = key_prefix
         self._redis = redis
@@ -186,8 +213,18 @@ class RedisConversationStore(ConversationStore):
     async def _put(
         self, conversation_id: str, owner: str, body: bytes, blobs: list[bytes], ids: list[str]
     ) -> None:
-        await self._call(
-            self._put_script, conversation_id, owner, body, self._ttl_ms, len(blobs), *blobs, *ids
+        refused(
+            await self._call(
+                self._put_script,
+                conversation_id,
+                owner,
+                body,
+                self._ttl_ms,
+                len(blobs),
+                *blobs,
+                *ids,
+                *self.quotas,
+            )
         )
 
     async def _meta(self, conversation_id: str) -> Meta | None:
@@ -211,9 +248,11 @@ class RedisConversationStore(ConversationStore):
         return {item_id for item_id, score in zip(wanted, scores, strict=True) if score is not None}
 
     async def _append(self, conversation_id: str, blobs: list[bytes], ids: list[str]) -> bool:
-        return bool(
-            await self._call(self._append_script, conversation_id, self._ttl_ms, len(blobs), *blobs, *ids)
+        found = await self._call(
+            self._append_script, conversation_id, self._ttl_ms, len(blobs), *blobs, *ids, *self.quotas
         )
+        refused(found)
+        return bool(found)
 
     async def _seq_of(self, conversation_id: str, item_id: str) -> int | None:
         async with self._errors():

@@ -2,7 +2,8 @@
 
 Every method runs without awaiting in between, so each is atomic with respect to the event loop: the
 same guarantees as the persistent backends, for one process.  Expired responses are dropped when met
-and by a sweep every :data:`SWEEP_EVERY` inserts.
+and by a sweep every :data:`SWEEP_EVERY` inserts.  The quotas' accounting is a :class:`~.quota.Ledger`
+shared with the conversations (a response is charged as ``r:ID``, a conversation as ``c:ID``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .base import (
 from .conversations import ConversationStore
 from .conversations_memory import MemoryConversationStore
 from .errors import DuplicateResponseError, ResponseInProgressError, ResponseNotFoundError, StoreError
+from .quota import DEFAULT_QUOTAS, Ledger, Quotas, Usage
 
 __all__ = ["MemoryResponseStore"]
 
@@ -78,19 +80,25 @@ class _Table:
 class MemoryResponseStore(ResponseStore):
     """The store in a dict; see :class:`~.base.ResponseStore`."""
 
-    def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+    def __init__(
+        self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES, quotas: Quotas = DEFAULT_QUOTAS
+    ) -> None:
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self._table = _Table()
         self._owner_secret: bytes | None = None
+        self._ledger = Ledger()
 
     def conversation_store(self) -> ConversationStore:
-        return MemoryConversationStore(ttl=self.ttl, max_bytes=self.max_bytes)
+        return MemoryConversationStore(
+            ttl=self.ttl, max_bytes=self.max_bytes, quotas=self.quotas, ledger=self._ledger
+        )
 
     async def check(self) -> None:
         """Always ready."""
 
     async def close(self) -> None:
         self._table.entries.clear()
+        self._ledger.clear()
 
     # ------------------------------------------------------------------ helpers
 
@@ -98,9 +106,13 @@ class MemoryResponseStore(ResponseStore):
         """The entry, live or tombstoned, unless expired (then it is dropped)."""
         entry = self._table.entries.get(response_id)
         if entry is not None and entry.expires_at <= (time.time() if now is None else now):
-            del self._table.entries[response_id]
+            self._forget(response_id, entry)
             return None
         return entry
+
+    def _forget(self, response_id: str, entry: _Entry) -> None:
+        del self._table.entries[response_id]
+        self._ledger.drop(entry.owner, f"r:{response_id}")
 
     def _live(self, response_id: str, owner: str) -> _Entry | None:
         """The entry if it is live and ``owner``'s."""
@@ -108,9 +120,9 @@ class MemoryResponseStore(ResponseStore):
         return None if entry is None or entry.deleted or entry.owner != owner else entry
 
     def _sweep(self, now: float) -> None:
-        expired = [rid for rid, entry in self._table.entries.items() if entry.expires_at <= now]
-        for rid in expired:
-            del self._table.entries[rid]
+        expired = [(rid, entry) for rid, entry in self._table.entries.items() if entry.expires_at <= now]
+        for rid, entry in expired:
+            self._forget(rid, entry)
         entries = self._table.entries
         stale = [pointer for pointer, rid in self._table.items.items() if rid not in entries]
         for pointer in stale:
@@ -137,7 +149,9 @@ class MemoryResponseStore(ResponseStore):
             raise ResponseNotFoundError(new.parent)
         if parent is not None and parent.status in UNFINISHED:
             raise ResponseInProgressError(new.parent or "")
+        self._ledger.room(self.quotas, new.owner, new.size)
         expires_at = now + self.ttl
+        self._ledger.charge(new.owner, f"r:{new.response_id}", new.size, expires_at)
         self._table.entries[new.response_id] = _Entry(
             owner=new.owner,
             parent=new.parent,
@@ -158,7 +172,13 @@ class MemoryResponseStore(ResponseStore):
             if ancestor.expires_at >= expires_at:
                 break  # it, and so every response above it, already outlives the new one
             ancestor.expires_at = expires_at + self.ttl * EXPIRY_SLACK
+            self._ledger.prolong(ancestor.owner, f"r:{ancestor_id}", ancestor.expires_at)
             ancestor_id = ancestor.parent
+
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        if exact:
+            self._ledger.prune()
+        return self._ledger.usage(owner)
 
     async def _secret(self, candidate: bytes) -> bytes:
         if self._owner_secret is None:
@@ -183,6 +203,8 @@ class MemoryResponseStore(ResponseStore):
         size = entry.input_size + output_size
         if size > self.max_bytes:
             return Replaced.TOO_LARGE, size
+        self._ledger.room(self.quotas, owner, size - entry.size)
+        self._ledger.charge(owner, f"r:{response_id}", size, entry.expires_at)
         entry.body, entry.status, entry.size = body, status, size
         entry.items = (entry.items[0], list(output_items))
         entry.index = (entry.index[0], _index(output_ids))
@@ -284,6 +306,7 @@ class MemoryResponseStore(ResponseStore):
         if entry is None:
             return False
         self._table.logs.pop(response_id, None)
+        self._ledger.drop(owner, f"r:{response_id}")
         if entry.children > 0:
             entry.deleted, entry.body = True, None
             return True

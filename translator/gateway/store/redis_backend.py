@@ -15,6 +15,7 @@ Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``):
     P evlog:R  hash   the log's owner, and closed: ``0`` open, ``1`` once the last event is in
     P owner_secret  string  the store's own secret (:meth:`~.base.ResponseStore.owner_secret`), kept at
                       least as long as the longest-lived response
+    P quota...      the quotas' ledger (:mod:`.redis_ledger`): a response is charged as ``r:R``
 
 Every write is one Lua script (atomic on the server): a create checks the id and the parent, writes
 all keys, bumps the parent's child count and extends the ancestors' expiry in one step, so several
@@ -58,6 +59,8 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
 )
+from .quota import DEFAULT_QUOTAS, Quotas, Usage
+from .redis_ledger import LEDGER, refused
 
 __all__ = ["DEFAULT_KEY_PREFIX", "RedisResponseStore"]
 
@@ -69,7 +72,8 @@ TIMEOUT = 10.0
 _UNFINISHED = ",".join(UNFINISHED)
 _PART_KEYS = {Part.INPUT: ("in:", "inx:"), Part.OUTPUT: ("out:", "outx:")}
 
-_PRELUDE = """
+_PRELUDE = (
+    """
 local p = ARGV[1]
 local function push(key, from, count)
   local i = from
@@ -109,10 +113,13 @@ local function each_ref(rid, owner, fn)
   end
 end
 """
+    + LEDGER
+)
 
 # ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
-#       unfinished statuses (comma-separated), ancestors' ttl ms, owner, input items, output items,
-#       input ids, output ids
+#       unfinished statuses (comma-separated), ancestors' ttl ms, owner, quota per owner, quota total,
+#       input items, output items, input ids, output ids.  Returns a status, or {'quota', which, usage,
+#       limit} (nothing written).
 _CREATE = (
     _PRELUDE
     + """
@@ -126,12 +133,15 @@ if parent ~= '' then
   if f[1] ~= '0' or f[3] ~= owner then return 'parent' end
   if one_of(ARGV[12], f[2]) then return 'unfinished' end
 end
+local refused = over(owner, tonumber(ARGV[8]), ARGV[15], ARGV[16])
+if refused then return refused end
+charge(owner, 'r:' .. id, tonumber(ARGV[8]), ttl, tonumber(ARGV[13]))
 redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'owner', owner, 'parent', parent, 'nin', nin,
   'nout', nout, 'insize', ARGV[7], 'size', ARGV[8], 'created', ARGV[11], 'deleted', '0', 'children', '0')
 -- the owner secret outlives every response made with it
 local secret = p .. 'owner_secret'
 if redis.call('PTTL', secret) < ttl then redis.call('PEXPIRE', secret, ARGV[13]) end
-local first = 15
+local first = 17
 push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
@@ -149,14 +159,15 @@ while cur ~= '' do
   if redis.call('PTTL', m) >= ttl then break end
   each_key(cur, extend)
   each_ref(cur, owner, extend)
+  prolong(owner, 'r:' .. cur, tonumber(ARGV[13]), tonumber(ARGV[13]))
   cur = redis.call('HGET', m, 'parent') or ''
 end
 return 'ok'
 """
 )
 
-# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, owner, output items,
-#       output ids
+# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, owner, quota per
+#       owner, quota total, output items, output ids
 _REPLACE = (
     _PRELUDE
     + """
@@ -170,16 +181,19 @@ if not (one_of(ARGV[8], f[2]) or (f[2] == 'cancelled' and ARGV[4] == 'cancelled'
 end
 local size = tonumber(f[3]) + tonumber(ARGV[6])
 if size > tonumber(ARGV[7]) then return {'too large', size} end
+local refused = over(ARGV[9], size - tonumber(f[4]), ARGV[10], ARGV[11])
+if refused then return refused end
+resize(ARGV[9], 'r:' .. id, size)
 local nout = tonumber(ARGV[5])
 local out, outx = p .. 'out:' .. id, p .. 'outx:' .. id
 redis.call('DEL', out, outx)
-push(out, 10, nout)
-index(outx, 10 + nout, nout)
+push(out, 12, nout)
+index(outx, 12 + nout, nout)
 local ttl = redis.call('PTTL', meta)
 if ttl > 0 then
   redis.call('PEXPIRE', out, ttl)
   redis.call('PEXPIRE', outx, ttl)
-  refer(id, ARGV[9], 10 + nout, nout, ttl)
+  refer(id, ARGV[9], 12 + nout, nout, ttl)
 end
 redis.call('HSET', meta, 'body', ARGV[3], 'status', ARGV[4], 'nout', nout, 'size', size)
 return {'stored', size}
@@ -242,6 +256,7 @@ local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent', 'owner')
 local owner = ARGV[3]
 if f[1] ~= '0' or f[4] ~= owner then return 0 end
 redis.call('DEL', p .. 'ev:' .. id, p .. 'evlog:' .. id)
+uncharge(owner, 'r:' .. id)
 if tonumber(f[2]) > 0 then
   redis.call('HSET', meta, 'deleted', '1')
   redis.call('HDEL', meta, 'body')
@@ -312,6 +327,15 @@ return 1
 """
 )
 
+# ARGV: prefix, owner.  Returns the owner's live bytes and everyone's (expired entries pruned).
+_USAGE = (
+    _PRELUDE
+    + """
+local mine, all = used(ARGV[2])
+return {mine, all}
+"""
+)
+
 # ARGV: prefix, candidate secret, ms to keep it at least.  Returns the stored secret.
 _SECRET = """
 local key = ARGV[1] .. 'owner_secret'
@@ -351,8 +375,9 @@ class RedisResponseStore(ResponseStore):
         key_prefix: str | None = None,
         ttl: float = DEFAULT_TTL,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        quotas: Quotas = DEFAULT_QUOTAS,
     ) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         client_url, url_prefix, self.where = _split_url(url)
         self.key_prefix = key_prefix or url_prefix or DEFAULT_KEY_PREFIX
         try:
@@ -370,6 +395,7 @@ class RedisResponseStore(ResponseStore):
         self._find_script = self._redis.register_script(_FIND)
         self._secret_script = self._redis.register_script(_SECRET)
         self._append_events_script = self._redis.register_script(_APPEND_EVENTS)
+        self._usage_script = self._redis.register_script(_USAGE)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -391,7 +417,12 @@ class RedisResponseStore(ResponseStore):
         from .conversations_redis import RedisConversationStore
 
         return RedisConversationStore(
-            self._redis, self.key_prefix, self._errors, ttl=self.ttl, max_bytes=self.max_bytes
+            self._redis,
+            self.key_prefix,
+            self._errors,
+            ttl=self.ttl,
+            max_bytes=self.max_bytes,
+            quotas=self.quotas,
         )
 
     async def check(self) -> None:
@@ -438,6 +469,7 @@ class RedisResponseStore(ResponseStore):
             _UNFINISHED,
             self._kept_ms(),
             new.owner,
+            *self.quotas,
             *new.input_items,
             *new.output_items,
             *(item_id or "" for item_id in new.input_ids),
@@ -445,6 +477,7 @@ class RedisResponseStore(ResponseStore):
         ]
         async with self._errors():
             outcome = await self._create(keys=[], args=args)
+        refused(outcome)
         if outcome == b"duplicate":
             raise DuplicateResponseError(new.response_id)
         if outcome == b"parent":
@@ -481,12 +514,20 @@ class RedisResponseStore(ResponseStore):
             self.max_bytes,
             _UNFINISHED,
             owner,
+            *self.quotas,
             *output_items,
             *(item_id or "" for item_id in output_ids),
         ]
         async with self._errors():
-            outcome, size = await self._replace_script(keys=[], args=args)
+            found = await self._replace_script(keys=[], args=args)
+        refused(found)
+        outcome, size = found
         return Replaced(outcome.decode()), int(size)
+
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        async with self._errors():
+            mine, everyone = await self._usage_script(keys=[], args=[self.key_prefix, owner])
+        return Usage(int(mine), int(everyone))
 
     async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
         async with self._errors(), self._redis.pipeline(transaction=True) as pipe:

@@ -7,6 +7,11 @@ connection.  One row per response, one row per item (``items``), a partial index
 ``after`` cursor.  Expired rows are deleted by a sweep at most every :data:`SWEEP_INTERVAL` seconds
 (their items go with them: ``ON DELETE CASCADE``); until then reads skip them.
 
+The quotas' accounting is the table ``owner_usage`` (owner -> live stored bytes), kept by triggers on
+the responses' and conversation items' rows, so every insert, update, delete and sweep changes it in
+its own transaction.  Rows expired but not yet swept still count until the next sweep; a write that
+would pass a quota sweeps first, then decides.
+
 The file is created readable by its owner only (``0600``): it holds whole conversations.
 """
 
@@ -42,6 +47,7 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
 )
+from .quota import DEFAULT_QUOTAS, Quotas, Usage
 from .sqlite_transaction import transaction as _transaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
@@ -49,7 +55,8 @@ __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
 T = TypeVar("T")
 
 #: ``PRAGMA user_version`` of the files this code writes (2: responses have an owner; 3: event logs have an
-#: owner too.  Files of versions 1 and 2 are upgraded in place, what they hold owned by nobody).
+#: owner too, and the quotas' ``owner_usage`` table.  Files of versions 1 and 2 are upgraded in place,
+#: what they hold owned by nobody, and its usage computed from their rows).
 SCHEMA_VERSION = 3
 #: Seconds between two sweeps of expired rows (done by a writer).
 SWEEP_INTERVAL = 60.0
@@ -135,6 +142,59 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 """
 
+#: Version 3's additions (also run on a fresh file): the live stored bytes per owner, kept by triggers.
+_USAGE_TABLE = """
+CREATE TABLE IF NOT EXISTS owner_usage (
+    owner       TEXT PRIMARY KEY,
+    bytes       INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID
+"""
+#: One statement each (they hold ``;``).  A tombstoned (deleted) response counts no more; a conversation's
+#: items are subtracted before it is deleted (its items' cascade then finds no conversation).
+_USAGE_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS usage_response_added AFTER INSERT ON responses WHEN NEW.deleted = 0
+    BEGIN
+        INSERT INTO owner_usage (owner, bytes) VALUES (NEW.owner, NEW.size)
+        ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_response_changed AFTER UPDATE OF size, deleted ON responses
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes - (CASE WHEN OLD.deleted = 0 THEN OLD.size ELSE 0 END)
+            + (CASE WHEN NEW.deleted = 0 THEN NEW.size ELSE 0 END) WHERE owner = NEW.owner;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_response_gone AFTER DELETE ON responses WHEN OLD.deleted = 0
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes - OLD.size WHERE owner = OLD.owner;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_item_added AFTER INSERT ON conversation_items
+    BEGIN
+        INSERT INTO owner_usage (owner, bytes)
+            SELECT owner, length(NEW.body) FROM conversations WHERE id = NEW.conversation_id
+        ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_item_gone AFTER DELETE ON conversation_items
+    WHEN EXISTS (SELECT 1 FROM conversations WHERE id = OLD.conversation_id)
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes - length(OLD.body)
+        WHERE owner = (SELECT owner FROM conversations WHERE id = OLD.conversation_id);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_conversation_gone BEFORE DELETE ON conversations
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes
+            - (SELECT coalesce(sum(length(body)), 0) FROM conversation_items WHERE conversation_id = OLD.id)
+        WHERE owner = OLD.owner;
+    END""",
+)
+#: The usage of what a file already holds (an upgrade; nothing on a fresh file).
+_USAGE_FROM_ROWS = (
+    "DELETE FROM owner_usage",
+    "INSERT INTO owner_usage (owner, bytes) SELECT owner, sum(size) FROM responses WHERE deleted = 0"
+    " GROUP BY owner",
+    "INSERT INTO owner_usage (owner, bytes) SELECT c.owner, sum(length(i.body)) FROM conversation_items AS i"
+    " JOIN conversations AS c ON c.id = i.conversation_id WHERE true GROUP BY c.owner"
+    " ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes",
+)
+
 _LIVE = "deleted = 0 AND expires_at > ?"
 #: Live and the given owner's: (id, now, owner) with ``id = ? AND {_OWNED}``.
 _OWNED = f"{_LIVE} AND owner = ?"
@@ -176,6 +236,13 @@ def _add_column(db: sqlite3.Connection, table: str, column: str, declaration: st
         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
+def _usage(db: sqlite3.Connection, owner: str) -> Usage:
+    """What ``owner_usage`` says (rows expired but not yet swept included)."""
+    row = db.execute("SELECT bytes FROM owner_usage WHERE owner = ?", (owner,)).fetchone()
+    total = db.execute("SELECT coalesce(sum(bytes), 0) FROM owner_usage").fetchone()[0]
+    return Usage(0 if row is None else int(row[0]), int(total))
+
+
 def _item_rows(
     response_id: str, part: Part, blobs: list[bytes], ids: list[str | None]
 ) -> list[tuple[Any, ...]]:
@@ -187,9 +254,14 @@ class SQLiteResponseStore(ResponseStore):
     """The store in one SQLite file; see :class:`~.base.ResponseStore` and the module docstring."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES
+        self,
+        path: str | os.PathLike[str],
+        *,
+        ttl: float = DEFAULT_TTL,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        quotas: Quotas = DEFAULT_QUOTAS,
     ) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translator-sqlite")
         self._db: sqlite3.Connection | None = None
@@ -219,6 +291,9 @@ class SQLiteResponseStore(ResponseStore):
                         _script(db, _SCHEMA if version == 0 else _UPGRADE_1)
                         _script(db, _SCHEMA_2)
                     _add_column(db, "event_logs", "owner", "TEXT NOT NULL DEFAULT ''")
+                    _script(db, _EXTRA_SCHEMA)
+                    for statement in (_USAGE_TABLE, *_USAGE_TRIGGERS, *_USAGE_FROM_ROWS):
+                        db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 _script(db, _EXTRA_SCHEMA)
             self._db = db
@@ -236,7 +311,9 @@ class SQLiteResponseStore(ResponseStore):
     def conversation_store(self) -> ConversationStore:
         from .conversations_sqlite import SQLiteConversationStore
 
-        return SQLiteConversationStore(self._run, ttl=self.ttl, max_bytes=self.max_bytes)
+        return SQLiteConversationStore(
+            self._run, self._room, ttl=self.ttl, max_bytes=self.max_bytes, quotas=self.quotas
+        )
 
     async def check(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -254,6 +331,35 @@ class SQLiteResponseStore(ResponseStore):
         await asyncio.get_running_loop().run_in_executor(self._executor, shut)
         self._executor.shutdown(wait=True)
 
+    # ------------------------------------------------------------------ expiry and quotas (in a transaction)
+
+    def _sweep(self, db: sqlite3.Connection, now: float) -> None:
+        """Delete the expired rows (the triggers subtract their bytes)."""
+        db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
+        db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
+        db.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
+        self._next_sweep = now + SWEEP_INTERVAL
+
+    def _room(self, db: sqlite3.Connection, owner: str, needed: int) -> None:
+        """Raise :class:`~.errors.QuotaExceededError` unless ``needed`` more bytes of ``owner``'s fit
+        (sweeping expired rows before refusing)."""
+        if self.quotas.refusal(_usage(db, owner), needed) is None:
+            return
+        self._sweep(db, time.time())
+        refused = self.quotas.refusal(_usage(db, owner), needed)
+        if refused is not None:
+            raise refused
+
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        def usage(db: sqlite3.Connection) -> Usage:
+            if not exact:
+                return _usage(db, owner)
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                self._sweep(db, time.time())
+                return _usage(db, owner)
+
+        return await self._run(usage)
+
     # ------------------------------------------------------------------ primitives
 
     async def _insert(self, new: NewResponse) -> None:
@@ -264,10 +370,7 @@ class SQLiteResponseStore(ResponseStore):
         expires_at = now + self.ttl
         with _transaction(db, "BEGIN IMMEDIATE"):
             if now >= self._next_sweep:
-                db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
-                db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
-                db.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
-                self._next_sweep = now + SWEEP_INTERVAL
+                self._sweep(db, now)
             existing = db.execute(
                 "SELECT expires_at FROM responses WHERE id = ?", (new.response_id,)
             ).fetchone()
@@ -283,6 +386,7 @@ class SQLiteResponseStore(ResponseStore):
                     raise ResponseNotFoundError(new.parent)
                 if parent[0] in UNFINISHED:
                     raise ResponseInProgressError(new.parent)
+            self._room(db, new.owner, new.size)
             db.execute(
                 "INSERT INTO responses (id, owner, parent, body, status, n_input, n_output, input_size, size,"
                 " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -350,6 +454,7 @@ class SQLiteResponseStore(ResponseStore):
                 size = input_size + output_size
                 if size > self.max_bytes:
                     return Replaced.TOO_LARGE, size
+                self._room(db, owner, size - stored_size)
                 db.execute(
                     "DELETE FROM items WHERE response_id = ? AND part = ?", (response_id, int(Part.OUTPUT))
                 )
