@@ -393,7 +393,7 @@ async def test_sqlite_file_of_version_1_is_upgraded(tmp_path: Path) -> None:
         assert await store.get("resp_new", owner=OWNER) is not None
         assert len(await store.owner_secret()) == 32
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         owners = dict(db.execute("SELECT id, owner FROM responses").fetchall())
     assert owners == {"resp_old": "", "resp_new": OWNER}
 
@@ -486,6 +486,30 @@ async def test_find_items_reads_input_and_output_items_of_live_responses(store_b
         assert await store.find_items(["msg_late"], owner=OWNER) == {}
 
 
+async def test_find_items_keeps_each_owners_item_with_the_same_id(store_backend: Backend) -> None:
+    """Owners choose input item ids: the same id stored by two owners resolves to each one's own item."""
+
+    def said(text: str) -> list[dict[str, Any]]:
+        return stored_input_items([{"role": "user", "content": text, "id": "msg_same"}])
+
+    async with store_backend.open() as store:
+        await store.create(make_response("resp_a"), said("from A"), owner=OWNER)
+        await store.create(make_response("resp_b"), said("from B"), owner=OTHER_OWNER)
+        for owner, text in ((OWNER, "from A"), (OTHER_OWNER, "from B")):
+            found = await store.find_items(["msg_same"], owner=owner)
+            assert found["msg_same"]["content"][0]["text"] == text
+        assert await store.delete("resp_b", owner=OTHER_OWNER)
+        assert await store.find_items(["msg_same"], owner=OTHER_OWNER) == {}
+        kept = await store.find_items(["msg_same"], owner=OWNER)
+        assert kept["msg_same"]["content"][0]["text"] == "from A"
+        conversations = store.conversation_store()
+        await conversations.create(OWNER, {}, said("conversation of A"))
+        await conversations.create(OTHER_OWNER, {}, said("conversation of B"))
+        for owner, text in ((OWNER, "conversation of A"), (OTHER_OWNER, "conversation of B")):
+            found = await conversations.find_items(owner, ["msg_same"])
+            assert found["msg_same"]["content"][0]["text"] == text
+
+
 async def test_find_items_after_expiry_and_purge(store_backend: Backend, tmp_path: Path) -> None:
     async with store_backend.open(ttl=0.3) as store:
         await chain(store, "resp_old")
@@ -511,30 +535,42 @@ def events(first: int, n: int, *, last: bool = False) -> list[dict[str, Any]]:
 
 async def test_event_logs_append_read_after_and_close(store_backend: Backend, tmp_path: Path) -> None:
     async with store_backend.open() as store:
-        assert await store.events_after("resp_bg", -1) is None
-        await store.append_events("resp_bg", [])
-        assert await store.events_after("resp_bg", -1) == ([], False)
-        await store.append_events("resp_bg", events(0, 3))
-        await store.append_events("resp_bg", events(3, 2))
-        found, last = await store.events_after("resp_bg", 1)  # type: ignore[misc]
+        assert await store.events_after("resp_bg", -1, owner=OWNER) is None
+        await store.append_events("resp_bg", [], owner=OWNER)
+        assert await store.events_after("resp_bg", -1, owner=OWNER) == ([], False)
+        await store.append_events("resp_bg", events(0, 3), owner=OWNER)
+        await store.append_events("resp_bg", events(3, 2), owner=OWNER)
+        found, last = await store.events_after("resp_bg", 1, owner=OWNER)  # type: ignore[misc]
         assert [e["sequence_number"] for e in found] == [2, 3, 4] and last is False
-        page, last = await store.events_after("resp_bg", -1, limit=2)  # type: ignore[misc]
+        page, last = await store.events_after("resp_bg", -1, limit=2, owner=OWNER)  # type: ignore[misc]
         assert [e["sequence_number"] for e in page] == [0, 1] and last is False
         await store.append_events(
-            "resp_bg", events(3, 3, last=True), closed=True
+            "resp_bg", events(3, 3, last=True), owner=OWNER, closed=True
         )  # a retried append rewrites
-        found, last = await store.events_after("resp_bg", 2)  # type: ignore[misc]
+        found, last = await store.events_after("resp_bg", 2, owner=OWNER)  # type: ignore[misc]
         assert [e["sequence_number"] for e in found] == [3, 4, 5] and last is True
         assert found[-1]["type"] == "response.completed"
-        assert await store.events_after("resp_bg", 5) == ([], True)
+        assert await store.events_after("resp_bg", 5, owner=OWNER) == ([], True)
         # another store on the same backend reads the same log
         if store_backend.name != "memory":
             async with store_backend.open() as other:
-                assert len((await other.events_after("resp_bg", -1))[0]) == 6  # type: ignore[index]
+                assert len((await other.events_after("resp_bg", -1, owner=OWNER))[0]) == 6  # type: ignore[index]
     async with store_backend.fresh(tmp_path).open(ttl=0.3) as short:
-        await short.append_events("resp_short", events(0, 1))
+        await short.append_events("resp_short", events(0, 1), owner=OWNER)
         await asyncio.sleep(0.45)
-        assert await short.events_after("resp_short", -1) is None
+        assert await short.events_after("resp_short", -1, owner=OWNER) is None
+
+
+async def test_event_logs_are_their_owners_and_go_with_their_response(store_backend: Backend) -> None:
+    async with store_backend.open() as store:
+        await store.create(make_response("resp_bg2", status="queued", background=True), [], owner=OWNER)
+        await store.append_events("resp_bg2", events(0, 2), owner=OWNER)
+        assert await store.events_after("resp_bg2", -1, owner=OTHER_OWNER) is None
+        await store.append_events("resp_bg2", events(0, 1, last=True), owner=OTHER_OWNER, closed=True)
+        found, last = await store.events_after("resp_bg2", -1, owner=OWNER)  # type: ignore[misc]
+        assert [e["sequence_number"] for e in found] == [0, 1] and last is False  # untouched
+        assert await store.delete("resp_bg2", owner=OWNER)
+        assert await store.events_after("resp_bg2", -1, owner=OWNER) is None
 
 
 # ---------------------------------------------------------------------------------------- expiry

@@ -234,6 +234,8 @@ def raw_dump(backend: Backend) -> bytes:
             values += [part for pair in db.hgetall(key).items() for part in pair]  # type: ignore[union-attr]
         elif kind == b"list":
             values += db.lrange(key, 0, -1)  # type: ignore[arg-type]
+        elif kind == b"zset":
+            values += db.zrange(key, 0, -1)  # type: ignore[arg-type]
         else:
             values.append(db.get(key) or b"")  # type: ignore[arg-type]
     return b"\n".join(values)
@@ -283,3 +285,18 @@ def test_serve_process_scopes_by_key(upstream: FakeUpstream, tmp_path: Any) -> N
             theirs.responses.retrieve(kept.id)
     finally:
         second.stop()
+
+
+def test_the_same_item_id_from_two_owners_resolves_to_each_ones_own_item(
+    start: Callable[..., RunningGateway], upstream: FakeUpstream
+) -> None:
+    """Clients choose input item ids: Alice's and Bob's ``msg_same`` are two items, each one's own."""
+    gateway = start(api_keys=(KEY_A, KEY_B))
+    alice, bob = client(gateway, KEY_A), client(gateway, KEY_B)
+    for sdk, text in ((alice, "alice's words"), (bob, "bob's words")):
+        said = {"type": "message", "role": "user", "content": text, "id": "msg_same"}
+        sdk.responses.create(model="m", input=[said])  # type: ignore[list-item]
+    for sdk, text in ((alice, "alice's words"), (bob, "bob's words")):
+        sdk.responses.create(model="m", input=[{"type": "item_reference", "id": "msg_same"}])
+        sent = upstream.last().body["messages"]
+        assert [message["content"] for message in sent] == [text]

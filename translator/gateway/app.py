@@ -29,7 +29,7 @@ from .request_log import Exchange
 from .responses_state import ResponsesState
 from .routes import ENDPOINTS, access, match, match_websocket, name_of
 from .socket_session import SocketSession
-from .store import StoreError, open_store
+from .store import Quotas, StoreError, open_store
 from .tracing import request_span
 from .upstream_client import Upstream
 
@@ -42,7 +42,12 @@ class Gateway:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self.upstreams = {name: Upstream(upstream) for name, upstream in config.upstreams.items()}
-        store = open_store(config.store, ttl=config.store_ttl_seconds, max_bytes=config.store_max_bytes)
+        store = open_store(
+            config.store,
+            ttl=config.store_ttl_seconds,
+            max_bytes=config.store_max_bytes,
+            quotas=Quotas(config.store_quota_per_owner, config.store_quota_total),
+        )
         self.state = ResponsesState(
             store,
             max_bytes=config.store_max_bytes,

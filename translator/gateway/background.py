@@ -38,21 +38,23 @@ class EventLogs:
         self.store = store
         self._changed: dict[str, asyncio.Event] = {}
 
-    def run(self, response_id: str) -> RunLog:
-        """The log a run of ``response_id`` writes."""
-        return RunLog(self, response_id)
+    def run(self, response_id: str, owner: str) -> RunLog:
+        """The log a run of ``owner``'s ``response_id`` writes."""
+        return RunLog(self, response_id, owner)
 
     def notify(self, response_id: str) -> None:
         changed = self._changed.pop(response_id, None)
         if changed is not None:
             changed.set()
 
-    async def follow(self, response_id: str, after: int) -> AsyncGenerator[list[dict[str, Any]], None]:
-        """The logged events after sequence number ``after``, then the new ones as they are logged, until
-        the log's last event (or the log expires)."""
+    async def follow(
+        self, response_id: str, after: int, owner: str
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The logged events of ``owner``'s log after sequence number ``after``, then the new ones as they
+        are logged, until the log's last event (or the log expires, or is deleted)."""
         while True:
             changed = self._changed.setdefault(response_id, asyncio.Event())
-            found = await self.store.events_after(response_id, after)
+            found = await self.store.events_after(response_id, after, owner=owner)
             if found is None:
                 return
             events, last = found
@@ -69,21 +71,22 @@ class EventLogs:
 class RunLog:
     """What one background run writes: its events in order, then the close."""
 
-    def __init__(self, logs: EventLogs, response_id: str) -> None:
+    def __init__(self, logs: EventLogs, response_id: str, owner: str) -> None:
         self._logs = logs
         self.response_id = response_id
+        self.owner = owner
         self.next = 0
         self.closed = False
 
     async def open(self) -> None:
         """Create the (empty) log, before anyone may ask for it."""
-        await self._logs.store.append_events(self.response_id, [])
+        await self._logs.store.append_events(self.response_id, [], owner=self.owner)
 
     async def append(self, events: Sequence[dict[str, Any]]) -> None:
         if not events or self.closed:
             return
         closed = events[-1].get("type") in TERMINAL_EVENTS
-        await self._logs.store.append_events(self.response_id, events, closed=closed)
+        await self._logs.store.append_events(self.response_id, events, owner=self.owner, closed=closed)
         self.next = int(events[-1]["sequence_number"]) + 1
         self.closed = closed
         self._logs.notify(self.response_id)
@@ -95,6 +98,6 @@ class RunLog:
     async def close(self) -> None:
         """Close the log after its last event (a cancelled run)."""
         if not self.closed:
-            await self._logs.store.append_events(self.response_id, [], closed=True)
+            await self._logs.store.append_events(self.response_id, [], owner=self.owner, closed=True)
             self.closed = True
             self._logs.notify(self.response_id)

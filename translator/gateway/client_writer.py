@@ -150,11 +150,11 @@ class ClientWriter:
             await self.error(exc)
         except ClientGone:
             self.exchange.client_left()
-        except StoreError as exc:  # the response store failed (unreachable Redis, full disk)
-            await self.error(
-                GatewayError(503, f"response store: {exc}", type="server_error", code="store_unavailable")
-            )
-            self.exchange.failed("store_unavailable", store=True)
+        except StoreError as exc:  # a quota passed, or the store failed (unreachable Redis, full disk)
+            answer = GatewayError.from_store(exc)
+            await self.error(answer)
+            if answer.code == "store_unavailable":
+                self.exchange.failed("store_unavailable", store=True)
         except Exception as exc:  # a bug: answer 500 in the client's shape and log it
             exchange = self.exchange
             logger.exception("unexpected error serving %s %s", exchange.method, exchange.path)

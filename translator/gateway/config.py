@@ -101,6 +101,10 @@ class GatewayConfig:
     store: str = "sqlite"
     store_ttl_seconds: int = 30 * 24 * 3600
     store_max_bytes: int = 16 * 1024 * 1024
+    #: The most live stored bytes (responses and conversation items) of one owner, and of all owners:
+    #: 413 ``store_quota_exceeded`` / 507 ``store_full`` beyond, checked before the upstream is called.
+    store_quota_per_owner: int = 1024**3
+    store_quota_total: int = 8 * 1024**3
     #: The most items one request's ``input`` (or ``messages``) may have (413 beyond, before any work).
     max_input_items: int = 20_000
     #: The most items, and stored bytes, of the conversation a request continues (``previous_response_id``
@@ -158,6 +162,8 @@ _SERVER_KEYS = {
     "store",
     "store_ttl_seconds",
     "store_max_bytes",
+    "store_quota_per_owner",
+    "store_quota_total",
     "single_user",
     "owner_secret_env",
     "metrics",
@@ -365,6 +371,14 @@ def load_config(
         ),
         store_max_bytes=int(
             _number(server.get("store_max_bytes", 16 * 1024 * 1024), "server.store_max_bytes", integer=True)
+        ),
+        store_quota_per_owner=int(
+            _number(
+                server.get("store_quota_per_owner", 1024**3), "server.store_quota_per_owner", integer=True
+            )
+        ),
+        store_quota_total=int(
+            _number(server.get("store_quota_total", 8 * 1024**3), "server.store_quota_total", integer=True)
         ),
         single_user=_bool(server.get("single_user", False), "server.single_user"),
         owner_secret=_owner_secret(server["owner_secret_env"], "server.owner_secret_env")

@@ -322,7 +322,7 @@ class Endpoints:
 
             queued = await self.state.start_background(body, own, exchange, owner, start)
             if body.get("stream") is True:  # the run's event log, followed (it goes on if the client leaves)
-                await writer.stream(_frames(self.state.logs.follow(queued["id"], -1)))
+                await writer.stream(_frames(self.state.logs.follow(queued["id"], -1, owner)))
             else:
                 await writer.json(200, json_bytes(queued))
             return
@@ -398,7 +398,7 @@ class Endpoints:
         if after is not None:  # a background response's events after ``starting_after``, then live ones
             request.exchange.client_protocol = "responses"
             request.exchange.stream = True
-            await writer.stream(_frames(self.state.logs.follow(response_id, after)))
+            await writer.stream(_frames(self.state.logs.follow(response_id, after, request.owner)))
             return
         await self._stored(request, writer, "GET", "", self.state.get)
 

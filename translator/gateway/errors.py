@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import orjson
 
 from ..protocol.provider_errors import ProviderError, error_body
+from .store.errors import QuotaExceededError, ResponseTooLargeError, StoreError
 
 __all__ = ["GatewayError"]
 
@@ -97,6 +98,35 @@ class GatewayError(Exception):
             type="invalid_request_error",
             code="request_too_large",
         )
+
+    @classmethod
+    def from_store(cls, exc: StoreError, *, param: str | None = None) -> GatewayError:
+        """The answer to a store error that reached the client: a quota passed (413 ``store_quota_exceeded``
+        for the owner's, 507 ``store_full`` for the store's), a response over ``store_max_bytes`` (413),
+        else the store failing (503 ``store_unavailable``)."""
+        if isinstance(exc, QuotaExceededError) and exc.quota == "per_owner":
+            return cls(
+                413,
+                f"storing this would take your stored responses and conversations from {exc.usage:,} bytes"
+                f" past the gateway's quota of {exc.limit:,} bytes per key (store_quota_per_owner): delete"
+                " stored responses or conversations you no longer need, or send store=false",
+                type="invalid_request_error",
+                code="store_quota_exceeded",
+                param=param,
+            )
+        if isinstance(exc, QuotaExceededError):
+            return cls(
+                507,
+                f"the gateway's store is full: it holds {exc.usage:,} bytes, and storing this would pass its"
+                f" quota of {exc.limit:,} bytes (store_quota_total): send store=false, delete stored"
+                " responses or conversations, or ask the operator to raise store_quota_total",
+                type="server_error",
+                code="store_full",
+                param=param,
+            )
+        if isinstance(exc, ResponseTooLargeError):
+            return cls(413, str(exc), type="invalid_request_error", code="request_too_large", param=param)
+        return cls(503, f"response store: {exc}", type="server_error", code="store_unavailable")
 
     @classmethod
     def request_timeout(cls, message: str) -> GatewayError:

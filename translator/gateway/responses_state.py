@@ -47,6 +47,7 @@ from .sealing import Sealer
 from .store import (
     ConversationTooLargeError,
     InvalidListParameterError,
+    QuotaExceededError,
     ResponseInProgressError,
     ResponseNotFoundError,
     ResponseStore,
@@ -134,9 +135,10 @@ class ResponsesState:
                 param="context_management",
             )
         history, own, referenced = await self.gather(body, owner, history)
-        if body.get("store") is not False:
+        keep = body.get("store") is not False
+        if keep or body.get("conversation") is not None:
             size = len(orjson.dumps(own))
-            if size > self.max_bytes:
+            if keep and size > self.max_bytes:
                 raise GatewayError(
                     413,
                     f"the input ({size} bytes) is over the gateway's storage cap of {self.max_bytes} bytes"
@@ -145,6 +147,10 @@ class ResponsesState:
                     code="request_too_large",
                     param="input",
                 )
+            try:  # before the upstream is called; the store's write checks again
+                await self.store.check_room(owner, size)
+            except QuotaExceededError as exc:
+                raise GatewayError.from_store(exc, param="store") from None
         # what the gateway does itself is not the upstream's business (nor reported as dropped)
         request = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS}
         conversation = history + own
@@ -422,13 +428,11 @@ class ResponsesState:
         queued["background"] = True
         try:
             await self.store.create(queued, own, owner=owner)
-        except ResponseTooLargeError as exc:
-            raise GatewayError(
-                413, str(exc), type="invalid_request_error", code="request_too_large"
-            ) from None
+        except (ResponseTooLargeError, QuotaExceededError) as exc:
+            raise GatewayError.from_store(exc, param="store") from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:
             raise GatewayError.bad_request(str(exc), param="previous_response_id") from None
-        log = self.logs.run(response_id)
+        log = self.logs.run(response_id, owner)
         await log.open()
         hooks = self.hooks(body, own, exchange, owner, background=response_id)
 
@@ -519,7 +523,7 @@ class ResponsesState:
                 f"'starting_after' must be an integer, got {raw!r}", param="starting_after"
             ) from None
         if after >= 0:
-            found = await self.store.events_after(response_id, after - 1, limit=1)
+            found = await self.store.events_after(response_id, after - 1, limit=1, owner=owner)
             if found is None or (not found[0] and found[1]):
                 raise GatewayError.bad_request(
                     f"starting_after {after} is past the last event of response '{response_id}'",

@@ -274,10 +274,10 @@ class SocketSession:
                     else:
                         await self._translate(turn, targets)
             except StoreError as exc:
-                exchange.failed("store_unavailable", store=True)
-                raise GatewayError(
-                    503, f"response store: {exc}", type="server_error", code="store_unavailable"
-                ) from None
+                answer = GatewayError.from_store(exc)
+                if answer.code == "store_unavailable":
+                    exchange.failed("store_unavailable", store=True)
+                raise answer from None
         except GatewayError as exc:
             await self._refused(turn, exc)
             return False

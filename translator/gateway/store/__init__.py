@@ -17,6 +17,7 @@ from .errors import (
     DuplicateResponseError,
     InvalidListParameterError,
     InvalidStoreSpecError,
+    QuotaExceededError,
     ResponseInProgressError,
     ResponseNotFoundError,
     ResponseTooLargeError,
@@ -25,6 +26,7 @@ from .errors import (
 )
 from .items import stored_input_items
 from .memory_backend import MemoryResponseStore
+from .quota import DEFAULT_QUOTAS, Quotas, Usage
 from .sqlite_backend import SQLiteResponseStore, default_sqlite_path
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "InvalidListParameterError",
     "InvalidStoreSpecError",
     "MemoryResponseStore",
+    "QuotaExceededError",
+    "Quotas",
     "ResponseInProgressError",
     "ResponseNotFoundError",
     "ResponseStore",
@@ -43,6 +47,7 @@ __all__ = [
     "SQLiteResponseStore",
     "StoreError",
     "StoreUnavailableError",
+    "Usage",
     "default_sqlite_path",
     "open_store",
     "stored_input_items",
@@ -59,6 +64,7 @@ def open_store(
     *,
     ttl: float = DEFAULT_TTL,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    quotas: Quotas = DEFAULT_QUOTAS,
     key_prefix: str | None = None,
 ) -> ResponseStore:
     """The store a spec names: ``memory``, ``sqlite`` (:func:`default_sqlite_path`), ``sqlite:PATH``,
@@ -69,10 +75,10 @@ def open_store(
 
     Raises:
         InvalidStoreSpecError: the spec names no backend, or an empty path.
-        ValueError: a non-positive ``ttl`` or ``max_bytes``.
+        ValueError: a non-positive ``ttl``, ``max_bytes`` or quota.
     """
     if spec == "memory":
-        return MemoryResponseStore(ttl=ttl, max_bytes=max_bytes)
+        return MemoryResponseStore(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
     if spec == "sqlite" or spec.startswith("sqlite:"):
         raw = spec.partition(":")[2]
         if spec != "sqlite" and not raw:
@@ -80,11 +86,11 @@ def open_store(
         path = Path(os.path.expanduser(raw)) if raw else default_sqlite_path()
         if path.is_dir():
             raise InvalidStoreSpecError(f"store {spec!r}: {str(path)!r} is a directory, not a database file")
-        return SQLiteResponseStore(path, ttl=ttl, max_bytes=max_bytes)
+        return SQLiteResponseStore(path, ttl=ttl, max_bytes=max_bytes, quotas=quotas)
     if spec.startswith(_REDIS_SCHEMES):
         from .redis_backend import RedisResponseStore  # imports redis only when used
 
-        return RedisResponseStore(spec, key_prefix=key_prefix, ttl=ttl, max_bytes=max_bytes)
+        return RedisResponseStore(spec, key_prefix=key_prefix, ttl=ttl, max_bytes=max_bytes, quotas=quotas)
     shown = spec if "@" not in spec else spec.split("://", 1)[0] + "://…@" + spec.rsplit("@", 1)[1]
     raise InvalidStoreSpecError(
         f"unknown store {shown!r}: expected 'memory', 'sqlite', 'sqlite:PATH' or a redis:// URL"

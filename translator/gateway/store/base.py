@@ -36,6 +36,10 @@ Rules every backend keeps (the tests check them on all three):
   ``cancelled`` update: its partial output), so what a child continued from never changes.
 * **Size.**  A response whose object plus own items exceed ``max_bytes`` is refused with
   :class:`~.errors.ResponseTooLargeError` and nothing is written.
+* **Quotas.**  The live stored bytes (responses' sizes, conversations' items) of one owner and of all
+  together are kept below ``quotas`` (:mod:`.quota`): a write that would pass one is refused with
+  :class:`~.errors.QuotaExceededError`, atomically, and nothing is written.  Deleting or expiring
+  frees the bytes.
 * **Owners.**  Every response has an *owner* (an opaque string: the gateway's keyed hash of the
   client's key, :mod:`translator.gateway.owners`), given to every public method that reads or writes.
   A response of another owner behaves exactly as an absent one: ``get``, ``status``, ``input_items``,
@@ -74,6 +78,7 @@ from .errors import (
     StoreError,
 )
 from .listing import DEFAULT_LIMIT, Order, check_list_parameters, list_page
+from .quota import DEFAULT_QUOTAS, Quotas, Usage
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -237,13 +242,16 @@ class ResponseStore(ABC):
     Use it as an async context manager, or call :meth:`close` when done.
     """
 
-    def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES, quotas: Quotas = DEFAULT_QUOTAS
+    ) -> None:
         if not ttl > 0:
             raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, got {max_bytes!r}")
         self.ttl = float(ttl)
         self.max_bytes = max_bytes
+        self.quotas = quotas.checked()
 
     # ------------------------------------------------------------------ public API
 
@@ -265,6 +273,7 @@ class ResponseStore(ABC):
             ResponseInProgressError: the parent is still queued or in progress.
             DuplicateResponseError: a response with this id is already stored.
             ResponseTooLargeError: over ``max_bytes``; nothing is written.
+            QuotaExceededError: it would take ``owner``'s or the store's live bytes past ``quotas``.
         """
         check_owner(owner)
         response_id, body, status, out_blobs, out_ids = _split_response(response)
@@ -305,6 +314,7 @@ class ResponseStore(ABC):
 
         Raises:
             ResponseTooLargeError: the new object and output plus the stored input exceed ``max_bytes``.
+            QuotaExceededError: the growth would take ``owner``'s or the store's bytes past ``quotas``.
         """
         response_id, body, status, out_blobs, out_ids = _split_response(response)
         out_size = len(body) + sum(map(len, out_blobs))
@@ -446,22 +456,29 @@ class ResponseStore(ABC):
         return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
 
     async def append_events(
-        self, response_id: str, events: Sequence[Mapping[str, Any]], *, closed: bool = False
+        self,
+        response_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        owner: str,
+        closed: bool = False,
     ) -> None:
-        """Append streaming events to a background response's event log (created by the first append);
-        ``closed``: these are its last.  Events carry their ``sequence_number``, which starts at 0 and
-        grows by one per event (as the translator writes them).  The log is kept ``ttl`` seconds after
-        its last append."""
+        """Append streaming events to ``owner``'s background response's event log (created by the first
+        append); ``closed``: these are its last.  Events carry their ``sequence_number``, which starts at
+        0 and grows by one per event (as the translator writes them).  The log is kept ``ttl`` seconds
+        after its last append, and goes when the response is deleted.  Appending to another owner's log
+        writes nothing (a response id names one owner's response)."""
         blobs = [orjson.dumps(event) for event in events]
         first = int(events[0]["sequence_number"]) if events else 0
-        await self._append_events(response_id, first, blobs, closed)
+        await self._append_events(response_id, check_owner(owner), first, blobs, closed)
 
     async def events_after(
-        self, response_id: str, after: int, limit: int = EVENT_PAGE
+        self, response_id: str, after: int, limit: int = EVENT_PAGE, *, owner: str
     ) -> tuple[list[dict[str, Any]], bool] | None:
         """The logged events whose ``sequence_number`` is above ``after`` (at most ``limit``), and whether
-        they are the last ones (the log is closed and nothing is left); ``None`` when there is no log."""
-        found = await self._events_after(response_id, after, limit)
+        they are the last ones (the log is closed and nothing is left); ``None`` when there is no log
+        (or it is another owner's)."""
+        found = await self._events_after(response_id, check_owner(owner), after, limit)
         if found is None:
             return None
         blobs, closed = found
@@ -475,6 +492,20 @@ class ResponseStore(ABC):
         Responses continuing from it keep their conversation (see the module docstring).
         """
         return await self._delete(response_id, check_owner(owner))
+
+    async def usage(self, owner: str) -> Usage:
+        """The live stored bytes of ``owner``, and of everyone (expired things no longer counted)."""
+        return await self._usage(check_owner(owner), exact=True)
+
+    async def check_room(self, owner: str, needed: int) -> None:
+        """Raise :class:`~.errors.QuotaExceededError` unless ``needed`` more bytes of ``owner``'s fit in
+        ``quotas`` now (the gateway's check before it calls the upstream; the write checks again)."""
+        owner = check_owner(owner)
+        if self.quotas.refusal(await self._usage(owner, exact=False), needed) is None:
+            return
+        refused = self.quotas.refusal(await self._usage(owner, exact=True), needed)
+        if refused is not None:
+            raise refused
 
     async def owner_secret(self) -> bytes:
         """The store's own random secret (:data:`SECRET_BYTES`), made by the first caller and the same
@@ -536,8 +567,13 @@ class ResponseStore(ABC):
     @abstractmethod
     async def _insert(self, new: NewResponse) -> None:
         """Write a new response atomically: refuse a duplicate id, a parent that is not live (or not
-        ``new.owner``'s) or not finished; bump the parent's child count; extend every ancestor's expiry
-        to at least the new one's."""
+        ``new.owner``'s) or not finished, a size past ``quotas``; bump the parent's child count; extend
+        every ancestor's expiry to at least the new one's."""
+
+    @abstractmethod
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        """The live stored bytes of ``owner`` and of everyone; with ``exact`` false, things expired but
+        not yet swept may still be counted."""
 
     @abstractmethod
     async def _secret(self, candidate: bytes) -> bytes:
@@ -555,9 +591,9 @@ class ResponseStore(ABC):
         output_size: int,
     ) -> tuple[Replaced, int]:
         """Atomically replace body, status and output items, unless gone (or another owner's), not
-        :func:`replaceable`, or
-        too large (stored input size + ``output_size`` over ``max_bytes``).  Returns the outcome and
-        the would-be total size."""
+        :func:`replaceable`, or too large (stored input size + ``output_size`` over ``max_bytes``).
+        Returns the outcome and the would-be total size; raises :class:`~.errors.QuotaExceededError`
+        (writing nothing) when the growth would pass ``quotas``."""
 
     @abstractmethod
     async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
@@ -591,16 +627,20 @@ class ResponseStore(ABC):
         recently stored response's when several hold one), in one round trip."""
 
     @abstractmethod
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
-        """Append ``blobs`` (sequence numbers ``first``, ``first + 1``...) to the log; extend its expiry."""
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
+        """Append ``blobs`` (sequence numbers ``first``, ``first + 1``...) to ``owner``'s log (made
+        ``owner``'s by its first append; another owner's is left alone); extend its expiry."""
 
     @abstractmethod
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
-        """Up to ``limit`` events after sequence number ``after``, and whether the log is closed."""
+        """Up to ``limit`` events after sequence number ``after``, and whether the log is closed; ``None``
+        when there is no log of ``owner``'s."""
 
     @abstractmethod
     async def _delete(self, response_id: str, owner: str) -> bool:
-        """Delete (or, with children, tombstone) a live response of ``owner``; purge tombstoned
-        ancestors whose last child this was.  ``False`` when not live (or another owner's)."""
+        """Delete (or, with children, tombstone) a live response of ``owner``, and its event log; purge
+        tombstoned ancestors whose last child this was.  ``False`` when not live (or another owner's)."""

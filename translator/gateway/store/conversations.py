@@ -13,6 +13,9 @@ Rules every backend keeps (the tests check them on all three):
   updated, items added or deleted, a response appended).
 * **Size.**  One write (the items of one request or of one response) over ``max_bytes`` is refused
   with :class:`~.errors.ResponseTooLargeError`, and nothing is written.
+* **Quotas.**  A conversation's items count in its owner's live stored bytes, with the responses'
+  (:mod:`.quota`): a write past a quota is refused with :class:`~.errors.QuotaExceededError`,
+  atomically, and nothing is written; deleting items or the conversation, or its expiry, frees them.
 
 Each backend implements the primitives (``_put``, ``_meta``, ``_append``, ``_page``...); the public
 methods, the list parameters and the API's shapes are written once, here.
@@ -30,6 +33,7 @@ import orjson
 from ...ids import random_id
 from .errors import ConversationTooLargeError, InvalidListParameterError, ResponseTooLargeError
 from .listing import DEFAULT_LIMIT, Order, check_list_parameters, list_page
+from .quota import Quotas
 
 __all__ = ["CONVERSATION_PAGE", "ConversationStore", "Meta"]
 
@@ -57,9 +61,10 @@ def _conversation(conversation_id: str, body: bytes) -> dict[str, Any]:
 class ConversationStore(ABC):
     """Conversations of one store (memory, SQLite or Redis); see the module docstring."""
 
-    def __init__(self, *, ttl: float, max_bytes: int) -> None:
+    def __init__(self, *, ttl: float, max_bytes: int, quotas: Quotas) -> None:
         self.ttl = ttl
         self.max_bytes = max_bytes
+        self.quotas = quotas
 
     # ------------------------------------------------------------------ the conversation
 
@@ -189,8 +194,8 @@ class ConversationStore(ABC):
 
     async def find_items(self, owner: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Items of ``owner``'s live conversations with these ids (``item_reference``)."""
-        found = await self._find(list(dict.fromkeys(item_ids)))
-        return {item_id: orjson.loads(blob) for item_id, (holder, blob) in found.items() if holder == owner}
+        found = await self._find(owner, list(dict.fromkeys(item_ids)))
+        return {item_id: orjson.loads(blob) for item_id, blob in found.items()}
 
     # ------------------------------------------------------------------ helpers
 
@@ -260,5 +265,5 @@ class ConversationStore(ABC):
         """Remove one item (and extend the expiry); ``False`` when there is none."""
 
     @abstractmethod
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        """Items with these ids in live conversations: id -> (the conversation's owner, item)."""
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        """Items with these ids in ``owner``'s live conversations: id -> item."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .conversations import ConversationStore, Meta
+from .quota import Ledger, Quotas
 
 __all__ = ["MemoryConversationStore"]
 
@@ -25,37 +26,54 @@ class _Conversation:
     by_seq: dict[int, tuple[str, bytes]] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
     next_seq: int = 0
+    size: int = 0  # bytes of its items
 
 
 class MemoryConversationStore(ConversationStore):
-    def __init__(self, *, ttl: float, max_bytes: int) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+    def __init__(self, *, ttl: float, max_bytes: int, quotas: Quotas, ledger: Ledger) -> None:
+        """``ledger`` is the response store's: conversations count in the same quotas (as ``c:ID``)."""
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self._conversations: dict[str, _Conversation] = {}
+        self._ledger = ledger
 
     def _live(self, conversation_id: str) -> _Conversation | None:
         found = self._conversations.get(conversation_id)
         if found is not None and found.expires_at <= time.time():
-            del self._conversations[conversation_id]
+            self._forget(conversation_id)
             return None
         return found
 
-    def _add(self, conversation: _Conversation, blobs: list[bytes], ids: list[str]) -> None:
+    def _forget(self, conversation_id: str) -> None:
+        gone = self._conversations.pop(conversation_id)
+        self._ledger.drop(gone.owner, f"c:{conversation_id}")
+
+    def _touch(self, conversation_id: str, conversation: _Conversation) -> None:
+        conversation.expires_at = time.time() + self.ttl
+        key = f"c:{conversation_id}"
+        self._ledger.charge(conversation.owner, key, conversation.size, conversation.expires_at)
+
+    def _add(
+        self, conversation_id: str, conversation: _Conversation, blobs: list[bytes], ids: list[str]
+    ) -> None:
+        self._ledger.room(self.quotas, conversation.owner, sum(map(len, blobs)))
         for blob, item_id in zip(blobs, ids, strict=True):
             seq = conversation.next_seq
             conversation.next_seq += 1
             conversation.seqs.append(seq)
             conversation.by_seq[seq] = (item_id, blob)
             conversation.by_id[item_id] = seq
-        conversation.expires_at = time.time() + self.ttl
+            conversation.size += len(blob)
+        self._touch(conversation_id, conversation)
 
     async def _put(
         self, conversation_id: str, owner: str, body: bytes, blobs: list[bytes], ids: list[str]
     ) -> None:
         now = time.time()
         for stale in [cid for cid, c in self._conversations.items() if c.expires_at <= now]:
-            del self._conversations[stale]
-        conversation = self._conversations[conversation_id] = _Conversation(owner, body, now + self.ttl)
-        self._add(conversation, blobs, ids)
+            self._forget(stale)
+        conversation = _Conversation(owner, body, now + self.ttl)
+        self._add(conversation_id, conversation, blobs, ids)
+        self._conversations[conversation_id] = conversation
 
     async def _meta(self, conversation_id: str) -> Meta | None:
         found = self._live(conversation_id)
@@ -65,13 +83,15 @@ class MemoryConversationStore(ConversationStore):
         found = self._live(conversation_id)
         if found is None:
             return False
-        found.body, found.expires_at = body, time.time() + self.ttl
+        found.body = body
+        self._touch(conversation_id, found)
         return True
 
     async def _drop(self, conversation_id: str) -> bool:
-        return (
-            self._live(conversation_id) is not None and self._conversations.pop(conversation_id) is not None
-        )
+        if self._live(conversation_id) is None:
+            return False
+        self._forget(conversation_id)
+        return True
 
     async def _taken(self, conversation_id: str, item_ids: Sequence[Any]) -> set[str]:
         found = self._live(conversation_id)
@@ -81,7 +101,7 @@ class MemoryConversationStore(ConversationStore):
         found = self._live(conversation_id)
         if found is None:
             return False
-        self._add(found, blobs, ids)
+        self._add(conversation_id, found, blobs, ids)
         return True
 
     async def _seq_of(self, conversation_id: str, item_id: str) -> int | None:
@@ -119,18 +139,18 @@ class MemoryConversationStore(ConversationStore):
         seq = None if found is None else found.by_id.pop(item_id, None)
         if found is None or seq is None:
             return False
-        del found.by_seq[seq]
+        found.size -= len(found.by_seq.pop(seq)[1])
         found.seqs.remove(seq)
-        found.expires_at = time.time() + self.ttl
+        self._touch(conversation_id, found)
         return True
 
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        found: dict[str, tuple[str, bytes]] = {}
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
         wanted = set(item_ids)
         for conversation_id in list(self._conversations):
             conversation = self._live(conversation_id)
-            if conversation is None:
+            if conversation is None or conversation.owner != owner:
                 continue
             for item_id in wanted & conversation.by_id.keys():
-                found[item_id] = (conversation.owner, conversation.by_seq[conversation.by_id[item_id]][1])
+                found[item_id] = conversation.by_seq[conversation.by_id[item_id]][1]
         return found

@@ -6,10 +6,12 @@ Keys, for a conversation ``C`` under the key prefix ``P``::
     P conv:C      hash    owner, body (created_at, metadata), next (the next sequence number)
     P convseq:C   zset    item id -> sequence number (the order)
     P convitem:C  hash    item id -> the item, one JSON document
-    P citem:I     string  the conversation holding item I (``item_reference``)
+    P citem:O:I   string  owner O's conversation holding item I (``item_reference``; one pointer per owner:
+                          owners choose item ids, and may choose the same)
 
 Every write is one Lua script (atomic on the server) that extends all of the conversation's keys, its
-item pointers included, to ``ttl``; reads are one script or pipeline each.
+item pointers included, to ``ttl``, and keeps its entry ``c:C`` in the quotas' ledger
+(:mod:`.redis_ledger`: its items' bytes); reads are one script or pipeline each.
 """
 
 from __future__ import annotations
@@ -21,50 +23,76 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from .conversations import ConversationStore, Meta
+from .quota import Quotas
+from .redis_ledger import LEDGER, refused
 
 __all__ = ["RedisConversationStore"]
 
-_PRELUDE = """
+_PRELUDE = (
+    """
 local p, c = ARGV[1], ARGV[2]
+"""
+    + LEDGER
+    + """
 local meta, seq, items = p .. 'conv:' .. c, p .. 'convseq:' .. c, p .. 'convitem:' .. c
-local function touch(ttl)
+local owner = redis.call('HGET', meta, 'owner')
+local function pointer_of(item_id) return p .. 'citem:' .. owner .. ':' .. item_id end
+-- extend every key to ttl, and the ledger's entry, its bytes changed by delta
+local function touch(ttl, delta)
   for _, key in ipairs({meta, seq, items}) do redis.call('PEXPIRE', key, ttl) end
   for _, item_id in ipairs(redis.call('HKEYS', items)) do
-    local pointer = p .. 'citem:' .. item_id
+    local pointer = pointer_of(item_id)
     if redis.call('GET', pointer) == c then redis.call('PEXPIRE', pointer, ttl) end
   end
+  charge(owner, 'c:' .. c, held(owner, 'c:' .. c) + delta, ttl, ttl)
+end
+-- the bytes of n items from ARGV[from]
+local function bytes(from, n)
+  local size = 0
+  for j = 0, n - 1 do size = size + #ARGV[from + j] end
+  return size
 end
 local function add(first, n, from, ttl)
   for j = 0, n - 1 do
     local item_id = ARGV[from + n + j]
     redis.call('ZADD', seq, first + j, item_id)
     redis.call('HSET', items, item_id, ARGV[from + j])
-    redis.call('SET', p .. 'citem:' .. item_id, c, 'PX', ttl)
+    redis.call('SET', pointer_of(item_id), c, 'PX', ttl)
   end
 end
 """
+)
 
-# ARGV: prefix, id, owner, body, ttl ms, n, items..., ids...
+# ARGV: prefix, id, owner, body, ttl ms, n, items..., ids..., quota per owner, quota total.  Returns 1, or
+# the ledger's refusal (nothing written).
 _PUT = (
     _PRELUDE
     + """
 local n, ttl = tonumber(ARGV[6]), tonumber(ARGV[5])
-redis.call('HSET', meta, 'owner', ARGV[3], 'body', ARGV[4], 'next', n)
+owner = ARGV[3]
+local size = bytes(7, n)
+local refused = over(owner, size, ARGV[#ARGV - 1], ARGV[#ARGV])
+if refused then return refused end
+redis.call('HSET', meta, 'owner', owner, 'body', ARGV[4], 'next', n)
 add(0, n, 7, ttl)
-touch(ttl)
+touch(ttl, size)
 return 1
 """
 )
 
-# ARGV: prefix, id, ttl ms, n, items..., ids...
+# ARGV: prefix, id, ttl ms, n, items..., ids..., quota per owner, quota total.  Returns 1, 0 (gone), or
+# the ledger's refusal (nothing written).
 _APPEND = (
     _PRELUDE
     + """
 if redis.call('EXISTS', meta) == 0 then return 0 end
 local n, ttl = tonumber(ARGV[4]), tonumber(ARGV[3])
+local size = bytes(5, n)
+local refused = over(owner, size, ARGV[#ARGV - 1], ARGV[#ARGV])
+if refused then return refused end
 local first = redis.call('HINCRBY', meta, 'next', n) - n
 add(first, n, 5, ttl)
-touch(ttl)
+touch(ttl, size)
 return 1
 """
 )
@@ -75,7 +103,7 @@ _TOUCH = (
     + """
 if redis.call('EXISTS', meta) == 0 then return 0 end
 if ARGV[4] ~= '' then redis.call('HSET', meta, 'body', ARGV[4]) end
-touch(tonumber(ARGV[3]))
+touch(tonumber(ARGV[3]), 0)
 return 1
 """
 )
@@ -85,10 +113,11 @@ _REMOVE = (
     _PRELUDE
     + """
 if redis.call('ZREM', seq, ARGV[3]) == 0 then return 0 end
+local item = redis.call('HGET', items, ARGV[3]) or ''
 redis.call('HDEL', items, ARGV[3])
-local pointer = p .. 'citem:' .. ARGV[3]
+local pointer = pointer_of(ARGV[3])
 if redis.call('GET', pointer) == c then redis.call('DEL', pointer) end
-touch(tonumber(ARGV[4]))
+touch(tonumber(ARGV[4]), -#item)
 return 1
 """
 )
@@ -99,10 +128,11 @@ _DROP = (
     + """
 if redis.call('EXISTS', meta) == 0 then return 0 end
 for _, item_id in ipairs(redis.call('HKEYS', items)) do
-  local pointer = p .. 'citem:' .. item_id
+  local pointer = pointer_of(item_id)
   if redis.call('GET', pointer) == c then redis.call('DEL', pointer) end
 end
 redis.call('DEL', meta, seq, items)
+uncharge(owner, 'c:' .. c)
 return 1
 """
 )
@@ -126,17 +156,16 @@ return out
 """
 )
 
-# ARGV: prefix, item ids.  Returns id, owner, item... for items of live conversations.
+# ARGV: prefix, owner, item ids.  Returns id, item, id, item... for items of owner's live conversations.
 _FIND = """
-local p, out = ARGV[1], {}
-for i = 2, #ARGV do
-  local c = redis.call('GET', p .. 'citem:' .. ARGV[i])
+local p, owner, out = ARGV[1], ARGV[2], {}
+for i = 3, #ARGV do
+  local c = redis.call('GET', p .. 'citem:' .. owner .. ':' .. ARGV[i])
   if c then
-    local owner = redis.call('HGET', p .. 'conv:' .. c, 'owner')
+    local holder = redis.call('HGET', p .. 'conv:' .. c, 'owner')
     local item = redis.call('HGET', p .. 'convitem:' .. c, ARGV[i])
-    if owner and item then
+    if holder == owner and item then
       out[#out + 1] = ARGV[i]
-      out[#out + 1] = owner
       out[#out + 1] = item
     end
   end
@@ -154,10 +183,11 @@ class RedisConversationStore(ConversationStore):
         *,
         ttl: float,
         max_bytes: int,
+        quotas: Quotas,
     ) -> None:
         """``redis``, ``key_prefix`` and ``errors`` (what turns Redis errors into store errors) are the
         response store's."""
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self._errors = errors
         self._prefix = key_prefix
         self._redis = redis
@@ -183,8 +213,18 @@ class RedisConversationStore(ConversationStore):
     async def _put(
         self, conversation_id: str, owner: str, body: bytes, blobs: list[bytes], ids: list[str]
     ) -> None:
-        await self._call(
-            self._put_script, conversation_id, owner, body, self._ttl_ms, len(blobs), *blobs, *ids
+        refused(
+            await self._call(
+                self._put_script,
+                conversation_id,
+                owner,
+                body,
+                self._ttl_ms,
+                len(blobs),
+                *blobs,
+                *ids,
+                *self.quotas,
+            )
         )
 
     async def _meta(self, conversation_id: str) -> Meta | None:
@@ -208,9 +248,11 @@ class RedisConversationStore(ConversationStore):
         return {item_id for item_id, score in zip(wanted, scores, strict=True) if score is not None}
 
     async def _append(self, conversation_id: str, blobs: list[bytes], ids: list[str]) -> bool:
-        return bool(
-            await self._call(self._append_script, conversation_id, self._ttl_ms, len(blobs), *blobs, *ids)
+        found = await self._call(
+            self._append_script, conversation_id, self._ttl_ms, len(blobs), *blobs, *ids, *self.quotas
         )
+        refused(found)
+        return bool(found)
 
     async def _seq_of(self, conversation_id: str, item_id: str) -> int | None:
         async with self._errors():
@@ -246,8 +288,8 @@ class RedisConversationStore(ConversationStore):
     async def _remove(self, conversation_id: str, item_id: str) -> bool:
         return bool(await self._call(self._remove_script, conversation_id, item_id, self._ttl_ms))
 
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         if not item_ids:
             return {}
-        flat = await self._call(self._find_script, *item_ids)
-        return {flat[n].decode(): (flat[n + 1].decode(), flat[n + 2]) for n in range(0, len(flat), 3)}
+        flat = await self._call(self._find_script, owner, *item_ids)
+        return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}

@@ -2,7 +2,8 @@
 
 Two tables beside the responses' (``conversations``, ``conversation_items``), on the same connection
 and worker thread; every write is one ``BEGIN IMMEDIATE`` transaction, and extends the conversation's
-expiry.  Expired conversations are swept with the responses.
+expiry.  Expired conversations are swept with the responses.  The items' bytes count in the owner's
+usage (the response store's ``owner_usage`` triggers); a write checks the quotas in its transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from .conversations import ConversationStore, Meta
+from .quota import Quotas
 from .sqlite_transaction import transaction as _transaction
 
-__all__ = ["Runner", "SQLiteConversationStore"]
+__all__ = ["Room", "Runner", "SQLiteConversationStore"]
 
 T = TypeVar("T")
 
@@ -24,6 +26,10 @@ class Runner(Protocol):
     """Runs a function with the connection on the store's thread (the response store's ``_run``)."""
 
     def __call__(self, fn: Callable[[sqlite3.Connection], T], /) -> Awaitable[T]: ...
+
+
+#: Raises :class:`~.errors.QuotaExceededError` unless (owner, bytes) fit (the response store's ``_room``).
+Room = Callable[[sqlite3.Connection, str, int], None]
 
 
 _LIVE = "id = ? AND expires_at > ?"
@@ -39,16 +45,19 @@ def _rows(conversation_id: str, first: int, blobs: list[bytes], ids: list[str]) 
 
 
 class SQLiteConversationStore(ConversationStore):
-    def __init__(self, run: Runner, *, ttl: float, max_bytes: int) -> None:
-        """``run`` is the response store's: it calls a function with the connection on its thread."""
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+    def __init__(self, run: Runner, room: Room, *, ttl: float, max_bytes: int, quotas: Quotas) -> None:
+        """``run`` is the response store's: it calls a function with the connection on its thread;
+        ``room`` its quota check."""
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self._run = run
+        self._room = room
 
     async def _put(
         self, conversation_id: str, owner: str, body: bytes, blobs: list[bytes], ids: list[str]
     ) -> None:
         def put(db: sqlite3.Connection) -> None:
             with _transaction(db, "BEGIN IMMEDIATE"):
+                self._room(db, owner, sum(map(len, blobs)))
                 db.execute(
                     "INSERT INTO conversations (id, owner, body, next_seq, expires_at)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -116,10 +125,11 @@ class SQLiteConversationStore(ConversationStore):
         def append(db: sqlite3.Connection) -> bool:
             with _transaction(db, "BEGIN IMMEDIATE"):
                 row = db.execute(
-                    f"SELECT next_seq FROM conversations WHERE {_LIVE}", (conversation_id, time.time())
+                    f"SELECT next_seq, owner FROM conversations WHERE {_LIVE}", (conversation_id, time.time())
                 ).fetchone()
                 if row is None:
                     return False
+                self._room(db, row[1], sum(map(len, blobs)))
                 db.executemany(
                     "INSERT INTO conversation_items VALUES (?, ?, ?, ?)",
                     _rows(conversation_id, row[0], blobs, ids),
@@ -186,20 +196,20 @@ class SQLiteConversationStore(ConversationStore):
 
         return await self._run(remove)
 
-    async def _find(self, item_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        def find(db: sqlite3.Connection) -> dict[str, tuple[str, bytes]]:
-            found: dict[str, tuple[str, bytes]] = {}
+    async def _find(self, owner: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        def find(db: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
             now = time.time()
             for start in range(0, len(item_ids), 500):
                 batch = list(item_ids[start : start + 500])
                 marks = ", ".join("?" * len(batch))
                 rows = db.execute(
-                    "SELECT i.item_id, c.owner, i.body FROM conversation_items AS i"
+                    "SELECT i.item_id, i.body FROM conversation_items AS i"
                     " JOIN conversations AS c ON c.id = i.conversation_id"
-                    f" WHERE i.item_id IN ({marks}) AND c.expires_at > ?",
-                    (*batch, now),
+                    f" WHERE i.item_id IN ({marks}) AND c.expires_at > ? AND c.owner = ?",
+                    (*batch, now, owner),
                 )
-                found.update((item_id, (owner, blob)) for item_id, owner, blob in rows)
+                found.update((item_id, blob) for item_id, blob in rows)
             return found
 
         return await self._run(find) if item_ids else {}

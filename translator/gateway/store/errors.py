@@ -9,6 +9,7 @@
         ├── DuplicateResponseError  a response with that id is already stored
         ├── ResponseTooLargeError   a response over the store's byte cap (-> 413 / 400)
         ├── ConversationTooLargeError  a conversation over the cap on what one request may load (-> 413)
+        ├── QuotaExceededError      storing would pass the owner's quota (-> 413) or the store's (-> 507)
         ├── InvalidListParameterError  bad ``after`` / ``limit`` / ``order`` for input items (-> 400)
         ├── InvalidStoreSpecError   a ``--store`` value that names no backend, or a bad path/URL
         └── StoreUnavailableError   the backend cannot be reached or written (Redis down, disk full)
@@ -23,6 +24,7 @@ __all__ = [
     "DuplicateResponseError",
     "InvalidListParameterError",
     "InvalidStoreSpecError",
+    "QuotaExceededError",
     "ResponseInProgressError",
     "ResponseNotFoundError",
     "ResponseTooLargeError",
@@ -84,6 +86,23 @@ class ConversationTooLargeError(StoreError):
         self.found = found
         self.cap = cap
         super().__init__(f"the conversation of {source_id!r} holds {found:,} {what}, over the cap of {cap:,}")
+
+
+class QuotaExceededError(StoreError):
+    """Storing ``needed`` more bytes would take the live stored bytes past a quota: ``quota`` is
+    ``"per_owner"`` (the writer's own bytes, ``usage``, against ``limit``) or ``"total"`` (everyone's).
+    Nothing was written.  The message names no owner."""
+
+    def __init__(self, quota: str, usage: int, needed: int, limit: int) -> None:
+        self.quota = quota
+        self.usage = usage
+        self.needed = needed
+        self.limit = limit
+        whose = "the owner's" if quota == "per_owner" else "the store's"
+        super().__init__(
+            f"storing {needed:,} more bytes would take {whose} stored bytes from {usage:,} past the"
+            f" {quota.replace('_', ' ')} quota of {limit:,} bytes"
+        )
 
 
 class InvalidListParameterError(StoreError):

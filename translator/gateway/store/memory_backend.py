@@ -2,7 +2,8 @@
 
 Every method runs without awaiting in between, so each is atomic with respect to the event loop: the
 same guarantees as the persistent backends, for one process.  Expired responses are dropped when met
-and by a sweep every :data:`SWEEP_EVERY` inserts.
+and by a sweep every :data:`SWEEP_EVERY` inserts.  The quotas' accounting is a :class:`~.quota.Ledger`
+shared with the conversations (a response is charged as ``r:ID``, a conversation as ``c:ID``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .base import (
 from .conversations import ConversationStore
 from .conversations_memory import MemoryConversationStore
 from .errors import DuplicateResponseError, ResponseInProgressError, ResponseNotFoundError, StoreError
+from .quota import DEFAULT_QUOTAS, Ledger, Quotas, Usage
 
 __all__ = ["MemoryResponseStore"]
 
@@ -59,6 +61,7 @@ def _index(ids: list[str | None]) -> dict[str, int]:
 
 @dataclass(slots=True)
 class _Log:
+    owner: str
     events: list[bytes]
     expires_at: float
     closed: bool = False
@@ -67,8 +70,8 @@ class _Log:
 @dataclass(slots=True)
 class _Table:
     entries: dict[str, _Entry] = field(default_factory=dict)
-    #: item id -> the response that stored it last (stale pointers are skipped, and swept)
-    items: dict[str, str] = field(default_factory=dict)
+    #: (owner, item id) -> the owner's response that stored it last (stale pointers are skipped, and swept)
+    items: dict[tuple[str, str], str] = field(default_factory=dict)
     #: background responses' event logs
     logs: dict[str, _Log] = field(default_factory=dict)
     inserts: int = 0
@@ -77,19 +80,25 @@ class _Table:
 class MemoryResponseStore(ResponseStore):
     """The store in a dict; see :class:`~.base.ResponseStore`."""
 
-    def __init__(self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+    def __init__(
+        self, *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES, quotas: Quotas = DEFAULT_QUOTAS
+    ) -> None:
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self._table = _Table()
         self._owner_secret: bytes | None = None
+        self._ledger = Ledger()
 
     def conversation_store(self) -> ConversationStore:
-        return MemoryConversationStore(ttl=self.ttl, max_bytes=self.max_bytes)
+        return MemoryConversationStore(
+            ttl=self.ttl, max_bytes=self.max_bytes, quotas=self.quotas, ledger=self._ledger
+        )
 
     async def check(self) -> None:
         """Always ready."""
 
     async def close(self) -> None:
         self._table.entries.clear()
+        self._ledger.clear()
 
     # ------------------------------------------------------------------ helpers
 
@@ -97,9 +106,13 @@ class MemoryResponseStore(ResponseStore):
         """The entry, live or tombstoned, unless expired (then it is dropped)."""
         entry = self._table.entries.get(response_id)
         if entry is not None and entry.expires_at <= (time.time() if now is None else now):
-            del self._table.entries[response_id]
+            self._forget(response_id, entry)
             return None
         return entry
+
+    def _forget(self, response_id: str, entry: _Entry) -> None:
+        del self._table.entries[response_id]
+        self._ledger.drop(entry.owner, f"r:{response_id}")
 
     def _live(self, response_id: str, owner: str) -> _Entry | None:
         """The entry if it is live and ``owner``'s."""
@@ -107,20 +120,20 @@ class MemoryResponseStore(ResponseStore):
         return None if entry is None or entry.deleted or entry.owner != owner else entry
 
     def _sweep(self, now: float) -> None:
-        expired = [rid for rid, entry in self._table.entries.items() if entry.expires_at <= now]
-        for rid in expired:
-            del self._table.entries[rid]
+        expired = [(rid, entry) for rid, entry in self._table.entries.items() if entry.expires_at <= now]
+        for rid, entry in expired:
+            self._forget(rid, entry)
         entries = self._table.entries
-        stale = [item_id for item_id, rid in self._table.items.items() if rid not in entries]
-        for item_id in stale:
-            del self._table.items[item_id]
+        stale = [pointer for pointer, rid in self._table.items.items() if rid not in entries]
+        for pointer in stale:
+            del self._table.items[pointer]
         for rid in [rid for rid, log in self._table.logs.items() if log.expires_at <= now]:
             del self._table.logs[rid]
 
-    def _point(self, response_id: str, ids: list[str | None]) -> None:
+    def _point(self, response_id: str, owner: str, ids: list[str | None]) -> None:
         for item_id in ids:
             if item_id is not None:
-                self._table.items[item_id] = response_id
+                self._table.items[owner, item_id] = response_id
 
     # ------------------------------------------------------------------ primitives
 
@@ -136,7 +149,9 @@ class MemoryResponseStore(ResponseStore):
             raise ResponseNotFoundError(new.parent)
         if parent is not None and parent.status in UNFINISHED:
             raise ResponseInProgressError(new.parent or "")
+        self._ledger.room(self.quotas, new.owner, new.size)
         expires_at = now + self.ttl
+        self._ledger.charge(new.owner, f"r:{new.response_id}", new.size, expires_at)
         self._table.entries[new.response_id] = _Entry(
             owner=new.owner,
             parent=new.parent,
@@ -148,8 +163,8 @@ class MemoryResponseStore(ResponseStore):
             size=new.size,
             expires_at=expires_at,
         )
-        self._point(new.response_id, new.input_ids)
-        self._point(new.response_id, new.output_ids)
+        self._point(new.response_id, new.owner, new.input_ids)
+        self._point(new.response_id, new.owner, new.output_ids)
         if parent is not None:
             parent.children += 1
         ancestor_id = new.parent
@@ -157,7 +172,13 @@ class MemoryResponseStore(ResponseStore):
             if ancestor.expires_at >= expires_at:
                 break  # it, and so every response above it, already outlives the new one
             ancestor.expires_at = expires_at + self.ttl * EXPIRY_SLACK
+            self._ledger.prolong(ancestor.owner, f"r:{ancestor_id}", ancestor.expires_at)
             ancestor_id = ancestor.parent
+
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        if exact:
+            self._ledger.prune()
+        return self._ledger.usage(owner)
 
     async def _secret(self, candidate: bytes) -> bytes:
         if self._owner_secret is None:
@@ -182,10 +203,12 @@ class MemoryResponseStore(ResponseStore):
         size = entry.input_size + output_size
         if size > self.max_bytes:
             return Replaced.TOO_LARGE, size
+        self._ledger.room(self.quotas, owner, size - entry.size)
+        self._ledger.charge(owner, f"r:{response_id}", size, entry.expires_at)
         entry.body, entry.status, entry.size = body, status, size
         entry.items = (entry.items[0], list(output_items))
         entry.index = (entry.index[0], _index(output_ids))
-        self._point(response_id, output_ids)
+        self._point(response_id, owner, output_ids)
         return Replaced.STORED, size
 
     async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
@@ -243,7 +266,7 @@ class MemoryResponseStore(ResponseStore):
     async def _find_items(self, item_ids: Sequence[str], owner: str) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for item_id in item_ids:
-            rid = self._table.items.get(item_id)
+            rid = self._table.items.get((owner, item_id))
             entry = None if rid is None else self._live(rid, owner)
             if entry is None:
                 continue
@@ -254,22 +277,26 @@ class MemoryResponseStore(ResponseStore):
                     break
         return found
 
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
-        expires_at = time.time() + self.ttl
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
+        now = time.time()
         log = self._table.logs.get(response_id)
-        if log is None or log.expires_at <= time.time():
-            log = self._table.logs[response_id] = _Log([], expires_at)
+        if log is None or log.expires_at <= now:
+            log = self._table.logs[response_id] = _Log(owner, [], now + self.ttl)
+        if log.owner != owner:
+            return
         if blobs:
             del log.events[first:]  # (a retried append rewrites what it wrote)
             log.events += blobs
-        log.expires_at = expires_at
+        log.expires_at = now + self.ttl
         log.closed = log.closed or closed
 
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
         log = self._table.logs.get(response_id)
-        if log is None or log.expires_at <= time.time():
+        if log is None or log.expires_at <= time.time() or log.owner != owner:
             return None
         start = max(after + 1, 0)
         return log.events[start : start + limit], log.closed
@@ -278,6 +305,8 @@ class MemoryResponseStore(ResponseStore):
         entry = self._live(response_id, owner)
         if entry is None:
             return False
+        self._table.logs.pop(response_id, None)
+        self._ledger.drop(owner, f"r:{response_id}")
         if entry.children > 0:
             entry.deleted, entry.body = True, None
             return True

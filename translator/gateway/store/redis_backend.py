@@ -8,12 +8,14 @@ Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``):
     P out:R    list   output items
     P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
     P outx:R   hash   output item id -> index
-    P item:I   string the response that stored item I last (``item_reference``), expiring with it
+    P item:O:I string the response of owner O that stored item I last (``item_reference``), expiring
+                      with it (one pointer per owner: owners choose item ids, and may choose the same)
     P ev:R     list   background response R's streaming events, one JSON document each (index =
-                      sequence number), kept ``ttl`` after the last append
-    P evend:R  string the log's state: ``0`` open, ``1`` once the last event is in
+                      sequence number), kept ``ttl`` after the last append, deleted with R
+    P evlog:R  hash   the log's owner, and closed: ``0`` open, ``1`` once the last event is in
     P owner_secret  string  the store's own secret (:meth:`~.base.ResponseStore.owner_secret`), kept at
                       least as long as the longest-lived response
+    P quota...      the quotas' ledger (:mod:`.redis_ledger`): a response is charged as ``r:R``
 
 Every write is one Lua script (atomic on the server): a create checks the id and the parent, writes
 all keys, bumps the parent's child count and extends the ancestors' expiry in one step, so several
@@ -57,6 +59,8 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
 )
+from .quota import DEFAULT_QUOTAS, Quotas, Usage
+from .redis_ledger import LEDGER, refused
 
 __all__ = ["DEFAULT_KEY_PREFIX", "RedisResponseStore"]
 
@@ -68,7 +72,8 @@ TIMEOUT = 10.0
 _UNFINISHED = ",".join(UNFINISHED)
 _PART_KEYS = {Part.INPUT: ("in:", "inx:"), Part.OUTPUT: ("out:", "outx:")}
 
-_PRELUDE = """
+_PRELUDE = (
+    """
 local p = ARGV[1]
 local function push(key, from, count)
   local i = from
@@ -91,27 +96,30 @@ end
 local function each_key(rid, fn)
   for _, kind in ipairs({'resp:', 'in:', 'out:', 'inx:', 'outx:'}) do fn(p .. kind .. rid) end
 end
--- item id -> the response holding it (item_reference), expiring with that response
-local function refer(rid, from, count, ttl)
+-- owner's item id -> the response holding it (item_reference), expiring with that response
+local function refer(rid, owner, from, count, ttl)
   for j = 0, count - 1 do
     local item_id = ARGV[from + j]
-    if item_id ~= '' then redis.call('SET', p .. 'item:' .. item_id, rid, 'PX', ttl) end
+    if item_id ~= '' then redis.call('SET', p .. 'item:' .. owner .. ':' .. item_id, rid, 'PX', ttl) end
   end
 end
--- fn(key) for every item pointer that still names rid
-local function each_ref(rid, fn)
+-- fn(key) for every item pointer of owner that still names rid
+local function each_ref(rid, owner, fn)
   for _, kind in ipairs({'inx:', 'outx:'}) do
     for _, item_id in ipairs(redis.call('HKEYS', p .. kind .. rid)) do
-      local key = p .. 'item:' .. item_id
+      local key = p .. 'item:' .. owner .. ':' .. item_id
       if redis.call('GET', key) == rid then fn(key) end
     end
   end
 end
 """
+    + LEDGER
+)
 
 # ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
-#       unfinished statuses (comma-separated), ancestors' ttl ms, owner, input items, output items,
-#       input ids, output ids
+#       unfinished statuses (comma-separated), ancestors' ttl ms, owner, quota per owner, quota total,
+#       input items, output items, input ids, output ids.  Returns a status, or {'quota', which, usage,
+#       limit} (nothing written).
 _CREATE = (
     _PRELUDE
     + """
@@ -125,18 +133,21 @@ if parent ~= '' then
   if f[1] ~= '0' or f[3] ~= owner then return 'parent' end
   if one_of(ARGV[12], f[2]) then return 'unfinished' end
 end
+local refused = over(owner, tonumber(ARGV[8]), ARGV[15], ARGV[16])
+if refused then return refused end
+charge(owner, 'r:' .. id, tonumber(ARGV[8]), ttl, tonumber(ARGV[13]))
 redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'owner', owner, 'parent', parent, 'nin', nin,
   'nout', nout, 'insize', ARGV[7], 'size', ARGV[8], 'created', ARGV[11], 'deleted', '0', 'children', '0')
 -- the owner secret outlives every response made with it
 local secret = p .. 'owner_secret'
 if redis.call('PTTL', secret) < ttl then redis.call('PEXPIRE', secret, ARGV[13]) end
-local first = 15
+local first = 17
 push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
 index(p .. 'outx:' .. id, first + 2 * nin + nout, nout)
-refer(id, first + nin + nout, nin, ttl)
-refer(id, first + 2 * nin + nout, nout, ttl)
+refer(id, owner, first + nin + nout, nin, ttl)
+refer(id, owner, first + 2 * nin + nout, nout, ttl)
 local function expire(key) redis.call('PEXPIRE', key, ttl) end
 local function extend(key) redis.call('PEXPIRE', key, ARGV[13]) end
 each_key(id, expire)
@@ -147,15 +158,16 @@ while cur ~= '' do
   local m = p .. 'resp:' .. cur
   if redis.call('PTTL', m) >= ttl then break end
   each_key(cur, extend)
-  each_ref(cur, extend)
+  each_ref(cur, owner, extend)
+  prolong(owner, 'r:' .. cur, tonumber(ARGV[13]), tonumber(ARGV[13]))
   cur = redis.call('HGET', m, 'parent') or ''
 end
 return 'ok'
 """
 )
 
-# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, owner, output items,
-#       output ids
+# ARGV: prefix, id, body, status, n out, output size, max bytes, unfinished statuses, owner, quota per
+#       owner, quota total, output items, output ids
 _REPLACE = (
     _PRELUDE
     + """
@@ -169,16 +181,19 @@ if not (one_of(ARGV[8], f[2]) or (f[2] == 'cancelled' and ARGV[4] == 'cancelled'
 end
 local size = tonumber(f[3]) + tonumber(ARGV[6])
 if size > tonumber(ARGV[7]) then return {'too large', size} end
+local refused = over(ARGV[9], size - tonumber(f[4]), ARGV[10], ARGV[11])
+if refused then return refused end
+resize(ARGV[9], 'r:' .. id, size)
 local nout = tonumber(ARGV[5])
 local out, outx = p .. 'out:' .. id, p .. 'outx:' .. id
 redis.call('DEL', out, outx)
-push(out, 10, nout)
-index(outx, 10 + nout, nout)
+push(out, 12, nout)
+index(outx, 12 + nout, nout)
 local ttl = redis.call('PTTL', meta)
 if ttl > 0 then
   redis.call('PEXPIRE', out, ttl)
   redis.call('PEXPIRE', outx, ttl)
-  refer(id, 10 + nout, nout, ttl)
+  refer(id, ARGV[9], 12 + nout, nout, ttl)
 end
 redis.call('HSET', meta, 'body', ARGV[3], 'status', ARGV[4], 'nout', nout, 'size', size)
 return {'stored', size}
@@ -238,14 +253,17 @@ _DELETE = (
 local id = ARGV[2]
 local meta = p .. 'resp:' .. id
 local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent', 'owner')
-if f[1] ~= '0' or f[4] ~= ARGV[3] then return 0 end
+local owner = ARGV[3]
+if f[1] ~= '0' or f[4] ~= owner then return 0 end
+redis.call('DEL', p .. 'ev:' .. id, p .. 'evlog:' .. id)
+uncharge(owner, 'r:' .. id)
 if tonumber(f[2]) > 0 then
   redis.call('HSET', meta, 'deleted', '1')
   redis.call('HDEL', meta, 'body')
   return 1
 end
 local function purge(key) redis.call('DEL', key) end
-each_ref(id, purge)
+each_ref(id, owner, purge)
 each_key(id, purge)
 local cur = f[3]
 while cur ~= '' do
@@ -254,7 +272,7 @@ while cur ~= '' do
   if not g[1] then break end
   local left = redis.call('HINCRBY', m, 'children', -1)
   if left > 0 or g[1] ~= '1' then break end
-  each_ref(cur, purge)
+  each_ref(cur, owner, purge)
   each_key(cur, purge)
   cur = g[2]
 end
@@ -268,7 +286,7 @@ _FIND = """
 local p, owner, out = ARGV[1], ARGV[2], {}
 for i = 3, #ARGV do
   local item_id = ARGV[i]
-  local rid = redis.call('GET', p .. 'item:' .. item_id)
+  local rid = redis.call('GET', p .. 'item:' .. owner .. ':' .. item_id)
   local f = rid and redis.call('HMGET', p .. 'resp:' .. rid, 'deleted', 'owner')
   if f and f[1] == '0' and f[2] == owner then
     for _, kind in ipairs({'out', 'in'}) do
@@ -286,6 +304,37 @@ for i = 3, #ARGV do
 end
 return out
 """
+
+# ARGV: prefix, id, owner, ttl ms, first sequence number, closed (0/1), events.  Returns 0 (writing
+# nothing) when the log is another owner's.
+_APPEND_EVENTS = (
+    _PRELUDE
+    + """
+local id, owner, ttl = ARGV[2], ARGV[3], ARGV[4]
+local log, events = p .. 'evlog:' .. id, p .. 'ev:' .. id
+local holder = redis.call('HGET', log, 'owner')
+if holder and holder ~= owner then return 0 end
+if not holder then redis.call('HSET', log, 'owner', owner, 'closed', '0') end
+if ARGV[6] == '1' then redis.call('HSET', log, 'closed', '1') end
+if #ARGV > 6 then  -- (a retried append rewrites what it wrote)
+  local first = tonumber(ARGV[5])
+  if first > 0 then redis.call('LTRIM', events, 0, first - 1) else redis.call('DEL', events) end
+  push(events, 7, #ARGV - 6)
+end
+redis.call('PEXPIRE', log, ttl)
+redis.call('PEXPIRE', events, ttl)
+return 1
+"""
+)
+
+# ARGV: prefix, owner.  Returns the owner's live bytes and everyone's (expired entries pruned).
+_USAGE = (
+    _PRELUDE
+    + """
+local mine, all = used(ARGV[2])
+return {mine, all}
+"""
+)
 
 # ARGV: prefix, candidate secret, ms to keep it at least.  Returns the stored secret.
 _SECRET = """
@@ -326,8 +375,9 @@ class RedisResponseStore(ResponseStore):
         key_prefix: str | None = None,
         ttl: float = DEFAULT_TTL,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        quotas: Quotas = DEFAULT_QUOTAS,
     ) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         client_url, url_prefix, self.where = _split_url(url)
         self.key_prefix = key_prefix or url_prefix or DEFAULT_KEY_PREFIX
         try:
@@ -344,6 +394,8 @@ class RedisResponseStore(ResponseStore):
         self._load_script = self._redis.register_script(_LOAD)
         self._find_script = self._redis.register_script(_FIND)
         self._secret_script = self._redis.register_script(_SECRET)
+        self._append_events_script = self._redis.register_script(_APPEND_EVENTS)
+        self._usage_script = self._redis.register_script(_USAGE)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -365,7 +417,12 @@ class RedisResponseStore(ResponseStore):
         from .conversations_redis import RedisConversationStore
 
         return RedisConversationStore(
-            self._redis, self.key_prefix, self._errors, ttl=self.ttl, max_bytes=self.max_bytes
+            self._redis,
+            self.key_prefix,
+            self._errors,
+            ttl=self.ttl,
+            max_bytes=self.max_bytes,
+            quotas=self.quotas,
         )
 
     async def check(self) -> None:
@@ -412,6 +469,7 @@ class RedisResponseStore(ResponseStore):
             _UNFINISHED,
             self._kept_ms(),
             new.owner,
+            *self.quotas,
             *new.input_items,
             *new.output_items,
             *(item_id or "" for item_id in new.input_ids),
@@ -419,6 +477,7 @@ class RedisResponseStore(ResponseStore):
         ]
         async with self._errors():
             outcome = await self._create(keys=[], args=args)
+        refused(outcome)
         if outcome == b"duplicate":
             raise DuplicateResponseError(new.response_id)
         if outcome == b"parent":
@@ -455,12 +514,20 @@ class RedisResponseStore(ResponseStore):
             self.max_bytes,
             _UNFINISHED,
             owner,
+            *self.quotas,
             *output_items,
             *(item_id or "" for item_id in output_ids),
         ]
         async with self._errors():
-            outcome, size = await self._replace_script(keys=[], args=args)
+            found = await self._replace_script(keys=[], args=args)
+        refused(found)
+        outcome, size = found
         return Replaced(outcome.decode()), int(size)
+
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        async with self._errors():
+            mine, everyone = await self._usage_script(keys=[], args=[self.key_prefix, owner])
+        return Usage(int(mine), int(everyone))
 
     async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
         async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
@@ -529,30 +596,23 @@ class RedisResponseStore(ResponseStore):
             flat = await self._find_script(keys=[], args=[self.key_prefix, owner, *item_ids])
         return {flat[n].decode(): flat[n + 1] for n in range(0, len(flat), 2)}
 
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
-        events, end = self._key("ev:", response_id), self._key("evend:", response_id)
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
         ttl_ms = max(1, round(self.ttl * 1000))
-        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
-            if blobs:  # (a retried append rewrites what it wrote)
-                pipe.ltrim(events, 0, first - 1) if first else pipe.delete(events)
-                pipe.rpush(events, *blobs)
-            pipe.pexpire(events, ttl_ms)
-            if closed:
-                pipe.set(end, b"1", px=ttl_ms)
-            else:  # the log exists (open) from its first append on
-                pipe.set(end, b"0", px=ttl_ms, nx=True)
-                pipe.pexpire(end, ttl_ms)
-            await pipe.execute()
+        args: list[Any] = [self.key_prefix, response_id, owner, ttl_ms, first, int(closed), *blobs]
+        async with self._errors():
+            await self._append_events_script(keys=[], args=args)
 
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
         start = max(after + 1, 0)
         async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(self._key("evend:", response_id))
+            pipe.hmget(self._key("evlog:", response_id), "owner", "closed")
             pipe.lrange(self._key("ev:", response_id), start, start + limit - 1)
-            state, blobs = await pipe.execute()
-        if state is None:
+            (holder, state), blobs = await pipe.execute()
+        if holder != owner.encode():
             return None
         return list(blobs), state == b"1"
 

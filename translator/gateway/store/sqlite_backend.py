@@ -7,6 +7,11 @@ connection.  One row per response, one row per item (``items``), a partial index
 ``after`` cursor.  Expired rows are deleted by a sweep at most every :data:`SWEEP_INTERVAL` seconds
 (their items go with them: ``ON DELETE CASCADE``); until then reads skip them.
 
+The quotas' accounting is the table ``owner_usage`` (owner -> live stored bytes), kept by triggers on
+the responses' and conversation items' rows, so every insert, update, delete and sweep changes it in
+its own transaction.  Rows expired but not yet swept still count until the next sweep; a write that
+would pass a quota sweeps first, then decides.
+
 The file is created readable by its owner only (``0600``): it holds whole conversations.
 """
 
@@ -43,15 +48,17 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
 )
+from .quota import DEFAULT_QUOTAS, Quotas, Usage
 from .sqlite_transaction import transaction as _transaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteResponseStore", "default_sqlite_path"]
 
 T = TypeVar("T")
 
-#: ``PRAGMA user_version`` of the files this code writes (2: responses have an owner; a version-1 file is
-#: upgraded in place, its responses owned by nobody).
-SCHEMA_VERSION = 2
+#: ``PRAGMA user_version`` of the files this code writes (2: responses have an owner; 3: event logs have an
+#: owner too, and the quotas' ``owner_usage`` table.  Files of versions 1 and 2 are upgraded in place,
+#: what they hold owned by nobody, and its usage computed from their rows).
+SCHEMA_VERSION = 3
 #: Seconds between two sweeps of expired rows (done by a writer).
 SWEEP_INTERVAL = 60.0
 #: Ids per ``IN (...)`` list (SQLite allows 32,766 variables; smaller lists plan as well).
@@ -92,6 +99,7 @@ CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS N
 _EXTRA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_logs (
     response_id TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL DEFAULT '',
     closed      INTEGER NOT NULL DEFAULT 0,
     expires_at  REAL NOT NULL
 );
@@ -134,6 +142,59 @@ CREATE TABLE IF NOT EXISTS meta (
     value       BLOB NOT NULL
 ) WITHOUT ROWID;
 """
+
+#: Version 3's additions (also run on a fresh file): the live stored bytes per owner, kept by triggers.
+_USAGE_TABLE = """
+CREATE TABLE IF NOT EXISTS owner_usage (
+    owner       TEXT PRIMARY KEY,
+    bytes       INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID
+"""
+#: One statement each (they hold ``;``).  A tombstoned (deleted) response counts no more; a conversation's
+#: items are subtracted before it is deleted (its items' cascade then finds no conversation).
+_USAGE_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS usage_response_added AFTER INSERT ON responses WHEN NEW.deleted = 0
+    BEGIN
+        INSERT INTO owner_usage (owner, bytes) VALUES (NEW.owner, NEW.size)
+        ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_response_changed AFTER UPDATE OF size, deleted ON responses
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes - (CASE WHEN OLD.deleted = 0 THEN OLD.size ELSE 0 END)
+            + (CASE WHEN NEW.deleted = 0 THEN NEW.size ELSE 0 END) WHERE owner = NEW.owner;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_response_gone AFTER DELETE ON responses WHEN OLD.deleted = 0
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes - OLD.size WHERE owner = OLD.owner;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_item_added AFTER INSERT ON conversation_items
+    BEGIN
+        INSERT INTO owner_usage (owner, bytes)
+            SELECT owner, length(NEW.body) FROM conversations WHERE id = NEW.conversation_id
+        ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_item_gone AFTER DELETE ON conversation_items
+    WHEN EXISTS (SELECT 1 FROM conversations WHERE id = OLD.conversation_id)
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes - length(OLD.body)
+        WHERE owner = (SELECT owner FROM conversations WHERE id = OLD.conversation_id);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS usage_conversation_gone BEFORE DELETE ON conversations
+    BEGIN
+        UPDATE owner_usage SET bytes = bytes
+            - (SELECT coalesce(sum(length(body)), 0) FROM conversation_items WHERE conversation_id = OLD.id)
+        WHERE owner = OLD.owner;
+    END""",
+)
+#: The usage of what a file already holds (an upgrade; nothing on a fresh file).
+_USAGE_FROM_ROWS = (
+    "DELETE FROM owner_usage",
+    "INSERT INTO owner_usage (owner, bytes) SELECT owner, sum(size) FROM responses WHERE deleted = 0"
+    " GROUP BY owner",
+    "INSERT INTO owner_usage (owner, bytes) SELECT c.owner, sum(length(i.body)) FROM conversation_items AS i"
+    " JOIN conversations AS c ON c.id = i.conversation_id WHERE true GROUP BY c.owner"
+    " ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes",
+)
 
 _LIVE = "deleted = 0 AND expires_at > ?"
 #: Live and the given owner's: (id, now, owner) with ``id = ? AND {_OWNED}``.
@@ -200,6 +261,20 @@ def _script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+def _add_column(db: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
+    """Add ``column`` to ``table`` if the table exists without it (an upgrade, inside its transaction)."""
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    if columns and column not in columns:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _usage(db: sqlite3.Connection, owner: str) -> Usage:
+    """What ``owner_usage`` says (rows expired but not yet swept included)."""
+    row = db.execute("SELECT bytes FROM owner_usage WHERE owner = ?", (owner,)).fetchone()
+    total = db.execute("SELECT coalesce(sum(bytes), 0) FROM owner_usage").fetchone()[0]
+    return Usage(0 if row is None else int(row[0]), int(total))
+
+
 def _item_rows(
     response_id: str, part: Part, blobs: list[bytes], ids: list[str | None]
 ) -> list[tuple[Any, ...]]:
@@ -211,9 +286,14 @@ class SQLiteResponseStore(ResponseStore):
     """The store in one SQLite file; see :class:`~.base.ResponseStore` and the module docstring."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, ttl: float = DEFAULT_TTL, max_bytes: int = DEFAULT_MAX_BYTES
+        self,
+        path: str | os.PathLike[str],
+        *,
+        ttl: float = DEFAULT_TTL,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        quotas: Quotas = DEFAULT_QUOTAS,
     ) -> None:
-        super().__init__(ttl=ttl, max_bytes=max_bytes)
+        super().__init__(ttl=ttl, max_bytes=max_bytes, quotas=quotas)
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translator-sqlite")
         self._db: sqlite3.Connection | None = None
@@ -235,14 +315,19 @@ class SQLiteResponseStore(ResponseStore):
             db.execute("PRAGMA foreign_keys = ON")
             with _transaction(db, "BEGIN IMMEDIATE"):
                 version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version not in (0, 1, SCHEMA_VERSION):
+                if version not in range(SCHEMA_VERSION + 1):
                     raise StoreError(
                         f"{self.path} has response-store schema version {version}; this version of"
-                        f" translator reads versions 1 and {SCHEMA_VERSION}"
+                        f" translator reads versions 1 to {SCHEMA_VERSION}"
                     )
                 if version != SCHEMA_VERSION:
-                    _script(db, _SCHEMA if version == 0 else _UPGRADE_1)
-                    _script(db, _SCHEMA_2)
+                    if version < 2:
+                        _script(db, _SCHEMA if version == 0 else _UPGRADE_1)
+                        _script(db, _SCHEMA_2)
+                    _add_column(db, "event_logs", "owner", "TEXT NOT NULL DEFAULT ''")
+                    _script(db, _EXTRA_SCHEMA)
+                    for statement in (_USAGE_TABLE, *_USAGE_TRIGGERS, *_USAGE_FROM_ROWS):
+                        db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 _script(db, _EXTRA_SCHEMA)
             self._db, self._file = db, _identity(self.path)
@@ -265,7 +350,9 @@ class SQLiteResponseStore(ResponseStore):
     def conversation_store(self) -> ConversationStore:
         from .conversations_sqlite import SQLiteConversationStore
 
-        return SQLiteConversationStore(self._run, ttl=self.ttl, max_bytes=self.max_bytes)
+        return SQLiteConversationStore(
+            self._run, self._room, ttl=self.ttl, max_bytes=self.max_bytes, quotas=self.quotas
+        )
 
     async def check(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -283,6 +370,35 @@ class SQLiteResponseStore(ResponseStore):
         await asyncio.get_running_loop().run_in_executor(self._executor, shut)
         self._executor.shutdown(wait=True)
 
+    # ------------------------------------------------------------------ expiry and quotas (in a transaction)
+
+    def _sweep(self, db: sqlite3.Connection, now: float) -> None:
+        """Delete the expired rows (the triggers subtract their bytes)."""
+        db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
+        db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
+        db.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
+        self._next_sweep = now + SWEEP_INTERVAL
+
+    def _room(self, db: sqlite3.Connection, owner: str, needed: int) -> None:
+        """Raise :class:`~.errors.QuotaExceededError` unless ``needed`` more bytes of ``owner``'s fit
+        (sweeping expired rows before refusing)."""
+        if self.quotas.refusal(_usage(db, owner), needed) is None:
+            return
+        self._sweep(db, time.time())
+        refused = self.quotas.refusal(_usage(db, owner), needed)
+        if refused is not None:
+            raise refused
+
+    async def _usage(self, owner: str, *, exact: bool) -> Usage:
+        def usage(db: sqlite3.Connection) -> Usage:
+            if not exact:
+                return _usage(db, owner)
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                self._sweep(db, time.time())
+                return _usage(db, owner)
+
+        return await self._run(usage)
+
     # ------------------------------------------------------------------ primitives
 
     async def _insert(self, new: NewResponse) -> None:
@@ -293,10 +409,7 @@ class SQLiteResponseStore(ResponseStore):
         expires_at = now + self.ttl
         with _transaction(db, "BEGIN IMMEDIATE"):
             if now >= self._next_sweep:
-                db.execute("DELETE FROM responses WHERE expires_at <= ?", (now,))
-                db.execute("DELETE FROM event_logs WHERE expires_at <= ?", (now,))
-                db.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
-                self._next_sweep = now + SWEEP_INTERVAL
+                self._sweep(db, now)
             existing = db.execute(
                 "SELECT expires_at FROM responses WHERE id = ?", (new.response_id,)
             ).fetchone()
@@ -312,6 +425,7 @@ class SQLiteResponseStore(ResponseStore):
                     raise ResponseNotFoundError(new.parent)
                 if parent[0] in UNFINISHED:
                     raise ResponseInProgressError(new.parent)
+            self._room(db, new.owner, new.size)
             db.execute(
                 "INSERT INTO responses (id, owner, parent, body, status, n_input, n_output, input_size, size,"
                 " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -379,6 +493,7 @@ class SQLiteResponseStore(ResponseStore):
                 size = input_size + output_size
                 if size > self.max_bytes:
                     return Replaced.TOO_LARGE, size
+                self._room(db, owner, size - stored_size)
                 db.execute(
                     "DELETE FROM items WHERE response_id = ? AND part = ?", (response_id, int(Part.OUTPUT))
                 )
@@ -498,16 +613,21 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(find)
 
-    async def _append_events(self, response_id: str, first: int, blobs: list[bytes], closed: bool) -> None:
+    async def _append_events(
+        self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
+    ) -> None:
         def append(db: sqlite3.Connection) -> None:
             now = time.time()
             with _transaction(db, "BEGIN IMMEDIATE"):
                 db.execute(
-                    "INSERT INTO event_logs (response_id, closed, expires_at) VALUES (?, ?, ?)"
+                    "INSERT INTO event_logs (response_id, owner, closed, expires_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (response_id) DO UPDATE SET closed = max(closed, excluded.closed),"
-                    " expires_at = excluded.expires_at",
-                    (response_id, int(closed), now + self.ttl),
+                    " expires_at = excluded.expires_at WHERE event_logs.owner = excluded.owner",
+                    (response_id, owner, int(closed), now + self.ttl),
                 )
+                row = db.execute("SELECT owner FROM event_logs WHERE response_id = ?", (response_id,))
+                if row.fetchone() != (owner,):
+                    return
                 db.executemany(
                     "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
                     [(response_id, first + n, blob) for n, blob in enumerate(blobs)],
@@ -516,13 +636,13 @@ class SQLiteResponseStore(ResponseStore):
         await self._run(append)
 
     async def _events_after(
-        self, response_id: str, after: int, limit: int
+        self, response_id: str, owner: str, after: int, limit: int
     ) -> tuple[list[bytes], bool] | None:
         def read(db: sqlite3.Connection) -> tuple[list[bytes], bool] | None:
             with _transaction(db, "BEGIN"):
                 row = db.execute(
-                    "SELECT closed FROM event_logs WHERE response_id = ? AND expires_at > ?",
-                    (response_id, time.time()),
+                    "SELECT closed FROM event_logs WHERE response_id = ? AND owner = ? AND expires_at > ?",
+                    (response_id, owner, time.time()),
                 ).fetchone()
                 if row is None:
                     return None
@@ -543,6 +663,7 @@ class SQLiteResponseStore(ResponseStore):
                 ).fetchone()
                 if row is None:
                     return False
+                db.execute("DELETE FROM event_logs WHERE response_id = ?", (response_id,))
                 children, parent = row
                 if children > 0:
                     db.execute("UPDATE responses SET deleted = 1, body = NULL WHERE id = ?", (response_id,))
