@@ -252,8 +252,12 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(response_id=responses, owner=owners)
     def conversation(self, response_id: str, owner: str) -> None:
         expected = self.model.conversation(response_id, owner)
+        found = self.model.get(response_id, owner)
         if expected is None:
             with pytest.raises(ResponseNotFoundError):
+                self.run(self._collect(response_id, owner))
+        elif found is not None and found["status"] in UNFINISHED:  # nothing continues it yet
+            with pytest.raises(ResponseInProgressError):
                 self.run(self._collect(response_id, owner))
         else:
             assert check_items(self.run(self._collect(response_id, owner))) == expected
