@@ -20,7 +20,7 @@ Part 2, the agent loop: 20 turns, each a streamed response whose upstream stream
 (``POST /v1/responses`` with ``stream: true`` on one keep-alive connection), turn time p50/p99 and the
 difference.  Both through the same gateway and the same upstream, so the difference is the transport.
 
-Output: a table on stdout, also written to ``benchmarks/websocket_results.txt``.
+Output: a table on stdout, also written to ``benchmarks/websocket_results.txt`` (or ``--output``).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ from support.net import free_port, wait_for_http  # noqa: E402
 HERE = ROOT / "benchmarks"
 IMPLEMENTATIONS = ("websockets", "websockets-sansio", "wsproto")
 TOOL_STREAM = "replay:chat/openai__parallel_tool_calls_with_usage.sse"
+#: The client key every request carries (the gateway keeps each key's responses apart, so it needs one).
+AUTH = {"authorization": "Bearer sk-bench"}
 CORPUS = Path(os.environ.get("TRANSLATOR_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 _SERVE = """
@@ -110,13 +112,17 @@ def pct(values: list[float], q: float) -> float:
 async def implementation(upstream: str, name: str, sockets: int, idle: int) -> dict[str, Any]:
     gateway = GatewayProcess(upstream, name)
     try:
-        async with websockets.asyncio.client.connect(gateway.url, max_size=None) as ws:
+        async with websockets.asyncio.client.connect(
+            gateway.url, max_size=None, additional_headers=AUTH
+        ) as ws:
             for _ in range(20):  # warm-up
                 await one_response(ws, {"model": "fast-50", "input": "x"})
             latencies = [(await one_response(ws, {"model": "fast-50", "input": "x"}))[0] for _ in range(200)]
 
         async def client() -> int:
-            async with websockets.asyncio.client.connect(gateway.url, max_size=None) as ws:
+            async with websockets.asyncio.client.connect(
+                gateway.url, max_size=None, additional_headers=AUTH
+            ) as ws:
                 return sum(
                     [(await one_response(ws, {"model": "fast-50", "input": "x"}))[1] for _ in range(10)]
                 )
@@ -128,7 +134,7 @@ async def implementation(upstream: str, name: str, sockets: int, idle: int) -> d
         before = gateway.rss()
         opened = []
         for _ in range(idle):
-            ws = await websockets.asyncio.client.connect(gateway.url, max_size=None)
+            ws = await websockets.asyncio.client.connect(gateway.url, max_size=None, additional_headers=AUTH)
             await one_response(ws, {"model": "fast-5", "input": "x"})
             opened.append(ws)
         await asyncio.sleep(1)
@@ -148,7 +154,7 @@ async def implementation(upstream: str, name: str, sockets: int, idle: int) -> d
 
 async def agent_loop_socket(gateway: GatewayProcess, turns: int) -> list[float]:
     times = []
-    async with websockets.asyncio.client.connect(gateway.url, max_size=None) as ws:
+    async with websockets.asyncio.client.connect(gateway.url, max_size=None, additional_headers=AUTH) as ws:
         body: dict[str, Any] = {"model": TOOL_STREAM, "input": "start", "tools": TOOLS}
         for _ in range(turns):
             took, _, final = await one_response(ws, body)
@@ -164,7 +170,7 @@ async def agent_loop_socket(gateway: GatewayProcess, turns: int) -> list[float]:
 
 def agent_loop_http(gateway: GatewayProcess, turns: int) -> list[float]:
     times = []
-    with httpx.Client(base_url=gateway.http, timeout=60) as client:
+    with httpx.Client(base_url=gateway.http, timeout=60, headers=AUTH) as client:
         body: dict[str, Any] = {"model": TOOL_STREAM, "input": "start", "tools": TOOLS, "stream": True}
         for _ in range(turns):
             started = time.perf_counter()
@@ -260,10 +266,13 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=100)
     parser.add_argument("--idle", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--output", type=Path, default=HERE / "websocket_results.txt", help="where the table goes too"
+    )
     args = parser.parse_args()
     report = asyncio.run(run(args))
     print(report)
-    (HERE / "websocket_results.txt").write_text(report + "\n")
+    args.output.write_text(report + "\n")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ def run_workload(port: int, requests: list[tuple[str, bytes]]) -> int:
     received = 0
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     for path, body in requests:
-        connection.request("POST", path, body, {"content-type": "application/json"})
+        connection.request(
+            "POST", path, body, {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+        )
         answer = connection.getresponse()
         data = answer.read()
         if answer.status != 200:
