@@ -27,8 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "CUSTOM_INPUT",
@@ -57,9 +56,9 @@ _DIGEST = 10
 ToolKind = Literal["function", "custom", "tool_search"]
 
 
-@dataclass(frozen=True, slots=True)
-class ToolIdentity:
-    """What a Responses client calls a tool: its kind, name and namespace."""
+class ToolIdentity(NamedTuple):
+    """What a Responses client calls a tool: its kind, name and namespace (a tuple: hashed a few times
+    per tool, and a request may declare tens of thousands)."""
 
     kind: ToolKind
     name: str = TOOL_SEARCH
