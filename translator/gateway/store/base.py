@@ -421,7 +421,11 @@ class ResponseStore(ABC):
         Cheap: a background run polls it to notice a cancel request made through another instance.  An
         unfinished response whose lease lapsed is finalized first (then: ``failed``).
         """
-        found = await self._status(response_id, check_owner(owner))
+        return await self._settled_status(response_id, check_owner(owner))
+
+    async def _settled_status(self, response_id: str, owner: str) -> str | None:
+        """:meth:`status`, without a span of its own (the other public methods read it too)."""
+        found = await self._status(response_id, owner)
         if found is None:
             return None
         status, lapsed = found
@@ -453,7 +457,7 @@ class ResponseStore(ABC):
         its ``status``, and answers non-background responses with the API's error), or ``None``.  A
         response whose lease lapsed is finalized first (it stays ``failed``).
         """
-        if await self.status(response_id, owner=owner) is None:
+        if await self._settled_status(response_id, check_owner(owner)) is None:
             return None
         if not await self._cancel(response_id, check_owner(owner)):
             return None
@@ -482,7 +486,7 @@ class ResponseStore(ABC):
                 bytes (the responses' objects and items), counted from the chain before any item is
                 loaded (on the first ``__anext__``).
         """
-        if await self.status(response_id, owner=owner) in UNFINISHED:
+        if await self._settled_status(response_id, check_owner(owner)) in UNFINISHED:
             raise ResponseInProgressError(response_id)
         chain = await self._chain(response_id, owner)
         if chain is None:
@@ -586,7 +590,7 @@ class ResponseStore(ABC):
         if found is None:
             return None
         blobs, closed = found
-        if not blobs and not closed and await self.status(response_id, owner=owner) not in UNFINISHED:
+        if not blobs and not closed and await self._settled_status(response_id, owner) not in UNFINISHED:
             found = await self._events_after(response_id, owner, after, limit)
             if found is None:
                 return None
