@@ -601,6 +601,14 @@ def test_routes_rename_the_model_for_the_upstream(gateway_from: Any, upstream: F
         ('[upstreams.u]\nbase_url = "http://x"\n[models.m]\nupstream = "v"\n', "models.m.upstream"),
         ('[server]\nport = "80"\n[upstreams.u]\nbase_url = "http://x"\n', "server.port"),
         (
+            '[server]\nbackground_lease_seconds = 0\n[upstreams.u]\nbase_url = "http://x"\n',
+            "server.background_lease_seconds",
+        ),
+        (
+            '[server]\nbackground_lease_seconds = "30"\n[upstreams.u]\nbase_url = "http://x"\n',
+            "server.background_lease_seconds",
+        ),
+        (
             '[server]\napi_keys_env = ["UNSET_VARIABLE_FOR_TEST"]\n[upstreams.u]\nbase_url = "http://x"\n',
             "server.api_keys_env[0]",
         ),
@@ -621,6 +629,15 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(write_config(tmp_path, text))
     assert raised.value.key == key
+
+
+def test_background_lease_seconds_is_read(tmp_path: Path) -> None:
+    base = '[upstreams.u]\nbase_url = "http://x"\n'
+    assert load_config(write_config(tmp_path, base)).background_lease_seconds == 30.0
+    text = f'[server]\nstore = "memory"\nbackground_lease_seconds = 1.5\n{base}'
+    config = load_config(write_config(tmp_path, text))
+    assert config.background_lease_seconds == 1.5
+    assert Gateway(config).state.runs.lease == 1.5
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ class Gateway:
             max_conversation_items=config.max_conversation_items,
             max_conversation_bytes=config.max_conversation_bytes,
             max_background_per_owner=config.max_background_per_owner,
+            background_lease=config.background_lease_seconds,
         )
         self.owners = Owners(single_user=config.single_user, secret=config.owner_secret)
         self.metrics = Metrics(config) if config.metrics else None

@@ -7,6 +7,12 @@ module keeps those tasks:
   of this instance) or polls the store every :data:`CANCEL_POLL` seconds (a cancel asked of another
   instance sharing it); when the stored status is ``cancelled`` it cancels the run's task, which closes
   the upstream request there and then, also while the upstream has sent nothing for a while.
+* **A lease says the run is alive.**  The run's response is stored with a lease of ``lease`` seconds
+  (:meth:`~.store.ResponseStore.create`), which the same watcher renews every third of it and lets lapse
+  when the run ends.  If this instance dies, the lease lapses and the next reader of the response, on
+  any instance, finalizes it as ``failed`` (the store does: :mod:`.store.base`).  If this instance was
+  only stalled past its lease and a reader finalized the run meanwhile, the renew says so and the run is
+  stopped, writing nothing (its response is failed and its event log closed already).
 * **A cap per owner.**  At most ``max_per_owner`` runs of one owner at a time on one instance (429
   beyond), so one owner cannot take an upstream's connection pool, which is per instance too.
 * **The end is written.**  The run's last writes (its final, failed or cancelled status) are retried
@@ -32,7 +38,14 @@ from .errors import GatewayError
 from .request_log import logger
 from .store import ResponseStore, StoreError, StoreUnavailableError
 
-__all__ = ["APPEND_RETRY", "CANCEL_POLL", "DEFAULT_MAX_PER_OWNER", "BackgroundRuns", "retrying"]
+__all__ = [
+    "APPEND_RETRY",
+    "CANCEL_POLL",
+    "DEFAULT_LEASE",
+    "DEFAULT_MAX_PER_OWNER",
+    "BackgroundRuns",
+    "retrying",
+]
 
 T = TypeVar("T")
 
@@ -40,6 +53,8 @@ T = TypeVar("T")
 CANCEL_POLL = 0.25
 #: Background runs one owner may have at once on one instance.
 DEFAULT_MAX_PER_OWNER = 16
+#: Seconds a run's lease lasts unless renewed (renewed every third of it).
+DEFAULT_LEASE = 30.0
 #: The first and the longest wait between two attempts of a write the store refused.
 RETRY_FIRST, RETRY_LONGEST = 0.05, 10.0
 #: How long a run waits for the store to take one of its event log's appends (the run pauses meanwhile,
@@ -76,9 +91,18 @@ class _Running:
 class BackgroundRuns:
     """The background runs of this instance."""
 
-    def __init__(self, store: ResponseStore, *, max_per_owner: int = DEFAULT_MAX_PER_OWNER) -> None:
+    def __init__(
+        self,
+        store: ResponseStore,
+        *,
+        max_per_owner: int = DEFAULT_MAX_PER_OWNER,
+        lease: float = DEFAULT_LEASE,
+    ) -> None:
+        if not lease > 0:
+            raise ValueError(f"lease must be a positive number of seconds, got {lease!r}")
         self.store = store
         self.max_per_owner = max_per_owner
+        self.lease = lease
         self._runs: dict[str, _Running] = {}
         self._per_owner: Counter[str] = Counter()
 
@@ -107,7 +131,8 @@ class BackgroundRuns:
         on_shutdown: Callable[[], Awaitable[None]],
     ) -> None:
         """Run ``work()`` in a task, watched for a cancel (then ``on_cancel()``, after the work's task was
-        cancelled) and for the gateway's shutdown (then ``on_shutdown()``)."""
+        cancelled) and for the gateway's shutdown (then ``on_shutdown()``), its lease renewed meanwhile
+        (its response must have been created with one)."""
         self.check_room(owner)
         running = _Running(response_id, owner)
         self._runs[response_id] = running
@@ -144,10 +169,17 @@ class BackgroundRuns:
                 watch.cancel()
                 run.result()
                 return
-            run.cancel()  # a cancel was stored: the upstream request closes now
+            run.cancel()  # a cancel was stored, or the lease lost: the upstream request closes now
             with contextlib.suppress(asyncio.CancelledError):
                 await run
-            await on_cancel()
+            if watch.result() == "cancelled":
+                await on_cancel()
+            else:  # finalized by a reader while this instance was stalled (or deleted): nothing to write
+                logger.warning(
+                    "background response %s: its lease is gone (it lapsed and a reader finalized the"
+                    " response, or the response was deleted); the run is stopped",
+                    running.response_id,
+                )
         except asyncio.CancelledError:  # the gateway shuts down
             for task in (run, watch):
                 task.cancel()
@@ -159,17 +191,28 @@ class BackgroundRuns:
             logger.exception("background response %s: its supervisor failed", running.response_id)
         finally:
             watch.cancel()
+            with contextlib.suppress(StoreError):  # otherwise it lapses by itself
+                await self.store.release_lease(running.response_id, owner=running.owner)
             del self._runs[running.response_id]
             self._per_owner[running.owner] -= 1
             if not self._per_owner[running.owner]:
                 del self._per_owner[running.owner]
 
-    async def _watch(self, running: _Running) -> None:
-        """Returns once the stored status is ``cancelled``."""
+    async def _watch(self, running: _Running) -> str:
+        """Renews the run's lease every third of it; returns ``"cancelled"`` once the stored status is
+        ``cancelled``, ``"lost"`` once the lease is gone (a reader finalized the run, or it was deleted)."""
+        renew_every = self.lease / 3
+        next_renew = time.monotonic() + renew_every
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(running.wake.wait(), CANCEL_POLL)
+                await asyncio.wait_for(running.wake.wait(), min(CANCEL_POLL, renew_every))
             running.wake.clear()
             with contextlib.suppress(StoreError):
+                if time.monotonic() >= next_renew:  # first: after a stall, renew before reading
+                    if not await self.store.renew_lease(
+                        running.response_id, owner=running.owner, seconds=self.lease
+                    ):
+                        return "lost"
+                    next_renew = time.monotonic() + renew_every
                 if await self.store.status(running.response_id, owner=running.owner) == "cancelled":
-                    return
+                    return "cancelled"

@@ -113,6 +113,9 @@ class GatewayConfig:
     max_conversation_bytes: int = 16 * 1024 * 1024
     #: Background responses one owner may have running at once on one instance (429 beyond).
     max_background_per_owner: int = 16
+    #: Seconds a background run's lease lasts unless renewed (every third of it) by its instance; a run
+    #: whose instance died is finalized as ``failed`` by the next reader once it lapses.
+    background_lease_seconds: float = 30.0
     #: One scope for every request's stored state (``[server] single_user``): see :mod:`.owners`.
     single_user: bool = False
     #: The key of the owners' keyed hash (``owner_secret_env``'s value); ``None``: the store's own.
@@ -164,6 +167,7 @@ _SERVER_KEYS = {
     "store_max_bytes",
     "store_quota_per_owner",
     "store_quota_total",
+    "background_lease_seconds",
     "single_user",
     "owner_secret_env",
     "metrics",
@@ -384,6 +388,9 @@ def load_config(
         owner_secret=_owner_secret(server["owner_secret_env"], "server.owner_secret_env")
         if "owner_secret_env" in server
         else None,
+        background_lease_seconds=float(
+            _number(server.get("background_lease_seconds", 30.0), "server.background_lease_seconds")
+        ),
         metrics=_bool(server.get("metrics", True), "server.metrics"),
         metrics_public=_bool(server.get("metrics_public", False), "server.metrics_public"),
         **{

@@ -10,7 +10,9 @@ this instance or another sharing the store) finds it.
 
 ``background: true`` (with ``stream: false``) answers at once with the ``queued`` response and runs the
 exchange in a task; ``GET /v1/responses/{id}`` shows its progress, ``POST /v1/responses/{id}/cancel``
-stops it (the instance running it polls the store, so the cancel may arrive on any instance).
+stops it (the instance running it polls the store, so the cancel may arrive on any instance).  The run
+holds a lease on its response while it runs; a reader that finds it lapsed (the instance died) gets it
+finalized as ``failed`` by the store.
 
 Requests relayed to a responses upstream keep the upstream's own state: none of this applies to them.
 
@@ -35,7 +37,7 @@ from ..ids import random_id, system_clock
 from ..protocol.mapping import RESPONSE_DEFAULTS, response_shell
 from .asgi import list_options
 from .background import EventLogs, RunLog
-from .background_runs import APPEND_RETRY, DEFAULT_MAX_PER_OWNER, BackgroundRuns, retrying
+from .background_runs import APPEND_RETRY, DEFAULT_LEASE, DEFAULT_MAX_PER_OWNER, BackgroundRuns, retrying
 from .compaction import Compaction
 from .conversations_state import ConversationsState, conversation_id_of
 from .conversations_state import not_found as conversation_not_found
@@ -86,6 +88,7 @@ class ResponsesState:
         max_conversation_items: int = 20_000,
         max_conversation_bytes: int = 16 * 1024 * 1024,
         max_background_per_owner: int = DEFAULT_MAX_PER_OWNER,
+        background_lease: float = DEFAULT_LEASE,
     ) -> None:
         self.store = store
         self.max_bytes = max_bytes
@@ -95,7 +98,7 @@ class ResponsesState:
         self.logs = EventLogs(store)
         self.conversations = ConversationsState(store.conversation_store(), self.resolve_references)
         self._compaction: Compaction | None = None
-        self.runs = BackgroundRuns(store, max_per_owner=max_background_per_owner)
+        self.runs = BackgroundRuns(store, max_per_owner=max_background_per_owner, lease=background_lease)
 
     async def start(self) -> None:
         await self.store.check()
@@ -427,7 +430,7 @@ class ResponsesState:
         )
         queued["background"] = True
         try:
-            await self.store.create(queued, own, owner=owner)
+            await self.store.create(queued, own, owner=owner, lease=self.runs.lease)
         except (ResponseTooLargeError, QuotaExceededError) as exc:
             raise GatewayError.from_store(exc, param="store") from None
         except (ResponseNotFoundError, ResponseInProgressError) as exc:

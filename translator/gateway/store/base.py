@@ -34,6 +34,17 @@ Rules every backend keeps (the tests check them on all three):
   (the instance running it sees that through :meth:`ResponseStore.status`), and nothing continues
   from it yet.  Once finished its output is fixed (only a ``cancelled`` response takes a
   ``cancelled`` update: its partial output), so what a child continued from never changes.
+* **Leases.**  A background run's response is created with a *lease* (``create(..., lease=seconds)``),
+  which the instance running it renews (:meth:`ResponseStore.renew_lease`) and drops at its end
+  (:meth:`ResponseStore.release_lease`).  Whoever reads an unfinished response whose lease has lapsed
+  (``get``, ``status``, ``cancel``, ``conversation``, and ``events_after`` while its log waits) finalizes
+  it, once and atomically (only if it is still unfinished, with the status read, and its lease still
+  lapsed): ``failed`` with :data:`LAPSED_ERROR`, its stored output kept, and its event log closed by a
+  ``response.failed`` event numbered after the last logged one.  The first write wins: a renew that
+  comes before the finalize keeps the run (even after its lease had lapsed); after it the lease is gone,
+  the renew says so, and the run's late writes change nothing (the response is finished, its log
+  closed).  A response created without a lease is never finalized this way.
+* **Event logs.**  A closed log takes no more events.
 * **Size.**  A response whose object plus own items exceed ``max_bytes`` is refused with
   :class:`~.errors.ResponseTooLargeError` and nothing is written.
 * **Quotas.**  The live stored bytes (responses' sizes, conversations' items) of one owner and of all
@@ -83,6 +94,7 @@ from .quota import DEFAULT_QUOTAS, Quotas, Usage
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_TTL",
+    "LAPSED_ERROR",
     "OWNER",
     "PAGE_SIZE",
     "ResponseStore",
@@ -106,6 +118,14 @@ EVENT_PAGE = 500
 OWNER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 #: Bytes of the store's own owner secret.
 SECRET_BYTES = 32
+#: The error of a background response finalized because its run's lease lapsed (its instance stopped).
+LAPSED_ERROR = {
+    "code": "server_error",
+    "message": "the gateway instance running this background response stopped before it finished"
+    " (its lease expired)",
+}
+#: What opens a ``response.failed`` event, before the sequence number a backend writes into it.
+_FAILED_EVENT_HEAD = b'{"type":"response.failed","sequence_number":'
 
 
 class Part(enum.IntEnum):
@@ -141,6 +161,24 @@ class NewResponse:
     input_size: int
     size: int
     created_at: float
+    #: seconds of the run's lease taken with it (``None``: no lease)
+    lease: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lapsed:
+    """What ``_finalize`` writes for a response whose lease lapsed, already serialized: its object
+    (without output) as ``failed``, how many bytes longer it is than the stored one, and its
+    ``response.failed`` event as the bytes before and after the sequence number the backend puts in
+    (the number after the last logged event)."""
+
+    response_id: str
+    owner: str
+    read_status: str
+    body: bytes
+    growth: int
+    event_head: bytes
+    event_tail: bytes
 
 
 class Replaced(enum.Enum):
@@ -257,9 +295,16 @@ class ResponseStore(ABC):
 
     @traced("create")
     async def create(
-        self, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]], *, owner: str
+        self,
+        response: Mapping[str, Any],
+        input_items: Sequence[Mapping[str, Any]],
+        *,
+        owner: str,
+        lease: float | None = None,
     ) -> None:
-        """Store a new response of ``owner``: its object (``output`` included) and its own input items.
+        """Store a new response of ``owner``: its object (``output`` included) and its own input items;
+        with ``lease``, a background run's lease of that many seconds is taken with it (see the module
+        docstring).
 
         ``response["previous_response_id"]`` names the response it continues; ``input_items`` are this
         request's items only (see :func:`~.items.stored_input_items`), not the conversation prepended
@@ -287,6 +332,8 @@ class ResponseStore(ABC):
         size = input_size + len(body) + sum(map(len, out_blobs))
         if size > self.max_bytes:
             raise ResponseTooLargeError(response_id, size, self.max_bytes)
+        if lease is not None and not lease > 0:
+            raise ValueError(f"lease must be a positive number of seconds, got {lease!r}")
         await self._insert(
             NewResponse(
                 response_id=response_id,
@@ -301,6 +348,7 @@ class ResponseStore(ABC):
                 input_size=input_size,
                 size=size,
                 created_at=time.time(),
+                lease=lease,
             )
         )
 
@@ -331,8 +379,37 @@ class ResponseStore(ABC):
         found = await self._read(response_id, check_owner(owner))
         if found is None:
             return None
-        body, status, outputs = found
+        body, status, outputs, lapsed = found
         response: dict[str, Any] = orjson.loads(body)
+        response["status"] = status
+        response["output"] = [orjson.loads(item) for item in outputs]
+        if lapsed and status in UNFINISHED:
+            return await self._finalize_lapsed(response, body, owner)
+        return response
+
+    async def _finalize_lapsed(
+        self, response: dict[str, Any], body: bytes, owner: str
+    ) -> dict[str, Any] | None:
+        """Finalize ``response`` (as read, with its stored ``body``), whose lease lapsed, as ``failed``;
+        the response as stored afterwards (another reader, or a renew, may have come first)."""
+        failed = {**response, "status": "failed", "error": dict(LAPSED_ERROR)}
+        new_body = orjson.dumps({**failed, "output": []})
+        lapsed = Lapsed(
+            response_id=response["id"],
+            owner=owner,
+            read_status=response["status"],
+            body=new_body,
+            growth=len(new_body) - len(body),
+            event_head=_FAILED_EVENT_HEAD,
+            event_tail=b',"response":' + orjson.dumps(failed) + b"}",
+        )
+        if await self._finalize(lapsed):
+            return failed
+        found = await self._read(lapsed.response_id, owner)
+        if found is None:
+            return None
+        body, status, outputs, _ = found
+        response = orjson.loads(body)
         response["status"] = status
         response["output"] = [orjson.loads(item) for item in outputs]
         return response
@@ -341,17 +418,47 @@ class ResponseStore(ABC):
     async def status(self, response_id: str, *, owner: str) -> str | None:
         """The stored status (``cancelled`` once a cancel was requested anywhere), or ``None``.
 
-        Cheap: a background run polls it to notice a cancel request made through another instance.
+        Cheap: a background run polls it to notice a cancel request made through another instance.  An
+        unfinished response whose lease lapsed is finalized first (then: ``failed``).
         """
-        return await self._status(response_id, check_owner(owner))
+        return await self._settled_status(response_id, check_owner(owner))
+
+    async def _settled_status(self, response_id: str, owner: str) -> str | None:
+        """:meth:`status`, without a span of its own (the other public methods read it too)."""
+        found = await self._status(response_id, owner)
+        if found is None:
+            return None
+        status, lapsed = found
+        if lapsed and status in UNFINISHED:
+            response = await self.get(response_id, owner=owner)
+            return None if response is None else str(response["status"])
+        return status
+
+    @traced("renew_lease")
+    async def renew_lease(self, response_id: str, *, owner: str, seconds: float) -> bool:
+        """Extend the lease of ``owner``'s response to ``seconds`` from now (the instance running it, while
+        it runs).  ``False`` when the response has no lease any more: it was finalized by a reader after
+        the lease lapsed (the run should stop: nothing it writes changes the response now), or it is
+        gone.  A lapsed lease not yet finalized is renewed (the first write wins)."""
+        if not seconds > 0:
+            raise ValueError(f"seconds must be positive, got {seconds!r}")
+        return await self._renew(response_id, check_owner(owner), seconds)
+
+    @traced("release_lease")
+    async def release_lease(self, response_id: str, *, owner: str) -> None:
+        """Let the lease lapse now (the run ended; it wrote its end, or it could not)."""
+        await self._release(response_id, check_owner(owner))
 
     @traced("cancel")
     async def cancel(self, response_id: str, *, owner: str) -> dict[str, Any] | None:
         """Move an unfinished (``queued`` / ``in_progress``) response to ``cancelled``; others are left alone.
 
         Returns the stored response afterwards (the caller tells "cancelled" from "already finished" by
-        its ``status``, and answers non-background responses with the API's error), or ``None``.
+        its ``status``, and answers non-background responses with the API's error), or ``None``.  A
+        response whose lease lapsed is finalized first (it stays ``failed``).
         """
+        if await self._settled_status(response_id, check_owner(owner)) is None:
+            return None
         if not await self._cancel(response_id, check_owner(owner)):
             return None
         return await self.get(response_id, owner=owner)
@@ -379,7 +486,7 @@ class ResponseStore(ABC):
                 bytes (the responses' objects and items), counted from the chain before any item is
                 loaded (on the first ``__anext__``).
         """
-        if await self._status(response_id, check_owner(owner)) in UNFINISHED:
+        if await self._settled_status(response_id, check_owner(owner)) in UNFINISHED:
             raise ResponseInProgressError(response_id)
         chain = await self._chain(response_id, owner)
         if chain is None:
@@ -477,11 +584,17 @@ class ResponseStore(ABC):
     ) -> tuple[list[dict[str, Any]], bool] | None:
         """The logged events whose ``sequence_number`` is above ``after`` (at most ``limit``), and whether
         they are the last ones (the log is closed and nothing is left); ``None`` when there is no log
-        (or it is another owner's)."""
+        (or it is another owner's).  When nothing new is logged yet, the response is looked at
+        (:meth:`status`): one whose lease lapsed is finalized, which closes its log."""
         found = await self._events_after(response_id, check_owner(owner), after, limit)
         if found is None:
             return None
         blobs, closed = found
+        if not blobs and not closed and await self._settled_status(response_id, owner) not in UNFINISHED:
+            found = await self._events_after(response_id, owner, after, limit)
+            if found is None:
+                return None
+            blobs, closed = found
         return [orjson.loads(blob) for blob in blobs], closed and len(blobs) < limit
 
     @traced("delete")
@@ -596,12 +709,33 @@ class ResponseStore(ABC):
         (writing nothing) when the growth would pass ``quotas``."""
 
     @abstractmethod
-    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
-        """(body, status, output items) of a live response of ``owner``, read consistently."""
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes], bool] | None:
+        """(body, status, output items, whether its lease lapsed) of a live response of ``owner``, read
+        consistently."""
 
     @abstractmethod
-    async def _status(self, response_id: str, owner: str) -> str | None:
-        """The status of a live response of ``owner``."""
+    async def _status(self, response_id: str, owner: str) -> tuple[str, bool] | None:
+        """The status of a live response of ``owner``, and whether its lease lapsed (it had one, not
+        finalized, and it expired)."""
+
+    @abstractmethod
+    async def _renew(self, response_id: str, owner: str, seconds: float) -> bool:
+        """Atomically set the lease of a live response of ``owner`` that has one (lapsed or not) to expire
+        ``seconds`` from now; ``False`` when it has none (never had, or finalized) or is not live."""
+
+    @abstractmethod
+    async def _release(self, response_id: str, owner: str) -> None:
+        """Make the lease of a live response of ``owner`` lapse now (kept: the response may be finalized
+        if it is still unfinished)."""
+
+    @abstractmethod
+    async def _finalize(self, lapsed: Lapsed) -> bool:
+        """Atomically, only if the response is live and ``lapsed.owner``'s, its status is still
+        ``lapsed.read_status`` and its lease still lapsed: write ``lapsed.body`` with status ``failed``
+        (output items unchanged, size grown by ``lapsed.growth``), remove the lease, and, when its event
+        log exists and is open, append ``event_head + str(n) + event_tail`` (``n``: the sequence number
+        after the last logged event, 0 for an empty log) and close it.  ``False`` (writing nothing)
+        otherwise."""
 
     @abstractmethod
     async def _cancel(self, response_id: str, owner: str) -> bool:
@@ -631,7 +765,8 @@ class ResponseStore(ABC):
         self, response_id: str, owner: str, first: int, blobs: list[bytes], closed: bool
     ) -> None:
         """Append ``blobs`` (sequence numbers ``first``, ``first + 1``...) to ``owner``'s log (made
-        ``owner``'s by its first append; another owner's is left alone); extend its expiry."""
+        ``owner``'s by its first append; another owner's is left alone, and so is a closed log's events);
+        extend its expiry."""
 
     @abstractmethod
     async def _events_after(

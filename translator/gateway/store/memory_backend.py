@@ -17,6 +17,7 @@ from .base import (
     DEFAULT_TTL,
     EXPIRY_SLACK,
     UNFINISHED,
+    Lapsed,
     Link,
     NewResponse,
     Part,
@@ -49,6 +50,11 @@ class _Entry:
     expires_at: float
     deleted: bool = False
     children: int = 0
+    #: when its run's lease expires (``None``: it has no lease, or it was finalized)
+    lease_until: float | None = None
+
+    def lapsed(self, now: float) -> bool:
+        return self.lease_until is not None and self.lease_until <= now
 
 
 def _index(ids: list[str | None]) -> dict[str, int]:
@@ -162,6 +168,7 @@ class MemoryResponseStore(ResponseStore):
             input_size=new.input_size,
             size=new.size,
             expires_at=expires_at,
+            lease_until=None if new.lease is None else now + new.lease,
         )
         self._point(new.response_id, new.owner, new.input_ids)
         self._point(new.response_id, new.owner, new.output_ids)
@@ -211,15 +218,41 @@ class MemoryResponseStore(ResponseStore):
         self._point(response_id, owner, output_ids)
         return Replaced.STORED, size
 
-    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes], bool] | None:
         entry = self._live(response_id, owner)
         if entry is None or entry.body is None:
             return None
-        return entry.body, entry.status, list(entry.items[Part.OUTPUT])
+        return entry.body, entry.status, list(entry.items[Part.OUTPUT]), entry.lapsed(time.time())
 
-    async def _status(self, response_id: str, owner: str) -> str | None:
+    async def _status(self, response_id: str, owner: str) -> tuple[str, bool] | None:
         entry = self._live(response_id, owner)
-        return None if entry is None else entry.status
+        return None if entry is None else (entry.status, entry.lapsed(time.time()))
+
+    async def _renew(self, response_id: str, owner: str, seconds: float) -> bool:
+        entry = self._live(response_id, owner)
+        if entry is None or entry.lease_until is None:
+            return False
+        entry.lease_until = time.time() + seconds
+        return True
+
+    async def _release(self, response_id: str, owner: str) -> None:
+        entry = self._live(response_id, owner)
+        if entry is not None and entry.lease_until is not None:
+            entry.lease_until = 0.0
+
+    async def _finalize(self, lapsed: Lapsed) -> bool:
+        now = time.time()
+        entry = self._live(lapsed.response_id, lapsed.owner)
+        if entry is None or entry.status != lapsed.read_status or not entry.lapsed(now):
+            return False
+        entry.body, entry.status, entry.lease_until = lapsed.body, "failed", None
+        entry.size += lapsed.growth
+        self._ledger.charge(lapsed.owner, f"r:{lapsed.response_id}", entry.size, entry.expires_at)
+        log = self._table.logs.get(lapsed.response_id)
+        if log is not None and log.expires_at > now and log.owner == lapsed.owner and not log.closed:
+            log.events.append(lapsed.event_head + str(len(log.events)).encode() + lapsed.event_tail)
+            log.closed = True
+        return True
 
     async def _cancel(self, response_id: str, owner: str) -> bool:
         entry = self._live(response_id, owner)
@@ -284,7 +317,7 @@ class MemoryResponseStore(ResponseStore):
         log = self._table.logs.get(response_id)
         if log is None or log.expires_at <= now:
             log = self._table.logs[response_id] = _Log(owner, [], now + self.ttl)
-        if log.owner != owner:
+        if log.owner != owner or (log.closed and blobs):
             return
         if blobs:
             del log.events[first:]  # (a retried append rewrites what it wrote)

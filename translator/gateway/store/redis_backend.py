@@ -3,7 +3,8 @@
 Keys, for a response ``R`` under the key prefix ``P`` (default ``translator:``)::
 
     P resp:R   hash   body (the Response without output), status, owner, parent, nin, nout, insize,
-                      size, created, deleted (0/1), children
+                      size, created, deleted (0/1), children, leased (``1`` while it has a run's lease)
+    P lease:R  string the run's lease, expiring (``PX``) when it lapses unless renewed
     P in:R     list   input items, one JSON document each
     P out:R    list   output items
     P inx:R    hash   input item id -> index (first occurrence), for the ``after`` cursor
@@ -43,6 +44,7 @@ from .base import (
     DEFAULT_TTL,
     EXPIRY_SLACK,
     UNFINISHED,
+    Lapsed,
     Link,
     NewResponse,
     Part,
@@ -118,8 +120,8 @@ end
 
 # ARGV: prefix, id, parent ('' for none), ttl ms, body, status, input size, size, n in, n out, created,
 #       unfinished statuses (comma-separated), ancestors' ttl ms, owner, quota per owner, quota total,
-#       input items, output items, input ids, output ids.  Returns a status, or {'quota', which, usage,
-#       limit} (nothing written).
+#       lease ms (0: none), input items, output items, input ids, output ids.  Returns a status, or
+#       {'quota', which, usage, limit} (nothing written).
 _CREATE = (
     _PRELUDE
     + """
@@ -141,7 +143,11 @@ redis.call('HSET', meta, 'body', ARGV[5], 'status', ARGV[6], 'owner', owner, 'pa
 -- the owner secret outlives every response made with it
 local secret = p .. 'owner_secret'
 if redis.call('PTTL', secret) < ttl then redis.call('PEXPIRE', secret, ARGV[13]) end
-local first = 17
+if tonumber(ARGV[17]) > 0 then
+  redis.call('HSET', meta, 'leased', '1')
+  redis.call('SET', p .. 'lease:' .. id, '1', 'PX', ARGV[17])
+end
+local first = 18
 push(p .. 'in:' .. id, first, nin)
 push(p .. 'out:' .. id, first + nin, nout)
 index(p .. 'inx:' .. id, first + nin + nout, nin)
@@ -255,7 +261,7 @@ local meta = p .. 'resp:' .. id
 local f = redis.call('HMGET', meta, 'deleted', 'children', 'parent', 'owner')
 local owner = ARGV[3]
 if f[1] ~= '0' or f[4] ~= owner then return 0 end
-redis.call('DEL', p .. 'ev:' .. id, p .. 'evlog:' .. id)
+redis.call('DEL', p .. 'ev:' .. id, p .. 'evlog:' .. id, p .. 'lease:' .. id)
 uncharge(owner, 'r:' .. id)
 if tonumber(f[2]) > 0 then
   redis.call('HSET', meta, 'deleted', '1')
@@ -314,6 +320,7 @@ local id, owner, ttl = ARGV[2], ARGV[3], ARGV[4]
 local log, events = p .. 'evlog:' .. id, p .. 'ev:' .. id
 local holder = redis.call('HGET', log, 'owner')
 if holder and holder ~= owner then return 0 end
+if #ARGV > 6 and redis.call('HGET', log, 'closed') == '1' then return 0 end  -- a closed log takes no more
 if not holder then redis.call('HSET', log, 'owner', owner, 'closed', '0') end
 if ARGV[6] == '1' then redis.call('HSET', log, 'closed', '1') end
 if #ARGV > 6 then  -- (a retried append rewrites what it wrote)
@@ -323,6 +330,41 @@ if #ARGV > 6 then  -- (a retried append rewrites what it wrote)
 end
 redis.call('PEXPIRE', log, ttl)
 redis.call('PEXPIRE', events, ttl)
+return 1
+"""
+)
+
+# ARGV: prefix, id, owner, lease ms.  Returns 1 when the lease was set, 0 when the response has none.
+_RENEW = """
+local p, id = ARGV[1], ARGV[2]
+local f = redis.call('HMGET', p .. 'resp:' .. id, 'deleted', 'owner', 'leased')
+if f[1] ~= '0' or f[2] ~= ARGV[3] or f[3] ~= '1' then return 0 end
+if ARGV[4] == '0' then redis.call('DEL', p .. 'lease:' .. id) return 1 end
+redis.call('SET', p .. 'lease:' .. id, '1', 'PX', ARGV[4])
+return 1
+"""
+
+# ARGV: prefix, id, owner, status read, body, size growth, event head, event tail.  Returns 1 when the
+# response was finalized (base.ResponseStore._finalize), 0 (writing nothing) otherwise.
+_FINALIZE = (
+    _PRELUDE
+    + """
+local id, owner = ARGV[2], ARGV[3]
+local meta = p .. 'resp:' .. id
+local f = redis.call('HMGET', meta, 'deleted', 'owner', 'status', 'leased', 'size')
+if f[1] ~= '0' or f[2] ~= owner or f[3] ~= ARGV[4] or f[4] ~= '1' then return 0 end
+if redis.call('EXISTS', p .. 'lease:' .. id) == 1 then return 0 end
+local size = tonumber(f[5]) + tonumber(ARGV[6])
+resize(owner, 'r:' .. id, size)
+redis.call('HSET', meta, 'body', ARGV[5], 'status', 'failed', 'leased', '0', 'size', size)
+local log, events = p .. 'evlog:' .. id, p .. 'ev:' .. id
+local g = redis.call('HMGET', log, 'owner', 'closed')
+local ttl = redis.call('PTTL', log)
+if g[1] == owner and g[2] == '0' and ttl > 0 then
+  redis.call('RPUSH', events, ARGV[7] .. redis.call('LLEN', events) .. ARGV[8])
+  redis.call('PEXPIRE', events, ttl)
+  redis.call('HSET', log, 'closed', '1')
+end
 return 1
 """
 )
@@ -396,6 +438,8 @@ class RedisResponseStore(ResponseStore):
         self._secret_script = self._redis.register_script(_SECRET)
         self._append_events_script = self._redis.register_script(_APPEND_EVENTS)
         self._usage_script = self._redis.register_script(_USAGE)
+        self._renew_script = self._redis.register_script(_RENEW)
+        self._finalize_script = self._redis.register_script(_FINALIZE)
 
     def _key(self, kind: str, response_id: str) -> str:
         return f"{self.key_prefix}{kind}{response_id}"
@@ -470,6 +514,7 @@ class RedisResponseStore(ResponseStore):
             self._kept_ms(),
             new.owner,
             *self.quotas,
+            0 if new.lease is None else max(1, round(new.lease * 1000)),
             *new.input_items,
             *new.output_items,
             *(item_id or "" for item_id in new.input_ids),
@@ -529,22 +574,50 @@ class RedisResponseStore(ResponseStore):
             mine, everyone = await self._usage_script(keys=[], args=[self.key_prefix, owner])
         return Usage(int(mine), int(everyone))
 
-    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes], bool] | None:
         async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(self._key("resp:", response_id), "body", "status", "deleted", "owner")
+            pipe.hmget(self._key("resp:", response_id), "body", "status", "deleted", "owner", "leased")
             pipe.lrange(self._key("out:", response_id), 0, -1)
-            (body, status, deleted, stored_owner), outputs = await pipe.execute()
+            pipe.exists(self._key("lease:", response_id))
+            (body, status, deleted, stored_owner, leased), outputs, held = await pipe.execute()
         if deleted != b"0" or body is None or stored_owner != owner.encode():
             return None
-        return body, status.decode(), list(outputs)
+        return body, status.decode(), list(outputs), leased == b"1" and not held
 
-    async def _status(self, response_id: str, owner: str) -> str | None:
-        async with self._errors():
-            fields = await self._redis.hmget(self._key("resp:", response_id), "deleted", "status", "owner")
-        deleted, status, stored_owner = cast("list[bytes | None]", fields)
+    async def _status(self, response_id: str, owner: str) -> tuple[str, bool] | None:
+        async with self._errors(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self._key("resp:", response_id), "deleted", "status", "owner", "leased")
+            pipe.exists(self._key("lease:", response_id))
+            fields, held = await pipe.execute()
+        deleted, status, stored_owner, leased = cast("list[bytes | None]", fields)
         if deleted != b"0" or status is None or stored_owner != owner.encode():
             return None
-        return status.decode()
+        return status.decode(), leased == b"1" and not held
+
+    async def _renew(self, response_id: str, owner: str, seconds: float) -> bool:
+        async with self._errors():
+            found = await self._renew_script(
+                keys=[], args=[self.key_prefix, response_id, owner, max(1, round(seconds * 1000))]
+            )
+        return bool(found)
+
+    async def _release(self, response_id: str, owner: str) -> None:
+        async with self._errors():
+            await self._renew_script(keys=[], args=[self.key_prefix, response_id, owner, 0])
+
+    async def _finalize(self, lapsed: Lapsed) -> bool:
+        args: list[Any] = [
+            self.key_prefix,
+            lapsed.response_id,
+            lapsed.owner,
+            lapsed.read_status,
+            lapsed.body,
+            lapsed.growth,
+            lapsed.event_head,
+            lapsed.event_tail,
+        ]
+        async with self._errors():
+            return bool(await self._finalize_script(keys=[], args=args))
 
     async def _cancel(self, response_id: str, owner: str) -> bool:
         async with self._errors():

@@ -32,6 +32,7 @@ from .base import (
     DEFAULT_TTL,
     EXPIRY_SLACK,
     UNFINISHED,
+    Lapsed,
     Link,
     NewResponse,
     Part,
@@ -94,8 +95,8 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_item_id ON items(item_id) WHERE item_id IS NOT NULL;
 """
 
-# Background responses' event logs and conversations: created in files of schema version 1 too (IF NOT
-# EXISTS), on open.
+# Background responses' event logs, conversations and runs' leases (a row while a response has a lease,
+# its ``expires_at`` 0 once released): created in files of schema version 1 too (IF NOT EXISTS), on open.
 _EXTRA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_logs (
     response_id TEXT PRIMARY KEY,
@@ -127,6 +128,10 @@ CREATE TABLE IF NOT EXISTS conversation_items (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items(conversation_id, item_id);
 CREATE INDEX IF NOT EXISTS conversation_items_by_item_id ON conversation_items(item_id);
+CREATE TABLE IF NOT EXISTS leases (
+    response_id TEXT PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+    expires_at  REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 #: Version 1 to 2: responses get an owner ('' for those stored before: nobody's, never served again).
@@ -197,6 +202,8 @@ _USAGE_FROM_ROWS = (
 )
 
 _LIVE = "deleted = 0 AND expires_at > ?"
+#: A response's lease expiry, as a column of a ``responses`` query (``NULL``: no lease).
+_LEASE = "(SELECT l.expires_at FROM leases AS l WHERE l.response_id = responses.id)"
 #: Live and the given owner's: (id, now, owner) with ``id = ? AND {_OWNED}``.
 _OWNED = f"{_LIVE} AND owner = ?"
 
@@ -446,6 +453,8 @@ class SQLiteResponseStore(ResponseStore):
             rows = _item_rows(new.response_id, Part.INPUT, new.input_items, new.input_ids)
             rows += _item_rows(new.response_id, Part.OUTPUT, new.output_items, new.output_ids)
             db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", rows)
+            if new.lease is not None:
+                db.execute("INSERT INTO leases VALUES (?, ?)", (new.response_id, now + new.lease))
             if new.parent is not None:
                 db.execute("UPDATE responses SET children = children + 1 WHERE id = ?", (new.parent,))
             ancestor = new.parent
@@ -509,12 +518,13 @@ class SQLiteResponseStore(ResponseStore):
 
         return await self._run(replace)
 
-    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes]] | None:
-        def read(db: sqlite3.Connection) -> tuple[bytes, str, list[bytes]] | None:
+    async def _read(self, response_id: str, owner: str) -> tuple[bytes, str, list[bytes], bool] | None:
+        def read(db: sqlite3.Connection) -> tuple[bytes, str, list[bytes], bool] | None:
+            now = time.time()
             with _transaction(db, "BEGIN"):
                 row = db.execute(
-                    f"SELECT body, status FROM responses WHERE id = ? AND {_OWNED}",
-                    (response_id, time.time(), owner),
+                    f"SELECT body, status, {_LEASE} FROM responses WHERE id = ? AND {_OWNED}",
+                    (response_id, now, owner),
                 ).fetchone()
                 if row is None:
                     return None
@@ -522,18 +532,76 @@ class SQLiteResponseStore(ResponseStore):
                     "SELECT body FROM items WHERE response_id = ? AND part = ? ORDER BY seq",
                     (response_id, int(Part.OUTPUT)),
                 ).fetchall()
-                return row[0], row[1], [blob for (blob,) in outputs]
+                return row[0], row[1], [blob for (blob,) in outputs], row[2] is not None and row[2] <= now
 
         return await self._run(read)
 
-    async def _status(self, response_id: str, owner: str) -> str | None:
-        def status(db: sqlite3.Connection) -> str | None:
+    async def _status(self, response_id: str, owner: str) -> tuple[str, bool] | None:
+        def status(db: sqlite3.Connection) -> tuple[str, bool] | None:
+            now = time.time()
             row = db.execute(
-                f"SELECT status FROM responses WHERE id = ? AND {_OWNED}", (response_id, time.time(), owner)
+                f"SELECT status, {_LEASE} FROM responses WHERE id = ? AND {_OWNED}", (response_id, now, owner)
             ).fetchone()
-            return None if row is None else str(row[0])
+            return None if row is None else (str(row[0]), row[1] is not None and row[1] <= now)
 
         return await self._run(status)
+
+    async def _renew(self, response_id: str, owner: str, seconds: float) -> bool:
+        def renew(db: sqlite3.Connection) -> bool:
+            now = time.time()
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                return (
+                    db.execute(
+                        "UPDATE leases SET expires_at = ? WHERE response_id = ?"
+                        f" AND EXISTS (SELECT 1 FROM responses WHERE id = ? AND {_OWNED})",
+                        (now + seconds, response_id, response_id, now, owner),
+                    ).rowcount
+                    == 1
+                )
+
+        return await self._run(renew)
+
+    async def _release(self, response_id: str, owner: str) -> None:
+        def release(db: sqlite3.Connection) -> None:
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                db.execute(
+                    "UPDATE leases SET expires_at = 0 WHERE response_id = ?"
+                    f" AND EXISTS (SELECT 1 FROM responses WHERE id = ? AND {_OWNED})",
+                    (response_id, response_id, time.time(), owner),
+                )
+
+        await self._run(release)
+
+    async def _finalize(self, lapsed: Lapsed) -> bool:
+        def finalize(db: sqlite3.Connection) -> bool:
+            now, rid = time.time(), lapsed.response_id
+            with _transaction(db, "BEGIN IMMEDIATE"):
+                row = db.execute(
+                    f"SELECT status, {_LEASE} FROM responses WHERE id = ? AND {_OWNED}",
+                    (rid, now, lapsed.owner),
+                ).fetchone()
+                if row is None or row[0] != lapsed.read_status or row[1] is None or row[1] > now:
+                    return False
+                db.execute(
+                    "UPDATE responses SET body = ?, status = 'failed', size = size + ? WHERE id = ?",
+                    (lapsed.body, lapsed.growth, rid),
+                )
+                db.execute("DELETE FROM leases WHERE response_id = ?", (rid,))
+                log = db.execute(
+                    "SELECT 1 FROM event_logs WHERE response_id = ? AND owner = ? AND expires_at > ?"
+                    " AND closed = 0",
+                    (rid, lapsed.owner, now),
+                ).fetchone()
+                if log is not None:
+                    (n,) = db.execute(
+                        "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE response_id = ?", (rid,)
+                    ).fetchone()
+                    event = lapsed.event_head + str(n).encode() + lapsed.event_tail
+                    db.execute("INSERT INTO events VALUES (?, ?, ?)", (rid, n, event))
+                    db.execute("UPDATE event_logs SET closed = 1 WHERE response_id = ?", (rid,))
+                return True
+
+        return await self._run(finalize)
 
     async def _cancel(self, response_id: str, owner: str) -> bool:
         def cancel(db: sqlite3.Connection) -> bool:
@@ -619,15 +687,17 @@ class SQLiteResponseStore(ResponseStore):
         def append(db: sqlite3.Connection) -> None:
             now = time.time()
             with _transaction(db, "BEGIN IMMEDIATE"):
+                held = db.execute(
+                    "SELECT owner, closed FROM event_logs WHERE response_id = ?", (response_id,)
+                ).fetchone()
+                if held is not None and (held[0] != owner or (held[1] and blobs)):
+                    return  # another owner's log, or a closed one
                 db.execute(
                     "INSERT INTO event_logs (response_id, owner, closed, expires_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (response_id) DO UPDATE SET closed = max(closed, excluded.closed),"
-                    " expires_at = excluded.expires_at WHERE event_logs.owner = excluded.owner",
+                    " expires_at = excluded.expires_at",
                     (response_id, owner, int(closed), now + self.ttl),
                 )
-                row = db.execute("SELECT owner FROM event_logs WHERE response_id = ?", (response_id,))
-                if row.fetchone() != (owner,):
-                    return
                 db.executemany(
                     "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
                     [(response_id, first + n, blob) for n, blob in enumerate(blobs)],
