@@ -57,4 +57,5 @@ def test_the_websocket_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     for row in ("websocket (gateway)", "http (gateway)", "direct (chat, no gateway)"):
         assert row in done.stdout, done.stdout
-    assert (tmp_path / "results.txt").read_text().strip() in done.stdout  # the table, without the progress lines
+    # the table is saved, without the progress lines
+    assert (tmp_path / "results.txt").read_text().strip() in done.stdout
