@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import tomllib
-from support.codex_cli import require_codex, run_codex, run_codex_tui
+from support.codex_cli import kill_daemons, require_codex, run_codex, run_codex_tui
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway, running
 
@@ -103,6 +103,7 @@ def test_the_tui_with_the_documented_configuration_reaches_only_the_gateway_and_
     run = _tui(tmp_path, gateway, "tui")
     assert run.reached, run.screen[-2000:]  # a whole turn went through the gateway
     assert set(run.egress) <= {ANNOUNCEMENT}, run.egress
+    assert kill_daemons(tmp_path) == []  # the TUI's app-server daemon did not outlive the session
 
 
 @pytest.mark.parametrize(

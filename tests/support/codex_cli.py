@@ -268,6 +268,8 @@ def run_codex(
                 stdout, stderr = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 raise TimeoutError(f"codex exec did not finish within {timeout} s: {args}") from None
+            finally:
+                kill_daemons(home)
         egress = list(trap.requests)
     return CodexRun(
         args=args,
@@ -343,8 +345,25 @@ def run_codex_tui(
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             os.close(master)
+            kill_daemons(home)
         egress = list(trap.requests)
     return TuiRun(screen=screen, egress=egress, reached=reached)
+
+
+def kill_daemons(home: Path) -> list[int]:
+    """Kill what Codex left running from ``home`` (the TUI starts an app-server daemon, installed under
+    ``CODEX_HOME/packages``, in a session of its own: killing Codex's process group leaves it running);
+    the pids killed.  Linux: read from ``/proc``."""
+    killed = []
+    root = str(home.resolve())
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):
+            if os.readlink(entry / "exe").startswith(root + os.sep):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+    return killed
 
 
 @contextmanager

@@ -154,9 +154,10 @@ def _message_item(
     if text is not None:
         annotations = [
             chat_annotation_to_responses(a, f"{path}.annotations[{i}]")
-            for i, a in enumerate(message.get("annotations") or [])
+            for i, a in enumerate(expect_list(message.get("annotations") or [], f"{path}.annotations"))
         ]
-        logprobs = (choice.get("logprobs") or {}).get("content") or []
+        logprobs = choice.get("logprobs")
+        logprobs = _listed(logprobs.get("content") if isinstance(logprobs, dict) else None)
         parts.append(
             {
                 "type": "output_text",
@@ -172,7 +173,7 @@ def _message_item(
 
 def _call_items(message: dict[str, Any], ids: IdSource, path: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for i, call in enumerate(message.get("tool_calls") or []):
+    for i, call in enumerate(expect_list(message.get("tool_calls") or [], f"{path}.tool_calls")):
         cpath = f"{path}.tool_calls[{i}]"
         call = expect_dict(call, cpath)
         call_id = expect_str(call.get("id"), f"{cpath}.id") or ids("call")  # Gemini sends "": as streams do
@@ -272,7 +273,7 @@ def chat_completion_to_response(
     params = _echo_params(request)
     shell = response_shell(
         response_id=ids("resp"),
-        created_at=int(completion.get("created") or clock()),
+        created_at=_created(completion.get("created"), clock),
         model=str(completion.get("model", "")),
         status=status,
         params=params,
@@ -358,7 +359,7 @@ class _ChatMessageBuilder:
                 function = {"name": name, "arguments": item.get("input", "")}
                 self.tool_calls.append({"id": call_id, "type": "function", "function": function})
         elif kind == "reasoning":
-            parts = [*(item.get("summary") or []), *(item.get("content") or [])]
+            parts = [*_listed(item.get("summary")), *_listed(item.get("content"))]
             self.reasoning += [p["text"] for p in parts if isinstance(p, dict) and p.get("text")]
         # hosted-tool items (web_search_call, file_search_call, mcp_call...) have no Chat form: dropped
 
@@ -449,3 +450,15 @@ def response_to_chat_completion(
     if response.get("service_tier") is not None:
         completion["service_tier"] = response["service_tier"]
     return completion
+
+
+def _listed(value: Any) -> list[Any]:
+    """``value`` when it is a list, else nothing (a tolerant read of optional parts)."""
+    return value if isinstance(value, list) else []
+
+
+def _created(value: Any, clock: Clock) -> int:
+    """A completion's ``created`` (seconds), or now when it has none that is a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value:
+        return int(value)
+    return int(clock())

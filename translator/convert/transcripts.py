@@ -729,8 +729,11 @@ class _ItemReader:
         self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
 
     def _reasoning(self, item: dict[str, Any], path: str) -> None:
-        parts = [("summary", i, s) for i, s in enumerate(item.get("summary") or [])]
-        parts += [("content", i, c) for i, c in enumerate(item.get("content") or [])]
+        summary = expect_list(item.get("summary") or [], f"{path}.summary")
+        parts = [("summary", i, s) for i, s in enumerate(summary)]
+        parts += [
+            ("content", i, c) for i, c in enumerate(expect_list(item.get("content") or [], f"{path}.content"))
+        ]
         texts = [
             expect_str(expect_dict(part, f"{path}.{where}[{i}]").get("text"), f"{path}.{where}[{i}].text")
             for where, i, part in parts
