@@ -30,7 +30,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-
 @pytest.mark.anyio
 async def test_usage_goes_up_on_create_and_down_on_delete(store_backend: Backend, tmp_path: Path) -> None:
     async with store_backend.fresh(tmp_path).open() as store:
