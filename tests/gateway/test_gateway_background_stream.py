@@ -33,7 +33,7 @@ from translator.gateway.config import load_config
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=SKIP_REASON)
 
 #: A long recorded Chat stream, one frame every 20 ms: long enough to leave in the middle of.
-SLOW = "replay:chat/openai__text_long_include_usage.sse@20"
+SLOW = "replay:chat/openai__text_long_include_usage.sse@8"
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
