@@ -4,9 +4,12 @@ loop over the core; ``make test`` runs everything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.corpus import CORPUS
+from support.fake_upstream import FakeUpstream
 
 HERE = Path(__file__).resolve().parent
 
@@ -16,3 +19,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.gateway)
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    """The fake upstream of a test module (one per module; a module may define its own instead). It reads
+    the corpus only for the ``replay:``-like models, so every other model works without it."""
+    fake = FakeUpstream(CORPUS).start()
+    yield fake
+    fake.stop()

@@ -50,13 +50,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def chat_gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
     with running(Gateway(load_config(upstream=upstream.url, store="memory"))) as gateway:
         yield gateway

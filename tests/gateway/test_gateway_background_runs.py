@@ -24,13 +24,6 @@ from translator.gateway.config import GatewayConfig, load_config
 KEY_A, KEY_B = "sk-background-owner-a", "sk-background-owner-b"
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 def sdk(gateway: RunningGateway, key: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
 

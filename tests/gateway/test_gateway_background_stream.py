@@ -37,13 +37,6 @@ SLOW = "replay:chat/openai__text_long_include_usage.sse@8"
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def gateway(store_backend: Backend, upstream: FakeUpstream) -> Iterator[RunningGateway]:
     config = load_config(upstream=upstream.url, store=gateway_store(store_backend))

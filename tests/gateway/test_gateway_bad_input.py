@@ -31,13 +31,6 @@ CLIENT_AUTH = {"authorization": "Bearer sk-bad-input-client"}
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
     with running(Gateway(load_config(upstream=upstream.url, store="memory"))) as started:
         yield started

@@ -30,13 +30,6 @@ from translator.gateway.store import SQLiteResponseStore
 CLIENT_AUTH = {"authorization": "Bearer sk-bounds-client"}
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 class HealthWatch:
     """``GET /health`` every 20 ms from a thread; the slowest answer is what a request made others wait."""
 

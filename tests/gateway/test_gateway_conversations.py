@@ -30,13 +30,6 @@ from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def gateway(store_backend: Backend, upstream: FakeUpstream) -> Iterator[RunningGateway]:
     config = load_config(upstream=upstream.url, store=gateway_store(store_backend))

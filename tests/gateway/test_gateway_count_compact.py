@@ -35,13 +35,6 @@ LOOKUP = {
 }
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 def write_config(path: Path, upstream: FakeUpstream, store: str) -> Path:
     lines = [f'[server]\nstore = "{store}"\ndefault_upstream = "est"\n']
     for name, method in (

@@ -38,13 +38,6 @@ CLIENT_AUTH = {"authorization": "Bearer sk-client"}
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def chat_gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
     with running(Gateway(load_config(upstream=upstream.url, store="memory"))) as gateway:
         yield gateway

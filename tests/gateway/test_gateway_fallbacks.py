@@ -34,13 +34,6 @@ BROKEN = 'status:500:={"error":{"message":"it broke","type":"server_error"}}'
 LIMITED = 'status:429:={"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}'
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def gateway(tmp_path: Path, upstream: FakeUpstream) -> Iterator[Any]:
     """``gateway(toml)``: a gateway from a TOML text (``{fake}``: the fake upstream's URL, ``{dead}``: a

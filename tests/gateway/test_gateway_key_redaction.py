@@ -80,13 +80,6 @@ def test_a_key_never_survives_any_split_of_a_body(before: str, after: str, cuts:
 # -- through the gateway -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @dataclasses.dataclass
 class Setup:
     gateway: RunningGateway

@@ -52,13 +52,6 @@ def start_gateway(tmp: Path, upstream: FakeUpstream, server: str = "") -> Gatewa
     return Gateway(load_config(path))
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def gateway(upstream: FakeUpstream, tmp_path: Path) -> Iterator[RunningGateway]:
     with running(start_gateway(tmp_path, upstream)) as served:

@@ -137,13 +137,6 @@ CLIENT_AUTH = {"authorization": "Bearer sk-client"}
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def relay_gateway(upstream: FakeUpstream) -> Iterator[RunningGateway]:
     config = load_config(upstream=upstream.url, upstream_protocol="responses", store="memory")
     with running(Gateway(config)) as gateway:

@@ -13,7 +13,6 @@ from typing import Any
 
 import openai
 import pytest
-from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
 from support.store_helpers import OTHER_OWNER, OWNER, Backend, make_response, message_out, turn_input
@@ -123,13 +122,6 @@ KEY_A, KEY_B = "gw-key-alice-quota", "gw-key-bob-quota"
 #: Each request's input: large against the responses' own overhead, so two fit in QUOTA and a third does not.
 BIG = "x" * 20_000
 QUOTA = 50_000
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

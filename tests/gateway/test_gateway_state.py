@@ -30,13 +30,6 @@ from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
-
-
 def gateway_store(backend: Backend) -> str:
     return f"{backend.spec}?key_prefix={backend.prefix}" if backend.prefix else backend.spec
 

@@ -29,13 +29,6 @@ from translator.gateway.config import GatewayConfig, load_config
 KEY_A, KEY_B = "gw-key-alice-0001", "gw-key-bob-0002"
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
-
-
 def gateway_store(backend: Backend) -> str:
     return f"{backend.spec}?key_prefix={backend.prefix}" if backend.prefix else backend.spec
 

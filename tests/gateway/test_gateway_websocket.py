@@ -14,20 +14,12 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway, running
 from support.websocket import read_response, validate_server_event
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

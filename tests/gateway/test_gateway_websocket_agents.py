@@ -9,19 +9,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

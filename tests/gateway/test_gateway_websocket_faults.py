@@ -15,7 +15,6 @@ from pathlib import Path
 import openai
 import pytest
 import websockets.sync.client
-from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
 from support.websocket import read_response, validate_server_event
@@ -23,13 +22,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

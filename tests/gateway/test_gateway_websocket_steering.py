@@ -11,7 +11,6 @@ from typing import Any
 
 import openai
 import pytest
-from support.corpus import CORPUS
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
 from support.state_client import sent_messages
@@ -21,13 +20,6 @@ from translator.gateway.app import Gateway
 from translator.gateway.config import load_config
 
 TOOLS: Any = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}]
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream(CORPUS).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

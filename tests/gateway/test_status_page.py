@@ -34,13 +34,6 @@ SCREENSHOT = ROOT / "docs" / "gateway" / "status-page.png"
 IN_FLIGHT = '[data-testid="in-flight"]'
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def gateway(upstream: FakeUpstream, tmp_path: Path) -> Iterator[RunningGateway]:
     config = tmp_path / "gateway.toml"

@@ -47,13 +47,6 @@ class Recording:
         await self.app(scope, copying, send)
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def gateway(store_backend: Backend, upstream: FakeUpstream) -> Iterator[tuple[RunningGateway, Recording]]:
     require_vercel_ai()

@@ -190,6 +190,14 @@ class Replaced(enum.Enum):
     TOO_LARGE = "too large"
 
 
+def _response_of(body: bytes, status: str, outputs: Sequence[bytes]) -> dict[str, Any]:
+    """A stored response as read back: its object, with its status and output items put in."""
+    response: dict[str, Any] = orjson.loads(body)
+    response["status"] = status
+    response["output"] = [orjson.loads(item) for item in outputs]
+    return response
+
+
 def replaceable(stored_status: str, new_status: str) -> bool:
     """Whether ``update`` may replace a response whose stored status is ``stored_status``."""
     return stored_status in UNFINISHED or stored_status == new_status == "cancelled"
@@ -380,9 +388,7 @@ class ResponseStore(ABC):
         if found is None:
             return None
         body, status, outputs, lapsed = found
-        response: dict[str, Any] = orjson.loads(body)
-        response["status"] = status
-        response["output"] = [orjson.loads(item) for item in outputs]
+        response = _response_of(body, status, outputs)
         if lapsed and status in UNFINISHED:
             return await self._finalize_lapsed(response, body, owner)
         return response
@@ -409,10 +415,7 @@ class ResponseStore(ABC):
         if found is None:
             return None
         body, status, outputs, _ = found
-        response = orjson.loads(body)
-        response["status"] = status
-        response["output"] = [orjson.loads(item) for item in outputs]
-        return response
+        return _response_of(body, status, outputs)
 
     @traced("status")
     async def status(self, response_id: str, *, owner: str) -> str | None:
@@ -459,7 +462,7 @@ class ResponseStore(ABC):
         """
         if await self._settled_status(response_id, check_owner(owner)) is None:
             return None
-        if not await self._cancel(response_id, check_owner(owner)):
+        if not await self._cancel(response_id, owner):
             return None
         return await self.get(response_id, owner=owner)
 
