@@ -441,8 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="tiny streams, 2 repetitions (smoke run)")
     parser.add_argument("--repeats", type=int, help="repetitions (default 15; 2 with --quick)")
+    parser.add_argument("--scale", type=float, help="the workloads' size (default 1; 0.02 with --quick)")
     args = parser.parse_args(argv)
-    scale = 0.02 if args.quick else 1.0
+    scale = args.scale or (0.02 if args.quick else 1.0)
     repeats = args.repeats or (2 if args.quick else 15)
     started = time.perf_counter()
     mode = " (quick: a smoke run, not a measurement)" if args.quick else ""

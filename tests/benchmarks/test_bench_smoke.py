@@ -55,9 +55,8 @@ def test_every_timed_path_does_the_same_work(load: bench.Workload) -> None:
 
 
 def test_report_and_main_quick(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = bench.measure(LOADS[0], repeats=1)
-    assert {row.subject for row in rows} >= {"ours dicts", "ours sdk", "agents sdk", "orjson floor"}
-    assert "dicts/agents" in bench.report(rows)
-    assert bench.main(["--quick", "--repeats", "1"]) == 0
+    assert bench.main(["--quick", "--repeats", "1", "--scale", "0.005"]) == 0
     out = capsys.readouterr().out
-    assert "peak memory" in out
+    for subject in ("ours dicts", "ours sdk", "agents sdk", "orjson floor"):
+        assert subject in out
+    assert "dicts/agents" in out and "peak memory" in out

@@ -61,7 +61,7 @@ def test_cancel_closes_a_silent_upstream_request_at_once(upstream: FakeUpstream)
         asked = time.monotonic()
         assert client.responses.cancel(queued.id).status == "cancelled"
         wait(lambda: seen.closed_at is not None, 2, "the upstream request closed")
-        assert seen.closed_at is not None and seen.closed_at - asked < 0.5
+        assert seen.closed_at is not None and seen.closed_at - asked < 1.0  # a stalled upstream: never
         assert client.responses.retrieve(queued.id).status == "cancelled"
         client.close()
 

@@ -30,7 +30,7 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
     path.write_text(
         "[server]\n"
         "websocket_max_message_bytes = 4096\n"
-        "websocket_idle_timeout = 3\n"
+        "websocket_idle_timeout = 2\n"
         "websocket_ping_interval = 0.3\n"
         "websocket_ping_timeout = 0.6\n"
         'api_keys_env = ["WS_TEST_KEY"]\n'
@@ -77,14 +77,14 @@ def test_a_message_over_the_limit_closes_with_1009_and_a_reason(gateway: Running
 
 def test_an_idle_socket_is_closed_and_a_busy_one_is_not(gateway: RunningGateway) -> None:
     with websockets.sync.client.connect(ws_url(gateway), additional_headers=AUTH) as ws:
-        ws.send('{"type": "response.create", "model": "paced-20-200", "input": "slow"}')  # 4 s > idle
+        ws.send('{"type": "response.create", "model": "paced-20-150", "input": "slow"}')  # 3 s > idle
         types = []
         while not types or types[-1] != "response.completed":
             types.append(validate_server_event(ws.recv(timeout=10))["type"])
         started = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
-    assert 2.0 < time.monotonic() - started < 7.0
+    assert 1.5 < time.monotonic() - started < 6.0
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
     assert closed.value.rcvd.reason == "idle timeout"
 

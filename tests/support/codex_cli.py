@@ -22,7 +22,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -297,12 +297,13 @@ def run_codex_tui(
     workdir: Path,
     *,
     keys: Sequence[tuple[float, bytes]],
-    until: Any,
+    until: Callable[[list[str]], bool],
     timeout: float = 40,
 ) -> TuiRun:
     """The interactive TUI (``codex`` with no subcommand) in a 120x40 pseudo-terminal, ``CODEX_HOME=home``,
     every proxy at an :class:`EgressTrap`: ``keys`` are typed at their times (seconds after the start),
-    and the session is killed as soon as ``until()`` holds (or at ``timeout``)."""
+    and the session is killed as soon as ``until(egress)`` holds (``egress``: what the trap saw so far),
+    or at ``timeout``."""
     import fcntl
     import pty
     import select
@@ -332,7 +333,7 @@ def run_codex_tui(
                 while typed < len(keys) and time.monotonic() - start >= keys[typed][0]:
                     os.write(master, keys[typed][1])
                     typed += 1
-                if until():
+                if until(trap.requests):
                     reached = True
                     break
                 if select.select([master], [], [], 0.1)[0]:

@@ -392,7 +392,8 @@ class Seen:
 @dataclass
 class Stats:
     """Counters: requests started, answers finished, answers the client closed before their end,
-    connections open, answers open now and at most, stream body bytes written."""
+    connections open, answers open now and at most, stream body bytes written; and the size of the last
+    request (its ``messages`` or ``input`` items, its tools), for a process whose requests are not kept."""
 
     requests: int = 0
     finished: int = 0
@@ -401,6 +402,8 @@ class Stats:
     open_streams: int = 0
     peak_streams: int = 0
     bytes_written: int = 0
+    last_items: int = 0
+    last_tools: int = 0
 
 
 class _Server:
@@ -560,6 +563,9 @@ class _Connection(asyncio.Protocol):
             return
         stats = self.stats
         stats.requests += 1
+        items = body.get("messages", body.get("input"))
+        stats.last_items = len(items) if isinstance(items, list) else 1
+        stats.last_tools = len(body.get("tools") or ())
         stats.open_streams += 1
         stats.peak_streams = max(stats.peak_streams, stats.open_streams)
         self.current = seen
