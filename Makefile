@@ -21,16 +21,20 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 
+# Most of the suite waits on servers, sockets and timeouts rather than computing, so two worker processes
+# (pytest-xdist) halve its time on two cores; TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= 2
+
 test: install $(if $(NPM),codex vercel-ai)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 # The fast loop: the core without the gateway's tests (tests/gateway/, marked `gateway` by its conftest.py:
 # servers on loopback, processes, Redis, the Codex CLI).  `make test-gateway` runs those alone.
 test-core: install
-	$(PY) -m pytest -q -m "not gateway and not soak"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not gateway and not soak"
 
 test-gateway: install $(if $(NPM),codex vercel-ai)
-	$(PY) -m pytest -q -m "gateway and not soak"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "gateway and not soak"
 
 lint: install
 	$(VENV)/bin/ruff check translator tests benchmarks
