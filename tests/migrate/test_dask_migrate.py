@@ -29,8 +29,9 @@ def shard(n: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
+    # its HTTP server on a free loopback port (None means 8787, which another test process may hold)
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1"
     )
     with cluster, distributed.Client(cluster) as connected:
         yield connected
