@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import orjson
 import pytest
 from support.fake_upstream import FakeUpstream, UpstreamProcess
 from support.gateway import RunningGateway, ServeProcess, running
 from support.sdk import validate_responses_events
+from support.websocket import read_response, validate_server_event
 
 from translator.convert.requests import convert_responses_request
 from translator.engine.sse import Done, iter_sse
@@ -170,6 +172,63 @@ def test_a_large_input_converts_off_the_loop_and_a_larger_one_is_refused_at_once
         )
         assert chat.status_code == 413 and chat.json()["error"]["param"] == "messages"
         assert len(upstream.seen) == calls
+
+
+def peak_rss(pid: int) -> int:
+    """The most memory ``pid`` has held (``VmHWM``, bytes)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_30_mib_of_tiny_items_are_refused_before_parsing(tmp_path: Path) -> None:
+    """Parsed, these ten million items took 1.5 GB and 9.7 s (and /health 0.87 s) before their 413."""
+    items = b",".join([b"{}"] * 10_000_000)  # 30 MB
+    with served(tmp_path, "--store", "memory") as (gateway, upstream):
+        before = peak_rss(gateway.pid)
+        headers = {**CLIENT_AUTH, "content-type": "application/json"}
+        body = b'{"model": "m", "input": [' + items + b"]}"
+        with HealthWatch(gateway.url) as health:
+            started = time.perf_counter()
+            answer = httpx.post(f"{gateway.url}/v1/responses", content=body, headers=headers, timeout=120)
+            took = time.perf_counter() - started
+            conversation = httpx.post(
+                f"{gateway.url}/v1/conversations",
+                content=b'{"items": [' + items + b"]}",
+                headers=headers,
+                timeout=120,
+            )
+        grown = peak_rss(gateway.pid) - before
+        assert upstream.stats()["requests"] == 0
+    error = answer.json()["error"]
+    assert answer.status_code == 413 and error["code"] == "request_too_large"
+    assert "max_json_values" in error["message"] and "2,000,000" in error["message"]
+    assert conversation.status_code == 413 and "max_json_values" in conversation.json()["error"]["message"]
+    assert grown < 300 * 1024 * 1024, (grown, took)  # the body itself, a few times over: not its objects
+    assert health.worst < 0.5, (health.worst, took)
+
+
+def test_the_value_cap_counts_values_not_commas_in_text(upstream: FakeUpstream) -> None:
+    config = dataclasses.replace(load_config(upstream=upstream.url, store="memory"), max_json_values=1_000)
+    with running(Gateway(config)) as gateway:
+        prose = "words, [more words], {and more}, " * 2_000  # 6,000 commas and brackets, all in a string
+        assert post(gateway, {"model": "m", "input": prose, "store": False}).status_code == 200
+        items = [{"role": "user", "content": "x"}] * 400  # 1,201 values
+        calls = len(upstream.seen)
+        refused = post(gateway, {"model": "m", "input": items})
+        assert refused.status_code == 413 and "1,000 JSON values" in refused.json()["error"]["message"]
+        assert len(upstream.seen) == calls
+        sdk = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-bounds-client", max_retries=0)
+        with sdk, sdk.responses.connect() as connection:  # a WebSocket message: an error event, then on
+            connection.send_raw(
+                orjson.dumps({"type": "response.create", "model": "m", "input": items}).decode()
+            )  # type: ignore[attr-defined]
+            error = validate_server_event(connection.recv_bytes())
+            assert error["type"] == "error" and error["status"] == 413
+            assert "max_json_values" in error["error"]["message"]
+            connection.response.create(model="m", input="still here")
+            assert read_response(connection).check().types[-1] == "response.completed"
 
 
 def _fill(path: Path, owner: str, turns: int, items: int, text: str) -> str:

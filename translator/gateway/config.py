@@ -107,6 +107,9 @@ class GatewayConfig:
     store_quota_total: int = 8 * 1024**3
     #: The most items one request's ``input`` (or ``messages``) may have (413 beyond, before any work).
     max_input_items: int = 20_000
+    #: The most JSON values a client's body or WebSocket message may hold: 413 beyond, counted on its
+    #: bytes before it is parsed (see :mod:`.json_body`).
+    max_json_values: int = 2_000_000
     #: The most items, and stored bytes, of the conversation a request continues (``previous_response_id``
     #: or ``conversation``) plus its own input: 413 beyond, checked before the conversation is loaded.
     max_conversation_items: int = 20_000
@@ -180,6 +183,7 @@ _SERVER_KEYS = {
 #: The ``[server]`` keys that are positive integers, with their defaults (fields of :class:`GatewayConfig`).
 _SERVER_INTEGERS = {
     "max_input_items": 20_000,
+    "max_json_values": 2_000_000,
     "max_conversation_items": 20_000,
     "max_conversation_bytes": 16 * 1024 * 1024,
     "max_background_per_owner": 16,

@@ -218,7 +218,7 @@ class Endpoints:
         ``max_input_items`` (413 before any work on the items)."""
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        body = await off_loop(len(raw) // 1024, parse_object, raw)
+        body = await off_loop(len(raw) // 1024, parse_object, raw, max_values=config.max_json_values)
         for field in ("input", "messages"):
             items = body.get(field)
             if isinstance(items, list) and len(items) > config.max_input_items:

@@ -1,38 +1,70 @@
-"""A client's JSON: parsed, a JSON object, and nested no deeper than :data:`MAX_DEPTH`.
+"""A client's JSON: of a bounded number of values, parsed, a JSON object, nested no deeper than
+:data:`MAX_DEPTH`.
 
 Every JSON a client sends the gateway (a request body, a Conversations body, a WebSocket message) is read
-here, once.  orjson refuses nesting deeper than 1,024 levels itself, but the gateway's own work on a body
-(converting it, serializing it for the upstream and the store: orjson writes no deeper than 254 levels,
-some conversions recurse) handles less; so anything deeper than :data:`MAX_DEPTH` is refused with a 400
-naming where, before any of that work starts.  The depth is measured without recursion.
+here, once.
+
+* **Values, before parsing.**  Parsing makes a Python object of every JSON value: a 30 MiB body of ten
+  million ``{}`` took 1.5 GB and seconds of CPU only to be refused for its item count afterwards.  So the
+  values are counted on the bytes first (:func:`count_values`: commas and brackets outside strings, an
+  upper bound) and a body of more than ``max_values`` is refused with a 413 before any parsing.  Text in
+  strings costs nothing there, however many commas it has.
+* **Depth, after.**  orjson refuses nesting deeper than 1,024 levels itself, but the gateway's own work on
+  a body (converting it, serializing it for the upstream and the store: orjson writes no deeper than 254
+  levels, some conversions recurse) handles less; so anything deeper than :data:`MAX_DEPTH` is refused
+  with a 400 naming where, before any of that work starts.  The depth is measured without recursion.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 from .errors import GatewayError
 
-__all__ = ["MAX_DEPTH", "parse_object", "too_deep"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "count_values", "parse_object", "too_deep"]
 
 #: The deepest nesting of objects and arrays the gateway accepts in a client's JSON (a JSON schema of a
 #: tool's parameters nests a few levels per property level; nothing real comes near this).
 MAX_DEPTH = 128
 #: How many steps of a too-deep path the error names before eliding the rest.
 _NAMED_STEPS = 6
+#: The most JSON values a client's JSON may hold by default (``[server] max_json_values``): 20,000 input
+#: items of a few parts each, or 20,000 tools with their schemas, are a few hundred thousand.
+MAX_VALUES = 2_000_000
+#: A JSON string, whole (its escapes included).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: The bytes :func:`count_values` strips of strings at a time: each step holds the GIL for milliseconds.
+_WINDOW = 1 << 20
 
 
 def parse_object(
-    raw: bytes | str, *, what: str = "request body", code: str | None = None, empty: bool = False
+    raw: bytes | str,
+    *,
+    what: str = "request body",
+    code: str | None = None,
+    empty: bool = False,
+    max_values: int = MAX_VALUES,
 ) -> dict[str, Any]:
-    """``raw`` as a JSON object, or a 400 (``code``) naming what is wrong with it.
+    """``raw`` as a JSON object, or a 400 (``code``) naming what is wrong with it; a 413 when it holds
+    more than ``max_values`` values, before it is parsed.
 
     ``empty``: an empty (or blank) ``raw`` stands for ``{}``.
     """
     if empty and not raw.strip():
         return {}
+    if len(raw) > max_values:  # (fewer bytes cannot hold more values)
+        values = count_values(raw.encode("utf-8", "replace") if isinstance(raw, str) else raw, max_values)
+        if values > max_values:
+            raise GatewayError(
+                413,
+                f"{what} holds more than {max_values:,} JSON values (numbers, strings, objects, arrays...),"
+                " the gateway's limit (max_json_values): send fewer items",
+                type="invalid_request_error",
+                code="request_too_large",
+            )
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -48,6 +80,39 @@ def parse_object(
             code=code,
         )
     return value
+
+
+def count_values(raw: bytes, stop_above: int | None = None, *, window: int = _WINDOW) -> int:
+    """An upper bound of the JSON values in ``raw``, read as bytes: one, plus the commas and opening
+    brackets outside strings (exact but for empty arrays and objects).
+
+    Strings are stripped ``window`` bytes at a time, so the GIL is released between windows; a string cut
+    by a window's end is skipped whole.  Counting stops once past ``stop_above``.  Not a validator: invalid
+    JSON is counted as if it were valid, and orjson says what is wrong with it afterwards.
+    """
+    cheap = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+    if stop_above is not None and cheap <= stop_above:
+        return cheap  # however many are inside strings, no more than this
+    total, pos, end = 1, 0, len(raw)
+    while pos < end:
+        window_end = min(pos + window, end)
+        stripped = _STRING.sub(b"0", raw[pos:window_end])
+        cut = stripped.find(b'"')  # the start of a string the window's end cut, if any
+        kept = stripped if cut < 0 else stripped[:cut]
+        total += kept.count(b",") + kept.count(b"[") + kept.count(b"{")
+        if stop_above is not None and total > stop_above:
+            return total
+        if cut < 0:
+            pos = window_end
+            continue
+        # the cut string's tail is in ``stripped`` as it was in ``raw`` (no whole string fits in it)
+        start = window_end - (len(stripped) - cut)
+        string = _STRING.match(raw, start)
+        if string is None:  # never closed: count the rest as it is
+            rest = raw[start:]
+            return total + rest.count(b",") + rest.count(b"[") + rest.count(b"{")
+        pos = string.end()
+    return total
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> list[str | int] | None:

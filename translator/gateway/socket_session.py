@@ -40,6 +40,7 @@ from .client_writer import SocketWriter
 from .endpoints import Endpoints, Request, conversion_errors
 from .errors import GatewayError
 from .json_body import parse_object
+from .offload import off_loop
 from .relay import open_relay
 from .request_log import Exchange, logger
 from .steering import (
@@ -188,7 +189,14 @@ class SocketSession:
 
     async def _dispatch(self, data: str | bytes) -> None:
         try:
-            event = parse_object(data, what="the message", code="invalid_json")
+            event = await off_loop(
+                len(data) // 1024,
+                parse_object,
+                data,
+                what="the message",
+                code="invalid_json",
+                max_values=self.config.max_json_values,
+            )
         except GatewayError as exc:
             await self._error(exc)
             return
