@@ -15,6 +15,7 @@ import openai
 import pytest
 from support.fake_upstream import FakeUpstream
 from support.gateway import RunningGateway
+from support.sdk import validate_responses_events
 from support.store_helpers import OTHER_OWNER, OWNER, Backend, make_response, message_out, turn_input
 
 from translator.gateway.app import Gateway
@@ -180,6 +181,32 @@ def test_an_owner_over_its_quota_gets_413_and_nothing_goes_upstream(
     assert bob.responses.create(model="m", input=BIG).id  # another owner still stores
     alice.responses.delete(kept[0].id)  # deleting frees room
     assert alice.responses.retrieve(alice.responses.create(model="m", input=BIG).id).status == "completed"
+
+
+def test_an_answer_that_could_not_be_stored_says_store_false(
+    start: Callable[..., RunningGateway],
+    clients: Callable[[RunningGateway, str], openai.OpenAI],
+) -> None:
+    """The input fits the quota, so the upstream is called; the output does not, so the response is
+    answered but not kept: its terminal snapshot says ``store: false`` (it said true when created)."""
+    gateway = start(store_quota_per_owner=QUOTA)
+    alice = clients(gateway, KEY_A)
+    answered = alice.responses.create(model=f"big-{2 * QUOTA}", input="x")
+    assert answered.status == "completed" and len(answered.output_text) > QUOTA
+    assert answered.store is False
+    with pytest.raises(openai.NotFoundError):
+        alice.responses.retrieve(answered.id)
+    events = [
+        event.model_dump(mode="json")
+        for event in alice.responses.create(model=f"big-{2 * QUOTA}", input="x", stream=True)
+    ]
+    validate_responses_events(events)
+    assert events[0]["response"]["store"] is True and events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["store"] is False
+    with pytest.raises(openai.NotFoundError):
+        alice.responses.retrieve(events[-1]["response"]["id"])
+    kept = alice.responses.create(model="m", input="x")  # what fits is still stored, and says so
+    assert kept.store is True and alice.responses.retrieve(kept.id).status == "completed"
 
 
 def test_a_full_store_answers_507(

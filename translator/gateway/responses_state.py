@@ -348,7 +348,11 @@ class ResponsesState:
 
         async def remember(response: dict[str, Any]) -> None:
             if keep:
-                await self._remember(response, own, exchange, owner, background=background is not None)
+                stored = await self._remember(
+                    response, own, exchange, owner, background=background is not None
+                )
+                if not stored and background is None:  # the answer says so: its terminal event is yet to go
+                    response["store"] = False
             if conversation is not None:
                 await self._join(conversation, response, own, exchange, owner)
 
@@ -385,7 +389,8 @@ class ResponsesState:
         owner: str,
         *,
         background: bool,
-    ) -> None:
+    ) -> bool:
+        """Store a finished response (a background run: write its end); whether it was stored."""
         try:
             if background:  # retried while the store is away: the run must not stay in progress
                 final = {**response, "background": True}
@@ -400,6 +405,8 @@ class ResponsesState:
         except StoreError as exc:  # the answer still goes out; the log says it was not kept
             exchange.failed(f"not stored: {exc}", store=True)
             logger.error(orjson.dumps({"request_id": exchange.request_id, "store_error": str(exc)}).decode())
+            return False
+        return True
 
     # -- background --------------------------------------------------------------------------------
 
