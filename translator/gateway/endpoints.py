@@ -214,8 +214,8 @@ class Endpoints:
         await self._create("chat", request, writer)
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        """The request's JSON object (parsed off the loop when large), its item list within
-        ``max_input_items`` (413 before any work on the items)."""
+        """The request's JSON object (of at most ``max_json_values`` values, parsed off the loop when
+        large), its item list within ``max_input_items`` (413 before any work on the items)."""
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
         body = await off_loop(len(raw) // 1024, parse_object, raw, max_values=config.max_json_values)
