@@ -231,6 +231,34 @@ def test_the_value_cap_counts_values_not_commas_in_text(upstream: FakeUpstream) 
             assert read_response(connection).check().types[-1] == "response.completed"
 
 
+def test_a_stored_item_named_many_times_is_refused_before_it_is_multiplied(upstream: FakeUpstream) -> None:
+    """An ``item_reference`` is a few bytes; the item it names may be megabytes: 20,000 references to one
+    stored item were 20,000 copies to serialize and send upstream.  Each time it is named counts."""
+    config = dataclasses.replace(
+        load_config(upstream=upstream.url, store="memory"), max_conversation_bytes=1_000_000
+    )
+    with running(Gateway(config)) as gateway:
+        sdk = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="sk-bounds-client", max_retries=0)
+        with sdk:
+            kept = sdk.responses.create(model="m", input=[{"role": "user", "content": "x" * 200_000}])
+            [item] = sdk.responses.input_items.list(kept.id).data
+            named = [{"type": "item_reference", "id": item.id}]
+            calls = len(upstream.seen)
+            for store in (True, False):
+                with pytest.raises(openai.APIStatusError) as refused:
+                    sdk.responses.create(model="m", input=named * 10, store=store)  # type: ignore[arg-type]
+                error: Any = refused.value.body
+                assert refused.value.status_code == 413 and error["code"] == "conversation_too_large"
+                assert error["param"] == "input" and "max_conversation_bytes" in error["message"]
+            conversation = sdk.conversations.create()
+            with pytest.raises(openai.APIStatusError) as added:
+                sdk.conversations.items.create(conversation.id, items=named * 10)  # type: ignore[arg-type]
+            assert added.value.status_code == 413
+            assert len(upstream.seen) == calls
+            assert sdk.responses.create(model="m", input=named * 4, store=False).status == "completed"  # type: ignore[arg-type]
+            assert [len(m["content"]) for m in upstream.last().body["messages"]] == [200_000] * 4
+
+
 def _fill(path: Path, owner: str, turns: int, items: int, text: str) -> str:
     """``turns`` stored responses of ``items`` input items each, chained; the last one's id."""
 

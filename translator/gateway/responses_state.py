@@ -306,6 +306,7 @@ class ResponsesState:
         missing = [item_id for item_id in wanted if item_id not in found]
         if missing:  # items added to a conversation directly
             found.update(await self.conversations.store.find_items(owner, missing))
+        self._check_referenced_bytes(wanted, found)
         resolved: list[dict[str, Any]] = []
         for n, item in enumerate(items):
             if item.get("type") != "item_reference":
@@ -318,6 +319,31 @@ class ResponsesState:
                 )
             resolved.append(stored)
         return resolved
+
+    def _check_referenced_bytes(self, wanted: list[str], found: dict[str, dict[str, Any]]) -> None:
+        """413 when the stored items ``wanted`` names come to more than ``max_conversation_bytes`` (each
+        reference counted: one stored item named 20,000 times is 20,000 items to send upstream), before
+        anything makes them one body."""
+        sizes: dict[str, int] = {}
+        total = 0
+        for item_id in wanted:
+            stored = found.get(item_id)
+            if stored is None:
+                continue  # (a 404 naming it follows)
+            size = sizes.get(item_id)
+            if size is None:
+                size = sizes[item_id] = len(orjson.dumps(stored))
+            total += size
+        if total > self.max_conversation_bytes:
+            raise GatewayError(
+                413,
+                f"the stored items this input names (item_reference, each time it is named) come to"
+                f" {total:,} bytes, over the gateway's cap of {self.max_conversation_bytes:,} on what one"
+                " request may load from the store (max_conversation_bytes): name fewer items",
+                type="invalid_request_error",
+                code="conversation_too_large",
+                param="input",
+            )
 
     def hooks(
         self,
