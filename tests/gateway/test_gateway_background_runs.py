@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import openai
 import pytest
 from support.fake_upstream import FakeUpstream, Seen
 from support.gateway import RunningGateway, running
+from support.polling import wait
 from support.store_helpers import PREFIXES, REDIS_URL, RUN_PREFIX, delete_redis_keys, redis_unavailable
 from support.tcp_proxy import TcpProxy
 
@@ -26,14 +27,6 @@ KEY_A, KEY_B = "sk-background-owner-a", "sk-background-owner-b"
 
 def sdk(gateway: RunningGateway, key: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
-
-
-def wait(condition: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := condition()):
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.01)
-    return found
 
 
 def seen_for(upstream: FakeUpstream, model: str, count: int = 1) -> list[Seen]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.fake_upstream import FakeUpstream
 from support.gateway import ServeProcess
+from support.polling import wait
 from support.sdk import accumulate_with_sdk, validate_responses_events, without_parsed
 from support.state_client import client_of
 from support.store_helpers import PREFIXES, REDIS_URL, RUN_PREFIX, delete_redis_keys, redis_unavailable
@@ -44,14 +45,6 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"{REDIS_URL}?key_prefix={prefix}"
     finally:
         delete_redis_keys(prefix)
-
-
-def wait(condition: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := condition()):
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.05)
-    return found
 
 
 def dumped(events: list[Any]) -> list[dict[str, Any]]:

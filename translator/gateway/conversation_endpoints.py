@@ -17,8 +17,7 @@ from .client_writer import ClientWriter
 from .config import GatewayConfig
 from .conversations_state import ConversationsState
 from .errors import GatewayError
-from .json_body import parse_object
-from .offload import off_loop
+from .json_body import parse_object_off_loop
 from .request_log import Exchange
 from .upstream_client import Upstream
 
@@ -138,9 +137,7 @@ class ConversationEndpoints:
     async def _body(self, request: Request) -> dict[str, Any]:
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        return await off_loop(
-            len(raw) // 1024, parse_object, raw, empty=True, max_values=config.max_json_values
-        )
+        return await parse_object_off_loop(raw, empty=True, max_values=config.max_json_values)
 
     def _upstream(self) -> Upstream | None:
         """The default upstream when it speaks Responses (then conversations are its own)."""

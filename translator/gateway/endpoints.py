@@ -31,9 +31,8 @@ from .client_writer import ClientWriter
 from .config import GatewayConfig, UpstreamConfig
 from .conversation_endpoints import ConversationEndpoints
 from .errors import GatewayError
-from .json_body import parse_object
+from .json_body import parse_object_off_loop
 from .metrics import TEXT_FORMAT, Metrics
-from .offload import off_loop
 from .owners import SINGLE_USER, Owners
 from .relay import open_relay
 from .request_log import Exchange
@@ -218,7 +217,7 @@ class Endpoints:
         large), its item list within ``max_input_items`` (413 before any work on the items)."""
         config = self.config
         raw = await read_body(request.scope, request.receive, config.max_body_bytes, config.client_timeout)
-        body = await off_loop(len(raw) // 1024, parse_object, raw, max_values=config.max_json_values)
+        body = await parse_object_off_loop(raw, max_values=config.max_json_values)
         for field in ("input", "messages"):
             items = body.get(field)
             if isinstance(items, list) and len(items) > config.max_input_items:

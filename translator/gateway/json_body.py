@@ -23,8 +23,9 @@ from typing import Any
 import orjson
 
 from .errors import GatewayError
+from .offload import off_loop
 
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "count_values", "parse_object", "too_deep"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "count_values", "parse_object", "parse_object_off_loop", "too_deep"]
 
 #: The deepest nesting of objects and arrays the gateway accepts in a client's JSON (a JSON schema of a
 #: tool's parameters nests a few levels per property level; nothing real comes near this).
@@ -82,6 +83,21 @@ def parse_object(
     return value
 
 
+async def parse_object_off_loop(
+    raw: bytes | str,
+    *,
+    max_values: int,
+    what: str = "request body",
+    code: str | None = None,
+    empty: bool = False,
+) -> dict[str, Any]:
+    """:func:`parse_object`, in a worker thread when ``raw`` is large (a megabyte of JSON is milliseconds
+    of parsing and counting: see :mod:`.offload`)."""
+    return await off_loop(
+        len(raw) // 1024, parse_object, raw, what=what, code=code, empty=empty, max_values=max_values
+    )
+
+
 def count_values(raw: bytes, stop_above: int | None = None, *, window: int = _WINDOW) -> int:
     """An upper bound of the JSON values in ``raw``, read as bytes: one, plus the commas and opening
     brackets outside strings (exact but for empty arrays and objects).
@@ -90,9 +106,10 @@ def count_values(raw: bytes, stop_above: int | None = None, *, window: int = _WI
     by a window's end is skipped whole.  Counting stops once past ``stop_above``.  Not a validator: invalid
     JSON is counted as if it were valid, and orjson says what is wrong with it afterwards.
     """
-    cheap = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
-    if stop_above is not None and cheap <= stop_above:
-        return cheap  # however many are inside strings, no more than this
+    if stop_above is not None:
+        cheap = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+        if cheap <= stop_above:
+            return cheap  # however many are inside strings, no more than this
     total, pos, end = 1, 0, len(raw)
     while pos < end:
         window_end = min(pos + window, end)

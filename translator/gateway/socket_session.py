@@ -39,8 +39,7 @@ from .bridge import open_bridge, open_warmup
 from .client_writer import SocketWriter
 from .endpoints import Endpoints, Request, conversion_errors
 from .errors import GatewayError
-from .json_body import parse_object
-from .offload import off_loop
+from .json_body import parse_object_off_loop
 from .relay import open_relay
 from .request_log import Exchange, logger
 from .steering import (
@@ -189,13 +188,8 @@ class SocketSession:
 
     async def _dispatch(self, data: str | bytes) -> None:
         try:
-            event = await off_loop(
-                len(data) // 1024,
-                parse_object,
-                data,
-                what="the message",
-                code="invalid_json",
-                max_values=self.config.max_json_values,
+            event = await parse_object_off_loop(
+                data, what="the message", code="invalid_json", max_values=self.config.max_json_values
             )
         except GatewayError as exc:
             await self._error(exc)
